@@ -1,0 +1,108 @@
+/*
+ * attention.c — multi-head softmax attention (bidirectional with a key mask,
+ * or causal), every product through BLAS gemm with strides into packed qkv.
+ * Per (batch, head), hs = C/NH:
+ *   forward   S = q kᵀ/√hs (masked)      2·T²·hs FLOPs
+ *             P = softmax(S), P̃ = dropout(P)
+ *             y = P̃ v                     2·T²·hs
+ *   backward  dP̃ = dy vᵀ,  dv += P̃ᵀ dy   4·T²·hs
+ *             dP = dP̃ ⊙ mask/(1-p)
+ *             dS = P ⊙ (dP - rowsum(P ⊙ dP))
+ *             dq += dS k/√hs,  dk += dSᵀ q/√hs   4·T²·hs
+ * Masked entries have P = 0 exactly, so they carry no gradient. A query row
+ * with no visible key gets P = 0 (output 0) instead of NaN.
+ */
+#include "real.h"
+
+#include <string.h>
+
+size_t KF(k_attention_scratch)(int T) { return 2 * (size_t)T * T; }
+
+static uint64_t head_seed(const uint64_t *seeds, int b, int h) {
+    return k_rng_child(seeds ? seeds[b] : 0, 0xA77E0000u + (uint64_t)h);
+}
+
+void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
+                         const uint8_t *keymask, int B, int T, int C, int NH, int causal,
+                         double p_drop, const uint64_t *seeds) {
+    int hs = C / NH, C3 = 3 * C;
+    kreal scale = (kreal)(1.0 / sqrt((double)hs));
+    for (int b = 0; b < B; b++) {
+        const uint8_t *km = keymask ? keymask + (size_t)b * T : NULL;
+        for (int h = 0; h < NH; h++) {
+            const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
+            const kreal *k = q + C, *v = q + 2 * C;
+            kreal *P = probs + ((size_t)b * NH + h) * T * T;
+            k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, 0, P, T);
+#pragma omp parallel for schedule(static)
+            for (int i = 0; i < T; i++) {
+                kreal *row = P + (size_t)i * T;
+                int jmax = causal ? i + 1 : T;
+                kreal mx = -INFINITY;
+                for (int j = 0; j < jmax; j++)
+                    if (!km || km[j]) mx = row[j] > mx ? row[j] : mx;
+                double sum = 0;
+                for (int j = 0; j < T; j++) {
+                    kreal e = (j < jmax && (!km || km[j])) ? k_exp(row[j] - mx) : 0;
+                    row[j] = e;
+                    sum += e;
+                }
+                kreal inv = sum > 0 ? (kreal)(1.0 / sum) : 0;
+                for (int j = 0; j < T; j++) row[j] *= inv;
+            }
+            const kreal *Pv = P;
+            if (p_drop > 0) {
+                KF(k_dropout_fwd)(scratch, P, (size_t)T * T, p_drop, head_seed(seeds, b, h));
+                Pv = scratch;
+            }
+            k_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1, Pv, T, v, C3, 0,
+                   y + (size_t)b * T * C + h * hs, C);
+        }
+    }
+}
+
+void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kreal *qkv,
+                         const kreal *probs, int B, int T, int C, int NH, double p_drop,
+                         const uint64_t *seeds) {
+    int hs = C / NH, C3 = 3 * C;
+    kreal scale = (kreal)(1.0 / sqrt((double)hs));
+    kreal *Pd = scratch, *dP = scratch + (size_t)T * T;
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
+            const kreal *k = q + C, *v = q + 2 * C;
+            kreal *dq = dqkv + (size_t)b * T * C3 + h * hs;
+            kreal *dk = dq + C, *dv = dq + 2 * C;
+            const kreal *dyb = dy + (size_t)b * T * C + h * hs;
+            const kreal *P = probs + ((size_t)b * NH + h) * T * T;
+            const kreal *Pv = P;
+            uint64_t hseed = head_seed(seeds, b, h);
+            if (p_drop > 0) {
+                KF(k_dropout_fwd)(Pd, P, (size_t)T * T, p_drop, hseed);
+                Pv = Pd;
+            }
+            /* dP̃ = dy vᵀ ; dv += P̃ᵀ dy */
+            k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1, dyb, C, v, C3, 0, dP, T);
+            k_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1, Pv, T, dyb, C, 1, dv, C3);
+            if (p_drop > 0) {
+                /* dP = dP̃ ⊙ mask/(1-p): reuse the dropout kernel on dP in place via Pd */
+                memset(Pd, 0, sizeof(kreal) * T * T);
+                KF(k_dropout_bwd)(Pd, dP, (size_t)T * T, p_drop, hseed);
+                memcpy(dP, Pd, sizeof(kreal) * T * T);
+            }
+#pragma omp parallel for schedule(static)
+            for (int i = 0; i < T; i++) {
+                const kreal *pr = P + (size_t)i * T;
+                kreal *gr = dP + (size_t)i * T;
+                double s = 0;
+                for (int j = 0; j < T; j++) s += pr[j] * gr[j];
+                kreal ks = (kreal)s;
+                for (int j = 0; j < T; j++) gr[j] = pr[j] * (gr[j] - ks);
+            }
+            k_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, dP, T, k, C3, 1, dq,
+                   C3);
+            k_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, dP, T, q, C3, 1, dk,
+                   C3);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/*
+ * real.h — selects the element type for one compilation of a CPU kernel file.
+ * The Makefile compiles each CPU kernel file twice: as float (default) and
+ * with -DKERNELS_F64 as double, giving the _f64 symbols the tests use.
+ */
+#ifndef ZEROPT_CPU_REAL_H
+#define ZEROPT_CPU_REAL_H
+
+#include <cblas.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef KERNELS_F64
+#include "../kernels_f64.h"
+#define kreal double
+#define KF(name) name##_f64
+#define k_gemm cblas_dgemm
+#define k_exp exp
+#define k_tanh tanh
+#define k_erf erf
+#else
+#include "../kernels.h"
+#define kreal float
+#define KF(name) name
+#define k_gemm cblas_sgemm
+#define k_exp expf
+#define k_tanh tanhf
+#define k_erf erff
+#endif
+
+#include "../rng.h"
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * kernels_api.h — the compute interface, written once for any element type.
+ *
+ * Not included directly: kernels.h instantiates it for float (the training
+ * path, and what the CUDA backend implements), kernels_f64.h for double (the
+ * finite-difference tests). `kreal` is the element type, KF() names the
+ * instantiation. Kernels know buffers and shapes only, never models.
+ *
+ * Conventions
+ *   - Row-major. A Linear weight is [out, in] (PyTorch's layout).
+ *   - Forward kernels overwrite their outputs.
+ *   - Backward kernels ACCUMULATE (+=) into every gradient they produce, so
+ *     residual branches and tied weights need no extra adds; callers zero
+ *     gradient buffers before a backward pass. k_xent_bwd is the one exception
+ *     (it overwrites, so dlogits may alias probs and save a [N,V] buffer).
+ *   - Every kernel is deterministic: the same inputs and the same thread
+ *     count give bit-identical results.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[M,N] = x[M,K] · W[N,K]ᵀ */
+void KF(k_matmul_fwd)(kreal *y, const kreal *x, const kreal *w, int M, int K, int N);
+/* dx[M,K] += dy · W ;  dW[N,K] += dyᵀ · x.  dx or dw may be NULL. */
+void KF(k_matmul_bwd)(kreal *dx, kreal *dw, const kreal *dy, const kreal *x, const kreal *w, int M,
+                      int K, int N);
+
+/* y[M,N] += b[N] */
+void KF(k_bias_fwd)(kreal *y, const kreal *b, int M, int N);
+/* db[N] += Σ_m dy[m,N] */
+void KF(k_bias_bwd)(kreal *db, const kreal *dy, int M, int N);
+
+/* y = a + b (residual add); its backward is k_accum into both inputs. */
+void KF(k_add_fwd)(kreal *y, const kreal *a, const kreal *b, size_t n);
+/* y += x */
+void KF(k_accum)(kreal *y, const kreal *x, size_t n);
+
+/* y[n,:] = table[ids[n],:]  (or += when accumulate) */
+void KF(k_embedding_fwd)(kreal *y, const int32_t *ids, const kreal *table, int N, int C,
+                         int accumulate);
+/* dtable[ids[n],:] += dy[n,:] */
+void KF(k_embedding_bwd)(kreal *dtable, const kreal *dy, const int32_t *ids, int N, int C);
+/* y[m,:] = x[idx[m],:]  ;  backward: dx[idx[m],:] += dy[m,:] */
+void KF(k_gather_rows)(kreal *y, const kreal *x, const int32_t *idx, int M, int C);
+void KF(k_scatter_rows_bwd)(kreal *dx, const kreal *dy, const int32_t *idx, int M, int C);
+
+/* y = (x - mean) * rstd * w + b over the last dimension C; mean, rstd [N] saved. */
+void KF(k_layernorm_fwd)(kreal *y, kreal *mean, kreal *rstd, const kreal *x, const kreal *w,
+                         const kreal *b, int N, int C, double eps);
+void KF(k_layernorm_bwd)(kreal *dx, kreal *dw, kreal *db, const kreal *dy, const kreal *x,
+                         const kreal *w, const kreal *mean, const kreal *rstd, int N, int C);
+
+/* GELU, tanh approximation (GPT-2, "gelu_new") or exact erf form (BERT). */
+#ifndef ZEROPT_KERNEL_ENUMS
+#define ZEROPT_KERNEL_ENUMS
+enum { K_GELU_TANH = 0, K_GELU_ERF = 1 };
+#endif
+void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form);
+/* dx += dy · gelu'(x) */
+void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int form);
+
+/* Inverted dropout with a counter-based mask: element i is kept when
+ * k_rng_uniform(seed, i) >= p, and scaled by 1/(1-p). The mask is a pure
+ * function of (seed, i), so backward regenerates it and stores nothing. */
+void KF(k_dropout_fwd)(kreal *y, const kreal *x, size_t n, double p, uint64_t seed);
+void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t seed);
+
+/*
+ * Multi-head scaled-dot-product attention on packed qkv [B,T,3C]: columns
+ * [0,C) are q, [C,2C) k, [2C,3C) v; head h owns columns h·hs..(h+1)·hs of each.
+ *   S = q kᵀ / √hs, masked where keymask[b,j] == 0 or (causal and j > i)
+ *   P = softmax(S) saved in probs [B,NH,T,T];  y[B,T,C] = dropout(P) v
+ * keymask may be NULL. Dropout on P uses seed mix(seeds[b], h) when p > 0.
+ * scratch holds k_attention_scratch(T) elements.
+ */
+size_t KF(k_attention_scratch)(int T);
+void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
+                         const uint8_t *keymask, int B, int T, int C, int NH, int causal,
+                         double p_drop, const uint64_t *seeds);
+void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kreal *qkv,
+                         const kreal *probs, int B, int T, int C, int NH, double p_drop,
+                         const uint64_t *seeds);
+
+/* Softmax cross-entropy over V classes per row: probs = softmax(logits) (probs
+ * may alias logits), losses[n] = -log probs[n, labels[n]]; rows whose label is
+ * negative are ignored (loss 0). Returns Σ losses in double. */
+double KF(k_xent_fwd)(kreal *losses, kreal *probs, const kreal *logits, const int32_t *labels,
+                      int N, int V);
+/* dlogits = scale · (probs - onehot(label)) for labelled rows, 0 for others.
+ * Overwrites; dlogits may alias probs. */
+void KF(k_xent_bwd)(kreal *dlogits, const kreal *probs, const int32_t *labels, int N, int V,
+                    double scale);

@@ -1,0 +1,27 @@
+/*
+ * err.h — how zeropt fails: one line on stderr naming the rank and the
+ * problem, then every rank goes down (MPI_Abort when several ranks run), so
+ * no peer is left waiting in a collective. Also checked allocation.
+ */
+#ifndef ZEROPT_ERR_H
+#define ZEROPT_ERR_H
+
+#include <stddef.h>
+
+/* Print "zeropt: rank R: <message>" and take the whole job down. */
+void z_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Same line, but only rank 0 prints: for errors every rank detects alike
+ * (a bad config), so the user sees the line once. */
+void z_die_all(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Informational line from rank 0 only. */
+void z_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *z_malloc(size_t bytes, const char *what);
+void *z_calloc(size_t n, size_t size, const char *what);
+char *z_strdup(const char *s);
+
+/* This process's rank in MPI_COMM_WORLD, or 0 before MPI_Init / without MPI. */
+int z_rank(void);
+int z_nranks(void);
+
+#endif

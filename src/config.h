@@ -1,0 +1,31 @@
+/*
+ * config.h — the run's configuration: INI files read with libinih, then
+ * `section.key=value` overrides from the command line, then validation.
+ * Every key is declared once in a table (config.c) with its type, default,
+ * range and help; unknown keys and impossible values are refused with one
+ * line naming the source, the key and the value.
+ */
+#ifndef ZEROPT_CONFIG_H
+#define ZEROPT_CONFIG_H
+
+#include "model.h"
+
+typedef struct {
+    ModelConfig model;
+} Config;
+
+/* Defaults for every key. */
+void config_defaults(Config *c);
+/* Read an INI file (a top-level `include = other.ini` loads another first,
+ * relative to the including file). Dies on any error. */
+void config_load(Config *c, const char *path);
+/* Apply "section.key=value"; returns 0 when arg has no '=' (not an override). */
+int config_override(Config *c, const char *arg);
+/* Resolve derived values (ffn = 0 → 4·width) and check cross-key rules. */
+void config_finish(Config *c, const char *source);
+/* The resolved configuration as INI text (malloc'd). */
+char *config_format(const Config *c);
+/* Human-readable key reference, one line per key. */
+void config_print_keys(void);
+
+#endif

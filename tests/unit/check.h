@@ -1,0 +1,55 @@
+/*
+ * check.h — the unit-test harness: each check prints one line,
+ * "ok - name" or "not ok - name: detail"; tests/run.sh counts them.
+ * main() returns non-zero when any check failed.
+ */
+#ifndef ZEROPT_CHECK_H
+#define ZEROPT_CHECK_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int check_failures;
+
+__attribute__((format(printf, 3, 4))) static void check(int cond, const char *name,
+                                                        const char *fmt, ...) {
+    char detail[512] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    if (cond)
+        printf("ok - %s%s%s\n", name, *detail ? "  # " : "", detail);
+    else {
+        printf("not ok - %s: %s\n", name, detail);
+        check_failures++;
+    }
+    fflush(stdout);
+}
+
+/* ‖a − b‖ / ‖b‖ in double (b = reference); 0 when both are zero. */
+static inline double rel_err_f(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static inline double rel_err_d(const double *a, const double *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = a[i] - b[i];
+        num += d * d;
+        den += b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * test_kernels.c — every kernel's backward against central finite differences
+ * computed in double (the _f64 instantiation of the same source), on random
+ * inputs of odd sizes; and the fp32 instantiation against the double one.
+ *
+ * For a kernel y = f(x), the scalar probe is L = Σ w·y with fixed random w;
+ * backward with dy = w must give dL/dx = (L(x+h) − L(x−h)) / 2h.
+ */
+#include "check.h"
+
+#include "../../kernels/kernels.h"
+#include "../../kernels/kernels_f64.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static double *rnd(size_t n, uint64_t seed, double scale) {
+    double *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = scale * (2 * k_rng_uniform(seed, i) - 1);
+    return p;
+}
+static double *zeros(size_t n) { return calloc(n, sizeof(double)); }
+static float *to_f(const double *x, size_t n) {
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = (float)x[i];
+    return p;
+}
+
+/* the forward under test writes y from the current inputs */
+typedef void (*fwd_t)(double *y);
+static double probe(fwd_t f, double *y, const double *w, size_t ny) {
+    f(y);
+    double s = 0;
+    for (size_t i = 0; i < ny; i++) s += w[i] * y[i];
+    return s;
+}
+
+/* Central differences for every element of x; returns ‖g − fd‖/‖fd‖. */
+static double fd_err(fwd_t f, double *x, size_t nx, const double *g, const double *w, size_t ny) {
+    double *y = malloc(ny * sizeof *y), *fd = malloc(nx * sizeof *fd);
+    const double h = 1e-6;
+    for (size_t i = 0; i < nx; i++) {
+        double x0 = x[i];
+        x[i] = x0 + h;
+        double lp = probe(f, y, w, ny);
+        x[i] = x0 - h;
+        double lm = probe(f, y, w, ny);
+        x[i] = x0;
+        fd[i] = (lp - lm) / (2 * h);
+    }
+    double e = rel_err_d(g, fd, nx);
+    free(y);
+    free(fd);
+    return e;
+}
+
+#define TOL 1e-7 /* double FD with h = 1e-6: truncation ~h², rounding ~1e-10/h */
+static void report(const char *name, double err) { check(err < TOL, name, "rel err %.2e", err); }
+
+/* ---- matmul + bias ------------------------------------------------------ */
+enum { M = 7, K = 13, N = 11 };
+static double *mx, *mw, *mb;
+static void f_matmul(double *y) {
+    k_matmul_fwd_f64(y, mx, mw, M, K, N);
+    k_bias_fwd_f64(y, mb, M, N);
+}
+static void test_matmul(void) {
+    mx = rnd(M * K, 1, 1), mw = rnd(N * K, 2, 1), mb = rnd(N, 3, 1);
+    double *w = rnd(M * N, 4, 1), *dx = zeros(M * K), *dw = zeros(N * K), *db = zeros(N);
+    k_matmul_bwd_f64(dx, dw, w, mx, mw, M, K, N);
+    k_bias_bwd_f64(db, w, M, N);
+    report("matmul dx", fd_err(f_matmul, mx, M * K, dx, w, M * N));
+    report("matmul dW", fd_err(f_matmul, mw, N * K, dw, w, M * N));
+    report("bias db", fd_err(f_matmul, mb, N, db, w, M * N));
+    /* fp32 instantiation vs double */
+    float *xf = to_f(mx, M * K), *wf = to_f(mw, N * K), *yf = malloc(M * N * sizeof(float));
+    double *y = zeros(M * N);
+    f_matmul(y);
+    k_matmul_fwd(yf, xf, wf, M, K, N);
+    float *bf = to_f(mb, N);
+    k_bias_fwd(yf, bf, M, N);
+    float *yd = to_f(y, M * N);
+    double e = rel_err_f(yf, yd, M * N);
+    check(e < 1e-6, "matmul fp32 vs fp64", "rel err %.2e", e);
+    free(w), free(dx), free(dw), free(db), free(xf), free(wf), free(yf), free(y), free(bf),
+        free(yd);
+}
+
+/* ---- residual add -------------------------------------------------------- */
+static double *aa, *ab;
+static void f_add(double *y) { k_add_fwd_f64(y, aa, ab, 19); }
+static void test_add(void) {
+    aa = rnd(19, 5, 1), ab = rnd(19, 6, 1);
+    double *w = rnd(19, 7, 1), *da = zeros(19), *db = zeros(19);
+    k_accum_f64(da, w, 19);
+    k_accum_f64(db, w, 19);
+    report("residual add da", fd_err(f_add, aa, 19, da, w, 19));
+    report("residual add db", fd_err(f_add, ab, 19, db, w, 19));
+}
+
+/* ---- embedding / gather -------------------------------------------------- */
+enum { EV = 9, EC = 5, EN = 13 };
+static double *et;
+static int32_t eids[EN];
+static void f_embed(double *y) { k_embedding_fwd_f64(y, eids, et, EN, EC, 0); }
+static void f_gather(double *y) { k_gather_rows_f64(y, et, eids, EN, EC); }
+static void test_embedding(void) {
+    et = rnd(EV * EC, 8, 1);
+    for (int i = 0; i < EN; i++) eids[i] = (int32_t)(k_rng_mix(i) % EV); /* repeats */
+    double *w = rnd(EN * EC, 9, 1), *dt = zeros(EV * EC), *dt2 = zeros(EV * EC);
+    k_embedding_bwd_f64(dt, w, eids, EN, EC);
+    report("embedding dtable", fd_err(f_embed, et, EV * EC, dt, w, EN * EC));
+    k_scatter_rows_bwd_f64(dt2, w, eids, EN, EC);
+    report("gather rows dx", fd_err(f_gather, et, EV * EC, dt2, w, EN * EC));
+    free(w), free(dt), free(dt2);
+}
+
+/* ---- layernorm ----------------------------------------------------------- */
+enum { LN = 5, LC = 17 };
+static double *lx, *lw, *lb, lmean[LN], lrstd[LN];
+static void f_ln(double *y) { k_layernorm_fwd_f64(y, lmean, lrstd, lx, lw, lb, LN, LC, 1e-5); }
+static void test_layernorm(void) {
+    lx = rnd(LN * LC, 10, 2), lw = rnd(LC, 11, 1), lb = rnd(LC, 12, 1);
+    double *w = rnd(LN * LC, 13, 1), *y = zeros(LN * LC);
+    double *dx = zeros(LN * LC), *dw = zeros(LC), *db = zeros(LC);
+    f_ln(y);
+    k_layernorm_bwd_f64(dx, dw, db, w, lx, lw, lmean, lrstd, LN, LC);
+    report("layernorm dx", fd_err(f_ln, lx, LN * LC, dx, w, LN * LC));
+    report("layernorm dw", fd_err(f_ln, lw, LC, dw, w, LN * LC));
+    report("layernorm db", fd_err(f_ln, lb, LC, db, w, LN * LC));
+    float *xf = to_f(lx, LN * LC), *wf = to_f(lw, LC), *bf = to_f(lb, LC), *yf = to_f(y, LN * LC);
+    float *yd = to_f(y, LN * LC), mf[LN], sf[LN];
+    k_layernorm_fwd(yf, mf, sf, xf, wf, bf, LN, LC, 1e-5);
+    double e = rel_err_f(yf, yd, LN * LC);
+    check(e < 1e-6, "layernorm fp32 vs fp64", "rel err %.2e", e);
+    free(w), free(y), free(dx), free(dw), free(db), free(xf), free(wf), free(bf), free(yf),
+        free(yd);
+}
+
+/* ---- gelu ---------------------------------------------------------------- */
+enum { GN = 23 };
+static double *gx;
+static int gform;
+static void f_gelu(double *y) { k_gelu_fwd_f64(y, gx, GN, gform); }
+static void test_gelu(int form, const char *name) {
+    gform = form;
+    gx = rnd(GN, 14 + form, 4);
+    double *w = rnd(GN, 16, 1), *dx = zeros(GN);
+    k_gelu_bwd_f64(dx, w, gx, GN, form);
+    report(name, fd_err(f_gelu, gx, GN, dx, w, GN));
+    /* values: gelu(1) = 0.8413447 (erf), 0.8411920 (tanh) */
+    double one = 1, y1;
+    k_gelu_fwd_f64(&y1, &one, 1, form);
+    double want = form == K_GELU_ERF ? 0.8413447460685429 : 0.8411919906082768;
+    check(fabs(y1 - want) < 1e-12, form == K_GELU_ERF ? "gelu erf value" : "gelu tanh value",
+          "gelu(1) = %.16f", y1);
+    free(w), free(dx), free(gx);
+}
+
+/* ---- dropout ------------------------------------------------------------- */
+enum { DN = 1001 };
+static double *dxin;
+static void f_drop(double *y) { k_dropout_fwd_f64(y, dxin, DN, 0.3, 42); }
+static void test_dropout(void) {
+    dxin = rnd(DN, 17, 1);
+    double *w = rnd(DN, 18, 1), *dx = zeros(DN), *y = zeros(DN);
+    k_dropout_bwd_f64(dx, w, DN, 0.3, 42);
+    report("dropout dx", fd_err(f_drop, dxin, DN, dx, w, DN));
+    f_drop(y);
+    int kept = 0;
+    for (int i = 0; i < DN; i++) kept += y[i] != 0;
+    check(fabs(kept / (double)DN - 0.7) < 0.05, "dropout keep rate", "kept %d of %d", kept, DN);
+    free(w), free(dx), free(y);
+}
+
+/* ---- attention ----------------------------------------------------------- */
+enum { AB = 2, AT = 7, AC = 9, AH = 3 };
+static double *aqkv, aprobs[AB * AH * AT * AT], ascratch[2 * AT * AT];
+static uint8_t amask[AB * AT];
+static int acausal;
+static double adrop;
+static uint64_t aseeds[AB] = {11, 12};
+static void f_attn(double *y) {
+    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, acausal ? NULL : amask, AB, AT, AC, AH, acausal,
+                        adrop, aseeds);
+}
+static void test_attention(int causal, double p, const char *name) {
+    acausal = causal, adrop = p;
+    for (int i = 0; i < AB * AT; i++) amask[i] = !(i % AT >= AT - 2 && i / AT == 1); /* pad */
+    aqkv = rnd(AB * AT * 3 * AC, 19, 1);
+    double *w = rnd(AB * AT * AC, 20, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
+    f_attn(y);
+    k_attention_bwd_f64(dq, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, p, aseeds);
+    report(name, fd_err(f_attn, aqkv, AB * AT * 3 * AC, dq, w, AB * AT * AC));
+    if (!causal && p == 0) {
+        /* masked keys get exactly zero probability; rows sum to one */
+        double worst = 0, masked = 0;
+        for (int b = 0; b < AB; b++)
+            for (int h = 0; h < AH; h++)
+                for (int i = 0; i < AT; i++) {
+                    double s = 0;
+                    for (int j = 0; j < AT; j++) {
+                        double pij = aprobs[((b * AH + h) * AT + i) * AT + j];
+                        s += pij;
+                        if (!amask[b * AT + j]) masked += fabs(pij);
+                    }
+                    worst = fmax(worst, fabs(s - 1));
+                }
+        check(worst < 1e-12 && masked == 0, "attention mask and normalisation",
+              "max |Σp−1| %.1e, masked mass %.1e", worst, masked);
+        float *qf = to_f(aqkv, AB * AT * 3 * AC), *yf = malloc(AB * AT * AC * sizeof(float));
+        float *pf = malloc(sizeof(float) * AB * AH * AT * AT), *sf = malloc(sizeof(float) * 2 * AT * AT);
+        float *yd = to_f(y, AB * AT * AC);
+        k_attention_fwd(yf, pf, sf, qf, amask, AB, AT, AC, AH, 0, 0, aseeds);
+        double e = rel_err_f(yf, yd, AB * AT * AC);
+        check(e < 1e-6, "attention fp32 vs fp64", "rel err %.2e", e);
+        free(qf), free(yf), free(pf), free(sf), free(yd);
+    }
+    free(w), free(y), free(dq), free(aqkv);
+}
+
+/* ---- cross-entropy ------------------------------------------------------- */
+enum { XN = 6, XV = 29 };
+static double *xz, xprobs[XN * XV];
+static int32_t xlab[XN] = {3, -1, 28, 0, -100, 17};
+static void f_xent(double *y) { k_xent_fwd_f64(y, xprobs, xz, xlab, XN, XV); }
+static void test_xent(void) {
+    xz = rnd(XN * XV, 21, 3);
+    double *w = zeros(XN), *dz = zeros(XN * XV), loss[XN];
+    for (int i = 0; i < XN; i++) w[i] = 1; /* L = Σ losses */
+    double total = k_xent_fwd_f64(loss, xprobs, xz, xlab, XN, XV);
+    k_xent_bwd_f64(dz, xprobs, xlab, XN, XV, 1.0);
+    report("cross-entropy dlogits", fd_err(f_xent, xz, XN * XV, dz, w, XN));
+    double s = 0;
+    for (int i = 0; i < XN; i++) s += loss[i];
+    check(fabs(s - total) < 1e-12 && loss[1] == 0 && loss[4] == 0, "cross-entropy ignores rows",
+          "Σ %.6f total %.6f", s, total);
+    /* in place: probs aliasing logits gives the same losses */
+    double *z2 = malloc(sizeof(double) * XN * XV), loss2[XN];
+    memcpy(z2, xz, sizeof(double) * XN * XV);
+    double t2 = k_xent_fwd_f64(loss2, z2, z2, xlab, XN, XV);
+    check(fabs(t2 - total) < 1e-12, "cross-entropy in place", "%.17g vs %.17g", t2, total);
+    free(w), free(dz), free(z2), free(xz);
+}
+
+/* ---- determinism of the fp32 kernels ------------------------------------- */
+static void test_determinism(void) {
+    enum { B = 3, T = 33, C = 24, H = 4 };
+    size_t nq = (size_t)B * T * 3 * C, ny = (size_t)B * T * C;
+    double *q = rnd(nq, 30, 1), *g = rnd(ny, 31, 1);
+    float *qf = to_f(q, nq), *gf = to_f(g, ny);
+    float *y = malloc(ny * 4), *p = malloc((size_t)B * H * T * T * 4), *s = malloc(2 * T * T * 4);
+    float *d1 = calloc(nq, 4), *d2 = calloc(nq, 4);
+    uint64_t seeds[B] = {1, 2, 3};
+    k_attention_fwd(y, p, s, qf, NULL, B, T, C, H, 1, 0.1, seeds);
+    k_attention_bwd(d1, s, gf, qf, p, B, T, C, H, 0.1, seeds);
+    k_attention_fwd(y, p, s, qf, NULL, B, T, C, H, 1, 0.1, seeds);
+    k_attention_bwd(d2, s, gf, qf, p, B, T, C, H, 0.1, seeds);
+    check(memcmp(d1, d2, nq * 4) == 0, "attention backward bit-identical run to run", NULL);
+    free(q), free(g), free(qf), free(gf), free(y), free(p), free(s), free(d1), free(d2);
+}
+
+int main(void) {
+    test_matmul();
+    test_add();
+    test_embedding();
+    test_layernorm();
+    test_gelu(K_GELU_TANH, "gelu tanh dx");
+    test_gelu(K_GELU_ERF, "gelu erf dx");
+    test_dropout();
+    test_attention(0, 0, "attention bidirectional+padding dqkv");
+    test_attention(1, 0, "attention causal dqkv");
+    test_attention(0, 0.2, "attention with dropout dqkv");
+    test_xent();
+    test_determinism();
+    return check_failures ? 1 : 0;
+}
