@@ -22,8 +22,8 @@ static const char *unit_name(const Model *m, int u, char *buf, size_t n) {
 
 static void print_text(const Model *m, const char *cfgtext) {
     printf("%s\n", cfgtext);
-    printf("parameters: %zu (%.2fM) in %d units, %.4g training FLOPs/token at T=%d\n",
-           m->nparams, m->nparams / 1e6, m->nunits, model_flops_per_token(m, m->c.max_positions),
+    printf("parameters: %zu (%.2fM) in %d units, %.4g training FLOPs/token at T=%d\n", m->nparams,
+           m->nparams / 1e6, m->nunits, model_flops_per_token(m, m->c.max_positions),
            m->c.max_positions);
     char nb[32];
     for (int u = 0; u < m->nunits; u++) {
@@ -52,21 +52,22 @@ static void print_json(const Model *m, const char *cfgtext) {
         for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
             const ParamView *v = &m->view[i];
             json_t *shape = json_array();
-            for (int d = 0; d < v->ndim; d++) json_array_append_new(shape, json_integer(v->shape[d]));
-            json_array_append_new(tensors, json_pack("{s:s,s:o,s:I,s:I,s:b}", "name", v->name,
-                                                     "shape", shape, "numel", (json_int_t)v->numel,
-                                                     "offset", (json_int_t)v->offset, "decay",
-                                                     v->decay));
+            for (int d = 0; d < v->ndim; d++)
+                json_array_append_new(shape, json_integer(v->shape[d]));
+            json_array_append_new(tensors,
+                                  json_pack("{s:s,s:o,s:I,s:I,s:b}", "name", v->name, "shape",
+                                            shape, "numel", (json_int_t)v->numel, "offset",
+                                            (json_int_t)v->offset, "decay", v->decay));
         }
         json_array_append_new(units, json_pack("{s:i,s:s,s:I,s:I,s:o}", "index", u, "name",
                                                unit_name(m, u, nb, sizeof nb), "numel",
                                                (json_int_t)U->numel, "padded",
                                                (json_int_t)U->padded, "tensors", tensors));
     }
-    json_t *root = json_pack("{s:I,s:i,s:f,s:s,s:o}", "params", (json_int_t)m->nparams, "units_count",
-                             m->nunits, "flops_per_token",
-                             model_flops_per_token(m, m->c.max_positions), "config", cfgtext,
-                             "units", units);
+    json_t *root =
+        json_pack("{s:I,s:i,s:f,s:s,s:o}", "params", (json_int_t)m->nparams, "units_count",
+                  m->nunits, "flops_per_token", model_flops_per_token(m, m->c.max_positions),
+                  "config", cfgtext, "units", units);
     json_dumpf(root, stdout, JSON_INDENT(1));
     printf("\n");
     json_decref(root);

@@ -19,9 +19,9 @@ typedef enum { T_INT, T_REAL, T_BOOL, T_ENUM } KeyType;
 typedef struct {
     const char *section, *key;
     KeyType type;
-    size_t off;         /* offset of the field in Config */
-    const char *def;    /* default, as text */
-    double lo, hi;      /* inclusive range for numbers */
+    size_t off;          /* offset of the field in Config */
+    const char *def;     /* default, as text */
+    double lo, hi;       /* inclusive range for numbers */
     const char *choices; /* T_ENUM: "a|b|c", value is the index */
     const char *help;
 } KeyDef;
@@ -81,8 +81,8 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
         if (!*value || *end || errno)
             BAD("%s: [%s] %s = %s: not an integer", src, k->section, k->key, value);
         if (v < (long long)k->lo || v > (long long)k->hi)
-            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value,
-                k->lo, k->hi);
+            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value, k->lo,
+                k->hi);
         *(int *)field = (int)v;
         break;
     }
@@ -159,7 +159,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         load_depth(x->c, inc, x->depth + 1);
         return 1;
     }
-    if (!*section) BAD("%s: key %s = %s outside any [section]", x->path, name, value);
+    if (!*section) return 0; /* inih reports the line: a key outside any [section] */
     set_key(x->c, section, name, value, x->path);
     return 1;
 }
@@ -171,11 +171,15 @@ static void load_depth(Config *c, const char *path, int depth) {
     LoadCtx x = {c, path, depth};
     int rc = ini_parse_file(f, on_ini, &x);
     fclose(f);
-    if (rc > 0) BAD("%s: line %d: not valid INI syntax", path, rc);
+    if (rc > 0)
+        BAD("%s: line %d: not valid INI (a malformed line, or a key outside any [section])", path,
+            rc);
     if (rc < 0) BAD("%s: cannot read config file", path);
 }
 
-void config_load(Config *c, const char *path) { load_depth(c, path, 0); }
+void config_load(Config *c, const char *path) {
+    load_depth(c, path, 0);
+}
 
 int config_override(Config *c, const char *arg) {
     const char *eq = strchr(arg, '=');
@@ -200,9 +204,15 @@ void config_finish(Config *c, const char *src) {
 static void format_value(const Config *c, const KeyDef *k, char *out, size_t n) {
     const void *field = (const char *)c + k->off;
     switch (k->type) {
-    case T_INT: snprintf(out, n, "%d", *(const int *)field); break;
-    case T_REAL: snprintf(out, n, "%.17g", *(const double *)field); break;
-    case T_BOOL: snprintf(out, n, "%s", *(const int *)field ? "true" : "false"); break;
+    case T_INT:
+        snprintf(out, n, "%d", *(const int *)field);
+        break;
+    case T_REAL:
+        snprintf(out, n, "%.17g", *(const double *)field);
+        break;
+    case T_BOOL:
+        snprintf(out, n, "%s", *(const int *)field ? "true" : "false");
+        break;
     case T_ENUM: {
         int idx = *(const int *)field;
         const char *p = k->choices;

@@ -28,7 +28,7 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
 #define TAKE(ptr, n)                                                                               \
     do {                                                                                           \
         if (base) (ptr) = base + off;                                                              \
-        off += ((size_t)(n) + 15) / 16 * 16; /* 64-byte aligned views */                          \
+        off += ((size_t)(n) + 15) / 16 * 16; /* 64-byte aligned views */                           \
     } while (0)
     TAKE(m->e_sum, N * C);
     TAKE(m->e_ln, enc ? N * C : 0);
@@ -129,13 +129,17 @@ static uint64_t site_seed(const Batch *b, int i, uint64_t site) {
     return k_rng_child(k_rng_child(b->seed, sample), site);
 }
 enum { SITE_EMBED = 1, SITE_ATTN_OUT = 2, SITE_FFN_OUT = 3, SITE_ATTN_PROBS = 4 };
-static uint64_t site_tag(int layer, int site) { return ((uint64_t)(layer + 1) << 8) | site; }
+static uint64_t site_tag(int layer, int site) {
+    return ((uint64_t)(layer + 1) << 8) | site;
+}
 
-static int dropping(const Model *m, const Batch *b) { return b->train && m->c.dropout > 0; }
+static int dropping(const Model *m, const Batch *b) {
+    return b->train && m->c.dropout > 0;
+}
 
 /* y = x + dropout(branch), per-sample masks */
-static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x,
-                      const float *branch, uint64_t tag) {
+static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, const float *branch,
+                      uint64_t tag) {
     size_t per = (size_t)b->T * m->c.width, N = per * b->B;
     if (!dropping(m, b)) {
         k_add_fwd(y, x, branch, N);
@@ -163,9 +167,13 @@ static const uint64_t *attn_seeds(Model *m, const Batch *b, int l) {
     return m->seeds;
 }
 
-static double attn_p(const Model *m, const Batch *b) { return b->train ? m->c.attn_dropout : 0; }
+static double attn_p(const Model *m, const Batch *b) {
+    return b->train ? m->c.attn_dropout : 0;
+}
 
-static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+static void zero(float *p, size_t n) {
+    memset(p, 0, n * sizeof(float));
+}
 
 /* ------------------------------------------------------------------------- */
 /* embeddings: e = tok[x] + pos[t] (+ seg[s]);  encoder: h0 = dropout(LN(e)),  */
@@ -182,8 +190,8 @@ static const float *embed_forward(Model *m, const Batch *b) {
         k_embedding_fwd(m->e_sum, b->segments ? b->segments : seg0, PU(0, m->el.seg), N, C, 1);
     const float *h = m->e_sum;
     if (m->el.norm_w >= 0) {
-        k_layernorm_fwd(m->e_ln, m->e_m, m->e_s, m->e_sum, PU(0, m->el.norm_w),
-                        PU(0, m->el.norm_b), N, C, c->ln_eps);
+        k_layernorm_fwd(m->e_ln, m->e_m, m->e_s, m->e_sum, PU(0, m->el.norm_w), PU(0, m->el.norm_b),
+                        N, C, c->ln_eps);
         h = m->e_ln;
     }
     if (dropping(m, b)) {
@@ -209,8 +217,8 @@ static void embed_backward(Model *m, const Batch *b, const float *dh) {
     k_embedding_bwd(GU(0, m->el.tok), d, b->tokens, N, C);
     k_embedding_bwd(GU(0, m->el.pos), d, m->pos_ids, N, C);
     if (m->el.seg >= 0)
-        k_embedding_bwd(GU(0, m->el.seg), d, b->segments ? b->segments : m->pos_ids + (size_t)m->B * m->T,
-                        N, C);
+        k_embedding_bwd(GU(0, m->el.seg), d,
+                        b->segments ? b->segments : m->pos_ids + (size_t)m->B * m->T, N, C);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -239,8 +247,8 @@ static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, co
     k_matmul_bwd(m->d_atty, GU(u, m->bl.proj_w), dp, a->atty, PU(u, m->bl.proj_w), N, C, C);
     k_bias_bwd(GU(u, m->bl.proj_b), dp, N, C);
     zero(m->d_qkv, (size_t)N * 3 * C);
-    k_attention_bwd(m->d_qkv, m->att_scratch, m->d_atty, a->qkv, a->probs, b->B, b->T, C,
-                    c->heads, attn_p(m, b), attn_seeds(m, b, l));
+    k_attention_bwd(m->d_qkv, m->att_scratch, m->d_atty, a->qkv, a->probs, b->B, b->T, C, c->heads,
+                    attn_p(m, b), attn_seeds(m, b, l));
     k_matmul_bwd(da_in, GU(u, m->bl.qkv_w), m->d_qkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
     k_bias_bwd(GU(u, m->bl.qkv_b), m->d_qkv, N, 3 * C);
 }
@@ -298,8 +306,8 @@ static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, 
     const float *dp = resid_branch_bwd(m, b, m->d_a, dr, site_tag(l, SITE_FFN_OUT));
     zero(m->d_b, NC);
     ffn_backward(m, b, l, a->ln2, dp, m->d_b);
-    k_layernorm_bwd(dr, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), m->d_b, a->r1,
-                    PU(u, m->bl.ln2_w), a->m2, a->s2, N, C); /* dr = d r1 */
+    k_layernorm_bwd(dr, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), m->d_b, a->r1, PU(u, m->bl.ln2_w),
+                    a->m2, a->s2, N, C); /* dr = d r1 */
     dp = resid_branch_bwd(m, b, m->d_a, dr, site_tag(l, SITE_ATTN_OUT));
     zero(m->d_b, NC);
     attn_backward(m, b, l, a->ln1, dp, m->d_b);
@@ -326,20 +334,20 @@ static void block_post_forward(Model *m, const Batch *b, int l, const float *x) 
 }
 
 /* d(out) in dout; d(x) written (not accumulated) into dx. */
-static void block_post_backward(Model *m, const Batch *b, int l, const float *x,
-                                const float *dout, float *dx) {
+static void block_post_backward(Model *m, const Batch *b, int l, const float *x, const float *dout,
+                                float *dx) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->ba[l];
     int u = 1 + l, N = b->B * b->T, C = c->width;
     size_t NC = (size_t)N * C;
     zero(m->d_b, NC);
-    k_layernorm_bwd(m->d_b, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), dout, a->r2,
-                    PU(u, m->bl.ln2_w), a->m2, a->s2, N, C); /* d_b = d r2 */
+    k_layernorm_bwd(m->d_b, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), dout, a->r2, PU(u, m->bl.ln2_w),
+                    a->m2, a->s2, N, C); /* d_b = d r2 */
     const float *dp = resid_branch_bwd(m, b, m->d_a, m->d_b, site_tag(l, SITE_FFN_OUT));
     ffn_backward(m, b, l, a->ln1, dp, m->d_b); /* d_b = d ln1 (d r2 + FFN path) */
     zero(dx, NC);
-    k_layernorm_bwd(dx, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->d_b, a->r1,
-                    PU(u, m->bl.ln1_w), a->m1, a->s1, N, C); /* dx = d r1 */
+    k_layernorm_bwd(dx, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->d_b, a->r1, PU(u, m->bl.ln1_w),
+                    a->m1, a->s1, N, C); /* dx = d r1 */
     dp = resid_branch_bwd(m, b, m->d_a, dx, site_tag(l, SITE_ATTN_OUT));
     attn_backward(m, b, l, x, dp, dx); /* dx = d r1 + attention path */
 }
@@ -387,8 +395,8 @@ static double head_forward(Model *m, const Batch *b, const float *hid) {
         k_matmul_fwd(m->ht, m->hsel, PU(h, m->hl.tr_w), R, C, C);
         k_bias_fwd(m->ht, PU(h, m->hl.tr_b), R, C);
         k_gelu_fwd(m->htg, m->ht, (size_t)R * C, c->gelu);
-        k_layernorm_fwd(m->htn, m->htn_m, m->htn_s, m->htg, PU(h, m->hl.trn_w),
-                        PU(h, m->hl.trn_b), R, C, c->ln_eps);
+        k_layernorm_fwd(m->htn, m->htn_m, m->htn_s, m->htg, PU(h, m->hl.trn_w), PU(h, m->hl.trn_b),
+                        R, C, c->ln_eps);
         k_matmul_fwd(m->logits, m->htn, W, R, C, V);
         k_bias_fwd(m->logits, PU(h, m->hl.bias), R, V);
         labels = m->row_labels;
@@ -400,7 +408,8 @@ static double head_forward(Model *m, const Batch *b, const float *hid) {
     for (int r = 0; r < R; r++) cnt += labels[r] >= 0;
     m->n_labels = cnt;
     for (int r = 0; r < R; r++)
-        if (labels[r] >= V) z_die("label %d at row %d is outside the vocabulary (%d)", labels[r], r, V);
+        if (labels[r] >= V)
+            z_die("label %d at row %d is outside the vocabulary (%d)", labels[r], r, V);
     return k_xent_fwd(m->losses, m->probs, m->logits, labels, R, V);
 }
 
@@ -427,8 +436,7 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
         zero(m->d_head, RC);
         k_gelu_bwd(m->d_head, m->d_head2, m->ht, RC, c->gelu);
         zero(m->d_head2, RC);
-        k_matmul_bwd(m->d_head2, GU(h, m->hl.tr_w), m->d_head, m->hsel, PU(h, m->hl.tr_w), R, C,
-                     C);
+        k_matmul_bwd(m->d_head2, GU(h, m->hl.tr_w), m->d_head, m->hsel, PU(h, m->hl.tr_w), R, C, C);
         k_bias_bwd(GU(h, m->hl.tr_b), m->d_head, R, C);
         k_scatter_rows_bwd(dhn, m->d_head2, m->rows, R, C);
     } else {
@@ -437,8 +445,8 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
     }
     if (m->hl.norm_w >= 0) {
         zero(dh, NC);
-        k_layernorm_bwd(dh, GU(h, m->hl.norm_w), GU(h, m->hl.norm_b), dhn, hid,
-                        PU(h, m->hl.norm_w), m->hf_m, m->hf_s, N, C);
+        k_layernorm_bwd(dh, GU(h, m->hl.norm_w), GU(h, m->hl.norm_b), dhn, hid, PU(h, m->hl.norm_w),
+                        m->hf_m, m->hf_s, N, C);
     }
 }
 

@@ -40,8 +40,8 @@ typedef struct {
     double dropout;      /* hidden dropout (embeddings, attention out, FFN out) */
     double attn_dropout; /* dropout on attention probabilities */
     double ln_eps;
-    double init_std;  /* std of weight init */
-    int init_scaled;  /* output projections std/√(2L) (GPT-2, Megatron) */
+    double init_std; /* std of weight init */
+    int init_scaled; /* output projections std/√(2L) (GPT-2, Megatron) */
 } ModelConfig;
 
 #define PARAM_NAME_MAX 64
@@ -108,9 +108,9 @@ typedef struct Model {
     int B, T, head_rows, separate_probs;
     float *arena;
     size_t arena_floats;
-    float *e_sum, *e_ln, *e_m, *e_s, *x0; /* embeddings */
-    BlockActs *ba;                        /* [L] */
-    float *hf, *hf_m, *hf_s;              /* final norm (pre-LN / decoder) */
+    float *e_sum, *e_ln, *e_m, *e_s, *x0;         /* embeddings */
+    BlockActs *ba;                                /* [L] */
+    float *hf, *hf_m, *hf_s;                      /* final norm (pre-LN / decoder) */
     float *hsel, *ht, *htg, *htn, *htn_m, *htn_s; /* MLM head rows */
     float *logits, *probs, *losses;
     /* backward scratch, reused by every block */
@@ -118,8 +118,8 @@ typedef struct Model {
     float *att_scratch;
     int32_t *pos_ids, *rows, *row_labels;
     uint64_t *seeds;
-    int n_rows;      /* labelled rows in the last forward (encoder) */
-    long n_labels;   /* labelled positions in the last forward */
+    int n_rows;    /* labelled rows in the last forward (encoder) */
+    long n_labels; /* labelled positions in the last forward */
 } Model;
 
 /* Parameter layout only (no activations): counts, names, unit sizes. */

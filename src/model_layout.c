@@ -28,7 +28,9 @@ static long add_view(Model *m, int unit, const char *name, int d0, int d1, int d
     return (long)v->offset;
 }
 
-static void begin_unit(Model *m, int u) { m->unit[u].first_view = m->nviews; }
+static void begin_unit(Model *m, int u) {
+    m->unit[u].first_view = m->nviews;
+}
 
 void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
     memset(m, 0, sizeof *m);
@@ -136,8 +138,8 @@ void model_init_params(Model *m, uint64_t seed) {
             memset(p, 0, v->numel * sizeof(float));
         } else {
             double std = c->init_std;
-            if (c->init_scaled && (ends_with(v->name, "attn.proj.weight") ||
-                                   ends_with(v->name, "mlp.proj.weight")))
+            if (c->init_scaled &&
+                (ends_with(v->name, "attn.proj.weight") || ends_with(v->name, "mlp.proj.weight")))
                 std = scaled;
             uint64_t s = k_rng_child(seed, name_hash(v->name));
             for (size_t k = 0; k < v->numel; k++) p[k] = (float)(std * k_rng_normal(s, k));

@@ -16,7 +16,9 @@
 
 #include <string.h>
 
-size_t KF(k_attention_scratch)(int T) { return 2 * (size_t)T * T; }
+size_t KF(k_attention_scratch)(int T) {
+    return 2 * (size_t)T * T;
+}
 
 static uint64_t head_seed(const uint64_t *seeds, int b, int h) {
     return k_rng_child(seeds ? seeds[b] : 0, 0xA77E0000u + (uint64_t)h);

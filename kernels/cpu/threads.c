@@ -15,4 +15,6 @@ void k_set_threads(int n) {
     if (openblas_set_num_threads) openblas_set_num_threads(n);
 }
 
-int k_get_threads(void) { return omp_get_max_threads(); }
+int k_get_threads(void) {
+    return omp_get_max_threads();
+}

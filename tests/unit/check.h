@@ -13,8 +13,8 @@
 
 static int check_failures;
 
-__attribute__((format(printf, 3, 4))) static void check(int cond, const char *name,
-                                                        const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void check(int cond, const char *name, const char *fmt,
+                                                        ...) {
     char detail[512] = "";
     if (fmt) {
         va_list ap;

@@ -19,7 +19,9 @@ static double *rnd(size_t n, uint64_t seed, double scale) {
     for (size_t i = 0; i < n; i++) p[i] = scale * (2 * k_rng_uniform(seed, i) - 1);
     return p;
 }
-static double *zeros(size_t n) { return calloc(n, sizeof(double)); }
+static double *zeros(size_t n) {
+    return calloc(n, sizeof(double));
+}
 static float *to_f(const double *x, size_t n) {
     float *p = malloc(n * sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = (float)x[i];
@@ -55,7 +57,9 @@ static double fd_err(fwd_t f, double *x, size_t nx, const double *g, const doubl
 }
 
 #define TOL 1e-7 /* double FD with h = 1e-6: truncation ~h², rounding ~1e-10/h */
-static void report(const char *name, double err) { check(err < TOL, name, "rel err %.2e", err); }
+static void report(const char *name, double err) {
+    check(err < TOL, name, "rel err %.2e", err);
+}
 
 /* ---- matmul + bias ------------------------------------------------------ */
 enum { M = 7, K = 13, N = 11 };
@@ -88,7 +92,9 @@ static void test_matmul(void) {
 
 /* ---- residual add -------------------------------------------------------- */
 static double *aa, *ab;
-static void f_add(double *y) { k_add_fwd_f64(y, aa, ab, 19); }
+static void f_add(double *y) {
+    k_add_fwd_f64(y, aa, ab, 19);
+}
 static void test_add(void) {
     aa = rnd(19, 5, 1), ab = rnd(19, 6, 1);
     double *w = rnd(19, 7, 1), *da = zeros(19), *db = zeros(19);
@@ -102,8 +108,12 @@ static void test_add(void) {
 enum { EV = 9, EC = 5, EN = 13 };
 static double *et;
 static int32_t eids[EN];
-static void f_embed(double *y) { k_embedding_fwd_f64(y, eids, et, EN, EC, 0); }
-static void f_gather(double *y) { k_gather_rows_f64(y, et, eids, EN, EC); }
+static void f_embed(double *y) {
+    k_embedding_fwd_f64(y, eids, et, EN, EC, 0);
+}
+static void f_gather(double *y) {
+    k_gather_rows_f64(y, et, eids, EN, EC);
+}
 static void test_embedding(void) {
     et = rnd(EV * EC, 8, 1);
     for (int i = 0; i < EN; i++) eids[i] = (int32_t)(k_rng_mix(i) % EV); /* repeats */
@@ -118,7 +128,9 @@ static void test_embedding(void) {
 /* ---- layernorm ----------------------------------------------------------- */
 enum { LN = 5, LC = 17 };
 static double *lx, *lw, *lb, lmean[LN], lrstd[LN];
-static void f_ln(double *y) { k_layernorm_fwd_f64(y, lmean, lrstd, lx, lw, lb, LN, LC, 1e-5); }
+static void f_ln(double *y) {
+    k_layernorm_fwd_f64(y, lmean, lrstd, lx, lw, lb, LN, LC, 1e-5);
+}
 static void test_layernorm(void) {
     lx = rnd(LN * LC, 10, 2), lw = rnd(LC, 11, 1), lb = rnd(LC, 12, 1);
     double *w = rnd(LN * LC, 13, 1), *y = zeros(LN * LC);
@@ -141,7 +153,9 @@ static void test_layernorm(void) {
 enum { GN = 23 };
 static double *gx;
 static int gform;
-static void f_gelu(double *y) { k_gelu_fwd_f64(y, gx, GN, gform); }
+static void f_gelu(double *y) {
+    k_gelu_fwd_f64(y, gx, GN, gform);
+}
 static void test_gelu(int form, const char *name) {
     gform = form;
     gx = rnd(GN, 14 + form, 4);
@@ -160,7 +174,9 @@ static void test_gelu(int form, const char *name) {
 /* ---- dropout ------------------------------------------------------------- */
 enum { DN = 1001 };
 static double *dxin;
-static void f_drop(double *y) { k_dropout_fwd_f64(y, dxin, DN, 0.3, 42); }
+static void f_drop(double *y) {
+    k_dropout_fwd_f64(y, dxin, DN, 0.3, 42);
+}
 static void test_dropout(void) {
     dxin = rnd(DN, 17, 1);
     double *w = rnd(DN, 18, 1), *dx = zeros(DN), *y = zeros(DN);
@@ -209,7 +225,8 @@ static void test_attention(int causal, double p, const char *name) {
         check(worst < 1e-12 && masked == 0, "attention mask and normalisation",
               "max |Σp−1| %.1e, masked mass %.1e", worst, masked);
         float *qf = to_f(aqkv, AB * AT * 3 * AC), *yf = malloc(AB * AT * AC * sizeof(float));
-        float *pf = malloc(sizeof(float) * AB * AH * AT * AT), *sf = malloc(sizeof(float) * 2 * AT * AT);
+        float *pf = malloc(sizeof(float) * AB * AH * AT * AT),
+              *sf = malloc(sizeof(float) * 2 * AT * AT);
         float *yd = to_f(y, AB * AT * AC);
         k_attention_fwd(yf, pf, sf, qf, amask, AB, AT, AC, AH, 0, 0, aseeds);
         double e = rel_err_f(yf, yd, AB * AT * AC);
@@ -223,7 +240,9 @@ static void test_attention(int causal, double p, const char *name) {
 enum { XN = 6, XV = 29 };
 static double *xz, xprobs[XN * XV];
 static int32_t xlab[XN] = {3, -1, 28, 0, -100, 17};
-static void f_xent(double *y) { k_xent_fwd_f64(y, xprobs, xz, xlab, XN, XV); }
+static void f_xent(double *y) {
+    k_xent_fwd_f64(y, xprobs, xz, xlab, XN, XV);
+}
 static void test_xent(void) {
     xz = rnd(XN * XV, 21, 3);
     double *w = zeros(XN), *dz = zeros(XN * XV), loss[XN];

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Impossible configs are refused with one line naming the key and the value.
+. "$(dirname "$0")/lib.sh"
+good=configs/model/tiny.ini
+m="$ZEROPT model -c"
+
+expect_error "heads not dividing width" "heads = 5" "width = 128" -- $m $good model.heads=5
+expect_error "zero layers" "layers = 0" -- $m $good model.layers=0
+expect_error "vocab 0" "vocab_size = 0" -- $m $good model.vocab_size=0
+expect_error "negative width" "width = -4" -- $m $good model.width=-4
+expect_error "negative ffn" "ffn = -1" -- $m $good model.ffn=-1
+expect_error "dropout of 1" "dropout = 1" -- $m $good model.dropout=1
+expect_error "not an integer" "layers = two" "not an integer" -- $m $good model.layers=two
+expect_error "bad choice" "norm = middle" "post|pre" -- $m $good model.norm=middle
+expect_error "unknown key on the command line" "unknown key" "colour = blue" -- $m $good model.colour=blue
+expect_error "override without section" "layers=3" -- $m $good layers=3
+
+printf '[model]\nlayers = 2\ncolour = blue\n' >"$TMP/unknown.ini"
+expect_error "unknown key in a file" "$TMP/unknown.ini" "unknown key [model] colour = blue" -- $m "$TMP/unknown.ini"
+printf '[modle]\nlayers = 2\n' >"$TMP/section.ini"
+expect_error "unknown section" "unknown section [modle]" -- $m "$TMP/section.ini"
+printf '[model]\nheads = 5\n' >"$TMP/heads.ini"
+expect_error "heads in a file" "$TMP/heads.ini" "heads = 5" "width = 768" -- $m "$TMP/heads.ini"
+printf '[model\nlayers = 2\n' >"$TMP/syntax.ini"
+expect_error "INI syntax" "$TMP/syntax.ini" "line 1" -- $m "$TMP/syntax.ini"
+printf 'layers = 2\n[model]\n' >"$TMP/nosection.ini"
+expect_error "key outside a section" "$TMP/nosection.ini" "line 1" -- $m "$TMP/nosection.ini"
+expect_error "missing file" "$TMP/nope.ini" "cannot open" -- $m "$TMP/nope.ini"
+
+# a good config works, overrides apply, and the resolved config is printed
+out=$("$ZEROPT" model -c $good model.layers=3 2>&1)
+if echo "$out" | grep -q '^layers = 3$' && echo "$out" | grep -q '^ffn = 512$'; then
+    ok "override applied and resolved config printed"
+else
+    notok "override applied and resolved config printed: $(echo "$out" | head -5 | tr '\n' '|')"
+fi
+# include: a file that includes another and overrides one key
+printf 'include = %s\n[model]\nlayers = 5\n' "$PWD/$good" >"$TMP/inc.ini"
+if "$ZEROPT" model -c "$TMP/inc.ini" | grep -q '^layers = 5$'; then ok "include then override"; else notok "include then override"; fi

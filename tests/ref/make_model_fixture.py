@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Whole-model reference fixture for zeropt, from PyTorch.
+
+Run by developers (not CI), in a virtual environment outside the repository:
+    python3 -m venv ~/venv-ref && ~/venv-ref/bin/pip install torch transformers h5py numpy
+    ~/venv-ref/bin/python tests/ref/make_model_fixture.py tests/fixtures/model_ref.h5
+
+It builds a small reference transformer in PyTorch that follows zeropt's
+parameter layout and names, checks it against Hugging Face's own
+BertForMaskedLM (post-LN encoder) and GPT2LMHeadModel (pre-LN decoder) on the
+same weights, then writes for four variants (encoder/decoder x pre/post-LN)
+the weights, inputs, labels, loss, logits and every parameter gradient. It
+also records HF's parameter counts for bert-base-uncased and gpt2.
+"""
+import math
+import sys
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(1234)
+torch.set_default_dtype(torch.float32)
+
+V, P, TV, L, C, NH, FF = 97, 16, 2, 2, 24, 3, 40
+B, T = 2, 11
+
+
+def names(arch, norm, tied=True):
+    """zeropt's tensors in unit order, with shapes."""
+    out = [("embed.tok.weight", (V, C)), ("embed.pos.weight", (P, C))]
+    if arch == "encoder":
+        out += [("embed.seg.weight", (TV, C)), ("embed.norm.weight", (C,)), ("embed.norm.bias", (C,))]
+    for l in range(L):
+        p = f"blocks.{l:02d}."
+        out += [(p + "attn.norm.weight", (C,)), (p + "attn.norm.bias", (C,)),
+                (p + "attn.qkv.weight", (3 * C, C)), (p + "attn.qkv.bias", (3 * C,)),
+                (p + "attn.proj.weight", (C, C)), (p + "attn.proj.bias", (C,)),
+                (p + "mlp.norm.weight", (C,)), (p + "mlp.norm.bias", (C,)),
+                (p + "mlp.fc.weight", (FF, C)), (p + "mlp.fc.bias", (FF,)),
+                (p + "mlp.proj.weight", (C, FF)), (p + "mlp.proj.bias", (C,))]
+    if norm == "pre":
+        out += [("head.norm.weight", (C,)), ("head.norm.bias", (C,))]
+    if arch == "encoder":
+        out += [("head.transform.weight", (C, C)), ("head.transform.bias", (C,)),
+                ("head.transform_norm.weight", (C,)), ("head.transform_norm.bias", (C,)),
+                ("head.bias", (V,))]
+    return out
+
+
+def init_params(arch, norm):
+    ps = {}
+    for n, shape in names(arch, norm):
+        if n.endswith("norm.weight"):
+            t = 1 + 0.1 * torch.randn(shape)
+        elif n.endswith(".bias"):
+            t = 0.05 * torch.randn(shape)
+        else:
+            t = 0.08 * torch.randn(shape)
+        ps[n] = t.clone().requires_grad_(True)
+    return ps
+
+
+def forward(ps, arch, norm, eps, gelu, tokens, segments, mask, labels):
+    """Returns (mean loss, logits of the rows that carry the loss)."""
+    act = (lambda x: F.gelu(x, approximate="tanh")) if gelu == "tanh" else F.gelu
+    ln = lambda x, p: F.layer_norm(x, (C,), ps[p + ".weight"], ps[p + ".bias"], eps)
+    h = ps["embed.tok.weight"][tokens] + ps["embed.pos.weight"][torch.arange(T)][None]
+    if arch == "encoder":
+        h = ln(h + ps["embed.seg.weight"][segments], "embed.norm")
+    hs = C // NH
+    if arch == "encoder":
+        bias = torch.zeros(B, 1, T, T).masked_fill(~mask.bool()[:, None, None, :], float("-inf"))
+    else:
+        bias = torch.zeros(T, T).masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
+
+    def attn(x, p):
+        qkv = x @ ps[p + "attn.qkv.weight"].T + ps[p + "attn.qkv.bias"]
+        q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=-1))
+        s = q @ k.transpose(-1, -2) / math.sqrt(hs) + bias
+        y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+        return y @ ps[p + "attn.proj.weight"].T + ps[p + "attn.proj.bias"]
+
+    def ffn(x, p):
+        f = act(x @ ps[p + "mlp.fc.weight"].T + ps[p + "mlp.fc.bias"])
+        return f @ ps[p + "mlp.proj.weight"].T + ps[p + "mlp.proj.bias"]
+
+    for l in range(L):
+        p = f"blocks.{l:02d}."
+        if norm == "pre":
+            h = h + attn(ln(h, p + "attn.norm"), p)
+            h = h + ffn(ln(h, p + "mlp.norm"), p)
+        else:
+            h = ln(h + attn(h, p), p + "attn.norm")
+            h = ln(h + ffn(h, p), p + "mlp.norm")
+    if norm == "pre":
+        h = ln(h, "head.norm")
+    h = h.reshape(B * T, C)
+    lab = labels.reshape(-1)
+    W = ps["embed.tok.weight"]
+    if arch == "encoder":
+        rows = (lab >= 0).nonzero().squeeze(1)
+        t = act(h[rows] @ ps["head.transform.weight"].T + ps["head.transform.bias"])
+        t = ln(t, "head.transform_norm")
+        logits = t @ W.T + ps["head.bias"]
+        lab = lab[rows]
+    else:
+        logits = h @ W.T
+    return F.cross_entropy(logits, lab, ignore_index=-100), logits
+
+
+def make_inputs(arch):
+    tokens = torch.randint(5, V, (B, T))
+    segments = torch.zeros(B, T, dtype=torch.long)
+    mask = torch.ones(B, T, dtype=torch.uint8)
+    if arch == "encoder":
+        segments[:, T // 2:] = 1
+        mask[1, T - 3:] = 0
+        tokens[1, T - 3:] = 0
+        labels = torch.full((B, T), -100, dtype=torch.long)
+        sel = (torch.rand(B, T) < 0.35) & mask.bool()
+        sel[0, 1] = True
+        labels[sel] = torch.randint(0, V, (int(sel.sum()),))
+    else:
+        labels = torch.full((B, T), -100, dtype=torch.long)
+        labels[:, :-1] = tokens[:, 1:]
+    return tokens, segments, mask, labels
+
+
+def check_against_hf(ps, arch, tokens, segments, mask, labels, ref_logits):
+    """Load the same weights into HF's own model and compare logits."""
+    import transformers as tf
+    sd = {}
+    if arch == "encoder":
+        cfg = tf.BertConfig(vocab_size=V, hidden_size=C, num_hidden_layers=L, num_attention_heads=NH,
+                            intermediate_size=FF, max_position_embeddings=P, type_vocab_size=TV,
+                            hidden_dropout_prob=0, attention_probs_dropout_prob=0, hidden_act="gelu",
+                            layer_norm_eps=1e-12)
+        hf = tf.BertForMaskedLM(cfg).eval()
+        e = "bert.embeddings."
+        sd[e + "word_embeddings.weight"] = ps["embed.tok.weight"]
+        sd[e + "position_embeddings.weight"] = ps["embed.pos.weight"]
+        sd[e + "token_type_embeddings.weight"] = ps["embed.seg.weight"]
+        sd[e + "LayerNorm.weight"] = ps["embed.norm.weight"]
+        sd[e + "LayerNorm.bias"] = ps["embed.norm.bias"]
+        for l in range(L):
+            p, q = f"blocks.{l:02d}.", f"bert.encoder.layer.{l}."
+            for i, nm in enumerate(["query", "key", "value"]):
+                sd[q + f"attention.self.{nm}.weight"] = ps[p + "attn.qkv.weight"][i * C:(i + 1) * C]
+                sd[q + f"attention.self.{nm}.bias"] = ps[p + "attn.qkv.bias"][i * C:(i + 1) * C]
+            pairs = [("attention.output.dense", "attn.proj"), ("attention.output.LayerNorm", "attn.norm"),
+                     ("intermediate.dense", "mlp.fc"), ("output.dense", "mlp.proj"),
+                     ("output.LayerNorm", "mlp.norm")]
+            for a, b in pairs:
+                sd[q + a + ".weight"] = ps[p + b + ".weight"]
+                sd[q + a + ".bias"] = ps[p + b + ".bias"]
+        c = "cls.predictions."
+        sd[c + "transform.dense.weight"] = ps["head.transform.weight"]
+        sd[c + "transform.dense.bias"] = ps["head.transform.bias"]
+        sd[c + "transform.LayerNorm.weight"] = ps["head.transform_norm.weight"]
+        sd[c + "transform.LayerNorm.bias"] = ps["head.transform_norm.bias"]
+        sd[c + "bias"] = ps["head.bias"]
+        sd[c + "decoder.weight"] = ps["embed.tok.weight"]
+        sd[c + "decoder.bias"] = ps["head.bias"]
+        hf.load_state_dict({k: v.detach() for k, v in sd.items()}, strict=False)
+        out = hf(input_ids=tokens, token_type_ids=segments, attention_mask=mask.long()).logits
+        got = out.reshape(B * T, V)[(labels.reshape(-1) >= 0)]
+    else:
+        cfg = tf.GPT2Config(vocab_size=V, n_positions=P, n_embd=C, n_layer=L, n_head=NH, n_inner=FF,
+                            resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, layer_norm_epsilon=1e-5,
+                            activation_function="gelu_new")
+        hf = tf.GPT2LMHeadModel(cfg).eval()
+        t = "transformer."
+        sd[t + "wte.weight"] = ps["embed.tok.weight"]
+        sd[t + "wpe.weight"] = ps["embed.pos.weight"]
+        for l in range(L):
+            p, q = f"blocks.{l:02d}.", f"transformer.h.{l}."
+            pairs = [("ln_1", "attn.norm", False), ("attn.c_attn", "attn.qkv", True),
+                     ("attn.c_proj", "attn.proj", True), ("ln_2", "mlp.norm", False),
+                     ("mlp.c_fc", "mlp.fc", True), ("mlp.c_proj", "mlp.proj", True)]
+            for a, b, conv in pairs:  # HF Conv1D stores [in, out]
+                w = ps[p + b + ".weight"]
+                sd[q + a + ".weight"] = w.T if conv else w
+                sd[q + a + ".bias"] = ps[p + b + ".bias"]
+        sd[t + "ln_f.weight"] = ps["head.norm.weight"]
+        sd[t + "ln_f.bias"] = ps["head.norm.bias"]
+        sd["lm_head.weight"] = ps["embed.tok.weight"]
+        hf.load_state_dict({k: v.detach().contiguous() for k, v in sd.items()}, strict=False)
+        got = hf(input_ids=tokens).logits.reshape(B * T, V)
+    err = ((got - ref_logits).norm() / ref_logits.norm()).item()
+    assert err < 1e-5, f"reference model disagrees with HF ({arch}): {err}"
+    print(f"  HF {type(hf).__name__} agrees with the reference: rel err {err:.2e}")
+
+
+def hf_param_counts():
+    import transformers as tf
+    bert = tf.BertForMaskedLM(tf.BertConfig())  # bert-base-uncased's configuration
+    gpt2 = tf.GPT2LMHeadModel(tf.GPT2Config())  # gpt2 (124M)
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    return count(bert), count(gpt2)
+
+
+def main(path):
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "zeropt-model-fixture"
+        nb, ng = hf_param_counts()
+        f.attrs["hf_bert_base_uncased_params"] = nb
+        f.attrs["hf_gpt2_params"] = ng
+        print(f"HF parameter counts: bert-base-uncased (MLM) {nb}, gpt2 {ng}")
+        for arch, norm in [("encoder", "post"), ("encoder", "pre"), ("decoder", "pre"), ("decoder", "post")]:
+            gelu = "erf" if arch == "encoder" else "tanh"
+            eps = 1e-12 if arch == "encoder" else 1e-5
+            ps = init_params(arch, norm)
+            tokens, segments, mask, labels = make_inputs(arch)
+            loss, logits = forward(ps, arch, norm, eps, gelu, tokens, segments, mask, labels)
+            loss.backward()
+            if (arch, norm) in [("encoder", "post"), ("decoder", "pre")]:
+                check_against_hf(ps, arch, tokens, segments, mask, labels, logits.detach())
+            g = f.create_group(f"{arch}_{norm}")
+            for k, v in dict(arch=arch, norm=norm, gelu=gelu, ln_eps=eps, vocab_size=V, max_positions=P,
+                             type_vocab_size=TV if arch == "encoder" else 0, layers=L, width=C, heads=NH,
+                             ffn=FF, B=B, T=T).items():
+                g.attrs[k] = v
+            g["tokens"] = tokens.numpy().astype(np.int32)
+            g["segments"] = segments.numpy().astype(np.int32)
+            g["attn_mask"] = mask.numpy().astype(np.uint8)
+            g["labels"] = labels.numpy().astype(np.int32)
+            g["loss"] = np.float64(loss.item())
+            g["logits"] = logits.detach().numpy().astype(np.float32)
+            for n, p in ps.items():
+                g[f"params/{n}"] = p.detach().numpy().astype(np.float32)
+                g[f"grads/{n}"] = p.grad.numpy().astype(np.float32)
+            print(f"  {arch}/{norm}: loss {loss.item():.6f}, {len(ps)} tensors")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/model_ref.h5")

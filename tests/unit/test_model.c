@@ -1,0 +1,225 @@
+/*
+ * test_model.c — the whole model against PyTorch fixtures
+ * (tests/fixtures/model_ref.h5, made by tests/ref/make_model_fixture.py):
+ * loss and logits within 1e-5 and every parameter's gradient within 1e-4
+ * (relative error in norm), for encoder/decoder × post/pre-LN. Also:
+ * parameter counts equal HF's, results are bit-identical run to run, and
+ * dropout streams follow the global sample index, not the batch position.
+ */
+#include "check.h"
+
+#include "../../kernels/kernels.h"
+#include "../../src/config.h"
+#include "../../src/model.h"
+
+#include <hdf5.h>
+#include <string.h>
+
+static const char *FIX = "tests/fixtures/model_ref.h5";
+
+static void read_ds(hid_t g, const char *name, hid_t type, void *buf) {
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0 || H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        printf("not ok - fixture read %s\n", name);
+        exit(1);
+    }
+    H5Dclose(d);
+}
+
+static size_t ds_size(hid_t g, const char *name) {
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), s = H5Dget_space(d);
+    size_t n = (size_t)H5Sget_simple_extent_npoints(s);
+    H5Sclose(s);
+    H5Dclose(d);
+    return n;
+}
+
+static long attr_long(hid_t g, const char *name) {
+    long v = 0;
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_LONG, &v);
+    H5Aclose(a);
+    return v;
+}
+
+static double attr_double(hid_t g, const char *name) {
+    double v = 0;
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+    H5Aclose(a);
+    return v;
+}
+
+static void attr_str(hid_t g, const char *name, char *out, size_t n) {
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT), t = H5Aget_type(a);
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        H5Aread(a, t, &s); /* memory type = file type: ASCII or UTF-8 alike */
+        snprintf(out, n, "%s", s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *s = calloc(sz + 1, 1);
+        H5Aread(a, t, s);
+        snprintf(out, n, "%s", s);
+        free(s);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+static void variant(hid_t f, const char *gname) {
+    hid_t g = H5Gopen2(f, gname, H5P_DEFAULT);
+    char s[32], name[160];
+    ModelConfig c;
+    memset(&c, 0, sizeof c);
+    attr_str(g, "arch", s, sizeof s);
+    c.arch = !strcmp(s, "decoder") ? ARCH_DECODER : ARCH_ENCODER;
+    attr_str(g, "norm", s, sizeof s);
+    c.norm = !strcmp(s, "pre") ? NORM_PRE : NORM_POST;
+    attr_str(g, "gelu", s, sizeof s);
+    c.gelu = !strcmp(s, "tanh") ? K_GELU_TANH : K_GELU_ERF;
+    c.ln_eps = attr_double(g, "ln_eps");
+    c.vocab_size = attr_long(g, "vocab_size");
+    c.max_positions = attr_long(g, "max_positions");
+    c.type_vocab_size = attr_long(g, "type_vocab_size");
+    c.layers = attr_long(g, "layers");
+    c.width = attr_long(g, "width");
+    c.heads = attr_long(g, "heads");
+    c.ffn = attr_long(g, "ffn");
+    c.tied = 1;
+    int B = attr_long(g, "B"), T = attr_long(g, "T"), N = B * T;
+
+    Model m;
+    model_layout(&m, &c, 3, 16); /* padding for 3 ranks: layout must not matter */
+    model_alloc_params(&m);
+    model_alloc_acts(&m, B, T, 0, 1);
+    int missing = 0;
+    for (int i = 0; i < m.nviews; i++) {
+        snprintf(name, sizeof name, "params/%s", m.view[i].name);
+        if (H5Lexists(g, name, H5P_DEFAULT) <= 0 || ds_size(g, name) != m.view[i].numel) {
+            missing++;
+            continue;
+        }
+        read_ds(g, name, H5T_NATIVE_FLOAT, model_param(&m, &m.view[i]));
+    }
+    char tn[96];
+    snprintf(tn, sizeof tn, "%s: fixture has every tensor with our shape", gname);
+    check(missing == 0, tn, "%d missing", missing);
+
+    int32_t *tok = malloc(N * 4), *lab = malloc(N * 4), *seg = malloc(N * 4);
+    uint8_t *mask = malloc(N);
+    read_ds(g, "tokens", H5T_NATIVE_INT32, tok);
+    read_ds(g, "labels", H5T_NATIVE_INT32, lab);
+    read_ds(g, "segments", H5T_NATIVE_INT32, seg);
+    read_ds(g, "attn_mask", H5T_NATIVE_UINT8, mask);
+    double ref_loss;
+    read_ds(g, "loss", H5T_NATIVE_DOUBLE, &ref_loss);
+    size_t nlog = ds_size(g, "logits");
+    float *ref_logits = malloc(nlog * 4);
+    read_ds(g, "logits", H5T_NATIVE_FLOAT, ref_logits);
+
+    Batch b = {B,
+               T,
+               tok,
+               lab,
+               c.arch == ARCH_ENCODER ? seg : NULL,
+               c.arch == ARCH_ENCODER ? mask : NULL,
+               NULL,
+               0,
+               0};
+    double sum = model_forward(&m, &b);
+    double loss = sum / m.n_labels;
+    snprintf(tn, sizeof tn, "%s: loss", gname);
+    check(fabs(loss - ref_loss) / ref_loss < 1e-5, tn, "%.8f vs torch %.8f (rel %.1e)", loss,
+          ref_loss, fabs(loss - ref_loss) / ref_loss);
+    snprintf(tn, sizeof tn, "%s: logits", gname);
+    size_t rows = nlog / c.vocab_size;
+    double le = rows == (size_t)m.n_rows ? rel_err_f(m.logits, ref_logits, nlog) : 1;
+    check(le < 1e-5, tn, "%zu rows, rel err %.2e", rows, le);
+
+    model_zero_grads(&m);
+    model_backward(&m, &b, 1.0 / m.n_labels);
+    double worst = 0;
+    const char *worst_name = "";
+    float *ref = malloc(sizeof(float) * 4 * 1024 * 1024);
+    for (int i = 0; i < m.nviews; i++) {
+        snprintf(name, sizeof name, "grads/%s", m.view[i].name);
+        read_ds(g, name, H5T_NATIVE_FLOAT, ref);
+        double e = rel_err_f(model_grad(&m, &m.view[i]), ref, m.view[i].numel);
+        if (e > worst) worst = e, worst_name = m.view[i].name;
+    }
+    snprintf(tn, sizeof tn, "%s: every parameter gradient", gname);
+    check(worst < 1e-4, tn, "worst rel err %.2e (%s)", worst, worst_name);
+
+    /* bit-identical run to run, with dropout on */
+    m.c.dropout = 0.1, m.c.attn_dropout = 0.1;
+    b.train = 1, b.seed = 99;
+    float *g1 = malloc(m.unit[1].padded * 4);
+    double l1 = model_forward(&m, &b);
+    model_zero_grads(&m);
+    model_backward(&m, &b, 1.0 / m.n_labels);
+    memcpy(g1, m.unit[1].grads, m.unit[1].padded * 4);
+    double l2 = model_forward(&m, &b);
+    model_zero_grads(&m);
+    model_backward(&m, &b, 1.0 / m.n_labels);
+    snprintf(tn, sizeof tn, "%s: bit-identical run to run (dropout on)", gname);
+    check(l1 == l2 && !memcmp(g1, m.unit[1].grads, m.unit[1].padded * 4), tn, NULL);
+
+    /* dropout follows the global sample index: sample 1 alone (id 7) equals
+     * sample 1 inside the pair (ids 6, 7) */
+    int64_t ids[2] = {6, 7};
+    b.sample_ids = ids;
+    model_forward(&m, &b);
+    double pair1 = 0;
+    for (int r = 0; r < m.n_rows; r++) {
+        int n = c.arch == ARCH_ENCODER ? m.rows[r] : r;
+        if (n >= T) pair1 += m.losses[r];
+    }
+    Batch one = b;
+    one.B = 1, one.tokens += T, one.labels += T, one.sample_ids = ids + 1;
+    if (one.segments) one.segments += T;
+    if (one.attn_mask) one.attn_mask += T;
+    double single = model_forward(&m, &one);
+    snprintf(tn, sizeof tn, "%s: dropout depends on sample id, not batch slot", gname);
+    check(fabs(single - pair1) <= 1e-5 * fabs(single), tn, "%.7f vs %.7f", single, pair1);
+
+    free(tok), free(lab), free(seg), free(mask), free(ref_logits), free(ref), free(g1);
+    model_free(&m);
+    H5Gclose(g);
+}
+
+static void param_counts(hid_t f) {
+    struct {
+        const char *ini, *attr;
+    } cases[] = {{"configs/model/base.ini", "hf_bert_base_uncased_params"},
+                 {"configs/model/gpt2-small.ini", "hf_gpt2_params"}};
+    for (int i = 0; i < 2; i++) {
+        Config cfg;
+        config_defaults(&cfg);
+        config_load(&cfg, cases[i].ini);
+        config_finish(&cfg, cases[i].ini);
+        Model m;
+        model_layout(&m, &cfg.model, 1, 16);
+        long want = attr_long(f, cases[i].attr);
+        char tn[128];
+        snprintf(tn, sizeof tn, "parameter count of %s equals HF's", cases[i].ini);
+        check((long)m.nparams == want, tn, "%zu vs %ld", m.nparams, want);
+        model_free(&m);
+    }
+}
+
+int main(void) {
+    hid_t f = H5Fopen(FIX, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        printf("not ok - open %s\n", FIX);
+        return 1;
+    }
+    variant(f, "encoder_post");
+    variant(f, "encoder_pre");
+    variant(f, "decoder_pre");
+    variant(f, "decoder_post");
+    param_counts(f);
+    H5Fclose(f);
+    return check_failures ? 1 : 0;
+}
