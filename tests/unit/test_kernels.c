@@ -102,6 +102,7 @@ static void test_add(void) {
     k_accum_f64(db, w, 19);
     report("residual add da", fd_err(f_add, aa, 19, da, w, 19));
     report("residual add db", fd_err(f_add, ab, 19, db, w, 19));
+    free(w), free(da), free(db);
 }
 
 /* ---- embedding / gather -------------------------------------------------- */
