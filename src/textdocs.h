@@ -1,0 +1,40 @@
+/*
+ * textdocs.h — documents out of raw text files, for `zeropt prep` and
+ * `zeropt tokenizer train`.
+ *
+ * Formats: plain text where documents are separated by a separator line
+ * (e.g. "%" as in fortune files) or, with an empty separator, by blank lines;
+ * or JSONL with one {"text": "..."} object per line. Invalid UTF-8 is
+ * replaced by U+FFFD, empty documents are skipped, over-long lines are cut at
+ * a character boundary — each counted in the stats, never a crash.
+ */
+#ifndef ZEROPT_TEXTDOCS_H
+#define ZEROPT_TEXTDOCS_H
+
+#include <stddef.h>
+
+typedef enum { DOCS_TEXT = 0, DOCS_JSONL = 1 } DocFormat;
+
+typedef struct {
+    long docs;         /* documents returned */
+    long empty;        /* empty (or whitespace-only) documents skipped */
+    long invalid_utf8; /* documents that had invalid UTF-8 repaired */
+    long long_lines;   /* lines cut at max_line bytes */
+    long bad_json;     /* JSONL lines that were not an object with a string "text" */
+    long bytes;        /* bytes of text returned */
+} DocStats;
+
+typedef struct DocReader DocReader;
+
+/* separator: the line that ends a document ("%"), or NULL/"" for blank
+ * lines; max_line: longest line kept, in bytes (0 = 1 MiB). NULL + err on
+ * failure to open. */
+DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, size_t max_line,
+                     char *err, size_t errlen);
+/* Next document as valid UTF-8 (pointer valid until the next call); 0 at the
+ * end of the file. */
+int docs_next(DocReader *r, const char **text, size_t *len);
+DocStats docs_stats(const DocReader *r);
+void docs_close(DocReader *r);
+
+#endif

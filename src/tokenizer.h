@@ -1,0 +1,47 @@
+/*
+ * tokenizer.h — byte-level BPE (GPT-2 / RoBERTa style) that trains a
+ * vocabulary from text and reads and writes Hugging Face's tokenizer.json, so
+ * HF `tokenizers` loads our files and produces the same ids.
+ *
+ * Id layout of a trained vocabulary: the special tokens first
+ * ([PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 <|endoftext|>=5), then the 256
+ * byte symbols, then one token per merge in merge order.
+ */
+#ifndef ZEROPT_TOKENIZER_H
+#define ZEROPT_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Tokenizer Tokenizer;
+
+/* Special-token ids; -1 where the vocabulary has none. */
+typedef struct {
+    int pad, unk, cls, sep, mask, bos, eos;
+} SpecialIds;
+
+/* Learn merges from documents until the vocabulary has vocab_size entries
+ * (or no pair occurs at least min_frequency times). */
+Tokenizer *tok_train(const char *const *docs, const size_t *lens, size_t ndocs, int vocab_size,
+                     int min_frequency);
+/* Parse tokenizer.json text (ours, or an HF byte-level BPE one). On failure
+ * returns NULL and writes the reason to err. */
+Tokenizer *tok_from_json(const char *json, size_t len, char *err, size_t errlen);
+Tokenizer *tok_load(const char *path, char *err, size_t errlen);
+/* HF tokenizer.json text (malloc'd). */
+char *tok_to_json(const Tokenizer *t);
+int tok_save(const Tokenizer *t, const char *path); /* 0 on success */
+void tok_free(Tokenizer *t);
+
+int tok_vocab_size(const Tokenizer *t);
+SpecialIds tok_specials(const Tokenizer *t);
+const char *tok_id_to_token(const Tokenizer *t, int id);
+
+/* Encode UTF-8 text (no special tokens added; any bytes are accepted). The
+ * ids are appended to *out (grown with realloc, capacity in *cap); returns the
+ * number appended. */
+size_t tok_encode(const Tokenizer *t, const char *text, size_t len, int32_t **out, size_t *cap);
+/* Decode ids back to text (malloc'd, NUL-terminated). */
+char *tok_decode(const Tokenizer *t, const int32_t *ids, size_t n);
+
+#endif
