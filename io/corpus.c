@@ -1,0 +1,354 @@
+/*
+ * corpus.c — HDF5 corpus writer and reader (see corpus.h for the layout).
+ * All HDF5 calls are checked; failures come back as a message, never a crash
+ * or an HDF5 error stack on the terminal.
+ */
+#include "corpus.h"
+
+#include "../mpi/err.h"
+
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_TOKENS (1 << 20)
+
+static int fail(char *err, size_t n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* HDF5 prints an error stack by default; we report our own line instead. */
+static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/* ------------------------------------------------------------------------- */
+/* attributes                                                                 */
+
+static int set_attr_str(hid_t obj, const char *name, const char *val) {
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(val) + 1);
+    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, val);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    return rc < 0 ? -1 : 0;
+}
+
+static int set_attr_i64(hid_t obj, const char *name, int64_t v) {
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    return rc < 0 ? -1 : 0;
+}
+
+static int get_attr_i64(hid_t obj, const char *name, int64_t *v) {
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    herr_t rc = H5Aread(a, H5T_NATIVE_INT64, v);
+    H5Aclose(a);
+    return rc < 0 ? -1 : 0;
+}
+
+/* String attribute, fixed or variable length; malloc'd. */
+static char *get_attr_str(hid_t obj, const char *name) {
+    if (H5Aexists(obj, name) <= 0) return NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
+    char *out = NULL;
+    if (H5Tget_class(t) == H5T_STRING) {
+        if (H5Tis_variable_str(t) > 0) {
+            char *s = NULL;
+            if (H5Aread(a, t, &s) >= 0 && s) out = z_strdup(s);
+            H5free_memory(s);
+        } else {
+            size_t n = H5Tget_size(t);
+            out = z_calloc(n + 1, 1, "attribute");
+            if (H5Aread(a, t, out) < 0) free(out), out = NULL;
+        }
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return out;
+}
+
+/* ------------------------------------------------------------------------- */
+/* writer                                                                     */
+
+typedef struct {
+    hid_t tokens;
+    int64_t n_tokens;
+    int64_t *off;
+    size_t n_off, cap_off;
+    void *buf; /* pending tokens */
+    size_t n_buf;
+} SplitW;
+
+struct CorpusWriter {
+    char path[1024];
+    hid_t file, ttype;
+    int token_bytes, vocab;
+    SplitW s[2];
+};
+
+static hid_t make_tokens(hid_t loc, hid_t ttype) {
+    hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk = CHUNK_TOKENS;
+    hid_t sp = H5Screate_simple(1, &dims, &maxd), pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 1, &chunk);
+    hid_t d = H5Dcreate2(loc, "tokens", ttype, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    H5Pclose(pl);
+    H5Sclose(sp);
+    return d;
+}
+
+CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char *err,
+                                 size_t errlen) {
+    quiet_hdf5();
+    if (meta->vocab_size <= 0) {
+        fail(err, errlen, "%s: vocab_size must be positive", path);
+        return NULL;
+    }
+    CorpusWriter *w = z_calloc(1, sizeof *w, "corpus writer");
+    snprintf(w->path, sizeof w->path, "%s", path);
+    w->vocab = meta->vocab_size;
+    w->token_bytes = meta->vocab_size <= 65535 ? 2 : 4;
+    w->ttype = w->token_bytes == 2 ? H5T_STD_U16LE : H5T_STD_U32LE;
+    w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) {
+        fail(err, errlen, "%s: cannot create corpus file", path);
+        free(w);
+        return NULL;
+    }
+    hid_t val = H5Gcreate2(w->file, "val", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    w->s[0].tokens = make_tokens(w->file, w->ttype);
+    w->s[1].tokens = make_tokens(val, w->ttype);
+    int rc = set_attr_str(w->file, "format", CORPUS_FORMAT);
+    rc |= set_attr_i64(w->file, "version", CORPUS_VERSION);
+    rc |= set_attr_str(w->file, "tokenizer", meta->tokenizer ? meta->tokenizer : "unknown");
+    rc |= set_attr_i64(w->file, "vocab_size", meta->vocab_size);
+    const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
+    int ids[] = {meta->pad, meta->unk, meta->cls, meta->sep, meta->mask, meta->bos, meta->eos};
+    for (int i = 0; i < 7; i++) rc |= set_attr_i64(w->file, nm[i], ids[i]);
+    if (meta->tokenizer_json) {
+        hid_t g = H5Gcreate2(w->file, "tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+        H5Tset_size(t, strlen(meta->tokenizer_json) + 1);
+        hid_t d = H5Dcreate2(g, "json", t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc |= d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, meta->tokenizer_json) < 0;
+        if (d >= 0) H5Dclose(d);
+        H5Sclose(s);
+        H5Tclose(t);
+        H5Gclose(g);
+    }
+    H5Gclose(val);
+    for (int i = 0; i < 2; i++) {
+        w->s[i].cap_off = 1024;
+        w->s[i].off = z_malloc(w->s[i].cap_off * sizeof(int64_t), "offsets");
+        w->s[i].off[0] = 0;
+        w->s[i].n_off = 1;
+        w->s[i].buf = z_malloc((size_t)CHUNK_TOKENS * w->token_bytes, "token buffer");
+    }
+    if (rc || w->s[0].tokens < 0 || w->s[1].tokens < 0) {
+        fail(err, errlen, "%s: cannot write corpus layout", path);
+        corpus_writer_close(w, NULL, 0);
+        return NULL;
+    }
+    return w;
+}
+
+static int flush_split(CorpusWriter *w, SplitW *s) {
+    if (!s->n_buf) return 0;
+    hsize_t start = (hsize_t)s->n_tokens, count = s->n_buf, size = start + count;
+    if (H5Dset_extent(s->tokens, &size) < 0) return -1;
+    hid_t fs = H5Dget_space(s->tokens), ms = H5Screate_simple(1, &count, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    herr_t rc = H5Dwrite(s->tokens, w->token_bytes == 2 ? H5T_NATIVE_UINT16 : H5T_NATIVE_UINT32,
+                         ms, fs, H5P_DEFAULT, s->buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    s->n_tokens += (int64_t)s->n_buf;
+    s->n_buf = 0;
+    return rc < 0 ? -1 : 0;
+}
+
+int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, char *err,
+                      size_t errlen) {
+    SplitW *s = &w->s[split ? 1 : 0];
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= w->vocab)
+            return fail(err, errlen, "%s: token id %d outside the vocabulary (%d)", w->path,
+                        ids[i], w->vocab);
+        if (s->n_buf == CHUNK_TOKENS && flush_split(w, s))
+            return fail(err, errlen, "%s: write failed (disk full?)", w->path);
+        if (w->token_bytes == 2)
+            ((uint16_t *)s->buf)[s->n_buf++] = (uint16_t)ids[i];
+        else
+            ((uint32_t *)s->buf)[s->n_buf++] = (uint32_t)ids[i];
+    }
+    if (s->n_off == s->cap_off) {
+        s->cap_off *= 2;
+        s->off = realloc(s->off, s->cap_off * sizeof(int64_t));
+        if (!s->off) z_die("out of memory for document offsets");
+    }
+    s->off[s->n_off] = s->off[s->n_off - 1] + (int64_t)n;
+    s->n_off++;
+    return 0;
+}
+
+int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
+    int rc = 0;
+    for (int i = 0; i < 2 && w->file >= 0; i++) {
+        SplitW *s = &w->s[i];
+        if (s->tokens >= 0 && flush_split(w, s)) rc = -1;
+        if (rc == 0) {
+            hsize_t n = s->n_off;
+            hid_t sp = H5Screate_simple(1, &n, NULL);
+            hid_t d = H5Dcreate2(w->file, i ? "val/doc_offsets" : "doc_offsets", H5T_STD_I64LE,
+                                 sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            if (d < 0 || H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->off) < 0)
+                rc = -1;
+            if (d >= 0) H5Dclose(d);
+            H5Sclose(sp);
+        }
+        if (s->tokens >= 0) H5Dclose(s->tokens);
+    }
+    if (w->file >= 0 && H5Fclose(w->file) < 0) rc = -1;
+    for (int i = 0; i < 2; i++) free(w->s[i].off), free(w->s[i].buf);
+    if (rc && err) fail(err, errlen, "%s: write failed (disk full?)", w->path);
+    free(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* reader                                                                     */
+
+int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
+    quiet_hdf5();
+    memset(c, 0, sizeof *c);
+    c->hid_file = c->hid_tokens = -1;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->split, sizeof c->split, "%s", split ? split : "");
+    const char *pre = c->split[0] ? "val/" : "";
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return fail(err, errlen, "%s: cannot open corpus file", path);
+    fclose(probe);
+    if (H5Fis_hdf5(path) <= 0)
+        return fail(err, errlen, "%s: not an HDF5 file", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return fail(err, errlen, "%s: cannot open as HDF5", path);
+    c->hid_file = f;
+    char *fmt = get_attr_str(f, "format");
+    int bad = !fmt || strcmp(fmt, CORPUS_FORMAT);
+    free(fmt);
+    if (bad) return fail(err, errlen, "%s: not a zeropt corpus (format attribute)", path);
+    int64_t v;
+    if (get_attr_i64(f, "vocab_size", &v) || v <= 0 || v > INT32_MAX)
+        return fail(err, errlen, "%s: missing or invalid vocab_size attribute", path);
+    c->meta.vocab_size = (int)v;
+    const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
+    int *dst[] = {&c->meta.pad, &c->meta.unk, &c->meta.cls, &c->meta.sep,
+                  &c->meta.mask, &c->meta.bos, &c->meta.eos};
+    for (int i = 0; i < 7; i++) *dst[i] = get_attr_i64(f, nm[i], &v) ? -1 : (int)v;
+
+    char dsn[64];
+    snprintf(dsn, sizeof dsn, "%stokens", pre);
+    if (H5Lexists(f, c->split[0] ? "val" : ".", H5P_DEFAULT) <= 0 ||
+        H5Lexists(f, dsn, H5P_DEFAULT) <= 0)
+        return fail(err, errlen, "%s: missing dataset /%s", path, dsn);
+    hid_t d = H5Dopen2(f, dsn, H5P_DEFAULT);
+    c->hid_tokens = d;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    int cls = H5Tget_class(t);
+    size_t tsz = H5Tget_size(t);
+    int sgn = H5Tget_sign(t), nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t n = 0;
+    if (nd == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
+    H5Tclose(t);
+    H5Sclose(sp);
+    if (cls != H5T_INTEGER || sgn != H5T_SGN_NONE || (tsz != 2 && tsz != 4))
+        return fail(err, errlen, "%s: /%s must be uint16 or uint32", path, dsn);
+    if (nd != 1) return fail(err, errlen, "%s: /%s must be one-dimensional", path, dsn);
+    c->token_bytes = (int)tsz;
+    c->n_tokens = (int64_t)n;
+
+    snprintf(dsn, sizeof dsn, "%sdoc_offsets", pre);
+    if (H5Lexists(f, dsn, H5P_DEFAULT) <= 0)
+        return fail(err, errlen, "%s: missing dataset /%s", path, dsn);
+    hid_t od = H5Dopen2(f, dsn, H5P_DEFAULT);
+    t = H5Dget_type(od), sp = H5Dget_space(od);
+    cls = H5Tget_class(t);
+    nd = H5Sget_simple_extent_ndims(sp);
+    n = 0;
+    if (nd == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
+    H5Tclose(t);
+    H5Sclose(sp);
+    if (cls != H5T_INTEGER || nd != 1 || n < 1) {
+        H5Dclose(od);
+        return fail(err, errlen, "%s: /%s must be a non-empty int64 vector", path, dsn);
+    }
+    c->n_docs = (int64_t)n - 1;
+    c->offsets = z_malloc(n * sizeof(int64_t), "document offsets");
+    herr_t rc = H5Dread(od, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->offsets);
+    H5Dclose(od);
+    if (rc < 0) return fail(err, errlen, "%s: cannot read /%s", path, dsn);
+    if (c->offsets[0] != 0)
+        return fail(err, errlen, "%s: /%s must start at 0", path, dsn);
+    for (int64_t i = 0; i < c->n_docs; i++)
+        if (c->offsets[i + 1] < c->offsets[i])
+            return fail(err, errlen, "%s: /%s is not monotonic at document %ld", path, dsn,
+                        (long)i);
+    if (c->offsets[c->n_docs] != c->n_tokens)
+        return fail(err, errlen, "%s: /%s ends at %ld but /%stokens has %ld tokens", path, dsn,
+                    (long)c->offsets[c->n_docs], pre, (long)c->n_tokens);
+    if (c->n_tokens == 0) return fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
+                                      c->split[0] ? "val" : "train");
+    if (H5Lexists(f, "tokenizer", H5P_DEFAULT) > 0 &&
+        H5Lexists(f, "tokenizer/json", H5P_DEFAULT) > 0) {
+        hid_t jd = H5Dopen2(f, "tokenizer/json", H5P_DEFAULT);
+        hid_t jt = H5Dget_type(jd);
+        if (H5Tget_class(jt) == H5T_STRING && H5Tis_variable_str(jt) <= 0) {
+            size_t js = H5Tget_size(jt);
+            c->tokenizer_json = z_calloc(js + 1, 1, "tokenizer json");
+            if (H5Dread(jd, jt, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->tokenizer_json) < 0)
+                free(c->tokenizer_json), c->tokenizer_json = NULL;
+        }
+        H5Tclose(jt);
+        H5Dclose(jd);
+    }
+    return 0;
+}
+
+int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err, size_t errlen) {
+    if (start < 0 || count < 0 || start + count > c->n_tokens)
+        return fail(err, errlen, "%s: read [%ld, %ld) outside %ld tokens", c->path, (long)start,
+                    (long)(start + count), (long)c->n_tokens);
+    if (count == 0) return 0;
+    hsize_t s = (hsize_t)start, n = (hsize_t)count;
+    hid_t fs = H5Dget_space((hid_t)c->hid_tokens), ms = H5Screate_simple(1, &n, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &s, NULL, &n, NULL);
+    herr_t rc = H5Dread((hid_t)c->hid_tokens, H5T_NATIVE_INT32, ms, fs, H5P_DEFAULT, out);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (rc < 0) return fail(err, errlen, "%s: cannot read tokens [%ld, %ld)", c->path,
+                            (long)start, (long)(start + count));
+    for (int64_t i = 0; i < count; i++)
+        if (out[i] >= c->meta.vocab_size)
+            return fail(err, errlen, "%s: token id %d at position %ld is >= vocab_size %d",
+                        c->path, out[i], (long)(start + i), c->meta.vocab_size);
+    return 0;
+}
+
+void corpus_close(Corpus *c) {
+    if (c->hid_tokens >= 0) H5Dclose((hid_t)c->hid_tokens);
+    if (c->hid_file >= 0) H5Fclose((hid_t)c->hid_file);
+    free(c->offsets);
+    free(c->tokenizer_json);
+    memset(c, 0, sizeof *c);
+    c->hid_file = c->hid_tokens = -1;
+}

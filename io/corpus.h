@@ -1,0 +1,62 @@
+/*
+ * corpus.h — the pre-tokenized corpus file (DESIGN.md "Corpus file"):
+ *
+ *   /                 attrs format="zeropt-corpus", version, tokenizer,
+ *                     vocab_size, pad_id unk_id cls_id sep_id mask_id bos_id eos_id
+ *   /tokens           uint16 (vocab ≤ 65535) or uint32 [n_tokens], chunked
+ *   /doc_offsets      int64 [n_docs + 1]; document d = tokens[off[d]:off[d+1]]
+ *   /val/tokens, /val/doc_offsets   the held-out validation documents
+ *   /tokenizer/json   the tokenizer.json that made the file (self-describing)
+ *
+ * The writer runs in one process (prep). The reader is opened by every rank
+ * independently and reads only the token ranges it asks for (hyperslabs);
+ * only the document offsets are read whole.
+ */
+#ifndef ZEROPT_CORPUS_H
+#define ZEROPT_CORPUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CORPUS_FORMAT "zeropt-corpus"
+#define CORPUS_VERSION 1
+
+typedef struct {
+    int vocab_size;
+    int pad, unk, cls, sep, mask, bos, eos; /* -1 when absent */
+    const char *tokenizer;                  /* tokenizer name, e.g. "byte-level-bpe" */
+    const char *tokenizer_json;             /* may be NULL */
+} CorpusMeta;
+
+typedef struct CorpusWriter CorpusWriter;
+
+/* Create (truncate) path. NULL + err on failure. */
+CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char *err,
+                                 size_t errlen);
+/* Append one document to split 0 (train) or 1 (val). 0 on success. */
+int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, char *err,
+                      size_t errlen);
+/* Flush and close; 0 on success. Frees w either way. */
+int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen);
+
+typedef struct {
+    char path[1024];
+    char split[16]; /* "" (train) or "val" */
+    int64_t hid_file, hid_tokens; /* HDF5 handles */
+    int64_t n_tokens, n_docs;
+    int64_t *offsets; /* [n_docs + 1] */
+    int token_bytes;  /* 2 or 4 */
+    CorpusMeta meta;
+    char *tokenizer_json; /* NULL when the file has none */
+} Corpus;
+
+/* Open one split ("" or "val") and validate the layout: format attribute,
+ * datasets present with integer types, offsets monotonic from 0 to n_tokens.
+ * 0 on success; otherwise err names the problem. */
+int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_t errlen);
+/* Read tokens [start, start+count) as int32 and check every id < vocab.
+ * 0 on success. */
+int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err, size_t errlen);
+void corpus_close(Corpus *c);
+
+#endif
