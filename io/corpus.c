@@ -24,7 +24,9 @@ static int fail(char *err, size_t n, const char *fmt, ...) {
 }
 
 /* HDF5 prints an error stack by default; we report our own line instead. */
-static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+static void quiet_hdf5(void) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 /* ------------------------------------------------------------------------- */
 /* attributes                                                                 */
@@ -168,8 +170,8 @@ static int flush_split(CorpusWriter *w, SplitW *s) {
     if (H5Dset_extent(s->tokens, &size) < 0) return -1;
     hid_t fs = H5Dget_space(s->tokens), ms = H5Screate_simple(1, &count, NULL);
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-    herr_t rc = H5Dwrite(s->tokens, w->token_bytes == 2 ? H5T_NATIVE_UINT16 : H5T_NATIVE_UINT32,
-                         ms, fs, H5P_DEFAULT, s->buf);
+    herr_t rc = H5Dwrite(s->tokens, w->token_bytes == 2 ? H5T_NATIVE_UINT16 : H5T_NATIVE_UINT32, ms,
+                         fs, H5P_DEFAULT, s->buf);
     H5Sclose(ms);
     H5Sclose(fs);
     s->n_tokens += (int64_t)s->n_buf;
@@ -182,8 +184,8 @@ int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, 
     SplitW *s = &w->s[split ? 1 : 0];
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= w->vocab)
-            return fail(err, errlen, "%s: token id %d outside the vocabulary (%d)", w->path,
-                        ids[i], w->vocab);
+            return fail(err, errlen, "%s: token id %d outside the vocabulary (%d)", w->path, ids[i],
+                        w->vocab);
         if (s->n_buf == CHUNK_TOKENS && flush_split(w, s))
             return fail(err, errlen, "%s: write failed (disk full?)", w->path);
         if (w->token_bytes == 2)
@@ -209,8 +211,8 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
         if (rc == 0) {
             hsize_t n = s->n_off;
             hid_t sp = H5Screate_simple(1, &n, NULL);
-            hid_t d = H5Dcreate2(w->file, i ? "val/doc_offsets" : "doc_offsets", H5T_STD_I64LE,
-                                 sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            hid_t d = H5Dcreate2(w->file, i ? "val/doc_offsets" : "doc_offsets", H5T_STD_I64LE, sp,
+                                 H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
             if (d < 0 || H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->off) < 0)
                 rc = -1;
             if (d >= 0) H5Dclose(d);
@@ -238,8 +240,7 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     FILE *probe = fopen(path, "rb");
     if (!probe) return fail(err, errlen, "%s: cannot open corpus file", path);
     fclose(probe);
-    if (H5Fis_hdf5(path) <= 0)
-        return fail(err, errlen, "%s: not an HDF5 file", path);
+    if (H5Fis_hdf5(path) <= 0) return fail(err, errlen, "%s: not an HDF5 file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return fail(err, errlen, "%s: cannot open as HDF5", path);
     c->hid_file = f;
@@ -252,13 +253,13 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
         return fail(err, errlen, "%s: missing or invalid vocab_size attribute", path);
     c->meta.vocab_size = (int)v;
     const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
-    int *dst[] = {&c->meta.pad, &c->meta.unk, &c->meta.cls, &c->meta.sep,
+    int *dst[] = {&c->meta.pad,  &c->meta.unk, &c->meta.cls, &c->meta.sep,
                   &c->meta.mask, &c->meta.bos, &c->meta.eos};
     for (int i = 0; i < 7; i++) *dst[i] = get_attr_i64(f, nm[i], &v) ? -1 : (int)v;
 
     char dsn[64];
     snprintf(dsn, sizeof dsn, "%stokens", pre);
-    if (H5Lexists(f, c->split[0] ? "val" : ".", H5P_DEFAULT) <= 0 ||
+    if ((c->split[0] && H5Lexists(f, "val", H5P_DEFAULT) <= 0) ||
         H5Lexists(f, dsn, H5P_DEFAULT) <= 0)
         return fail(err, errlen, "%s: missing dataset /%s", path, dsn);
     hid_t d = H5Dopen2(f, dsn, H5P_DEFAULT);
@@ -297,8 +298,7 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     herr_t rc = H5Dread(od, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->offsets);
     H5Dclose(od);
     if (rc < 0) return fail(err, errlen, "%s: cannot read /%s", path, dsn);
-    if (c->offsets[0] != 0)
-        return fail(err, errlen, "%s: /%s must start at 0", path, dsn);
+    if (c->offsets[0] != 0) return fail(err, errlen, "%s: /%s must start at 0", path, dsn);
     for (int64_t i = 0; i < c->n_docs; i++)
         if (c->offsets[i + 1] < c->offsets[i])
             return fail(err, errlen, "%s: /%s is not monotonic at document %ld", path, dsn,
@@ -306,8 +306,9 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     if (c->offsets[c->n_docs] != c->n_tokens)
         return fail(err, errlen, "%s: /%s ends at %ld but /%stokens has %ld tokens", path, dsn,
                     (long)c->offsets[c->n_docs], pre, (long)c->n_tokens);
-    if (c->n_tokens == 0) return fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
-                                      c->split[0] ? "val" : "train");
+    if (c->n_tokens == 0)
+        return fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
+                    c->split[0] ? "val" : "train");
     if (H5Lexists(f, "tokenizer", H5P_DEFAULT) > 0 &&
         H5Lexists(f, "tokenizer/json", H5P_DEFAULT) > 0) {
         hid_t jd = H5Dopen2(f, "tokenizer/json", H5P_DEFAULT);
@@ -335,12 +336,13 @@ int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err
     herr_t rc = H5Dread((hid_t)c->hid_tokens, H5T_NATIVE_INT32, ms, fs, H5P_DEFAULT, out);
     H5Sclose(ms);
     H5Sclose(fs);
-    if (rc < 0) return fail(err, errlen, "%s: cannot read tokens [%ld, %ld)", c->path,
-                            (long)start, (long)(start + count));
+    if (rc < 0)
+        return fail(err, errlen, "%s: cannot read tokens [%ld, %ld)", c->path, (long)start,
+                    (long)(start + count));
     for (int64_t i = 0; i < count; i++)
         if (out[i] >= c->meta.vocab_size)
-            return fail(err, errlen, "%s: token id %d at position %ld is >= vocab_size %d",
-                        c->path, out[i], (long)(start + i), c->meta.vocab_size);
+            return fail(err, errlen, "%s: token id %d at position %ld is >= vocab_size %d", c->path,
+                        out[i], (long)(start + i), c->meta.vocab_size);
     return 0;
 }
 

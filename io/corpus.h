@@ -41,7 +41,7 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen);
 
 typedef struct {
     char path[1024];
-    char split[16]; /* "" (train) or "val" */
+    char split[16];               /* "" (train) or "val" */
     int64_t hid_file, hid_tokens; /* HDF5 handles */
     int64_t n_tokens, n_docs;
     int64_t *offsets; /* [n_docs + 1] */

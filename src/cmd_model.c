@@ -97,7 +97,7 @@ int cmd_model(int argc, char **argv) {
     config_finish(&cfg, path ? path : "defaults");
     Model m;
     model_layout(&m, &cfg.model, ranks, ALIGN_FLOATS);
-    char *text = config_format(&cfg);
+    char *text = config_format(&cfg, "model");
     if (json)
         print_json(&m, text);
     else

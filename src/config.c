@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_INT, T_REAL, T_BOOL, T_ENUM } KeyType;
+typedef enum { T_INT, T_LONG, T_REAL, T_BOOL, T_ENUM, T_STR } KeyType;
 
 typedef struct {
     const char *section, *key;
@@ -51,8 +51,58 @@ static const KeyDef KEYS[] = {
     {"model", "init_std", T_REAL, M(init_std), "0.02", 0, 10, NULL, "std of weight init"},
     {"model", "init_scaled", T_BOOL, M(init_scaled), "false", 0, 1, NULL,
      "scale output projections by 1/sqrt(2L)"},
+#define D(field) offsetof(Config, data.field)
+    {"data", "path", T_STR, D(path), "", 0, 0, NULL, "corpus file made by zeropt prep"},
+    {"data", "seq_len", T_INT, D(seq_len), "128", 3, 1 << 20, NULL, "sequence length T"},
+    {"data", "objective", T_ENUM, D(objective), "auto", 0, 0, "auto|mlm|clm",
+     "auto: mlm for encoders, clm (causal LM) for decoders"},
+    {"data", "mask_rate", T_REAL, D(mask_rate), "0.15", 0.001, 0.999, NULL,
+     "MLM: fraction of positions predicted (80% [MASK], 10% random, 10% kept)"},
+    {"data", "shuffle", T_BOOL, D(shuffle), "true", 0, 1, NULL,
+     "visit samples in a seeded permutation"},
+    {"data", "val_batches", T_INT, D(val_batches), "2", 0, 1 << 20, NULL,
+     "global batches of held-out data per evaluation"},
+#define TR(field) offsetof(Config, train.field)
+    {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
+     "sequences per rank per forward/backward"},
+    {"train", "global_batch", T_INT, TR(global_batch), "0", 0, 1 << 30, NULL,
+     "sequences per step = micro_batch x accumulation x ranks (0: micro_batch x ranks)"},
+    {"train", "steps", T_LONG, TR(steps), "100", 0, 1e15, NULL, "optimizer steps"},
+    {"train", "lr", T_REAL, TR(lr), "1e-3", 0, 10, NULL, "peak learning rate"},
+    {"train", "min_lr", T_REAL, TR(min_lr), "0", 0, 10, NULL, "learning rate at the end of decay"},
+    {"train", "warmup", T_LONG, TR(warmup), "10", 0, 1e15, NULL, "linear warm-up steps"},
+    {"train", "schedule", T_ENUM, TR(schedule), "linear", 0, 0, "linear|cosine|constant|wsd",
+     "after warm-up: linear or cosine decay, constant, or warmup-stable-decay"},
+    {"train", "decay_frac", T_REAL, TR(decay_frac), "0.2", 0, 1, NULL,
+     "wsd: fraction of the steps spent decaying"},
+    {"train", "weight_decay", T_REAL, TR(weight_decay), "0.01", 0, 10, NULL,
+     "AdamW decoupled weight decay (not on norms and biases)"},
+    {"train", "beta1", T_REAL, TR(beta1), "0.9", 0, 0.999999, NULL, "AdamW beta1"},
+    {"train", "beta2", T_REAL, TR(beta2), "0.999", 0, 0.999999999, NULL, "AdamW beta2"},
+    {"train", "eps", T_REAL, TR(eps), "1e-8", 1e-30, 1, NULL, "AdamW epsilon"},
+    {"train", "clip", T_REAL, TR(clip), "1.0", 0, 1e30, NULL,
+     "global gradient-norm clip (0 = off)"},
+    {"train", "seed", T_LONG, TR(seed), "1234", 0, 9.2e18, NULL,
+     "seed for init, sampling, masking and dropout"},
+    {"train", "eval_every", T_LONG, TR(eval_every), "50", 0, 1e15, NULL,
+     "steps between validations (0 = only at the end)"},
+    {"train", "log_every", T_LONG, TR(log_every), "1", 1, 1e15, NULL, "steps between log lines"},
+    {"train", "threads", T_INT, TR(threads), "0", 0, 4096, NULL,
+     "CPU threads per rank (0 = OMP_NUM_THREADS or all cores)"},
+    {"train", "dump_batches", T_STR, TR(dump_batches), "", 0, 0, NULL,
+     "write the initial parameters and every batch to this HDF5 file (1 rank)"},
+    {"train", "replay", T_STR, TR(replay), "", 0, 0, NULL,
+     "train on the initial parameters and batches of a dump file instead of a corpus"},
+#define R(field) offsetof(Config, run.field)
+    {"run", "dir", T_STR, R(dir), "runs/default", 0, 0, NULL,
+     "run directory: config.ini, metrics.jsonl, model.h5"},
+    {"run", "peak_tflops", T_REAL, R(peak_tflops), "0", 0, 1e9, NULL,
+     "per-rank peak TFLOP/s for MFU (0 = measure this machine's sgemm at start)"},
 };
 #undef M
+#undef D
+#undef TR
+#undef R
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
 static const KeyDef *find_key(const char *section, const char *key) {
@@ -86,6 +136,24 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
         *(int *)field = (int)v;
         break;
     }
+    case T_LONG: {
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        while (*end == ' ' || *end == '\t') end++;
+        if (!*value || *end || errno)
+            BAD("%s: [%s] %s = %s: not an integer", src, k->section, k->key, value);
+        if (v < (long long)k->lo || (double)v > k->hi)
+            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value, k->lo,
+                k->hi);
+        *(long *)field = (long)v;
+        break;
+    }
+    case T_STR:
+        if (strlen(value) >= PATH_MAX_CFG)
+            BAD("%s: [%s] %s: value longer than %d characters", src, k->section, k->key,
+                PATH_MAX_CFG - 1);
+        snprintf((char *)field, PATH_MAX_CFG, "%s", value);
+        break;
     case T_REAL: {
         errno = 0;
         double v = strtod(value, &end);
@@ -199,6 +267,17 @@ void config_finish(Config *c, const char *src) {
     if (m->width % m->heads)
         BAD("%s: [model] heads = %d does not divide width = %d", src, m->heads, m->width);
     if (m->arch == ARCH_DECODER && m->type_vocab_size > 0) m->type_vocab_size = 0;
+    DataConfig *d = &c->data;
+    if (d->objective == OBJ_AUTO) d->objective = m->arch == ARCH_ENCODER ? OBJ_MLM : OBJ_CLM;
+    if (d->objective == OBJ_MLM && m->arch != ARCH_ENCODER)
+        BAD("%s: [data] objective = mlm needs [model] arch = encoder", src);
+    if (d->objective == OBJ_CLM && m->arch != ARCH_DECODER)
+        BAD("%s: [data] objective = clm needs [model] arch = decoder", src);
+    if (d->seq_len > m->max_positions)
+        BAD("%s: [data] seq_len = %d exceeds [model] max_positions = %d", src, d->seq_len,
+            m->max_positions);
+    TrainConfig *t = &c->train;
+    if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
 }
 
 static void format_value(const Config *c, const KeyDef *k, char *out, size_t n) {
@@ -207,9 +286,20 @@ static void format_value(const Config *c, const KeyDef *k, char *out, size_t n) 
     case T_INT:
         snprintf(out, n, "%d", *(const int *)field);
         break;
-    case T_REAL:
-        snprintf(out, n, "%.17g", *(const double *)field);
+    case T_LONG:
+        snprintf(out, n, "%ld", *(const long *)field);
         break;
+    case T_STR:
+        snprintf(out, n, "%s", (const char *)field);
+        break;
+    case T_REAL: { /* shortest form that reads back to the same double */
+        double v = *(const double *)field;
+        for (int prec = 6; prec <= 17; prec++) {
+            snprintf(out, n, "%.*g", prec, v);
+            if (strtod(out, NULL) == v) break;
+        }
+        break;
+    }
     case T_BOOL:
         snprintf(out, n, "%s", *(const int *)field ? "true" : "false");
         break;
@@ -224,14 +314,15 @@ static void format_value(const Config *c, const KeyDef *k, char *out, size_t n) 
     }
 }
 
-char *config_format(const Config *c) {
+char *config_format(const Config *c, const char *only) {
     size_t cap = 1 << 14, len = 0;
     char *buf = z_malloc(cap, "config text");
     const char *cur = "";
     for (size_t i = 0; i < NKEYS; i++) {
-        char v[256];
+        if (only && strcmp(only, KEYS[i].section)) continue;
+        char v[PATH_MAX_CFG + 16];
         format_value(c, &KEYS[i], v, sizeof v);
-        if (cap - len < 1024) buf = realloc(buf, cap *= 2);
+        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
         if (!buf) z_die("out of memory formatting config");
         if (strcmp(cur, KEYS[i].section)) {
             cur = KEYS[i].section;
@@ -245,10 +336,11 @@ char *config_format(const Config *c) {
 void config_print_keys(void) {
     for (size_t i = 0; i < NKEYS; i++)
         printf("%s.%-18s %-8s default %-10s %s%s%s\n", KEYS[i].section, KEYS[i].key,
-               KEYS[i].type == T_INT    ? "int"
-               : KEYS[i].type == T_REAL ? "real"
-               : KEYS[i].type == T_BOOL ? "bool"
-                                        : "choice",
+               KEYS[i].type == T_INT || KEYS[i].type == T_LONG ? "int"
+               : KEYS[i].type == T_STR                         ? "text"
+               : KEYS[i].type == T_REAL                        ? "real"
+               : KEYS[i].type == T_BOOL                        ? "bool"
+                                                               : "choice",
                KEYS[i].def, KEYS[i].help, KEYS[i].choices ? " — " : "",
                KEYS[i].choices ? KEYS[i].choices : "");
 }

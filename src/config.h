@@ -9,9 +9,13 @@
 #define ZEROPT_CONFIG_H
 
 #include "model.h"
+#include "train.h"
 
 typedef struct {
     ModelConfig model;
+    DataConfig data;
+    TrainConfig train;
+    RunConfig run;
 } Config;
 
 /* Defaults for every key. */
@@ -21,10 +25,12 @@ void config_defaults(Config *c);
 void config_load(Config *c, const char *path);
 /* Apply "section.key=value"; returns 0 when arg has no '=' (not an override). */
 int config_override(Config *c, const char *arg);
-/* Resolve derived values (ffn = 0 → 4·width) and check cross-key rules. */
+/* Resolve derived values (ffn = 0 → 4·width, objective from arch) and
+ * check cross-key rules. */
 void config_finish(Config *c, const char *source);
-/* The resolved configuration as INI text (malloc'd). */
-char *config_format(const Config *c);
+/* The resolved configuration as INI text (malloc'd); only one section when
+ * `only` is not NULL. */
+char *config_format(const Config *c, const char *only);
 /* Human-readable key reference, one line per key. */
 void config_print_keys(void);
 

@@ -1,0 +1,32 @@
+/*
+ * optim.h — AdamW on ranges of flat unit buffers, learning-rate schedules,
+ * and global gradient-norm clipping.
+ *
+ * The update works on [lo, hi) of a unit so that ZeRO can run it on the
+ * slice a rank owns; m and v are indexed from lo. Weight decay follows each
+ * tensor's `decay` flag (none on norms and biases).
+ */
+#ifndef ZEROPT_OPTIM_H
+#define ZEROPT_OPTIM_H
+
+#include "model.h"
+#include "train.h"
+
+#include <stddef.h>
+
+/* Learning rate at step s (0-based): linear warm-up (s+1)/warmup·lr, then the
+ * schedule from lr down to min_lr at the last step. */
+double lr_at(const TrainConfig *t, long s);
+
+/* Σ g² in double over [lo, hi) of a unit's gradients. */
+double grad_sumsq(const float *g, size_t lo, size_t hi);
+
+/* AdamW (PyTorch semantics) on [lo, hi) of unit u, step t ≥ 1:
+ *   p ← p·(1 − lr·wd)                 (decoupled decay, tensors with decay)
+ *   m ← β1 m + (1−β1) g ;  v ← β2 v + (1−β2) g²       with g = gscale·grad
+ *   p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+ * m and v hold hi − lo floats. */
+void adamw_update(const Model *m, int u, size_t lo, size_t hi, float *mbuf, float *vbuf,
+                  const float *grad, double lr, long t, double gscale, const TrainConfig *tc);
+
+#endif

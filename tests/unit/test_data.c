@@ -1,0 +1,146 @@
+/*
+ * test_data.c — the corpus file and the sample pipeline: write/read round
+ * trip, packing with separators (MLM and causal LM), the seeded permutation,
+ * dynamic masking statistics and determinism, and the errors of data_open.
+ */
+#include "check.h"
+
+#include "../../io/corpus.h"
+#include "../../kernels/rng.h"
+#include "../../src/data.h"
+#include "../../src/train.h"
+
+#include <string.h>
+
+enum { V = 50, SEP = 3, CLS = 2, MASK = 4, EOS = 5, NDOC = 7 };
+static const int lens[NDOC] = {5, 0, 17, 3, 40, 1, 9};
+static int32_t docs[NDOC][64];
+
+static void write_corpus(const char *path) {
+    CorpusMeta meta = {V, 0, 1, CLS, SEP, MASK, -1, EOS, "test", "{}"};
+    char err[512];
+    CorpusWriter *w = corpus_writer_open(path, &meta, err, sizeof err);
+    check(w != NULL, "corpus writer opens", "%s", w ? "" : err);
+    for (int d = 0; d < NDOC; d++) {
+        for (int i = 0; i < lens[d]; i++) docs[d][i] = 6 + (int)(k_rng_mix(d * 100 + i) % (V - 6));
+        corpus_writer_add(w, 0, docs[d], lens[d], err, sizeof err);
+    }
+    int32_t v[4] = {7, 8, 9, 10};
+    corpus_writer_add(w, 1, v, 4, err, sizeof err);
+    check(corpus_writer_close(w, err, sizeof err) == 0, "corpus writer closes", NULL);
+}
+
+/* the packed stream, built the obvious way */
+static int build_stream(int32_t *s, int sep) {
+    int n = 0;
+    for (int d = 0; d < NDOC; d++) {
+        for (int i = 0; i < lens[d]; i++) s[n++] = docs[d][i];
+        s[n++] = sep;
+    }
+    return n;
+}
+
+int main(void) {
+    const char *path = "/tmp/zeropt_test_corpus.h5";
+    write_corpus(path);
+    char err[1024];
+    Corpus c;
+    int rc = corpus_open(&c, path, "", err, sizeof err);
+    check(rc == 0 && c.n_docs == NDOC && c.n_tokens == 75 && c.token_bytes == 2 &&
+              c.meta.sep == SEP && c.tokenizer_json && !strcmp(c.tokenizer_json, "{}"),
+          "corpus round trip: layout and attributes", "%s", rc ? err : "");
+    int32_t buf[64];
+    rc = corpus_read(&c, 22, 3, buf, err, sizeof err);
+    check(rc == 0 && !memcmp(buf, docs[3], 12), "corpus hyperslab read", NULL);
+    corpus_close(&c);
+    rc = corpus_open(&c, path, "val", err, sizeof err);
+    check(rc == 0 && c.n_docs == 1 && c.n_tokens == 4, "validation split", NULL);
+    corpus_close(&c);
+
+    /* MLM packing: [CLS] stream[i(T-2), (i+1)(T-2)) [SEP]; unmasked view via labels */
+    int32_t stream[128], tok[16], lab[16];
+    int slen = build_stream(stream, SEP);
+    DataSource d;
+    int T = 10;
+    rc = data_open(&d, path, "", T, OBJ_MLM, 0.3, 42, 0, err, sizeof err);
+    check(rc == 0 && d.n_samples == slen / (T - 2), "MLM sample count", "%ld", (long)d.n_samples);
+    int pack_ok = 1;
+    for (int64_t i = 0; i < d.n_samples; i++) {
+        data_sample(&d, i, 0, tok, lab, err, sizeof err);
+        pack_ok &= tok[0] == CLS && tok[T - 1] == SEP && lab[0] < 0 && lab[T - 1] < 0;
+        for (int t = 1; t < T - 1; t++) {
+            int orig = lab[t] >= 0 ? lab[t] : tok[t];
+            pack_ok &= orig == stream[i * (T - 2) + t - 1];
+            pack_ok &= !(lab[t] >= 0 && orig == SEP); /* separators never masked */
+        }
+    }
+    check(pack_ok, "MLM packing matches the separator stream", NULL);
+    data_close(&d);
+
+    /* CLM packing: tokens = stream[iT, iT+T), labels shifted by one */
+    rc = data_open(&d, path, "", 8, OBJ_CLM, 0, 42, 0, err, sizeof err);
+    slen = build_stream(stream, EOS);
+    int clm_ok = rc == 0 && d.n_samples == (slen - 1) / 8;
+    for (int64_t i = 0; i < d.n_samples; i++) {
+        data_sample(&d, i, 0, tok, lab, err, sizeof err);
+        for (int t = 0; t < 8; t++)
+            clm_ok &= tok[t] == stream[i * 8 + t] && lab[t] == stream[i * 8 + t + 1];
+    }
+    check(clm_ok, "causal-LM packing and shifted labels", NULL);
+    data_close(&d);
+
+    /* permutation: a bijection for many sizes and keys */
+    int perm_ok = 1;
+    static char seen[5000];
+    for (int n = 1; n < 5000; n += 137) {
+        memset(seen, 0, n);
+        for (int i = 0; i < n; i++) {
+            int64_t p = data_permute(i, n, 7 + n);
+            if (p < 0 || p >= n || seen[p])
+                perm_ok = 0;
+            else
+                seen[p] = 1;
+        }
+    }
+    check(perm_ok, "seeded permutation is a bijection", NULL);
+
+    /* masking statistics over many samples: rate, and 80/10/10 */
+    rc = data_open(&d, path, "", T, OBJ_MLM, 0.3, 42, 1, err, sizeof err);
+    long cand = 0, masked = 0, as_mask = 0, kept = 0;
+    for (int64_t k = 0; k < 20000; k++) {
+        data_sample(&d, k, k / 8, tok, lab, err, sizeof err);
+        for (int t = 1; t < T - 1; t++) {
+            int orig = lab[t] >= 0 ? lab[t] : tok[t];
+            if (orig == SEP) continue;
+            cand++;
+            if (lab[t] < 0) continue;
+            masked++;
+            as_mask += tok[t] == MASK;
+            kept += tok[t] == lab[t];
+        }
+    }
+    double rate = (double)masked / cand, fm = (double)as_mask / masked, fk = (double)kept / masked;
+    check(fabs(rate - 0.3) < 0.01 && fabs(fm - 0.8) < 0.01 && fabs(fk - 0.1 - 0.1 / V) < 0.015,
+          "dynamic masking rate and 80/10/10", "rate %.4f, [MASK] %.4f, kept %.4f", rate, fm, fk);
+    /* determinism and dynamism: same (k, step) same mask; another step differs */
+    int32_t t2[16], l2[16];
+    data_sample(&d, 5, 3, tok, lab, err, sizeof err);
+    data_sample(&d, 5, 3, t2, l2, err, sizeof err);
+    int same = !memcmp(tok, t2, T * 4) && !memcmp(lab, l2, T * 4);
+    int differ = 0;
+    for (int s = 4; s < 12; s++) {
+        data_sample(&d, 5, s, t2, l2, err, sizeof err);
+        differ |= memcmp(lab, l2, T * 4) != 0;
+    }
+    check(same && differ, "masks are a function of (seed, step, position)", NULL);
+    data_close(&d);
+
+    /* errors */
+    rc = data_open(&d, path, "", 200, OBJ_MLM, 0.15, 1, 1, err, sizeof err);
+    check(rc != 0 && strstr(err, "seq_len 200") && strstr(err, path), "T larger than the corpus",
+          "%s", err);
+    rc = data_open(&d, "/tmp/zeropt_no_such.h5", "", 8, OBJ_MLM, 0.15, 1, 1, err, sizeof err);
+    check(rc != 0 && strstr(err, "cannot open"), "missing corpus file", "%s", err);
+    remove(path);
+    return check_failures ? 1 : 0;
+}
