@@ -2,6 +2,7 @@
  * main.c — the zeropt command line: dispatch to a subcommand.
  */
 #include "cmd.h"
+#include "train.h"
 
 #include "../kernels/kernels.h"
 #include "../mpi/err.h"
@@ -26,12 +27,19 @@ static void ensure_passive_wait(char **argv) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: zeropt <command> [options]\n"
-               "\n"
-               "  model  -c <model.ini> [--json] [--ranks N] [section.key=value ...]\n"
-               "         parameter count and unit layout, without allocating\n"
-               "  model  --keys\n"
-               "         every configuration key with its default\n");
+    fprintf(f,
+            "usage: zeropt <command> [options]\n"
+            "\n"
+            "  model  -c <model.ini> [--json] [--ranks N] [section.key=value ...]\n"
+            "         parameter count and unit layout, without allocating\n"
+            "  prep   --tokenizer T.json --input FILE... --output corpus.h5 [--format text|jsonl]\n"
+            "         [--separator SEP] [--val-fraction F]   text -> HDF5 corpus\n"
+            "  train  -c <config.ini> [section.key=value ...]   (under mpirun / srun)\n"
+            "         train; the run directory gets config.ini, metrics.jsonl, model.h5\n"
+            "  eval   -c <config.ini> --model <model.h5> [section.key=value ...]\n"
+            "         validation loss (and MLM accuracy) of a model on the corpus\n"
+            "  model  --keys\n"
+            "         every configuration key with its default\n");
 }
 
 int main(int argc, char **argv) {
@@ -42,6 +50,8 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "model")) return cmd_model(argc - 2, argv + 2);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     fprintf(stderr, "zeropt: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -477,6 +477,7 @@ int cmd_train(int argc, char **argv) {
         if (do_eval) log_eval(&tr, step, evaluate(&tr, &tr.val, step), 0);
         if (tr.rank == 0 && metrics_end(tr.metrics))
             z_die("%s/metrics.jsonl: write failed", c->run.dir);
+        if (do_eval) t_prev = now(); /* tokens/s counts training only */
     }
     if (tr.dump) finish_dump(&tr);
     snprintf(path, sizeof path, "%s/model.h5", c->run.dir);

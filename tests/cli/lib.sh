@@ -1,6 +1,8 @@
 # tests/cli/lib.sh — helpers for the shell tests: ok/not ok lines and the
 # "one clear line, non-zero exit" check for bad input.
 ZEROPT=${ZEROPT:-build/zeropt}
+# Debian's python3 has h5py and numpy (make deps); a pyenv python on PATH may not
+PY=${PY:-/usr/bin/python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 ok() { echo "ok - $*"; }

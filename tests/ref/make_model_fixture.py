@@ -12,13 +12,15 @@ same weights, then writes for four variants (encoder/decoder x pre/post-LN)
 the weights, inputs, labels, loss, logits and every parameter gradient. It
 also records HF's parameter counts for bert-base-uncased and gpt2.
 """
-import math
+import os
 import sys
 
 import h5py
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from refmodel import Cfg, forward, names  # noqa: E402
 
 torch.manual_seed(1234)
 torch.set_default_dtype(torch.float32)
@@ -27,31 +29,15 @@ V, P, TV, L, C, NH, FF = 97, 16, 2, 2, 24, 3, 40
 B, T = 2, 11
 
 
-def names(arch, norm, tied=True):
-    """zeropt's tensors in unit order, with shapes."""
-    out = [("embed.tok.weight", (V, C)), ("embed.pos.weight", (P, C))]
-    if arch == "encoder":
-        out += [("embed.seg.weight", (TV, C)), ("embed.norm.weight", (C,)), ("embed.norm.bias", (C,))]
-    for l in range(L):
-        p = f"blocks.{l:02d}."
-        out += [(p + "attn.norm.weight", (C,)), (p + "attn.norm.bias", (C,)),
-                (p + "attn.qkv.weight", (3 * C, C)), (p + "attn.qkv.bias", (3 * C,)),
-                (p + "attn.proj.weight", (C, C)), (p + "attn.proj.bias", (C,)),
-                (p + "mlp.norm.weight", (C,)), (p + "mlp.norm.bias", (C,)),
-                (p + "mlp.fc.weight", (FF, C)), (p + "mlp.fc.bias", (FF,)),
-                (p + "mlp.proj.weight", (C, FF)), (p + "mlp.proj.bias", (C,))]
-    if norm == "pre":
-        out += [("head.norm.weight", (C,)), ("head.norm.bias", (C,))]
-    if arch == "encoder":
-        out += [("head.transform.weight", (C, C)), ("head.transform.bias", (C,)),
-                ("head.transform_norm.weight", (C,)), ("head.transform_norm.bias", (C,)),
-                ("head.bias", (V,))]
-    return out
+def cfg_of(arch, norm):
+    gelu = "erf" if arch == "encoder" else "tanh"
+    eps = 1e-12 if arch == "encoder" else 1e-5
+    return Cfg(arch, norm, gelu, eps, V, P, TV if arch == "encoder" else 0, L, C, NH, FF)
 
 
-def init_params(arch, norm):
+def init_params(c):
     ps = {}
-    for n, shape in names(arch, norm):
+    for n, shape in names(c):
         if n.endswith("norm.weight"):
             t = 1 + 0.1 * torch.randn(shape)
         elif n.endswith(".bias"):
@@ -60,54 +46,6 @@ def init_params(arch, norm):
             t = 0.08 * torch.randn(shape)
         ps[n] = t.clone().requires_grad_(True)
     return ps
-
-
-def forward(ps, arch, norm, eps, gelu, tokens, segments, mask, labels):
-    """Returns (mean loss, logits of the rows that carry the loss)."""
-    act = (lambda x: F.gelu(x, approximate="tanh")) if gelu == "tanh" else F.gelu
-    ln = lambda x, p: F.layer_norm(x, (C,), ps[p + ".weight"], ps[p + ".bias"], eps)
-    h = ps["embed.tok.weight"][tokens] + ps["embed.pos.weight"][torch.arange(T)][None]
-    if arch == "encoder":
-        h = ln(h + ps["embed.seg.weight"][segments], "embed.norm")
-    hs = C // NH
-    if arch == "encoder":
-        bias = torch.zeros(B, 1, T, T).masked_fill(~mask.bool()[:, None, None, :], float("-inf"))
-    else:
-        bias = torch.zeros(T, T).masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
-
-    def attn(x, p):
-        qkv = x @ ps[p + "attn.qkv.weight"].T + ps[p + "attn.qkv.bias"]
-        q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=-1))
-        s = q @ k.transpose(-1, -2) / math.sqrt(hs) + bias
-        y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
-        return y @ ps[p + "attn.proj.weight"].T + ps[p + "attn.proj.bias"]
-
-    def ffn(x, p):
-        f = act(x @ ps[p + "mlp.fc.weight"].T + ps[p + "mlp.fc.bias"])
-        return f @ ps[p + "mlp.proj.weight"].T + ps[p + "mlp.proj.bias"]
-
-    for l in range(L):
-        p = f"blocks.{l:02d}."
-        if norm == "pre":
-            h = h + attn(ln(h, p + "attn.norm"), p)
-            h = h + ffn(ln(h, p + "mlp.norm"), p)
-        else:
-            h = ln(h + attn(h, p), p + "attn.norm")
-            h = ln(h + ffn(h, p), p + "mlp.norm")
-    if norm == "pre":
-        h = ln(h, "head.norm")
-    h = h.reshape(B * T, C)
-    lab = labels.reshape(-1)
-    W = ps["embed.tok.weight"]
-    if arch == "encoder":
-        rows = (lab >= 0).nonzero().squeeze(1)
-        t = act(h[rows] @ ps["head.transform.weight"].T + ps["head.transform.bias"])
-        t = ln(t, "head.transform_norm")
-        logits = t @ W.T + ps["head.bias"]
-        lab = lab[rows]
-    else:
-        logits = h @ W.T
-    return F.cross_entropy(logits, lab, ignore_index=-100), logits
 
 
 def make_inputs(arch):
@@ -209,11 +147,11 @@ def main(path):
         f.attrs["hf_gpt2_params"] = ng
         print(f"HF parameter counts: bert-base-uncased (MLM) {nb}, gpt2 {ng}")
         for arch, norm in [("encoder", "post"), ("encoder", "pre"), ("decoder", "pre"), ("decoder", "post")]:
-            gelu = "erf" if arch == "encoder" else "tanh"
-            eps = 1e-12 if arch == "encoder" else 1e-5
-            ps = init_params(arch, norm)
+            c = cfg_of(arch, norm)
+            gelu, eps = c.gelu, c.eps
+            ps = init_params(c)
             tokens, segments, mask, labels = make_inputs(arch)
-            loss, logits = forward(ps, arch, norm, eps, gelu, tokens, segments, mask, labels)
+            loss, logits = forward(ps, c, tokens, labels, segments, mask)
             loss.backward()
             if (arch, norm) in [("encoder", "post"), ("decoder", "pre")]:
                 check_against_hf(ps, arch, tokens, segments, mask, labels, logits.detach())
