@@ -61,6 +61,13 @@ void z_die_all(const char *fmt, ...) {
     exit(1);
 }
 
+void z_exit_agreed(const char *my_error) {
+    if (my_error && *my_error) fprintf(stderr, "zeropt: rank %d: %s\n", z_rank(), my_error);
+    fflush(stdout);
+    fflush(stderr);
+    exit(1);
+}
+
 void z_log(const char *fmt, ...) {
     if (z_rank() != 0) return;
     va_list ap;

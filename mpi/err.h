@@ -13,6 +13,9 @@ void z_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 /* Same line, but only rank 0 prints: for errors every rank detects alike
  * (a bad config), so the user sees the line once. */
 void z_die_all(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* A failure that every rank has just agreed on (a collective carried a flag):
+ * the ranks that saw it print their line (if any), all exit without an abort. */
+void z_exit_agreed(const char *my_error) __attribute__((noreturn));
 /* Informational line from rank 0 only. */
 void z_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -47,6 +47,7 @@ typedef struct {
     TensorFile *dump;
     int32_t *dump_tok, *dump_lab;
     double t_start;
+    char err[1200]; /* a data error met this step, reported when all ranks agree */
 } Trainer;
 
 static double now(void) {
@@ -206,26 +207,29 @@ static int head_rows_for(const Trainer *tr) {
 /* ------------------------------------------------------------------------- */
 /* one step                                                                   */
 
-/* Fill this rank's accum × mb samples for step s. */
+/* Fill this rank's accum × mb samples for step s; a bad sample leaves its
+ * message in tr->err (the step's first collective spreads the failure). */
 static void load_step(Trainer *tr, long s) {
     int per_rank = tr->accum * tr->mb, T = tr->T;
     int64_t base = (int64_t)s * tr->gb + (int64_t)tr->rank * per_rank;
-    char err[1200];
-    for (int j = 0; j < per_rank; j++) {
+    tr->err[0] = 0;
+    for (int j = 0; j < per_rank && !tr->err[0]; j++) {
         int32_t *tok = tr->tok + (size_t)j * T, *lab = tr->lab + (size_t)j * T;
         tr->pos[j] = base + j;
         if (tr->replay_tok) {
             size_t off = ((size_t)s * tr->gb + (size_t)tr->rank * per_rank + j) * T;
             memcpy(tok, tr->replay_tok + off, T * 4);
             memcpy(lab, tr->replay_lab + off, T * 4);
-        } else if (data_sample(&tr->train, base + j, s, tok, lab, err, sizeof err)) {
-            z_die("%s", err);
+        } else if (data_sample(&tr->train, base + j, s, tok, lab, tr->err, sizeof tr->err)) {
+            break;
         }
-        for (int t = 0; t < T; t++)
-            if (tok[t] < 0 || tok[t] >= tr->cfg.model.vocab_size ||
-                lab[t] >= tr->cfg.model.vocab_size)
-                z_die("training position %ld: token id outside [0, %d)", (long)(base + j),
-                      tr->cfg.model.vocab_size);
+        int V = tr->cfg.model.vocab_size;
+        for (int t = 0; t < T && !tr->err[0]; t++)
+            if (tok[t] < 0 || tok[t] >= V || lab[t] >= V)
+                snprintf(tr->err, sizeof tr->err,
+                         "%s: training position %ld has token id %d outside the vocabulary [0, %d)",
+                         tr->replay_tok ? tr->cfg.train.replay : tr->cfg.data.path,
+                         (long)(base + j), tok[t] < 0 || tok[t] >= V ? tok[t] : lab[t], V);
     }
     if (tr->dump) {
         size_t off = (size_t)s * tr->gb * T;
@@ -251,10 +255,12 @@ static StepStats train_step(Trainer *tr, long s) {
     const TrainConfig *tc = &tr->cfg.train;
     StepStats st = {0, 0, lr_at(tc, s)};
     load_step(tr, s);
-    /* Σ labelled positions over the global batch: the loss denominator */
-    double cnt[2] = {0, 0};
+    /* Σ labelled positions over the global batch (the loss denominator), and
+     * how many ranks met bad data: one collective, so every rank stops together */
+    double cnt[2] = {0, tr->err[0] ? 1 : 0};
     for (size_t i = 0; i < (size_t)tr->accum * tr->mb * tr->T; i++) cnt[0] += tr->lab[i] >= 0;
-    comm_allreduce_f64(cnt, 1, "label count", s);
+    comm_allreduce_f64(cnt, 2, "label count", s);
+    if (cnt[1] > 0) z_exit_agreed(tr->err);
     if (cnt[0] == 0) z_die_all("step %ld: the global batch has no labelled positions", s);
     uint64_t dseed = k_rng_child(k_rng_child((uint64_t)tc->seed, 0xD80), (uint64_t)s);
     model_zero_grads(m);
@@ -311,23 +317,26 @@ static EvalStats evaluate(Trainer *tr, DataSource *d, long step) {
     int64_t want = (int64_t)tr->cfg.data.val_batches * tr->gb;
     int64_t n = want < d->n_samples ? want : d->n_samples;
     int64_t lo = n * tr->rank / tr->nranks, hi = n * (tr->rank + 1) / tr->nranks;
-    double acc[3] = {0, 0, 0}; /* Σ loss, Σ labelled, Σ correct */
-    char err[1200];
-    for (int64_t k0 = lo; k0 < hi; k0 += tr->mb) {
+    double acc[4] = {0, 0, 0, 0}; /* Σ loss, Σ labelled, Σ correct, ranks with bad data */
+    tr->err[0] = 0;
+    for (int64_t k0 = lo; k0 < hi && !tr->err[0]; k0 += tr->mb) {
         int B = (int)(hi - k0 < tr->mb ? hi - k0 : tr->mb);
         for (int j = 0; j < B; j++) {
             tr->pos[j] = k0 + j;
             if (data_sample(d, k0 + j, -1, tr->tok + (size_t)j * tr->T, tr->lab + (size_t)j * tr->T,
-                            err, sizeof err))
-                z_die("%s", err);
+                            tr->err, sizeof tr->err))
+                break;
         }
+        if (tr->err[0]) break;
         Batch b = micro(tr, 0, 0, 0);
         b.B = B;
         acc[0] += model_forward(m, &b);
         acc[1] += (double)m->n_labels;
         acc[2] += correct_rows(m, &b);
     }
-    comm_allreduce_f64(acc, 3, "validation", step);
+    acc[3] = tr->err[0] != 0;
+    comm_allreduce_f64(acc, 4, "validation", step);
+    if (acc[3] > 0) z_exit_agreed(tr->err);
     EvalStats e = {acc[1] > 0 ? acc[0] / acc[1] : NAN, acc[1] > 0 ? acc[2] / acc[1] : NAN, acc[1]};
     return e;
 }
