@@ -82,7 +82,7 @@ static void bench(const char *name, int T, int B, int reps, double peak) {
         rows += lbl;
         mask[i] = 1;
     }
-    model_alloc_acts(&m, B, T, rows, 0);
+    model_alloc_acts(&m, B, T, rows, 0, 0);
     Batch b = {B, T, tok, lab, NULL, mask, NULL, 1, 1};
     double t[8];
     for (int r = -1; r < reps; r++) {

@@ -89,6 +89,8 @@ static const KeyDef KEYS[] = {
     {"train", "log_every", T_LONG, TR(log_every), "1", 1, 1e15, NULL, "steps between log lines"},
     {"train", "threads", T_INT, TR(threads), "0", 0, 4096, NULL,
      "CPU threads per rank (0 = OMP_NUM_THREADS or all cores)"},
+    {"train", "recompute", T_BOOL, TR(recompute), "false", 0, 1, NULL,
+     "keep only each block's input; recompute its forward inside its backward"},
     {"train", "dump_batches", T_STR, TR(dump_batches), "", 0, 0, NULL,
      "write the initial parameters and every batch to this HDF5 file (1 rank)"},
     {"train", "replay", T_STR, TR(replay), "", 0, 0, NULL,

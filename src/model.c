@@ -35,27 +35,35 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
     TAKE(m->e_m, N);
     TAKE(m->e_s, N);
     TAKE(m->x0, N * C);
+    /* With recomputation every block shares one set of activations; only its
+     * output (the next block's input) is kept per block. */
+    int rc = m->recompute;
     for (int l = 0; l < c->layers; l++) {
         BlockActs *a = &m->ba[l];
-        TAKE(a->ln1, N * C);
-        TAKE(a->m1, N);
-        TAKE(a->s1, N);
-        TAKE(a->qkv, 3 * N * C);
-        TAKE(a->probs, (size_t)B * c->heads * T * T);
-        TAKE(a->atty, N * C);
-        TAKE(a->attp, N * C);
-        TAKE(a->r1, N * C);
-        TAKE(a->ln2, N * C);
-        TAKE(a->m2, N);
-        TAKE(a->s2, N);
-        TAKE(a->fch, N * F);
-        TAKE(a->fcg, N * F);
-        TAKE(a->fcp, N * C);
-        TAKE(a->r2, post ? N * C : 0);
-        if (post)
+        if (l == 0 || !rc) {
+            TAKE(a->ln1, N * C);
+            TAKE(a->m1, N);
+            TAKE(a->s1, N);
+            TAKE(a->qkv, 3 * N * C);
+            TAKE(a->probs, (size_t)B * c->heads * T * T);
+            TAKE(a->atty, N * C);
+            TAKE(a->attp, N * C);
+            TAKE(a->r1, N * C);
+            if (!(post && rc)) TAKE(a->ln2, N * C);
+            TAKE(a->m2, N);
+            TAKE(a->s2, N);
+            TAKE(a->fch, N * F);
+            TAKE(a->fcg, N * F);
+            TAKE(a->fcp, N * C);
+            TAKE(a->r2, post ? N * C : 0);
+        } else if (base) {
+            *a = m->ba[0];
+        }
+        if (post && !rc)
             a->out = a->ln2; /* post-LN: the block's output is its second norm */
         else
             TAKE(a->out, N * C);
+        if (post && rc) a->ln2 = a->out;
     }
     TAKE(m->hf, N * C);
     TAKE(m->hf_m, N);
@@ -85,16 +93,18 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
     return off;
 }
 
-size_t model_arena_floats(const ModelConfig *c, int B, int T, int head_rows, int separate_probs) {
+size_t model_arena_floats(const ModelConfig *c, int B, int T, int head_rows, int separate_probs,
+                          int recompute) {
     Model tmp;
     memset(&tmp, 0, sizeof tmp);
+    tmp.recompute = recompute;
     tmp.ba = z_calloc(c->layers, sizeof(BlockActs), "block activations");
     size_t n = arena_walk(&tmp, c, B, T, head_rows, separate_probs, NULL);
     free(tmp.ba);
     return n;
 }
 
-void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs) {
+void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs, int recompute) {
     const ModelConfig *c = &m->c;
     size_t N = (size_t)B * T;
     if (T > c->max_positions)
@@ -103,6 +113,7 @@ void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs)
     free(m->arena);
     free(m->ba);
     m->B = B, m->T = T, m->head_rows = head_rows, m->separate_probs = separate_probs;
+    m->recompute = recompute;
     m->ba = z_calloc(c->layers, sizeof(BlockActs), "block activations");
     m->arena_floats = arena_walk(m, c, B, T, head_rows, separate_probs, NULL);
     m->arena = z_calloc(m->arena_floats, sizeof(float), "activations");
@@ -122,6 +133,11 @@ void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs)
 
 #define PU(u, off) (m->unit[u].params + (off))
 #define GU(u, off) (m->unit[u].grads + (off))
+
+/* Tell the owner of the parameters (ZeRO) where the pass is. */
+static void hook(Model *m, int event, int unit) {
+    if (m->hook) m->hook(m->hook_ctx, event, unit);
+}
 
 /* Dropout streams: one per (step seed, global sample, site); never per rank. */
 static uint64_t site_seed(const Batch *b, int i, uint64_t site) {
@@ -308,6 +324,7 @@ static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, 
     ffn_backward(m, b, l, a->ln2, dp, m->d_b);
     k_layernorm_bwd(dr, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), m->d_b, a->r1, PU(u, m->bl.ln2_w),
                     a->m2, a->s2, N, C); /* dr = d r1 */
+    hook(m, HOOK_PROGRESS, u);
     dp = resid_branch_bwd(m, b, m->d_a, dr, site_tag(l, SITE_ATTN_OUT));
     zero(m->d_b, NC);
     attn_backward(m, b, l, a->ln1, dp, m->d_b);
@@ -348,6 +365,7 @@ static void block_post_backward(Model *m, const Batch *b, int l, const float *x,
     zero(dx, NC);
     k_layernorm_bwd(dx, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->d_b, a->r1, PU(u, m->bl.ln1_w),
                     a->m1, a->s1, N, C); /* dx = d r1 */
+    hook(m, HOOK_PROGRESS, u);
     dp = resid_branch_bwd(m, b, m->d_a, dx, site_tag(l, SITE_ATTN_OUT));
     attn_backward(m, b, l, x, dp, dx); /* dx = d r1 + attention path */
 }
@@ -467,17 +485,28 @@ static void check_batch(const Model *m, const Batch *b) {
         z_die("batch %dx%d exceeds the activation arena %dx%d", b->B, b->T, m->B, m->T);
 }
 
+static void block_forward(Model *m, const Batch *b, int l, const float *x) {
+    if (m->c.norm == NORM_PRE)
+        block_pre_forward(m, b, l, x);
+    else
+        block_post_forward(m, b, l, x);
+}
+
 double model_forward(Model *m, const Batch *b) {
     check_batch(m, b);
+    int L = m->c.layers;
+    hook(m, HOOK_BEFORE_FWD, 0);
     const float *h0 = embed_forward(m, b);
-    for (int l = 0; l < m->c.layers; l++) {
-        const float *x = block_input(m, l, h0);
-        if (m->c.norm == NORM_PRE)
-            block_pre_forward(m, b, l, x);
-        else
-            block_post_forward(m, b, l, x);
+    hook(m, HOOK_AFTER_FWD, 0);
+    for (int l = 0; l < L; l++) {
+        hook(m, HOOK_BEFORE_FWD, 1 + l);
+        block_forward(m, b, l, block_input(m, l, h0));
+        hook(m, HOOK_AFTER_FWD, 1 + l);
     }
-    return head_forward(m, b, m->ba[m->c.layers - 1].out);
+    hook(m, HOOK_BEFORE_FWD, L + 1);
+    double loss = head_forward(m, b, m->ba[L - 1].out);
+    hook(m, HOOK_AFTER_FWD, L + 1);
+    return loss;
 }
 
 void model_backward(Model *m, const Batch *b, double scale) {
@@ -485,9 +514,16 @@ void model_backward(Model *m, const Batch *b, double scale) {
     int L = m->c.layers;
     const float *h0 = h0_of(m, b);
     float *dr = m->d_res, *spare = m->d_res2;
+    hook(m, HOOK_BWD_BEGIN, -1);
+    hook(m, HOOK_BEFORE_BWD, L + 1);
     head_backward(m, b, m->ba[L - 1].out, scale, dr);
+    hook(m, HOOK_AFTER_BWD, L + 1);
     for (int l = L - 1; l >= 0; l--) {
         const float *x = block_input(m, l, h0);
+        hook(m, HOOK_BEFORE_BWD, 1 + l);
+        /* recomputation: rebuild this block's activations from its saved input
+         * with the same code, parameters and dropout streams (bit-identical) */
+        if (m->recompute) block_forward(m, b, l, x);
         if (m->c.norm == NORM_PRE) {
             block_pre_backward(m, b, l, x, dr);
         } else {
@@ -495,6 +531,9 @@ void model_backward(Model *m, const Batch *b, double scale) {
             float *t = dr;
             dr = spare, spare = t;
         }
+        hook(m, HOOK_AFTER_BWD, 1 + l);
     }
+    hook(m, HOOK_BEFORE_BWD, 0);
     embed_backward(m, b, dr);
+    hook(m, HOOK_AFTER_BWD, 0);
 }

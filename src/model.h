@@ -93,6 +93,20 @@ typedef struct {
         *out;
 } BlockActs;
 
+/* Events reported to Model.hook as the passes cross unit boundaries, so the
+ * owner of the buffers can gather parameters (ZeRO-3), hand out gradient
+ * buffers and post reductions (ZeRO-2/3), and progress communication. */
+enum {
+    HOOK_BEFORE_FWD, /* unit's parameters are about to be read */
+    HOOK_AFTER_FWD,  /* unit's forward is done */
+    HOOK_BWD_BEGIN,  /* backward starts (unit −1) */
+    HOOK_BEFORE_BWD, /* unit's parameters and gradient buffer are about to be used */
+    HOOK_AFTER_BWD,  /* unit's gradient is complete for this micro-batch */
+    HOOK_PROGRESS    /* inside a unit's backward: a moment to progress communication */
+};
+/* The head reads and writes the token embedding of unit 0 when embeddings
+ * are tied: hooks for the head unit imply unit 0 too (see model_head_uses). */
+
 typedef struct Model {
     ModelConfig c;
     int nunits;
@@ -118,6 +132,9 @@ typedef struct Model {
     float *att_scratch;
     int32_t *pos_ids, *rows, *row_labels;
     uint64_t *seeds;
+    int recompute; /* keep only block inputs; recompute each block in backward */
+    void (*hook)(void *ctx, int event, int unit);
+    void *hook_ctx;
     int n_rows;    /* labelled rows in the last forward (encoder) */
     long n_labels; /* labelled positions in the last forward */
 } Model;
@@ -131,8 +148,11 @@ void model_alloc_params(Model *m);
 void model_init_params(Model *m, uint64_t seed);
 /* Activation arena for batches up to B×T with up to head_rows labelled rows
  * for the MLM head (ignored for decoders, which use B×T). */
-size_t model_arena_floats(const ModelConfig *c, int B, int T, int head_rows, int separate_probs);
-void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs);
+size_t model_arena_floats(const ModelConfig *c, int B, int T, int head_rows, int separate_probs,
+                          int recompute);
+void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs, int recompute);
+/* Parameters of one unit only (ZeRO-3 initialises unit by unit). */
+void model_init_unit(Model *m, uint64_t seed, int unit);
 void model_free(Model *m);
 
 /* Forward; returns Σ of the per-position losses over labelled positions and

@@ -126,9 +126,14 @@ static int ends_with(const char *s, const char *suf) {
 }
 
 void model_init_params(Model *m, uint64_t seed) {
+    for (int u = 0; u < m->nunits; u++) model_init_unit(m, seed, u);
+}
+
+void model_init_unit(Model *m, uint64_t seed, int unit) {
     const ModelConfig *c = &m->c;
     double scaled = c->init_std / sqrt(2.0 * (c->layers > 0 ? c->layers : 1));
-    for (int i = 0; i < m->nviews; i++) {
+    const Unit *U = &m->unit[unit];
+    for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
         const ParamView *v = &m->view[i];
         float *p = model_param(m, v);
         int is_norm_w = strstr(v->name, "norm.weight") != NULL;

@@ -407,7 +407,7 @@ static void build(Trainer *tr) {
     tr->tok = z_malloc(per * tr->T * 4, "batch tokens");
     tr->lab = z_malloc(per * tr->T * 4, "batch labels");
     tr->pos = z_malloc(per * 8, "batch positions");
-    model_alloc_acts(&tr->m, tr->mb, tr->T, head_rows_for(tr), 0);
+    model_alloc_acts(&tr->m, tr->mb, tr->T, head_rows_for(tr), 0, tr->cfg.train.recompute);
 }
 
 int cmd_train(int argc, char **argv) {

@@ -33,6 +33,7 @@ typedef struct {
     long eval_every; /* steps between validations (0 = only at the end) */
     long log_every;
     int threads;                     /* CPU threads per rank (0 = OpenMP default) */
+    int recompute;                   /* activation recomputation per block */
     char dump_batches[PATH_MAX_CFG]; /* write initial params + every batch here (1 rank) */
     char replay[PATH_MAX_CFG];       /* train on the batches (and init) of a dump file */
 } TrainConfig;

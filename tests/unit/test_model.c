@@ -93,7 +93,7 @@ static void variant(hid_t f, const char *gname) {
     Model m;
     model_layout(&m, &c, 3, 16); /* padding for 3 ranks: layout must not matter */
     model_alloc_params(&m);
-    model_alloc_acts(&m, B, T, 0, 1);
+    model_alloc_acts(&m, B, T, 0, 1, 0);
     int missing = 0;
     for (int i = 0; i < m.nviews; i++) {
         snprintf(name, sizeof name, "params/%s", m.view[i].name);
@@ -165,6 +165,27 @@ static void variant(hid_t f, const char *gname) {
     model_backward(&m, &b, 1.0 / m.n_labels);
     snprintf(tn, sizeof tn, "%s: bit-identical run to run (dropout on)", gname);
     check(l1 == l2 && !memcmp(g1, m.unit[1].grads, m.unit[1].padded * 4), tn, NULL);
+
+    /* recomputation: bit-identical loss and gradients of every unit, with a
+     * smaller arena */
+    size_t total = 0;
+    for (int u = 0; u < m.nunits; u++) total += m.unit[u].padded;
+    float *gall = malloc(total * 4), *p = gall;
+    for (int u = 0; u < m.nunits; u++, p += m.unit[u - 1].padded)
+        memcpy(p, m.unit[u].grads, m.unit[u].padded * 4);
+    size_t stored = m.arena_floats;
+    model_alloc_acts(&m, B, T, 0, 1, 1);
+    double l3 = model_forward(&m, &b);
+    model_zero_grads(&m);
+    model_backward(&m, &b, 1.0 / m.n_labels);
+    int same = l3 == l2;
+    p = gall;
+    for (int u = 0; u < m.nunits; u++, p += m.unit[u - 1].padded)
+        same &= !memcmp(p, m.unit[u].grads, m.unit[u].padded * 4);
+    snprintf(tn, sizeof tn, "%s: recomputation gives bit-identical gradients", gname);
+    check(same && m.arena_floats < stored, tn, "arena %zu -> %zu floats", stored, m.arena_floats);
+    model_alloc_acts(&m, B, T, 0, 1, 0);
+    free(gall);
 
     /* dropout follows the global sample index: sample 1 alone (id 7) equals
      * sample 1 inside the pair (ids 6, 7) */
