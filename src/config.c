@@ -100,11 +100,17 @@ static const KeyDef KEYS[] = {
      "run directory: config.ini, metrics.jsonl, model.h5"},
     {"run", "peak_tflops", T_REAL, R(peak_tflops), "0", 0, 1e9, NULL,
      "per-rank peak TFLOP/s for MFU (0 = measure this machine's sgemm at start)"},
+#define Z(field) offsetof(Config, zero.field)
+    {"zero", "stage", T_INT, Z(stage), "0", 0, 3, NULL,
+     "ZeRO stage: 0 all-reduce, 1 shard optimizer state, 2 + gradients, 3 + parameters"},
+    {"zero", "overlap", T_BOOL, Z(overlap), "true", 0, 1, NULL,
+     "overlap gradient reductions and parameter prefetches with compute"},
 };
 #undef M
 #undef D
 #undef TR
 #undef R
+#undef Z
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
 static const KeyDef *find_key(const char *section, const char *key) {

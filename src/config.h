@@ -16,6 +16,7 @@ typedef struct {
     DataConfig data;
     TrainConfig train;
     RunConfig run;
+    ZeroConfig zero;
 } Config;
 
 /* Defaults for every key. */

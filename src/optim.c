@@ -34,10 +34,10 @@ double grad_sumsq(const float *g, size_t lo, size_t hi) {
     return s;
 }
 
-void adamw_update(const Model *m, int u, size_t lo, size_t hi, float *mbuf, float *vbuf,
-                  const float *grad, double lr, long t, double gscale, const TrainConfig *tc) {
+void adamw_update(const Model *m, int u, size_t lo, size_t hi, float *p, const float *grad,
+                  float *mbuf, float *vbuf, double lr, long t, double gscale,
+                  const TrainConfig *tc) {
     const Unit *U = &m->unit[u];
-    float *p = U->params;
     const float b1 = (float)tc->beta1, b2 = (float)tc->beta2, eps = (float)tc->eps;
     const float step = (float)(lr / (1 - pow(tc->beta1, (double)t)));
     const float rbc2 = (float)(1.0 / sqrt(1 - pow(tc->beta2, (double)t)));
@@ -50,12 +50,12 @@ void adamw_update(const Model *m, int u, size_t lo, size_t hi, float *mbuf, floa
         const float keep = v->decay ? (float)(1 - lr * tc->weight_decay) : 1.0f;
 #pragma omp parallel for schedule(static)
         for (size_t i = a; i < b; i++) {
-            float g = grad[i] * gs;
+            float g = grad[i - lo] * gs;
             float mi = b1 * mbuf[i - lo] + (1 - b1) * g;
             float vv = b2 * vbuf[i - lo] + (1 - b2) * g * g;
             mbuf[i - lo] = mi;
             vbuf[i - lo] = vv;
-            p[i] = p[i] * keep - step * mi / (sqrtf(vv) * rbc2 + eps);
+            p[i - lo] = p[i - lo] * keep - step * mi / (sqrtf(vv) * rbc2 + eps);
         }
     }
 }

@@ -25,8 +25,10 @@ double grad_sumsq(const float *g, size_t lo, size_t hi);
  *   p ← p·(1 − lr·wd)                 (decoupled decay, tensors with decay)
  *   m ← β1 m + (1−β1) g ;  v ← β2 v + (1−β2) g²       with g = gscale·grad
  *   p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
- * m and v hold hi − lo floats. */
-void adamw_update(const Model *m, int u, size_t lo, size_t hi, float *mbuf, float *vbuf,
-                  const float *grad, double lr, long t, double gscale, const TrainConfig *tc);
+ * p, grad, m and v are indexed from lo (they hold hi − lo floats); the views
+ * of unit u tell which elements decay. */
+void adamw_update(const Model *m, int u, size_t lo, size_t hi, float *p, const float *grad,
+                  float *mbuf, float *vbuf, double lr, long t, double gscale,
+                  const TrainConfig *tc);
 
 #endif

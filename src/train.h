@@ -43,6 +43,11 @@ typedef struct {
     double peak_tflops;     /* per-rank peak for MFU (0 = measure sgemm at start) */
 } RunConfig;
 
+typedef struct {
+    int stage;   /* 0–3 */
+    int overlap; /* non-blocking reductions and prefetches progressed during compute */
+} ZeroConfig;
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
