@@ -38,10 +38,29 @@ SpecialIds tok_specials(const Tokenizer *t);
 const char *tok_id_to_token(const Tokenizer *t, int id);
 
 /* Encode UTF-8 text (no special tokens added; any bytes are accepted). The
- * ids are appended to *out (grown with realloc, capacity in *cap); returns the
- * number appended. */
+ * ids are written to (*out)[0..n), the buffer grown with realloc (capacity
+ * in *cap; *out may start NULL with *cap 0); returns n. Special-token strings
+ * in the text ("<|endoftext|>") are encoded as plain text, as HF does with
+ * encode_special_tokens=True. Thread-safe: t is only read. */
 size_t tok_encode(const Tokenizer *t, const char *text, size_t len, int32_t **out, size_t *cap);
-/* Decode ids back to text (malloc'd, NUL-terminated). */
+/* Decode ids back to text (malloc'd, NUL-terminated): the exact bytes the
+ * tokens stand for (not UTF-8-repaired); ids outside the vocabulary give
+ * nothing. */
 char *tok_decode(const Tokenizer *t, const int32_t *ids, size_t n);
+/* The same, with its length in *len (the text holds NUL bytes where the ids
+ * encode them). */
+char *tok_decode_len(const Tokenizer *t, const int32_t *ids, size_t n, size_t *len);
+
+/* Building blocks, shared by tokenizer.c and tokenizer_train.c. */
+
+/* End of the pre-tokenization piece (GPT-2 regex) that starts at pos < len. */
+size_t tok_piece_end(const char *text, size_t len, size_t pos);
+/* The 6 special tokens and the 256 byte symbols, no merges. */
+Tokenizer *tok_new_base(void);
+/* Id of byte b's symbol. */
+int tok_byte_id(const Tokenizer *t, unsigned char b);
+/* Append the merge (a, b) (a pair not merged yet); returns the id of the
+ * token a+b, new unless that string is already in the vocabulary. */
+int tok_add_merge(Tokenizer *t, int a, int b);
 
 #endif

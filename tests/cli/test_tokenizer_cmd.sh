@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `zeropt tokenizer train|encode|decode`: training from text files (blank
+# lines, separator lines, JSONL), the encode/decode round trip, and bad input
+# refused with one line and a non-zero exit.
+. "$(dirname "$0")/lib.sh"
+corpus=tests/fixtures/tokenizer_corpus.txt
+tok="$TMP/tok.json"
+Z="$ZEROPT tokenizer"
+
+out=$($Z train --input $corpus --vocab-size 600 --output "$tok" 2>&1)
+if [ $? -eq 0 ] && [ -s "$tok" ] && grep -q "read 122 documents" <<<"$out" &&
+    grep -q "vocabulary of 600 tokens" <<<"$out"; then
+    ok "train 600 tokens from a text file  # $(tail -n 1 <<<"$out")"
+else
+    notok "train 600 tokens: $(tr '\n' '|' <<<"$out")"
+fi
+
+$Z train --input $corpus --vocab-size 1000 --output "$TMP/t1000.json" >/dev/null &&
+    cmp -s "$TMP/t1000.json" tests/fixtures/tokenizer_small.json &&
+    ok "CLI training reproduces tests/fixtures/tokenizer_small.json" ||
+    notok "CLI training differs from tests/fixtures/tokenizer_small.json"
+
+printf 'first fortune\r\n%%\r\nsecond\nfortune\n%%\n%%\n' >"$TMP/f1"
+printf 'third\n%%\nfourth, no final newline' >"$TMP/f2"
+out=$($Z train --input "$TMP/f1" --input "$TMP/f2" --separator % --vocab-size 300 \
+    --min-frequency 1 --output "$TMP/f.json" 2>&1)
+grep -q "read 4 documents.*from 2 files.*skipped 1 empty" <<<"$out" &&
+    ok "separator %, two inputs  # $(head -n 1 <<<"$out")" || notok "separator %: $out"
+
+printf '{"text": "one doc"}\nnot json\n{"text": 3}\n{"text": "two docs"}\n' >"$TMP/d.jsonl"
+out=$($Z train --input "$TMP/d.jsonl" --format jsonl --vocab-size 270 --output "$TMP/j.json" 2>&1)
+grep -q "read 2 documents.*2 bad JSON lines" <<<"$out" && ok "JSONL input" || notok "JSONL: $out"
+
+text=$'Hello, world! Don\'t panic:  42\ttabs and\nnewlines, café 中文 😀  '
+ids=$($Z encode --tokenizer "$tok" --text "$text")
+back=$($Z decode --tokenizer "$tok" $ids)
+[ -n "$ids" ] && [ "$back" = "$text" ] && ok "encode --text / decode IDs round trip  # $ids" ||
+    notok "round trip: [$back] from [$ids]"
+
+$Z encode --tokenizer "$tok" <$corpus >"$TMP/ids" &&
+    $Z decode --tokenizer "$tok" <"$TMP/ids" >"$TMP/back" && cmp -s $corpus "$TMP/back" &&
+    [ "$(wc -l <"$TMP/ids")" -eq 1 ] &&
+    ok "stdin encode / decode round trip, byte for byte  # $(wc -w <"$TMP/ids") ids" ||
+    notok "stdin round trip differs"
+
+toks=$($Z encode --tokenizer "$tok" --text "the License" --tokens)
+[ "$toks" = "the ĠLicense" ] && ok "--tokens  # $toks" || notok "--tokens: $toks"
+[ "$($Z encode --tokenizer "$tok" --text "")" = "" ] && ok "empty text, empty line" ||
+    notok "empty text"
+
+printf 'not json\n' >"$TMP/bad.json"
+printf '{"model": {"type": "WordPiece", "vocab": {}}, "pre_tokenizer": {"type": "ByteLevel"}}' \
+    >"$TMP/wp.json"
+expect_error "missing input file" "$TMP/nope.txt" "cannot open" -- \
+    $Z train --input "$TMP/nope.txt" --vocab-size 300 --output "$TMP/x.json"
+expect_error "bad tokenizer file" "$TMP/bad.json" "not JSON" -- \
+    $Z encode --tokenizer "$TMP/bad.json" --text hi
+expect_error "not a BPE tokenizer" "$TMP/wp.json" "WordPiece" -- \
+    $Z decode --tokenizer "$TMP/wp.json" 1
+expect_error "missing tokenizer file" "$TMP/none.json" "cannot open" -- \
+    $Z decode --tokenizer "$TMP/none.json" 1 2
+expect_error "vocab size too small" "--vocab-size 100" "262" -- \
+    $Z train --input $corpus --vocab-size 100 --output "$TMP/x.json"
+expect_error "vocab size not a number" "'ten'" "not an integer" -- \
+    $Z train --input $corpus --vocab-size ten --output "$TMP/x.json"
+expect_error "unknown flag" "--colour" "usage" -- \
+    $Z train --input $corpus --vocab-size 300 --colour blue --output "$TMP/x.json"
+expect_error "flag without value" "--output needs a value" -- \
+    $Z train --input $corpus --vocab-size 300 --output
+expect_error "required flags" "--output are required" -- $Z train --input $corpus
+expect_error "bad format" "--format csv" -- \
+    $Z train --input $corpus --format csv --vocab-size 300 --output "$TMP/x.json"
+expect_error "unwritable output" "cannot write $TMP/no/dir.json" -- \
+    $Z train --input $corpus --vocab-size 270 --output "$TMP/no/dir.json"
+expect_error "id out of range" "'600'" "0..599" -- $Z decode --tokenizer "$tok" 5 600
+expect_error "unknown subcommand" "tokenizer: unknown subcommand 'tokenise'" -- $Z tokenise
