@@ -19,6 +19,7 @@ BLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   ?= -lopenblas
 INIH_LIBS   ?= -linih
 JSON_LIBS   ?= -ljansson
+UTF8PROC_LIBS ?= -lutf8proc
 # The CUDA backend (kernels/cuda, NCCL in mpi/) arrives with its own issue;
 # these are the paths it will build against.
 CUDA_HOME   ?= /usr/local/cuda
@@ -40,7 +41,7 @@ BUILD    := build-san
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS)
-LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) -lm
+LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) -lm
 LDFLAGS  := -fopenmp $(SANITIZE)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)
@@ -89,8 +90,25 @@ test: tests-bin
 bench: $(BUILD)/zeropt $(BENCH_BIN)
 	@BUILD=$(BUILD) bash bench/run.sh
 
+# The demo: fortune files -> BPE vocabulary -> HDF5 corpus -> MLM training on
+# 2 ranks. Each step is a command you can run by hand (README, "The demo").
+FORTUNE_DIR ?= /usr/share/games/fortunes
+DEMO        ?= runs/demo
+DEMO_RANKS  ?= 2
+MPIRUN      ?= mpirun
 demo: deps $(BUILD)/zeropt
-	@echo "make demo: coming soon — training lands with the training-run issue; try: $(BUILD)/zeropt model -c configs/model/base.ini"
+	@mkdir -p $(DEMO)
+	@inputs=$$(for f in $(FORTUNE_DIR)/*; do case $$f in *.dat|*.u8) ;; *) [ -f $$f ] && printf -- '--input %s ' $$f;; esac; done); \
+	set -e; \
+	echo "== 1/3 tokenizer: byte-level BPE, 8192 tokens, from $(FORTUNE_DIR)"; \
+	$(BUILD)/zeropt tokenizer train $$inputs --separator % --vocab-size 8192 --output $(DEMO)/tokenizer.json; \
+	echo "== 2/3 corpus: one fortune = one document, 2% held out for validation"; \
+	$(BUILD)/zeropt prep --tokenizer $(DEMO)/tokenizer.json $$inputs --separator % --val-fraction 0.02 --output $(DEMO)/corpus.h5; \
+	echo "== 3/3 training: MLM encoder (configs/train/demo.ini) on $(DEMO_RANKS) ranks"; \
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+	OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 \
+	$(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt train -c configs/train/demo.ini run.dir=$(DEMO) data.path=$(DEMO)/corpus.h5; \
+	echo "== done: metrics in $(DEMO)/metrics.jsonl, resolved config in $(DEMO)/config.ini, model in $(DEMO)/model.h5"
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \

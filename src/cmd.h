@@ -8,5 +8,7 @@
 #define ALIGN_FLOATS 16
 
 int cmd_model(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
+int cmd_prep(int argc, char **argv);
 
 #endif

@@ -39,7 +39,12 @@ static void usage(FILE *f) {
             "  eval   -c <config.ini> --model <model.h5> [section.key=value ...]\n"
             "         validation loss (and MLM accuracy) of a model on the corpus\n"
             "  model  --keys\n"
-            "         every configuration key with its default\n");
+            "         every configuration key with its default\n"
+            "  tokenizer train --input FILE... --vocab-size N --output T.json\n"
+            "         [--format text|jsonl] [--separator SEP] [--min-frequency K]\n"
+            "         byte-level BPE vocabulary -> HF tokenizer.json\n"
+            "  tokenizer encode --tokenizer T.json [--text TEXT] [--tokens]\n"
+            "  tokenizer decode --tokenizer T.json [ID ...]\n");
 }
 
 int main(int argc, char **argv) {
@@ -50,6 +55,8 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "model")) return cmd_model(argc - 2, argv + 2);
+    if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 2, argv + 2);
+    if (!strcmp(cmd, "prep")) return cmd_prep(argc - 2, argv + 2);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     fprintf(stderr, "zeropt: unknown command '%s'\n", cmd);
