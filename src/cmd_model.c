@@ -23,7 +23,7 @@ static const char *unit_name(const Model *m, int u, char *buf, size_t n) {
 static void print_text(const Model *m, const char *cfgtext) {
     printf("%s\n", cfgtext);
     printf("parameters: %zu (%.2fM) in %d units, %.4g training FLOPs/token at T=%d\n", m->nparams,
-           m->nparams / 1e6, m->nunits, model_flops_per_token(m, m->c.max_positions),
+           m->nparams / 1e6, m->nunits, model_flops_per_token(m, m->c.max_positions, 1.0),
            m->c.max_positions);
     char nb[32];
     for (int u = 0; u < m->nunits; u++) {
@@ -66,7 +66,7 @@ static void print_json(const Model *m, const char *cfgtext) {
     }
     json_t *root =
         json_pack("{s:I,s:i,s:f,s:s,s:o}", "params", (json_int_t)m->nparams, "units_count",
-                  m->nunits, "flops_per_token", model_flops_per_token(m, m->c.max_positions),
+                  m->nunits, "flops_per_token", model_flops_per_token(m, m->c.max_positions, 1.0),
                   "config", cfgtext, "units", units);
     json_dumpf(root, stdout, JSON_INDENT(1));
     printf("\n");

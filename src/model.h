@@ -172,7 +172,9 @@ static inline float *model_grad(const Model *m, const ParamView *v) {
     return m->unit[v->unit].grads + v->offset;
 }
 
-/* Training FLOPs per token: 6·N + 12·L·C·T (PaLM's count, full attention). */
-double model_flops_per_token(const Model *m, int T);
+/* Training FLOPs per token: 6·N + 12·L·C·T (PaLM's count, full attention),
+ * with the output head (and the MLM transform) counted at the fraction of
+ * positions that evaluate it: 1 for causal LM, the mask rate for MLM. */
+double model_flops_per_token(const Model *m, int T, double head_frac);
 
 #endif

@@ -158,9 +158,10 @@ const ParamView *model_find(const Model *m, const char *name) {
     return NULL;
 }
 
-double model_flops_per_token(const Model *m, int T) {
+double model_flops_per_token(const Model *m, int T, double head_frac) {
     const ModelConfig *c = &m->c;
-    return 6.0 * (double)m->nparams + 12.0 * c->layers * c->width * (double)T;
+    double C = c->width, head = (double)c->vocab_size * C + (c->arch == ARCH_ENCODER ? C * C : 0);
+    return 6.0 * ((double)m->nparams - (1 - head_frac) * head) + 12.0 * c->layers * C * (double)T;
 }
 
 void model_zero_grads(Model *m) {

@@ -274,7 +274,9 @@ int cmd_train(int argc, char **argv) {
     }
     if (tc->dump_batches[0]) trainer_start_dump(&tr);
     tr.peak_flops = c->run.peak_tflops > 0 ? c->run.peak_tflops * 1e12 : trainer_measure_peak();
-    double fpt = model_flops_per_token(&tr.m, tr.T);
+    /* MLM evaluates the head at the masked positions only */
+    double fpt =
+        model_flops_per_token(&tr.m, tr.T, c->data.objective == OBJ_MLM ? c->data.mask_rate : 1.0);
     z_log("model: %zu parameters, %d units | ranks %d | micro_batch %d x accumulation %d x ranks "
           "%d = global batch %d sequences of %d tokens",
           tr.m.nparams, tr.m.nunits, tr.nranks, tr.mb, tr.accum, tr.nranks, tr.gb, tr.T);
