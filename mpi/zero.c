@@ -107,22 +107,39 @@ int zero_stage(const Zero *z) {
     return z->stage;
 }
 
-ZeroBytes zero_bytes(const Zero *z) {
+ZeroBytes zero_plan_bytes(int stage, int nranks, int nunits, const size_t *padded, int pinned,
+                          size_t param_bytes, size_t grad_bytes, size_t state_bytes) {
     ZeroBytes b = {0, 0, 0, 0};
-    size_t F = sizeof(float);
-    for (int u = 0; u < z->nunits; u++) {
-        size_t full = z->padded[u] * F, sh = z->shard[u] * F;
-        b.params += z->stage <= 2 ? full : sh;
-        b.grads += z->stage <= 1 ? full : sh;
-        b.optim += 2 * (z->stage == 0 ? full : sh);
-        if (z->stage == 1) b.buffers += sh; /* the reduced shard beside the full gradient */
+    size_t maxpad = 0;
+    for (int u = 0; u < nunits; u++) {
+        size_t full = padded[u], sh = padded[u] / nranks;
+        if (full > maxpad) maxpad = full;
+        b.params += (stage <= 2 ? full : sh) * param_bytes;
+        b.grads += (stage <= 1 ? full : sh) * grad_bytes;
+        b.optim += (stage == 0 ? full : sh) * state_bytes;
+        if (stage == 1) b.buffers += sh * grad_bytes; /* the reduced shard beside the full grads */
     }
-    if (z->stage >= 2) {
-        b.buffers += POOL * (z->maxpad + z->maxshard) * F;
-        if (z->pinned >= 0) b.buffers += (z->padded[z->pinned] + z->shard[z->pinned]) * F;
+    size_t maxshard = maxpad / nranks;
+    if (stage >= 2) {
+        b.buffers += POOL * (maxpad + maxshard) * grad_bytes;
+        if (pinned >= 0) b.buffers += (padded[pinned] + padded[pinned] / nranks) * grad_bytes;
     }
-    if (z->stage == 3) b.buffers += POOL * z->maxpad * F;
+    if (stage == 3) b.buffers += POOL * maxpad * param_bytes;
     return b;
+}
+
+double zero_plan_comm_bytes(int stage, int nranks, int nunits, const size_t *padded,
+                            int regather_unit, size_t elem_bytes) {
+    double psi = 0, f = (double)(nranks - 1) / nranks;
+    for (int u = 0; u < nunits; u++) psi += (double)padded[u];
+    double words = (stage < 3 ? 2 : 3) * psi * f;
+    if (stage == 3 && regather_unit >= 0) words += 2 * (double)padded[regather_unit] * f;
+    return words * (double)elem_bytes;
+}
+
+ZeroBytes zero_bytes(const Zero *z) {
+    return zero_plan_bytes(z->stage, z->n, z->nunits, z->padded, z->pinned, sizeof(float),
+                           sizeof(float), 2 * sizeof(float));
 }
 
 float *zero_params(const Zero *z, int u) {

@@ -35,6 +35,20 @@ typedef struct Zero Zero;
 
 /* pinned_grad_unit: a unit whose gradient is written throughout the backward
  * (a tied embedding written by the head), −1 for none. */
+/* What a rank holds at a stage, in bytes, without allocating: the same
+ * arithmetic zero_bytes reports for a live partition. param_bytes and
+ * grad_bytes are the element sizes of the model copy (4 for fp32, 2 for
+ * bf16), state_bytes the optimizer bytes per parameter (8: fp32 Adam m and v;
+ * 12: mixed precision adds an fp32 master copy). Buffers (working gradients,
+ * gather buffers) are in the model-copy precision. */
+ZeroBytes zero_plan_bytes(int stage, int nranks, int nunits, const size_t *padded, int pinned,
+                          size_t param_bytes, size_t grad_bytes, size_t state_bytes);
+/* Tensor bytes one rank sends per step with accumulation 1 (ring algorithms):
+ * 2Ψ(N−1)/N elements at stages 0–2, 3Ψ(N−1)/N at stage 3, plus two more
+ * gathers of `regather_unit` (the tied embedding the head reads), or −1. */
+double zero_plan_comm_bytes(int stage, int nranks, int nunits, const size_t *padded,
+                            int regather_unit, size_t elem_bytes);
+
 Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const size_t *padded,
                   int pinned_grad_unit);
 void zero_free(Zero *z);
