@@ -177,4 +177,9 @@ static inline float *model_grad(const Model *m, const ParamView *v) {
  * positions that evaluate it: 1 for causal LM, the mask rate for MLM. */
 double model_flops_per_token(const Model *m, int T, double head_frac);
 
+/* Rows the MLM head's arena is sized for, out of N = B·T positions when a
+ * fraction `rate` is masked: 8 σ above the binomial mean, plus 64, capped at
+ * N. Shared by the trainer and `zeropt plan`. */
+int model_mlm_head_rows(int N, double rate);
+
 #endif

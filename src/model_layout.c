@@ -164,6 +164,12 @@ double model_flops_per_token(const Model *m, int T, double head_frac) {
     return 6.0 * ((double)m->nparams - (1 - head_frac) * head) + 12.0 * c->layers * C * (double)T;
 }
 
+int model_mlm_head_rows(int N, double rate) {
+    double mean = rate * N;
+    int rows = (int)(mean + 8 * sqrt(mean) + 64); /* 8 σ above the binomial mean */
+    return rows < N ? rows : N;
+}
+
 void model_zero_grads(Model *m) {
     for (int u = 0; u < m->nunits; u++)
         if (m->unit[u].grads) memset(m->unit[u].grads, 0, m->unit[u].padded * sizeof(float));

@@ -244,9 +244,7 @@ static int head_rows_for(const Trainer *tr) {
     const Config *c = &tr->cfg;
     int N = tr->mb * tr->T;
     if (c->data.objective != OBJ_MLM || c->train.replay[0]) return N;
-    double mean = c->data.mask_rate * N;
-    int rows = (int)(mean + 8 * sqrt(mean) + 64); /* 8 σ above the binomial mean */
-    return rows < N ? rows : N;
+    return model_mlm_head_rows(N, c->data.mask_rate);
 }
 
 void trainer_build(Trainer *tr) {
