@@ -19,6 +19,7 @@ BLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   ?= -lopenblas
 INIH_LIBS   ?= -linih
 JSON_LIBS   ?= -ljansson
+ZLIB_LIBS   ?= -lz
 UTF8PROC_LIBS ?= -lutf8proc
 # The CUDA backend (kernels/cuda, NCCL in mpi/) arrives with its own issue;
 # these are the paths it will build against.
@@ -41,7 +42,7 @@ BUILD    := build-san
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS)
-LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) -lm
+LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) $(ZLIB_LIBS) -lm
 LDFLAGS  := -fopenmp $(SANITIZE)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)

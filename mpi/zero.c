@@ -176,6 +176,31 @@ float *zero_v(const Zero *z, int u) {
     return z->v[u];
 }
 
+static size_t slice_off(const Zero *z, int u) {
+    return (size_t)z->rank * z->shard[u];
+}
+float *zero_slice_params(const Zero *z, int u) {
+    return z->stage == 3 ? z->sparams[u] : z->params[u] + slice_off(z, u);
+}
+float *zero_slice_m(const Zero *z, int u) {
+    return z->stage == 0 ? z->m[u] + slice_off(z, u) : z->m[u];
+}
+float *zero_slice_v(const Zero *z, int u) {
+    return z->stage == 0 ? z->v[u] + slice_off(z, u) : z->v[u];
+}
+
+void zero_gather_resident(Zero *z) {
+    for (int u = 0; u < z->nunits; u++) {
+        if (z->stage <= 2)
+            comm_wait(
+                comm_iallgather_f32(NULL, z->params[u], z->shard[u], "parameters (load)", -1));
+        if (z->stage == 0) {
+            comm_wait(comm_iallgather_f32(NULL, z->m[u], z->shard[u], "Adam m (load)", -1));
+            comm_wait(comm_iallgather_f32(NULL, z->v[u], z->shard[u], "Adam v (load)", -1));
+        }
+    }
+}
+
 void zero_begin_step(Zero *z, long step) {
     z->step = step;
     for (int u = 0; u < z->nunits; u++) {

@@ -71,6 +71,16 @@ float *zero_own_grads(const Zero *z, int u);
 float *zero_m(const Zero *z, int u);
 float *zero_v(const Zero *z, int u);
 
+/* The r-th slice of unit u (padded / ranks floats from r·shard) of the
+ * parameters and of Adam m and v, at any stage: what a checkpoint stores from
+ * this rank. */
+float *zero_slice_params(const Zero *z, int u);
+float *zero_slice_m(const Zero *z, int u);
+float *zero_slice_v(const Zero *z, int u);
+/* After slices were loaded: rebuild what the stage keeps whole (stage 0:
+ * parameters, m and v; stages 1–2: parameters) with all-gathers. */
+void zero_gather_resident(Zero *z);
+
 /* Step protocol. */
 void zero_begin_step(Zero *z, long step); /* clear gradients */
 void zero_begin_micro(Zero *z, int last); /* last: reduce full grads (stages 0–1) */

@@ -105,12 +105,24 @@ static const KeyDef KEYS[] = {
      "ZeRO stage: 0 all-reduce, 1 shard optimizer state, 2 + gradients, 3 + parameters"},
     {"zero", "overlap", T_BOOL, Z(overlap), "true", 0, 1, NULL,
      "overlap gradient reductions and parameter prefetches with compute"},
+#define CK(field) offsetof(Config, ckpt.field)
+    {"checkpoint", "every", T_LONG, CK(every), "0", -1, 1e15, NULL,
+     "save every N steps (0 = only at the end, -1 = never)"},
+    {"checkpoint", "keep_last", T_INT, CK(keep_last), "3", 0, 1 << 30, NULL,
+     "keep the newest k checkpoints (0 = all)"},
+    {"checkpoint", "keep_every", T_LONG, CK(keep_every), "0", 0, 1e15, NULL,
+     "also keep every checkpoint whose step is a multiple of m (0 = none)"},
+    {"checkpoint", "resume", T_STR, CK(resume), "auto", 0, 0, NULL,
+     "auto (newest complete checkpoint in dir, if any) | none | <path>"},
+    {"checkpoint", "dir", T_STR, CK(dir), "", 0, 0, NULL,
+     "checkpoint directory (default <run.dir>/ckpt)"},
 };
 #undef M
 #undef D
 #undef TR
 #undef R
 #undef Z
+#undef CK
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
 static const KeyDef *find_key(const char *section, const char *key) {
@@ -255,6 +267,36 @@ static void load_depth(Config *c, const char *path, int depth) {
 
 void config_load(Config *c, const char *path) {
     load_depth(c, path, 0);
+}
+
+void config_load_string(Config *c, const char *text, const char *source) {
+    LoadCtx x = {c, source, 0};
+    int rc = ini_parse_string(text, on_ini, &x);
+    if (rc) BAD("%s: line %d of the stored config is not valid INI", source, rc);
+}
+
+int config_model_differs(const ModelConfig *a, const ModelConfig *b, char *what, size_t n) {
+    struct {
+        const char *key;
+        long x, y;
+    } k[] = {{"arch", a->arch, b->arch},
+             {"vocab_size", a->vocab_size, b->vocab_size},
+             {"max_positions", a->max_positions, b->max_positions},
+             {"type_vocab_size", a->type_vocab_size, b->type_vocab_size},
+             {"layers", a->layers, b->layers},
+             {"width", a->width, b->width},
+             {"heads", a->heads, b->heads},
+             {"ffn", a->ffn, b->ffn},
+             {"norm", a->norm, b->norm},
+             {"tied", a->tied, b->tied},
+             {"gelu", a->gelu, b->gelu}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (k[i].x != k[i].y) {
+            snprintf(what, n, "[model] %s = %ld in the checkpoint, %ld in this run", k[i].key,
+                     k[i].x, k[i].y);
+            return 1;
+        }
+    return 0;
 }
 
 int config_override(Config *c, const char *arg) {

@@ -17,6 +17,7 @@ typedef struct {
     TrainConfig train;
     RunConfig run;
     ZeroConfig zero;
+    CkptConfig ckpt;
 } Config;
 
 /* Defaults for every key. */
@@ -24,6 +25,10 @@ void config_defaults(Config *c);
 /* Read an INI file (a top-level `include = other.ini` loads another first,
  * relative to the including file). Dies on any error. */
 void config_load(Config *c, const char *path);
+/* Read INI text (a config stored in a checkpoint); source names it in errors. */
+void config_load_string(Config *c, const char *text, const char *source);
+/* 1 when two models differ in an architecture key (what names it). */
+int config_model_differs(const ModelConfig *a, const ModelConfig *b, char *what, size_t n);
 /* Apply "section.key=value"; returns 0 when arg has no '=' (not an override). */
 int config_override(Config *c, const char *arg);
 /* Resolve derived values (ffn = 0 → 4·width, objective from arch) and

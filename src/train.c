@@ -35,7 +35,7 @@ static double now(void) {
  * message in tr->err (the step's first collective spreads the failure). */
 static void load_step(Trainer *tr, long s) {
     int per_rank = tr->accum * tr->mb, T = tr->T, V = tr->cfg.model.vocab_size;
-    int64_t base = (int64_t)s * tr->gb + (int64_t)tr->rank * per_rank;
+    int64_t base = tr->cursor0 + (int64_t)(s - tr->step0) * tr->gb + (int64_t)tr->rank * per_rank;
     tr->err[0] = 0;
     for (int j = 0; j < per_rank && !tr->err[0]; j++) {
         int32_t *tok = tr->tok + (size_t)j * T, *lab = tr->lab + (size_t)j * T;
@@ -55,7 +55,7 @@ static void load_step(Trainer *tr, long s) {
                          (long)(base + j), tok[t] < 0 || tok[t] >= V ? tok[t] : lab[t], V);
     }
     if (tr->dump) {
-        size_t off = (size_t)s * tr->gb * T;
+        size_t off = (size_t)(s - tr->step0) * tr->gb * T;
         memcpy(tr->dump_tok + off, tr->tok, (size_t)per_rank * T * 4);
         memcpy(tr->dump_lab + off, tr->lab, (size_t)per_rank * T * 4);
     }
@@ -221,6 +221,9 @@ static void log_step(Trainer *tr, long step, const StepStats *st, double dt, dou
     metrics_real(mt, "step_s", dt);
     metrics_real(mt, "comm_bytes", st->comm_bytes);
     metrics_real(mt, "comm_wait_s", st->wait_s);
+    int64_t first = tr->cursor0 + (int64_t)(step - 1 - tr->step0) * tr->gb;
+    metrics_int(mt, "sample_start", first); /* training positions [start, end) of this step */
+    metrics_int(mt, "sample_end", first + tr->gb);
     if (zero_stage(tr->zero) == 3) metrics_int(mt, "gathered_peak", zero_peak_gathered(tr->zero));
 }
 
@@ -259,8 +262,10 @@ int cmd_train(int argc, char **argv) {
     Config *c = &tr.cfg;
     const TrainConfig *tc = &c->train;
     char path[PATH_MAX_CFG + 64], err[1200];
+    if (tr.rank == 0) trainer_mkdir(c->run.dir);
+    comm_barrier("run directory");
+    int resumed = trainer_resume(&tr);
     if (tr.rank == 0) {
-        trainer_mkdir(c->run.dir);
         char *text = config_format(c, NULL);
         printf("%s\n", text);
         snprintf(path, sizeof path, "%s/config.ini", c->run.dir);
@@ -268,7 +273,7 @@ int cmd_train(int argc, char **argv) {
         if (!f || fputs(text, f) < 0 || fclose(f)) z_die("%s: cannot write", path);
         free(text);
         snprintf(path, sizeof path, "%s/metrics.jsonl", c->run.dir);
-        remove(path);
+        if (!resumed) remove(path); /* a resumed run appends to its history */
         tr.metrics = metrics_open(path, err, sizeof err);
         if (!tr.metrics) z_die("%s", err);
     }
@@ -287,10 +292,11 @@ int cmd_train(int argc, char **argv) {
     z_log("peak for MFU: %.3g TFLOP/s per rank%s; %.3g FLOPs per token", tr.peak_flops / 1e12,
           c->run.peak_tflops > 0 ? "" : " (measured sgemm)", fpt);
     log_memory(&tr);
-    if (tr.has_val) log_eval(&tr, 0, evaluate(&tr, &tr.val, 0), 1);
+    if (tr.has_val && !resumed) log_eval(&tr, 0, evaluate(&tr, &tr.val, 0), 1);
 
     tr.t_start = now();
-    for (long s = 0; s < tc->steps; s++) {
+    long saved = -1;
+    for (long s = tr.step0; s < tc->steps; s++) {
         double t0 = now();
         StepStats st = train_step(&tr, s);
         double dt = now() - t0;
@@ -301,7 +307,10 @@ int cmd_train(int argc, char **argv) {
         if (do_eval) log_eval(&tr, step, evaluate(&tr, &tr.val, step), 0);
         if (tr.rank == 0 && metrics_end(tr.metrics))
             z_die("%s/metrics.jsonl: write failed", c->run.dir);
+        if (c->ckpt.every > 0 && step % c->ckpt.every == 0) trainer_save_ckpt(&tr, saved = step);
     }
+    if (c->ckpt.every >= 0 && saved != tc->steps && tc->steps > tr.step0)
+        trainer_save_ckpt(&tr, tc->steps);
     if (tr.dump) trainer_finish_dump(&tr);
     snprintf(path, sizeof path, "%s/model.h5", c->run.dir);
     trainer_save_model(&tr, path);

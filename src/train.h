@@ -44,6 +44,14 @@ typedef struct {
 } RunConfig;
 
 typedef struct {
+    long every;                /* save every N steps (0 = only at the end, −1 = never) */
+    int keep_last;             /* keep the newest k checkpoints (0 = all) */
+    long keep_every;           /* also keep every m-th step forever (0 = none) */
+    char resume[PATH_MAX_CFG]; /* auto | none | <path> */
+    char dir[PATH_MAX_CFG];    /* default: <run.dir>/ckpt */
+} CkptConfig;
+
+typedef struct {
     int stage;   /* 0–3 */
     int overlap; /* non-blocking reductions and prefetches progressed during compute */
 } ZeroConfig;

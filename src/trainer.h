@@ -32,7 +32,9 @@ typedef struct {
     TensorFile *dump;
     int32_t *dump_tok, *dump_lab;
     double t_start;
-    char err[1200]; /* a data error met this step, reported when all ranks agree */
+    long step0;      /* first step of this run (> 0 after a resume) */
+    int64_t cursor0; /* training position of step0's first sample */
+    char err[1200];  /* a data error met this step, reported when all ranks agree */
 } Trainer;
 
 /* train_setup.c */
@@ -53,6 +55,16 @@ void trainer_save_model(Trainer *tr, const char *path);
 void trainer_start_dump(Trainer *tr);
 void trainer_finish_dump(Trainer *tr);
 double trainer_measure_peak(void);
+
+/* ckpt.c */
+/* Save a checkpoint of the state after `step` steps: written collectively as
+ * <dir>/.step_N.h5.partial, closed, renamed to step_N.h5, then `latest`
+ * replaced atomically; old ones pruned. Collective. */
+void trainer_save_ckpt(Trainer *tr, long step);
+/* Apply [checkpoint] resume: load parameters, optimizer state, step and data
+ * cursor from a checkpoint saved under any rank count and stage. Returns 1
+ * when resumed. Collective. */
+int trainer_resume(Trainer *tr);
 
 /* train_zero.c */
 void trainer_install_hooks(Trainer *tr);

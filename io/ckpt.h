@@ -1,0 +1,72 @@
+/*
+ * ckpt.h — checkpoint files: named fp32 tensors with their real shapes,
+ * written and read collectively with parallel HDF5 (MPI-IO), each rank
+ * moving only the contiguous part of each tensor it owns.
+ *
+ *   /                 attrs: format="zeropt-checkpoint", version, the caller's
+ *                     integer and string attributes, complete=1 (written last)
+ *   /<tensor name>    float32 [shape], attr crc32 = CRC-32 of the whole tensor
+ *   /state/<name>     int64 scalars (the caller's training state)
+ *
+ * A tensor's CRC is combined from the ranks' parts (zlib crc32_combine), so
+ * no rank ever holds a whole tensor to checksum it; reading checks the CRC
+ * the same way. The commit protocol (partial name, rename, `latest`) is the
+ * caller's; this module writes and reads one file. Every call is collective
+ * over MPI_COMM_WORLD and returns the same result on every rank.
+ */
+#ifndef ZEROPT_CKPT_IO_H
+#define ZEROPT_CKPT_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKPT_FORMAT "zeropt-checkpoint"
+#define CKPT_VERSION 1
+#define CKPT_MAX_ATTRS 24
+
+typedef struct {
+    char name[96]; /* dataset path, e.g. "model/blocks.03.attn.qkv.weight" */
+    int ndim;
+    int64_t dims[2];
+    int64_t lo, hi; /* this rank's flat element range of the tensor */
+    float *data;    /* hi − lo floats */
+} CkptTensor;
+
+typedef struct {
+    int nint, nstr, nstate;
+    const char *int_key[CKPT_MAX_ATTRS];
+    int64_t int_val[CKPT_MAX_ATTRS];
+    const char *str_key[CKPT_MAX_ATTRS];
+    const char *str_val[CKPT_MAX_ATTRS];
+    const char *state_key[CKPT_MAX_ATTRS]; /* /state/<key> int64 datasets */
+    int64_t state_val[CKPT_MAX_ATTRS];
+} CkptMeta;
+
+/* Write path (created or truncated). 0 on success; err says why otherwise. */
+int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, char *err,
+               size_t errlen);
+
+/* Read the tensors' parts (shapes must match, CRCs must hold). 0 on success. */
+int ckpt_read(const char *path, CkptTensor *t, int n, char *err, size_t errlen);
+
+/* Serial access by one process (tools, and every rank reading the header
+ * before a collective load): opening checks the format attribute and the
+ * complete flag. */
+typedef struct CkptInfo CkptInfo;
+CkptInfo *ckpt_open(const char *path, char *err, size_t errlen);
+void ckpt_close(CkptInfo *c);
+int ckpt_attr_int(CkptInfo *c, const char *key, int64_t *v); /* 0 when present */
+char *ckpt_attr_str(CkptInfo *c, const char *key);           /* malloc'd or NULL */
+int ckpt_state(CkptInfo *c, const char *key, int64_t *v);    /* /state/<key> */
+/* Every float tensor (dataset with a crc32 attribute), depth-first in name
+ * order: fn(ctx, name, ndim, dims). */
+void ckpt_list(CkptInfo *c, void (*fn)(void *ctx, const char *name, int ndim, const int64_t *dims),
+               void *ctx);
+/* A whole tensor (malloc'd), with its shape. NULL + err when absent. */
+float *ckpt_tensor(CkptInfo *c, const char *name, int *ndim, int64_t dims[2], char *err,
+                   size_t errlen);
+/* Recompute every tensor's CRC; 0 when all hold, otherwise err names the
+ * first tensor that does not. */
+int ckpt_verify(CkptInfo *c, char *err, size_t errlen);
+
+#endif
