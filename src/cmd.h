@@ -10,5 +10,6 @@
 int cmd_model(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif

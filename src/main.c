@@ -38,6 +38,11 @@ static void usage(FILE *f) {
             "         train; the run directory gets config.ini, metrics.jsonl, model.h5\n"
             "  eval   -c <config.ini> --model <model.h5> [section.key=value ...]\n"
             "         validation loss (and MLM accuracy) of a model on the corpus\n"
+            "  plan   --model <model.ini> | -c <config.ini> | --params P  [--ranks N]\n"
+            "         [--stage 0-3|all] [--micro-batch B] [--seq T] [--recompute]\n"
+            "         [--precision fp32|mixed] [--device-gib M] [--mask-rate R] [--json]\n"
+            "         [--device-tflops F --link-gbps G --link-us U] [section.key=value ...]\n"
+            "         per-rank memory, communication and step time, without allocating\n"
             "  model  --keys\n"
             "         every configuration key with its default\n"
             "  tokenizer train --input FILE... --vocab-size N --output T.json\n"
@@ -57,6 +62,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "model")) return cmd_model(argc - 2, argv + 2);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 2, argv + 2);
     if (!strcmp(cmd, "prep")) return cmd_prep(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plan")) return cmd_plan(argc - 2, argv + 2);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     fprintf(stderr, "zeropt: unknown command '%s'\n", cmd);

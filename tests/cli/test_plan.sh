@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# `zeropt plan`: per-rank memory, communication and step time without
+# allocating. Checks: the ZeRO paper's 7.5B / 64-rank example (Rajbhandari et
+# al. 2020, K = 12); the plan of the tiny ladder model against what real
+# 2-rank runs at stages 0-3, with and without recompute, report in their first
+# metrics record (and the bytes they send per step); the compute term against
+# a measured 1-rank step; every ladder config at 512 ranks; largest_fitting;
+# the time model's arithmetic; bad input.
+. "$(dirname "$0")/lib.sh"
+ROOT=$PWD
+plan() { "$ZEROPT" plan "$@"; }
+
+# --- the ZeRO paper's example: Ψ = 7.5B, Nd = 64, K = 12 -------------------
+for s in 0 1 2 3; do
+    plan --params 7.5e9 --ranks 64 --precision mixed --stage $s --json >"$TMP/zero$s.json" ||
+        notok "plan --params 7.5e9 --stage $s failed"
+done
+$PY - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+want = [120, 31.4, 16.6, 1.88]
+got = [json.load(open(f"{d}/zero{s}.json"))["model_state_bytes"] / 1e9 for s in range(4)]
+err = max(abs(g - w) / w for g, w in zip(got, want))
+print(("ok - " if err < 0.005 else "not ok - ") +
+      "ZeRO paper example (7.5B params, 64 ranks, K=12): model state %s GB vs %s (worst %.2f%%)" %
+      ([round(g, 3) for g in got], want, 100 * err))
+PY
+row=$(plan --params 7.5e9 --ranks 64 --precision mixed | grep '^  model state')
+[ "$(echo $row)" = "model state 120 31.4 16.6 1.88" ] && ok "text table (--stage all): $(echo $row)" ||
+    notok "text table model-state row: '$row'"
+
+# --- plan vs real runs: tiny ladder model, 2 ranks, stages 0-3 -------------
+src=/usr/share/games/fortunes
+$PY "$(dirname "$0")/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" ||
+    { notok "byte corpus"; exit 0; }
+cat >"$TMP/tiny.ini" <<EOC
+include = $ROOT/configs/model/tiny.ini
+[model]
+vocab_size = 262
+max_positions = 64
+[data]
+path = $TMP/corpus.h5
+seq_len = 32
+val_batches = 0
+[train]
+micro_batch = 4
+steps = 2
+warmup = 1
+[run]
+peak_tflops = 1
+EOC
+ov="model.vocab_size=262 model.max_positions=64"
+fails=0
+for st in 0 1 2 3; do
+    for rc in 0 1; do
+        name=s$st-r$rc
+        rcv=false; rcf=""
+        [ $rc = 1 ] && rcv=true rcf=--recompute
+        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 timeout -k 5 120 mpirun -q -np 2 "$ZEROPT" train \
+            -c "$TMP/tiny.ini" zero.stage=$st train.recompute=$rcv run.dir="$TMP/$name" \
+            >"$TMP/$name.log" 2>&1 ||
+            { notok "run $name failed: $(tail -2 "$TMP/$name.log" | tr '\n' '|')"; fails=1; }
+        plan --model configs/model/tiny.ini $ov --ranks 2 --stage $st --micro-batch 4 --seq 32 \
+            $rcf --json >"$TMP/$name.plan.json" || { notok "plan $name failed"; fails=1; }
+    done
+done
+# the same plan from the training config (B, T, recompute from [train] / [data])
+plan -c "$TMP/tiny.ini" --ranks 2 --stage 3 train.recompute=true --json >"$TMP/cfg.plan.json" ||
+    notok "plan -c failed"
+[ $fails = 0 ] && ok "8 runs (tiny, 2 ranks, stages 0-3, recompute off/on) and their plans"
+$PY - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
+keys = ["params_bytes", "grads_bytes", "optim_bytes", "buffer_bytes", "activation_bytes"]
+worst, bad, comm_bad = 0.0, [], []
+for st in range(4):
+    for rc in range(2):
+        name = f"s{st}-r{rc}"
+        try:
+            recs = [json.loads(l) for l in open(f"{d}/{name}/metrics.jsonl")]
+        except OSError:
+            bad.append(f"{name}: no metrics"); comm_bad.append(f"{name}: no metrics"); continue
+        run, plan = recs[0], json.load(open(f"{d}/{name}.plan.json"))
+        for k in keys:
+            e = abs(plan[k] - run[k]) / max(run[k], 1)
+            worst = max(worst, e)
+            if e > 0.05: bad.append(f"{name} {k}: plan {plan[k]} run {run[k]}")
+        sent = [r["comm_bytes"] for r in recs if "comm_bytes" in r]
+        if not sent or any(abs(x - plan["comm_bytes_per_step"]) > 0.5 for x in sent):
+            comm_bad.append(f"{name}: plan {plan['comm_bytes_per_step']} run {sent}")
+ok("plan = first metrics record of real runs (params, grads, optim, buffer, activation bytes; "
+   "4 stages x recompute off/on)", not bad, f"worst relative error {worst:.2e}; " + "; ".join(bad))
+ok("plan's comm_bytes_per_step = bytes each rank sent per step in the runs", not comm_bad,
+   "; ".join(comm_bad))
+# recompute: the measured activation ratio equals the plan's
+for st in [0, 3]:
+    try:
+        run = [json.loads(open(f"{d}/s{st}-r{r}/metrics.jsonl").readline())["activation_bytes"]
+               for r in range(2)]
+    except OSError:
+        ok(f"stage {st}: recompute lowers activations as planned", False, "runs missing")
+        continue
+    pl = [json.load(open(f"{d}/s{st}-r{r}.plan.json"))["activation_bytes"] for r in range(2)]
+    rr, pr = run[1] / run[0], pl[1] / pl[0]
+    ok(f"stage {st}: recompute lowers activations as planned", abs(rr - pr) < 1e-9 and rr < 1,
+       f"measured ratio {rr:.4f}, planned {pr:.4f}")
+a, b = json.load(open(f"{d}/cfg.plan.json")), json.load(open(f"{d}/s3-r1.plan.json"))
+same = all(a[k] == b[k] for k in keys + ["total_bytes", "micro_batch", "seq", "head_rows"])
+ok("plan -c <train config> takes micro_batch, seq_len and overrides from the config", same,
+   f"{[(k, a[k], b[k]) for k in keys if a[k] != b[k]]}")
+PY
+
+# --- the compute term against a measured step (1 rank, stage 0) ------------
+cat >"$TMP/mini.ini" <<EOC
+include = $ROOT/configs/model/mini.ini
+[model]
+vocab_size = 262
+max_positions = 128
+[data]
+path = $TMP/corpus.h5
+seq_len = 128
+val_batches = 0
+[train]
+micro_batch = 8
+steps = 6
+warmup = 1
+threads = 2
+[run]
+peak_tflops = 0
+EOC
+OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 timeout -k 5 120 "$ZEROPT" train -c "$TMP/mini.ini" \
+    run.dir="$TMP/mini" >"$TMP/mini.log" 2>&1 || notok "mini run failed: $(tail -2 "$TMP/mini.log")"
+peak=$(sed -n 's/.*peak for MFU: \([0-9.e+-]*\) TFLOP\/s per rank (measured sgemm).*/\1/p' "$TMP/mini.log")
+if [ -z "$peak" ]; then
+    notok "no measured sgemm rate in the training log"
+else
+    plan --model configs/model/mini.ini model.vocab_size=262 model.max_positions=128 --ranks 1 \
+        --stage 0 --micro-batch 8 --seq 128 --device-tflops "$peak" --json >"$TMP/mini.plan.json"
+    $PY - "$TMP" "$peak" <<'PY'
+import json, statistics, sys
+d, peak = sys.argv[1], float(sys.argv[2])
+steps = [r["step_s"] for r in map(json.loads, open(f"{d}/mini/metrics.jsonl")) if "step_s" in r]
+meas = statistics.median(steps[1:])
+p = json.load(open(f"{d}/mini.plan.json"))
+r = meas / p["compute_s"]
+print(("ok - " if 1 <= r <= 4 else "not ok - ") +
+      "compute model (mini, 1 rank, B=8, T=128, 2 threads): measured median step %.4f s vs "
+      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 1-4)"
+      % (meas, p["compute_s"], peak, r))
+PY
+fi
+
+# --- the ladder: every size at 512 ranks, stage 3, mixed; largest_fitting ---
+lfails=""
+for m in tiny mini small medium base large xl xxl; do
+    plan --model configs/model/$m.ini --ranks 512 --stage 3 --precision mixed --seq 512 \
+        >"$TMP/l-$m.txt" 2>&1 &&
+        plan --model configs/model/$m.ini --ranks 512 --stage 3 --precision mixed --seq 512 \
+            --json >"$TMP/l-$m.json" 2>&1 || lfails="$lfails $m"
+    plan --model configs/model/$m.ini --ranks 8 --stage 3 --precision mixed --json \
+        >"$TMP/l8-$m.json" 2>&1 || lfails="$lfails $m@8"
+done
+[ -z "$lfails" ] && ok "every ladder config plans at 512 ranks, stage 3, mixed (text and JSON)" ||
+    notok "ladder plans failed:$lfails"
+plan --model configs/model/xxl.ini --ranks 1 --stage 0 --precision mixed --json >"$TMP/x1.json"
+plan --model configs/model/xxl.ini --ranks 512 --stage 3 --precision mixed --micro-batch 8 --seq 512 \
+    --json >"$TMP/x512.json"
+$PY - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
+ladder = "tiny mini small medium base large xl xxl".split()
+p8 = {m: json.load(open(f"{d}/l8-{m}.json")) for m in ladder}
+fit = [m for m in ladder if p8[m]["fits"]]
+lf = {p8[m]["largest_fitting"] for m in ladder}
+sizes = [p8[m]["params"] for m in ladder]
+ok("largest_fitting (8 ranks x 80 GiB, stage 3, mixed) = the largest ladder model whose plan fits",
+   lf == {fit[-1] if fit else None} and sizes == sorted(sizes), f"{lf.pop()}; fitting: {fit}")
+x1, x512 = json.load(open(f"{d}/x1.json")), json.load(open(f"{d}/x512.json"))
+ok("xxl does not fit 1 rank x 80 GiB at stage 0 (mixed)",
+   not x1["fits"] and x1["largest_fitting"] != "xxl",
+   f"{x1['total_bytes'] / 1e9:.1f} GB; largest fitting {x1['largest_fitting']}")
+ok("xxl fits 512 ranks x 80 GiB at stage 3 (mixed, B=8, T=512)",
+   x512["fits"] and x512["largest_fitting"] == "xxl",
+   f"{x512['total_bytes'] / 1e9:.1f} GB of {x512['device_bytes'] / 1e9:.1f}")
+PY
+
+# --- the time model's arithmetic (alpha-beta, ring) --------------------------
+for s in 0 1 2 3; do
+    plan --model configs/model/base.ini --ranks 16 --stage $s --precision mixed --device-tflops 300 \
+        --link-gbps 100 --link-us 10 --json >"$TMP/t$s.json"
+done
+$PY - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+bad = []
+for s in range(4):
+    p = json.load(open(f"{d}/t{s}.json"))
+    N, a, beta = 16, 10e-6, 100e9 / 8
+    units, tied = p["units"], True
+    ncoll = {0: units, 1: 2 * units, 2: 2 * units, 3: 3 * units + 2}[s]
+    steps = 2 * (N - 1) * units if s == 0 else (N - 1) * ncoll
+    comm = steps * a + p["comm_bytes_per_step"] / beta
+    comp = p["micro_batch"] * p["seq"] * p["flops_per_token"] / 300e12
+    want = dict(compute_s=comp, comm_s=comm, step_s_overlap=max(comp, comm),
+                step_s_serial=comp + comm, mfu_overlap=comp / max(comp, comm),
+                mfu_serial=comp / (comp + comm),
+                tokens_per_s=p["micro_batch"] * p["seq"] * N / max(comp, comm))
+    for k, v in want.items():
+        if abs(p[k] - v) > 1e-9 * abs(v): bad.append(f"s{s} {k}: {p[k]} vs {v}")
+    if p["collectives_per_step"] != ncoll: bad.append(f"s{s} collectives {p['collectives_per_step']}")
+print(("ok - " if not bad else "not ok - ") +
+      "time model: compute = B*T*flops/token/F, comm = ring (N-1)*alpha per collective + bytes/beta,"
+      " overlap/serial bounds, MFU, tokens/s" + (": " + "; ".join(bad) if bad else ""))
+PY
+
+# --- bad input: one line, non-zero exit ------------------------------------
+M=configs/model/tiny.ini
+expect_error "unknown flag" "unknown argument --bogus" -- "$ZEROPT" plan --model $M --bogus
+expect_error "stray word" "unknown argument foo" -- "$ZEROPT" plan --model $M foo
+expect_error "ranks 0" "--ranks" -- "$ZEROPT" plan --model $M --ranks 0
+expect_error "ranks not a number" "--ranks" "abc" -- "$ZEROPT" plan --model $M --ranks abc
+expect_error "ranks missing value" "--ranks needs a value" -- "$ZEROPT" plan --model $M --ranks
+expect_error "stage 4" "--stage must be 0, 1, 2, 3 or all" -- "$ZEROPT" plan --model $M --stage 4
+expect_error "no model" "nothing to plan" -- "$ZEROPT" plan --ranks 8
+expect_error "params and model" "not both" -- "$ZEROPT" plan --model $M --params 1e9
+expect_error "params negative" "--params" -- "$ZEROPT" plan --params -5
+expect_error "params junk" "--params" "1e9x" -- "$ZEROPT" plan --params 1e9x
+expect_error "precision" "--precision must be fp32 or mixed" -- "$ZEROPT" plan --model $M --precision fp16
+expect_error "seq too long" "seq 1024 exceeds" "max_positions = 512" -- "$ZEROPT" plan --model $M --seq 1024
+expect_error "micro-batch 0" "--micro-batch" -- "$ZEROPT" plan --model $M --micro-batch 0
+expect_error "device-gib junk" "--device-gib" -- "$ZEROPT" plan --model $M --device-gib lots
+expect_error "mask rate" "--mask-rate" -- "$ZEROPT" plan --model $M --mask-rate 1.5
+expect_error "link without compute" "need --device-tflops" -- "$ZEROPT" plan --model $M --link-gbps 100
+expect_error "compute without link at 8 ranks" "needs --link-gbps" -- \
+    "$ZEROPT" plan --model $M --ranks 8 --device-tflops 100
+expect_error "bad override key" "nokey" -- "$ZEROPT" plan --model $M model.nokey=3
+expect_error "missing model file" "/nonexistent.ini" -- "$ZEROPT" plan --model /nonexistent.ini
