@@ -10,6 +10,7 @@
 int cmd_model(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
+int cmd_ckpt(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 
 #endif

@@ -43,6 +43,9 @@ static void usage(FILE *f) {
             "         [--precision fp32|mixed] [--device-gib M] [--mask-rate R] [--json]\n"
             "         [--device-tflops F --link-gbps G --link-us U] [section.key=value ...]\n"
             "         per-rank memory, communication and step time, without allocating\n"
+            "  ckpt   info|verify <ckpt.h5|dir> [--json]   inspect or check a checkpoint\n"
+            "  ckpt   export <ckpt.h5|dir> --format safetensors --out DIR   to HF BERT / GPT-2\n"
+            "  ckpt   import --from HF_DIR --out ckpt.h5 [--ini model.ini]   from HF safetensors\n"
             "  model  --keys\n"
             "         every configuration key with its default\n"
             "  tokenizer train --input FILE... --vocab-size N --output T.json\n"
@@ -62,6 +65,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "model")) return cmd_model(argc - 2, argv + 2);
     if (!strcmp(cmd, "tokenizer")) return cmd_tokenizer(argc - 2, argv + 2);
     if (!strcmp(cmd, "prep")) return cmd_prep(argc - 2, argv + 2);
+    if (!strcmp(cmd, "ckpt")) return cmd_ckpt(argc - 2, argv + 2);
     if (!strcmp(cmd, "plan")) return cmd_plan(argc - 2, argv + 2);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);

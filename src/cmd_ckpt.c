@@ -1,0 +1,294 @@
+/*
+ * cmd_ckpt.c — `zeropt ckpt info|verify|export|import`: checkpoints from the
+ * command line, one process.
+ *
+ *   zeropt ckpt info   <ckpt.h5 | ckpt dir> [--json]
+ *   zeropt ckpt verify <ckpt.h5 | ckpt dir>          exit 0 only when it all holds
+ *   zeropt ckpt export <ckpt.h5 | ckpt dir> --format safetensors --out DIR
+ *   zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]
+ */
+#include "cmd.h"
+#include "config.h"
+#include "hf.h"
+
+#include "../io/ckpt.h"
+#include "../mpi/comm.h"
+#include "../mpi/err.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A directory means its `latest`. */
+static void resolve(const char *arg, char *out, size_t n) {
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char p[4096], name[256] = "";
+        snprintf(p, sizeof p, "%s/latest", arg);
+        FILE *f = fopen(p, "r");
+        if (!f || !fgets(name, sizeof name, f)) z_die_all("%s: no latest checkpoint", arg);
+        fclose(f);
+        name[strcspn(name, "\r\n")] = 0;
+        snprintf(out, n, "%s/%s", arg, name);
+    } else
+        snprintf(out, n, "%s", arg);
+}
+
+/* The model the checkpoint's stored config describes. */
+static void stored_model(CkptInfo *c, const char *path, Config *cfg) {
+    char *text = ckpt_attr_str(c, "config");
+    if (!text) z_die_all("%s: checkpoint has no config attribute", path);
+    config_defaults(cfg);
+    config_load_string(cfg, text, path);
+    config_finish(cfg, path);
+    free(text);
+}
+
+typedef struct {
+    json_t *arr;
+    double bytes;
+    int count;
+} ListAcc;
+
+static void collect(void *ctx, const char *name, int ndim, const int64_t *dims) {
+    ListAcc *a = ctx;
+    json_t *shape = json_array();
+    double n = 1;
+    for (int i = 0; i < ndim; i++)
+        json_array_append_new(shape, json_integer(dims[i])), n *= dims[i];
+    json_array_append_new(
+        a->arr, json_pack("{s:s,s:o,s:s}", "name", name, "shape", shape, "dtype", "float32"));
+    a->bytes += 4 * n;
+    a->count++;
+}
+
+static int info(const char *path, int as_json) {
+    char err[1200];
+    CkptInfo *c = ckpt_open(path, err, sizeof err);
+    if (!c) z_die_all("%s", err);
+    ListAcc acc = {json_array(), 0, 0};
+    ckpt_list(c, collect, &acc);
+    const char *ik[] = {"step",       "tokens_seen",  "ranks_at_save",
+                        "zero_stage", "global_batch", "version"};
+    json_t *root = json_object();
+    json_object_set_new(root, "path", json_string(path));
+    for (int i = 0; i < 6; i++) {
+        int64_t v;
+        if (!ckpt_attr_int(c, ik[i], &v)) json_object_set_new(root, ik[i], json_integer(v));
+    }
+    const char *sk[] = {"time", "code_revision", "config"};
+    for (int i = 0; i < 3; i++) {
+        char *s = ckpt_attr_str(c, sk[i]);
+        if (s) json_object_set_new(root, sk[i], json_string(s));
+        free(s);
+    }
+    json_t *state = json_object();
+    const char *st[] = {"step", "cursor", "seed", "global_batch"};
+    for (int i = 0; i < 4; i++) {
+        int64_t v;
+        if (!ckpt_state(c, st[i], &v)) json_object_set_new(state, st[i], json_integer(v));
+    }
+    json_object_set_new(root, "state", state);
+    json_object_set_new(root, "tensor_count", json_integer(acc.count));
+    json_object_set_new(root, "tensor_bytes", json_integer((json_int_t)acc.bytes));
+    json_object_set_new(root, "tensors", acc.arr);
+    if (as_json) {
+        json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+        printf("\n");
+    } else {
+        printf("%s\n", path);
+        const char *keys[] = {"step",         "tokens_seen", "ranks_at_save", "zero_stage",
+                              "global_batch", "time",        "code_revision"};
+        for (int i = 0; i < 7; i++) {
+            json_t *v = json_object_get(root, keys[i]);
+            if (json_is_integer(v))
+                printf("  %-14s %lld\n", keys[i], (long long)json_integer_value(v));
+            else if (json_is_string(v))
+                printf("  %-14s %s\n", keys[i], json_string_value(v));
+        }
+        printf("  %-14s cursor %lld, seed %lld\n", "state",
+               (long long)json_integer_value(json_object_get(state, "cursor")),
+               (long long)json_integer_value(json_object_get(state, "seed")));
+        printf("  %-14s %d (%.1f MB)\n", "tensors", acc.count, acc.bytes / 1e6);
+        size_t i;
+        json_t *t;
+        json_array_foreach(acc.arr, i, t) {
+            json_t *sh = json_object_get(t, "shape");
+            printf("    %-48s [%lld", json_string_value(json_object_get(t, "name")),
+                   (long long)json_integer_value(json_array_get(sh, 0)));
+            for (size_t d = 1; d < json_array_size(sh); d++)
+                printf(", %lld", (long long)json_integer_value(json_array_get(sh, d)));
+            printf("]\n");
+        }
+        json_t *cfg = json_object_get(root, "config");
+        if (cfg) printf("config:\n%s", json_string_value(cfg));
+    }
+    json_decref(root);
+    ckpt_close(c);
+    return 0;
+}
+
+/* Complete flag, every CRC, and every tensor the stored config implies. */
+static int verify(const char *path) {
+    char err[1200];
+    CkptInfo *c = ckpt_open(path, err, sizeof err);
+    if (!c) z_die_all("%s", err);
+    Config cfg;
+    stored_model(c, path, &cfg);
+    Model m;
+    model_layout(&m, &cfg.model, 1, 1);
+    const char *pre[3] = {"model", "optim/m", "optim/v"};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < m.nviews; i++) {
+            char name[256];
+            snprintf(name, sizeof name, "%s/%s", pre[k], m.view[i].name);
+            int nd;
+            int64_t d[2];
+            float *t = ckpt_tensor(c, name, &nd, d, err, sizeof err);
+            if (!t) z_die_all("%s", err);
+            free(t);
+            if (nd != m.view[i].ndim || d[0] != m.view[i].shape[0] ||
+                (nd == 2 && d[1] != m.view[i].shape[1]))
+                z_die_all("%s: /%s has the wrong shape for its config", path, name);
+        }
+    if (ckpt_verify(c, err, sizeof err)) z_die_all("%s", err);
+    printf("%s: ok: complete, %d tensors x 3 present with their shapes, every crc32 holds\n", path,
+           m.nviews);
+    model_free(&m);
+    ckpt_close(c);
+    return 0;
+}
+
+static int export_hf(const char *path, const char *fmt, const char *out) {
+    char err[1200];
+    if (strcmp(fmt, "safetensors")) z_die_all("ckpt export: --format %s: only safetensors", fmt);
+    CkptInfo *c = ckpt_open(path, err, sizeof err);
+    if (!c) z_die_all("%s", err);
+    Config cfg;
+    stored_model(c, path, &cfg);
+    Model m;
+    model_layout(&m, &cfg.model, 1, 1);
+    model_alloc_params(&m);
+    for (int i = 0; i < m.nviews; i++) {
+        char name[256];
+        int nd;
+        int64_t d[2];
+        snprintf(name, sizeof name, "model/%s", m.view[i].name);
+        float *t = ckpt_tensor(c, name, &nd, d, err, sizeof err);
+        if (!t) z_die_all("%s", err);
+        memcpy(model_param(&m, &m.view[i]), t, m.view[i].numel * sizeof(float));
+        free(t);
+    }
+    ckpt_close(c);
+    if (mkdir(out, 0755) && errno != EEXIST)
+        z_die_all("%s: cannot create: %s", out, strerror(errno));
+    if (hf_export(&m, out, err, sizeof err)) z_die_all("%s", err);
+    printf("exported %s -> %s/model.safetensors and %s/config.json (%s)\n", path, out, out,
+           m.c.arch == ARCH_ENCODER ? "BertForMaskedLM" : "GPT2LMHeadModel");
+    model_free(&m);
+    return 0;
+}
+
+static int import_hf(const char *from, const char *out, const char *ini) {
+    char err[1200];
+    Config cfg;
+    config_defaults(&cfg);
+    if (hf_read_config(from, &cfg.model, err, sizeof err)) z_die_all("%s", err);
+    config_finish(&cfg, from);
+    Model m;
+    model_layout(&m, &cfg.model, 1, 1);
+    model_alloc_params(&m);
+    if (hf_import(&m, from, err, sizeof err)) z_die_all("%s", err);
+    CkptTensor *t = z_calloc(3 * (size_t)m.nviews, sizeof *t, "tensors");
+    float *zeros = NULL;
+    size_t maxn = 0;
+    for (int i = 0; i < m.nviews; i++)
+        if (m.view[i].numel > maxn) maxn = m.view[i].numel;
+    zeros = z_calloc(maxn, sizeof(float), "zeros");
+    const char *pre[3] = {"model", "optim/m", "optim/v"};
+    int n = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < m.nviews; i++, n++) {
+            const ParamView *v = &m.view[i];
+            snprintf(t[n].name, sizeof t[n].name, "%s/%s", pre[k], v->name);
+            t[n].ndim = v->ndim, t[n].dims[0] = v->shape[0], t[n].dims[1] = v->shape[1];
+            t[n].lo = 0, t[n].hi = (int64_t)v->numel;
+            t[n].data = k == 0 ? model_param(&m, v) : zeros; /* fresh optimizer state */
+        }
+    char *text = config_format(&cfg, NULL), part[4200];
+    CkptMeta meta = {0};
+    meta.nint = 5;
+    const char *ik[] = {"step", "tokens_seen", "ranks_at_save", "zero_stage", "global_batch"};
+    for (int i = 0; i < 5; i++) meta.int_key[i] = ik[i], meta.int_val[i] = i == 2;
+    meta.nstr = 2;
+    meta.str_key[0] = "config", meta.str_val[0] = text;
+    meta.str_key[1] = "imported_from", meta.str_val[1] = from;
+    const char *sk[] = {"step", "cursor", "seed", "global_batch"};
+    for (int i = 0; i < 4; i++) meta.state_key[i] = sk[i], meta.state_val[i] = 0;
+    meta.state_val[2] = cfg.train.seed;
+    meta.nstate = 4;
+    snprintf(part, sizeof part, "%s.partial", out);
+    if (ckpt_write(part, t, n, &meta, err, sizeof err) || rename(part, out)) {
+        remove(part);
+        z_die_all("%s", err);
+    }
+    if (ini) {
+        char *model = config_format(&cfg, "model");
+        FILE *f = fopen(ini, "w");
+        if (!f || fputs(model, f) < 0 || fclose(f)) z_die_all("%s: cannot write", ini);
+        free(model);
+    }
+    printf("imported %s (%s, %zu parameters) -> %s%s%s\n", from,
+           m.c.arch == ARCH_ENCODER ? "BERT" : "GPT-2", m.nparams, out,
+           ini ? ", model config " : "", ini ? ini : "");
+    free(text), free(zeros), free(t);
+    model_free(&m);
+    return 0;
+}
+
+int cmd_ckpt(int argc, char **argv) {
+    comm_init(&argc, &argv);
+    if (argc < 1) z_die_all("ckpt: usage: zeropt ckpt info|verify|export|import ...");
+    const char *sub = argv[0], *target = NULL, *fmt = "safetensors", *out = NULL, *from = NULL,
+               *ini = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+            fmt = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--from") && i + 1 < argc)
+            from = argv[++i];
+        else if (!strcmp(argv[i], "--ini") && i + 1 < argc)
+            ini = argv[++i];
+        else if (argv[i][0] != '-' && !target)
+            target = argv[i];
+        else
+            z_die_all("ckpt %s: unknown argument %s", sub, argv[i]);
+    }
+    char path[4096];
+    int rc;
+    if (!strcmp(sub, "import")) {
+        if (!from || !out) z_die_all("ckpt import: usage: --from HF_DIR --out ckpt.h5 [--ini F]");
+        rc = import_hf(from, out, ini);
+    } else {
+        if (!target) z_die_all("ckpt %s: which checkpoint?", sub);
+        resolve(target, path, sizeof path);
+        if (!strcmp(sub, "info"))
+            rc = info(path, json);
+        else if (!strcmp(sub, "verify"))
+            rc = verify(path);
+        else if (!strcmp(sub, "export")) {
+            if (!out) z_die_all("ckpt export: --out DIR is required");
+            rc = export_hf(path, fmt, out);
+        } else
+            z_die_all("ckpt: unknown subcommand %s (info, verify, export, import)", sub);
+    }
+    comm_finalize();
+    return rc;
+}
