@@ -6,12 +6,16 @@
  *   zeropt ckpt verify <ckpt.h5 | ckpt dir>          exit 0 only when it all holds
  *   zeropt ckpt export <ckpt.h5 | ckpt dir> --format safetensors --out DIR
  *   zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]
+ *   zeropt ckpt logits <ckpt.h5 | ckpt dir> --tokens IN.h5 --out OUT.h5
+ *          logits [B, T, V] of the checkpoint's model (dropout off) for the int32
+ *          dataset "tokens" [B, T] of IN.h5 — for comparing with other frameworks
  */
 #include "cmd.h"
 #include "config.h"
 #include "hf.h"
 
 #include "../io/ckpt.h"
+#include "../io/tensorfile.h"
 #include "../mpi/comm.h"
 #include "../mpi/err.h"
 
@@ -162,27 +166,64 @@ static int verify(const char *path) {
     return 0;
 }
 
-static int export_hf(const char *path, const char *fmt, const char *out) {
+/* The checkpoint's model with its parameters, in one process. */
+static void load_model(const char *path, Model *m) {
     char err[1200];
-    if (strcmp(fmt, "safetensors")) z_die_all("ckpt export: --format %s: only safetensors", fmt);
     CkptInfo *c = ckpt_open(path, err, sizeof err);
     if (!c) z_die_all("%s", err);
     Config cfg;
     stored_model(c, path, &cfg);
-    Model m;
-    model_layout(&m, &cfg.model, 1, 1);
-    model_alloc_params(&m);
-    for (int i = 0; i < m.nviews; i++) {
+    model_layout(m, &cfg.model, 1, 1);
+    model_alloc_params(m);
+    for (int i = 0; i < m->nviews; i++) {
         char name[256];
         int nd;
         int64_t d[2];
-        snprintf(name, sizeof name, "model/%s", m.view[i].name);
+        snprintf(name, sizeof name, "model/%s", m->view[i].name);
         float *t = ckpt_tensor(c, name, &nd, d, err, sizeof err);
         if (!t) z_die_all("%s", err);
-        memcpy(model_param(&m, &m.view[i]), t, m.view[i].numel * sizeof(float));
+        if ((size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1) != m->view[i].numel)
+            z_die_all("%s: /%s has the wrong shape for its config", path, name);
+        memcpy(model_param(m, &m->view[i]), t, m->view[i].numel * sizeof(float));
         free(t);
     }
     ckpt_close(c);
+}
+
+static int logits(const char *path, const char *in, const char *out) {
+    char err[1200];
+    Model m;
+    load_model(path, &m);
+    TensorFile *f = tf_open(in, err, sizeof err);
+    if (!f) z_die_all("%s", err);
+    int64_t d[4];
+    if (tf_shape(f, "tokens", d) != 2) z_die_all("%s: needs an int32 dataset tokens [B, T]", in);
+    int B = (int)d[0], T = (int)d[1], N = B * T, V = m.c.vocab_size;
+    if (T > m.c.max_positions)
+        z_die_all("%s: T = %d exceeds max_positions %d", in, T, m.c.max_positions);
+    int32_t *tok = z_malloc((size_t)N * 4, "tokens"), *lab = z_calloc(N, 4, "labels");
+    if (tf_read(f, "tokens", 'i', tok, (size_t)N)) z_die_all("%s", tf_error(f));
+    tf_close(f);
+    for (int i = 0; i < N; i++)
+        if (tok[i] < 0 || tok[i] >= V) z_die_all("%s: token id %d outside [0, %d)", in, tok[i], V);
+    model_alloc_acts(&m, B, T, N, 1, 0);
+    Batch b = {B, T, tok, lab, NULL, NULL, NULL, 0, 0}; /* every position labelled: all logits */
+    model_forward(&m, &b);
+    TensorFile *o = tf_create(out, err, sizeof err);
+    int64_t dims[3] = {B, T, V};
+    if (!o || tf_write(o, "logits", 'f', m.logits, 3, dims) || tf_close(o))
+        z_die_all("%s: cannot write logits", out);
+    printf("logits [%d, %d, %d] of %s -> %s\n", B, T, V, path, out);
+    free(tok), free(lab);
+    model_free(&m);
+    return 0;
+}
+
+static int export_hf(const char *path, const char *fmt, const char *out) {
+    char err[1200];
+    if (strcmp(fmt, "safetensors")) z_die_all("ckpt export: --format %s: only safetensors", fmt);
+    Model m;
+    load_model(path, &m);
     if (mkdir(out, 0755) && errno != EEXIST)
         z_die_all("%s: cannot create: %s", out, strerror(errno));
     if (hf_export(&m, out, err, sizeof err)) z_die_all("%s", err);
@@ -197,6 +238,7 @@ static int import_hf(const char *from, const char *out, const char *ini) {
     Config cfg;
     config_defaults(&cfg);
     if (hf_read_config(from, &cfg.model, err, sizeof err)) z_die_all("%s", err);
+    if (cfg.data.seq_len > cfg.model.max_positions) cfg.data.seq_len = cfg.model.max_positions;
     config_finish(&cfg, from);
     Model m;
     model_layout(&m, &cfg.model, 1, 1);
@@ -253,7 +295,7 @@ int cmd_ckpt(int argc, char **argv) {
     comm_init(&argc, &argv);
     if (argc < 1) z_die_all("ckpt: usage: zeropt ckpt info|verify|export|import ...");
     const char *sub = argv[0], *target = NULL, *fmt = "safetensors", *out = NULL, *from = NULL,
-               *ini = NULL;
+               *ini = NULL, *tokens = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
@@ -266,6 +308,8 @@ int cmd_ckpt(int argc, char **argv) {
             from = argv[++i];
         else if (!strcmp(argv[i], "--ini") && i + 1 < argc)
             ini = argv[++i];
+        else if (!strcmp(argv[i], "--tokens") && i + 1 < argc)
+            tokens = argv[++i];
         else if (argv[i][0] != '-' && !target)
             target = argv[i];
         else
@@ -286,8 +330,12 @@ int cmd_ckpt(int argc, char **argv) {
         else if (!strcmp(sub, "export")) {
             if (!out) z_die_all("ckpt export: --out DIR is required");
             rc = export_hf(path, fmt, out);
+        } else if (!strcmp(sub, "logits")) {
+            if (!tokens || !out)
+                z_die_all("ckpt logits: --tokens IN.h5 and --out OUT.h5 are required");
+            rc = logits(path, tokens, out);
         } else
-            z_die_all("ckpt: unknown subcommand %s (info, verify, export, import)", sub);
+            z_die_all("ckpt: unknown subcommand %s (info, verify, export, import, logits)", sub);
     }
     comm_finalize();
     return rc;
