@@ -98,8 +98,25 @@ static int list_ckpts(const char *dir, long *steps, int max) {
     return n;
 }
 
+/* Partial files left by a crash (never named by latest, never loaded). */
+static void remove_partials(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[PATH_MAX_CFG + 300];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (!strncmp(e->d_name, ".step_", 6) && n > 8 && !strcmp(e->d_name + n - 8, ".partial")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            remove(path);
+        }
+    }
+    closedir(d);
+}
+
 static void prune(const Trainer *tr, const char *dir, long newest) {
     const CkptConfig *k = &tr->cfg.ckpt;
+    remove_partials(dir);
     long steps[4096];
     int n = list_ckpts(dir, steps, 4096), kept = 0;
     for (int i = 0; i < n; i++) {

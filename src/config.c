@@ -68,6 +68,8 @@ static const KeyDef KEYS[] = {
     {"train", "global_batch", T_INT, TR(global_batch), "0", 0, 1 << 30, NULL,
      "sequences per step = micro_batch x accumulation x ranks (0: micro_batch x ranks)"},
     {"train", "steps", T_LONG, TR(steps), "100", 0, 1e15, NULL, "optimizer steps"},
+    {"train", "stop_at", T_LONG, TR(stop_at), "0", 0, 1e15, NULL,
+     "end this invocation after this step with a checkpoint (a job chunk; 0 = run to the end)"},
     {"train", "lr", T_REAL, TR(lr), "1e-3", 0, 10, NULL, "peak learning rate"},
     {"train", "min_lr", T_REAL, TR(min_lr), "0", 0, 10, NULL, "learning rate at the end of decay"},
     {"train", "warmup", T_LONG, TR(warmup), "10", 0, 1e15, NULL, "linear warm-up steps"},

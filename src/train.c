@@ -203,7 +203,7 @@ static void log_step(Trainer *tr, long step, const StepStats *st, double dt, dou
     if (step % tc->log_every == 0 || step == tc->steps || step == 1) {
         char el[32], eta[32];
         fmt_time(el, sizeof el, t - tr->t_start);
-        fmt_time(eta, sizeof eta, (t - tr->t_start) / step * (tc->steps - step));
+        fmt_time(eta, sizeof eta, (t - tr->t_start) / (step - tr->step0) * (tc->steps - step));
         printf("step %6ld/%ld | loss %.4f | lr %.3e | gnorm %.3f | %.0f tok/s | MFU %.1f%% | %s "
                "elapsed | ETA %s\n",
                step, tc->steps, st->loss, st->lr, st->gnorm, tps, 100 * mfu, el, eta);
@@ -295,8 +295,8 @@ int cmd_train(int argc, char **argv) {
     if (tr.has_val && !resumed) log_eval(&tr, 0, evaluate(&tr, &tr.val, 0), 1);
 
     tr.t_start = now();
-    long saved = -1;
-    for (long s = tr.step0; s < tc->steps; s++) {
+    long saved = -1, last = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
+    for (long s = tr.step0; s < last; s++) {
         double t0 = now();
         StepStats st = train_step(&tr, s);
         double dt = now() - t0;
@@ -309,13 +309,12 @@ int cmd_train(int argc, char **argv) {
             z_die("%s/metrics.jsonl: write failed", c->run.dir);
         if (c->ckpt.every > 0 && step % c->ckpt.every == 0) trainer_save_ckpt(&tr, saved = step);
     }
-    if (c->ckpt.every >= 0 && saved != tc->steps && tc->steps > tr.step0)
-        trainer_save_ckpt(&tr, tc->steps);
+    if (c->ckpt.every >= 0 && saved != last && last > tr.step0) trainer_save_ckpt(&tr, last);
     if (tr.dump) trainer_finish_dump(&tr);
     snprintf(path, sizeof path, "%s/model.h5", c->run.dir);
     trainer_save_model(&tr, path);
-    z_log("done: %ld steps in %.1f s; metrics in %s/metrics.jsonl, model in %s", tc->steps,
-          now() - tr.t_start, c->run.dir, path);
+    z_log("done: %ld of %ld steps in %.1f s; metrics in %s/metrics.jsonl, model in %s", last,
+          tc->steps, now() - tr.t_start, c->run.dir, path);
     metrics_close(tr.metrics);
     trainer_free(&tr);
     comm_finalize();

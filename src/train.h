@@ -22,7 +22,8 @@ typedef struct {
 typedef struct {
     int micro_batch;   /* sequences per rank per forward/backward */
     int global_batch;  /* sequences per optimizer step (0 = micro_batch × ranks) */
-    long steps;        /* optimizer steps */
+    long steps;        /* optimizer steps (the schedule's length) */
+    long stop_at;      /* stop this invocation after this step, with a checkpoint (0 = run on) */
     double lr, min_lr; /* peak and floor learning rate */
     long warmup;       /* linear warm-up steps */
     int schedule;      /* SCHED_* after warm-up */
