@@ -22,7 +22,11 @@
 static void ensure_passive_wait(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = 0;
+    execv(self, argv); /* the real path, so ps and top still show "zeropt" */
     /* exec failed (no /proc): carry on with the default policy */
 }
 
