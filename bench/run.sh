@@ -12,6 +12,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 machine="$(nproc) cores, $cpu"
 out=bench/results/model-$stamp.jsonl
 "$BUILD/bench/bench_model" "$THREADS" | tee "$out"
+tout=bench/results/train-$stamp.jsonl
+bash bench/train_bench.sh "$tout"
 python3 - "$out" "$stamp" "$machine" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -27,4 +29,41 @@ for r in rows[1:]:
 with open("bench/RESULTS.md", "a") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))
+PY
+
+python3 - "$tout" "$stamp" "$machine" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+out = [f"\n### {sys.argv[2]} — training steps, ZeRO stages, checkpoints — {sys.argv[3]}\n",
+       "Whole training steps (data loading included), 1 rank, same model, batch and threads in PyTorch "
+       "(bench/torch_train.py, fp32; its timing excludes batch creation):\n",
+       "| config | T | B | zeropt tokens/s | PyTorch tokens/s | ratio |", "|---|---|---|---|---|---|"]
+for r in rows:
+    if r["bench"] != "train_vs_torch":
+        continue
+    z = r["B"] * r["T"] / r["zeropt_step_s"]
+    t = r["B"] * r["T"] / r["torch_step_s"] if r["torch_step_s"] else None
+    out.append(f"| {r['config']} | {r['T']} | {r['B']} | {z:.0f} | {t:.0f} | {z / t:.2f} |" if t else
+               f"| {r['config']} | {r['T']} | {r['B']} | {z:.0f} | n/a | n/a |")
+out += ["\nZeRO stages on 2 ranks (1 thread each), T = 128, micro-batch 8: step time with overlap (and without), "
+        "bytes each rank sends per step, share of communication time hidden behind compute, model-state bytes "
+        "and peak RSS per rank:\n",
+        "| config | stage | step s | step s, no overlap | MB sent/step | hidden | model state MB | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|"]
+for r in rows:
+    if r["bench"] != "zero_stage":
+        continue
+    h = r["hidden_fraction"]
+    out.append(f"| {r['config']} | {r['stage']} | {r['step_s']:.3f} | {r['step_s_no_overlap']:.3f} | "
+               f"{r['comm_bytes'] / 1e6:.1f} | {'n/a' if h is None else f'{100 * h:.0f} %'} | "
+               f"{r['model_state_bytes'] / 1e6:.1f} | {r['peak_rss_bytes'] / 1e6:.0f} |")
+for r in rows:
+    if r["bench"] == "checkpoint":
+        out.append(f"\nCheckpoint of base ({r['mb']:.0f} MB: params + Adam m, v) on 2 ranks: write "
+                   f"{r['write_mb_s']:.0f} MB/s, read {r['read_mb_s']:.0f} MB/s; dd with fsync on the same disk "
+                   f"{r['dd_fsync_mb_s']:.0f} MB/s: write at {100 * r['write_mb_s'] / r['dd_fsync_mb_s']:.0f} % "
+                   f"of it (target 70 %).")
+with open("bench/RESULTS.md", "a") as f:
+    f.write("\n".join(out) + "\n")
+print("\n".join(out))
 PY

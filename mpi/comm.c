@@ -69,6 +69,12 @@ void comm_allreduce_f64(double *buf, size_t n, const char *what, long step) {
     }
 }
 
+void comm_allreduce_max_f64(double *buf, size_t n, const char *what) {
+    stats.control_bytes += ring(n * sizeof(double), 2);
+    check(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
+          "all-reduce", what, -1);
+}
+
 void comm_bcast(void *buf, size_t bytes, int root, const char *what) {
     char *p = buf;
     for (size_t o = 0; o < bytes; o += INT_MAX / 2) {

@@ -16,6 +16,7 @@ int comm_size(void);
 /* In-place sum over all ranks. `what` and `step` name the call in errors. */
 void comm_allreduce_f32(float *buf, size_t n, const char *what, long step);
 void comm_allreduce_f64(double *buf, size_t n, const char *what, long step);
+void comm_allreduce_max_f64(double *buf, size_t n, const char *what);
 void comm_bcast(void *buf, size_t bytes, int root, const char *what);
 void comm_barrier(const char *what);
 

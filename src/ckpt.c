@@ -20,6 +20,7 @@
 #include "../mpi/err.h"
 
 #include <dirent.h>
+#include <mpi.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -162,6 +163,7 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     int64_t tv[] = {step, cursor, tr->cfg.train.seed, tr->gb};
     for (int i = 0; i < 4; i++) meta.state_key[i] = tk[i], meta.state_val[i] = tv[i];
     meta.nstate = 4;
+    double t0 = MPI_Wtime(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
     int rc = getenv("ZEROPT_FAIL_CKPT") ? -1 : 0; /* fault injection for tests */
     if (rc)
         snprintf(err, sizeof err, "%s: checkpoint write failed (injected by ZEROPT_FAIL_CKPT)",
@@ -191,9 +193,11 @@ void trainer_save_ckpt(Trainer *tr, long step) {
             z_die("%s: cannot commit checkpoint: %s", final, strerror(errno));
         }
         prune(tr, dir, step);
-        z_log("checkpoint: %s (%ld steps, %ld tokens)", final, step, (long)(cursor * tr->T));
     }
     comm_barrier("checkpoint committed");
+    double dt = MPI_Wtime() - t0;
+    z_log("checkpoint: %s (%ld steps, %ld tokens): %.1f MB written in %.2f s = %.0f MB/s", final,
+          step, (long)(cursor * tr->T), mb, dt, mb / dt);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -268,10 +272,13 @@ int trainer_resume(Trainer *tr) {
               tr->cfg.train.seed, (long)seed);
     int n;
     CkptTensor *t = tensor_parts(tr, &n);
+    double t0 = MPI_Wtime(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
     int rc = ckpt_read(path, t, n, err, sizeof err);
     free(t);
     if (rc) z_die_all("%s", err);
+    double dt = MPI_Wtime() - t0;
     zero_gather_resident(tr->zero);
+    z_log("resume: read %.1f MB in %.2f s = %.0f MB/s", mb, dt, mb / dt);
     tr->step0 = (long)step;
     tr->cursor0 = cursor;
     z_log("resume: %s at step %ld, data cursor %ld (saved by %ld ranks at ZeRO stage %ld; now %d "

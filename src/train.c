@@ -250,6 +250,17 @@ static void log_memory(Trainer *tr) {
     if (metrics_end(mt)) z_die("%s/metrics.jsonl: write failed", tr->cfg.run.dir);
 }
 
+/* This process's peak resident set (VmHWM), bytes. */
+static double peak_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = atof(line + 6);
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
 /* ------------------------------------------------------------------------- */
 /* commands                                                                   */
 
@@ -315,6 +326,15 @@ int cmd_train(int argc, char **argv) {
     trainer_save_model(&tr, path);
     z_log("done: %ld of %ld steps in %.1f s; metrics in %s/metrics.jsonl, model in %s", last,
           tc->steps, now() - tr.t_start, c->run.dir, path);
+    double rss[1] = {peak_rss_bytes()};
+    comm_allreduce_max_f64(rss, 1, "peak memory");
+    z_log("peak resident memory per rank (max over ranks): %.1f MB", rss[0] / 1e6);
+    if (tr.rank == 0) {
+        metrics_begin(tr.metrics);
+        metrics_int(tr.metrics, "step", last);
+        metrics_int(tr.metrics, "peak_rss_bytes", (long long)rss[0]);
+        if (metrics_end(tr.metrics)) z_die("%s/metrics.jsonl: write failed", c->run.dir);
+    }
     metrics_close(tr.metrics);
     trainer_free(&tr);
     comm_finalize();

@@ -125,7 +125,7 @@ for t in $(seq 1 $trials); do
         [ "$seen" -ge "$want" ] && break
         sleep 0.01
     done
-    sleep "$($PY -c "import random; print(round(random.uniform(0, 0.15), 3))")"
+    sleep "$($PY -c "import random; print(round(random.uniform(0, 0.06), 3))")"
     kill -9 -- -"$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     pkill -9 -f "run.dir=$dir" 2>/dev/null
@@ -151,7 +151,7 @@ for t in $(seq 1 $trials); do
         notok "trial $t: resume=auto did not continue from $latest: $(grep -m1 -E 'resume|rank' "$TMP/resume.log")"
     fi
 done
-[ "$good" -eq "$trials" ] && [ "$caught" -ge $((trials / 2)) ] &&
+[ "$good" -eq "$trials" ] && [ "$caught" -ge $((trials / 4)) ] &&
     ok "kill -9 x $trials: latest always verifies and resume=auto continues from it  # $good resumed, $caught kills landed mid-save" ||
     notok "crash trials: $good resumed of $trials, $caught kills mid-save"
 
