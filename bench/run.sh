@@ -59,7 +59,7 @@ for r in rows:
                f"{r['model_state_bytes'] / 1e6:.1f} | {r['peak_rss_bytes'] / 1e6:.0f} |")
 for r in rows:
     if r["bench"] == "checkpoint":
-        out.append(f"\nCheckpoint of base ({r['mb']:.0f} MB: params + Adam m, v) on 2 ranks: write "
+        out.append(f"\nCheckpoint of base ({r['mb']:.0f} MB: params + Adam m, v) on 2 ranks, steady state (median of saves 2-4, dd runs 2-4): write "
                    f"{r['write_mb_s']:.0f} MB/s, read {r['read_mb_s']:.0f} MB/s; dd with fsync on the same disk "
                    f"{r['dd_fsync_mb_s']:.0f} MB/s: write at {100 * r['write_mb_s'] / r['dd_fsync_mb_s']:.0f} % "
                    f"of it (target 70 %).")

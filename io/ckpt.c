@@ -138,12 +138,16 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     for (int i = 0; i < meta->nint; i++) rc |= put_attr_i64(f, meta->int_key[i], meta->int_val[i]);
     for (int i = 0; i < meta->nstr; i++) rc |= put_attr_str(f, meta->str_key[i], meta->str_val[i]);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dxpl = H5Pcreate(H5P_DATASET_XFER);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    /* every element is written by its owner: never write fill values first
+     * (parallel HDF5 allocates early and would write each dataset twice) */
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
     for (int i = 0; i < n && !rc; i++) {
         hsize_t dims[2] = {(hsize_t)t[i].dims[0], (hsize_t)t[i].dims[1]};
         hid_t sp = H5Screate_simple(t[i].ndim, dims, NULL);
-        hid_t ds = H5Dcreate2(f, t[i].name, H5T_IEEE_F32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t ds = H5Dcreate2(f, t[i].name, H5T_IEEE_F32LE, sp, lcpl, dcpl, H5P_DEFAULT);
         H5Sclose(sp);
         if (ds < 0) {
             rc = 1;
@@ -176,6 +180,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     if (!agree(rc)) rc = put_attr_i64(f, "complete", 1); /* the last thing written */
     H5Pclose(lcpl);
     H5Pclose(dxpl);
+    H5Pclose(dcpl);
     rc |= H5Fclose(f) < 0;
     if (agree(rc)) return fail(err, errlen, "%s: checkpoint write failed (disk full?)", path);
     return 0;

@@ -17,6 +17,7 @@
 #include "../mpi/err.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,20 +72,34 @@ static Batch micro(const Trainer *tr, int a, uint64_t seed, int train) {
 
 typedef struct {
     double loss, gnorm, lr, comm_bytes, control_bytes, wait_s;
+    int stop; /* a rank was asked to stop (SIGUSR1/SIGTERM): the step did not run */
 } StepStats;
+
+/* SIGUSR1 or SIGTERM (Slurm's warning before the time limit, scancel): stop at
+ * the next step boundary with a checkpoint. The flag travels in the step's
+ * first collective, so every rank stops at the same step. */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
 
 static StepStats train_step(Trainer *tr, long s) {
     Model *m = &tr->m;
     const TrainConfig *tc = &tr->cfg.train;
-    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0};
+    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, 0};
     comm_reset_stats();
     load_step(tr, s);
     /* Σ labelled positions over the global batch (the loss denominator), and
      * how many ranks met bad data: one collective, so every rank stops together */
-    double cnt[2] = {0, tr->err[0] ? 1 : 0};
+    double cnt[3] = {0, tr->err[0] ? 1 : 0, stop_requested ? 1 : 0};
     for (size_t i = 0; i < (size_t)tr->accum * tr->mb * tr->T; i++) cnt[0] += tr->lab[i] >= 0;
-    comm_allreduce_f64(cnt, 2, "label count", s);
+    comm_allreduce_f64(cnt, 3, "label count", s);
     if (cnt[1] > 0) z_exit_agreed(tr->err);
+    if (cnt[2] > 0) {
+        st.stop = 1;
+        return st;
+    }
     if (cnt[0] == 0) z_die_all("step %ld: the global batch has no labelled positions", s + 1);
     uint64_t dseed = k_rng_child(k_rng_child((uint64_t)tc->seed, 0xD80), (uint64_t)s);
     zero_begin_step(tr->zero, s);
@@ -270,6 +285,8 @@ int cmd_train(int argc, char **argv) {
     memset(&tr, 0, sizeof tr);
     trainer_parse(&tr, argc, argv, "train");
     trainer_build(&tr);
+    signal(SIGUSR1, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
     Config *c = &tr.cfg;
     const TrainConfig *tc = &c->train;
     char path[PATH_MAX_CFG + 64], err[1200];
@@ -310,6 +327,15 @@ int cmd_train(int argc, char **argv) {
     for (long s = tr.step0; s < last; s++) {
         double t0 = now();
         StepStats st = train_step(&tr, s);
+        if (st.stop) {
+            z_log("stop requested by a signal: checkpoint after step %ld, then exit %d", s,
+                  EXIT_STOPPED);
+            if (c->ckpt.every >= 0 && s > tr.step0 && saved != s) trainer_save_ckpt(&tr, s);
+            metrics_close(tr.metrics);
+            trainer_free(&tr);
+            comm_finalize();
+            return EXIT_STOPPED;
+        }
         double dt = now() - t0;
         long step = s + 1;
         if (tr.rank == 0) log_step(&tr, step, &st, dt, fpt);

@@ -57,6 +57,10 @@ typedef struct {
     int overlap; /* non-blocking reductions and prefetches progressed during compute */
 } ZeroConfig;
 
+/* `zeropt train` exit status after a signal asked it to stop early (a
+ * checkpoint was written): EX_TEMPFAIL, "try again" — requeue the job. */
+#define EXIT_STOPPED 75
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
