@@ -58,6 +58,8 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*.h)
 
 .PHONY: all test bench demo deps clean format tests-bin
+# keep the fp64 kernel objects (intermediates of a pattern rule) between builds
+.SECONDARY:
 all: $(BUILD)/zeropt
 
 $(BUILD)/%.o: %.c $(HDRS)

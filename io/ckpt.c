@@ -4,6 +4,7 @@
 #include "ckpt.h"
 
 #include "../mpi/err.h"
+#include "h5attr.h"
 
 #include <hdf5.h>
 #include <mpi.h>
@@ -95,32 +96,12 @@ static hid_t mpio_fapl(void) {
     return fapl;
 }
 
-static int put_attr_i64(hid_t obj, const char *key, int64_t v) {
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, key, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &v) < 0;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return rc;
-}
-
 static int put_attr_u32(hid_t obj, const char *key, uint32_t v) {
     hid_t s = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(obj, key, H5T_STD_U32LE, s, H5P_DEFAULT, H5P_DEFAULT);
     int rc = a < 0 || H5Awrite(a, H5T_NATIVE_UINT32, &v) < 0;
     if (a >= 0) H5Aclose(a);
     H5Sclose(s);
-    return rc;
-}
-
-static int put_attr_str(hid_t obj, const char *key, const char *v) {
-    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, strlen(v) + 1);
-    hid_t a = H5Acreate2(obj, key, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a < 0 || H5Awrite(a, t, v) < 0;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
     return rc;
 }
 
@@ -134,9 +115,12 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
         if (f >= 0) H5Fclose(f);
         return fail(err, errlen, "%s: cannot create checkpoint file", path);
     }
-    int rc = put_attr_str(f, "format", CKPT_FORMAT) || put_attr_i64(f, "version", CKPT_VERSION);
-    for (int i = 0; i < meta->nint; i++) rc |= put_attr_i64(f, meta->int_key[i], meta->int_val[i]);
-    for (int i = 0; i < meta->nstr; i++) rc |= put_attr_str(f, meta->str_key[i], meta->str_val[i]);
+    int rc =
+        h5_put_attr_str(f, "format", CKPT_FORMAT) || h5_put_attr_i64(f, "version", CKPT_VERSION);
+    for (int i = 0; i < meta->nint; i++)
+        rc |= h5_put_attr_i64(f, meta->int_key[i], meta->int_val[i]);
+    for (int i = 0; i < meta->nstr; i++)
+        rc |= h5_put_attr_str(f, meta->str_key[i], meta->str_val[i]);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dxpl = H5Pcreate(H5P_DATASET_XFER);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
@@ -177,7 +161,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
         if (ds >= 0) H5Dclose(ds);
         H5Sclose(sp);
     }
-    if (!agree(rc)) rc = put_attr_i64(f, "complete", 1); /* the last thing written */
+    if (!agree(rc)) rc = h5_put_attr_i64(f, "complete", 1); /* the last thing written */
     H5Pclose(lcpl);
     H5Pclose(dxpl);
     H5Pclose(dcpl);
@@ -300,30 +284,11 @@ void ckpt_close(CkptInfo *c) {
 }
 
 int ckpt_attr_int(CkptInfo *c, const char *key, int64_t *v) {
-    if (H5Aexists(c->f, key) <= 0) return -1;
-    hid_t a = H5Aopen(c->f, key, H5P_DEFAULT);
-    int rc = H5Aread(a, H5T_NATIVE_INT64, v) < 0 ? -1 : 0;
-    H5Aclose(a);
-    return rc;
+    return h5_attr_i64(c->f, key, v);
 }
 
 char *ckpt_attr_str(CkptInfo *c, const char *key) {
-    if (H5Aexists(c->f, key) <= 0) return NULL;
-    hid_t a = H5Aopen(c->f, key, H5P_DEFAULT), t = H5Aget_type(a);
-    char *out = NULL;
-    if (H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            if (H5Aread(a, t, &s) >= 0 && s) out = z_strdup(s);
-            H5free_memory(s);
-        } else {
-            out = z_calloc(H5Tget_size(t) + 1, 1, "attribute");
-            if (H5Aread(a, t, out) < 0) free(out), out = NULL;
-        }
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return out;
+    return h5_attr_str(c->f, key);
 }
 
 int ckpt_state(CkptInfo *c, const char *key, int64_t *v) {

@@ -6,6 +6,7 @@
 #include "corpus.h"
 
 #include "../mpi/err.h"
+#include "h5attr.h"
 
 #include <hdf5.h>
 #include <stdarg.h>
@@ -30,55 +31,6 @@ static void quiet_hdf5(void) {
 
 /* ------------------------------------------------------------------------- */
 /* attributes                                                                 */
-
-static int set_attr_str(hid_t obj, const char *name, const char *val) {
-    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, strlen(val) + 1);
-    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, val);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc < 0 ? -1 : 0;
-}
-
-static int set_attr_i64(hid_t obj, const char *name, int64_t v) {
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return rc < 0 ? -1 : 0;
-}
-
-static int get_attr_i64(hid_t obj, const char *name, int64_t *v) {
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    herr_t rc = H5Aread(a, H5T_NATIVE_INT64, v);
-    H5Aclose(a);
-    return rc < 0 ? -1 : 0;
-}
-
-/* String attribute, fixed or variable length; malloc'd. */
-static char *get_attr_str(hid_t obj, const char *name) {
-    if (H5Aexists(obj, name) <= 0) return NULL;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
-    char *out = NULL;
-    if (H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            if (H5Aread(a, t, &s) >= 0 && s) out = z_strdup(s);
-            H5free_memory(s);
-        } else {
-            size_t n = H5Tget_size(t);
-            out = z_calloc(n + 1, 1, "attribute");
-            if (H5Aread(a, t, out) < 0) free(out), out = NULL;
-        }
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return out;
-}
 
 /* ------------------------------------------------------------------------- */
 /* writer                                                                     */
@@ -130,13 +82,13 @@ CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char 
     hid_t val = H5Gcreate2(w->file, "val", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     w->s[0].tokens = make_tokens(w->file, w->ttype);
     w->s[1].tokens = make_tokens(val, w->ttype);
-    int rc = set_attr_str(w->file, "format", CORPUS_FORMAT);
-    rc |= set_attr_i64(w->file, "version", CORPUS_VERSION);
-    rc |= set_attr_str(w->file, "tokenizer", meta->tokenizer ? meta->tokenizer : "unknown");
-    rc |= set_attr_i64(w->file, "vocab_size", meta->vocab_size);
+    int rc = h5_put_attr_str(w->file, "format", CORPUS_FORMAT);
+    rc |= h5_put_attr_i64(w->file, "version", CORPUS_VERSION);
+    rc |= h5_put_attr_str(w->file, "tokenizer", meta->tokenizer ? meta->tokenizer : "unknown");
+    rc |= h5_put_attr_i64(w->file, "vocab_size", meta->vocab_size);
     const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
     int ids[] = {meta->pad, meta->unk, meta->cls, meta->sep, meta->mask, meta->bos, meta->eos};
-    for (int i = 0; i < 7; i++) rc |= set_attr_i64(w->file, nm[i], ids[i]);
+    for (int i = 0; i < 7; i++) rc |= h5_put_attr_i64(w->file, nm[i], ids[i]);
     if (meta->tokenizer_json) {
         hid_t g = H5Gcreate2(w->file, "tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
@@ -244,18 +196,18 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return fail(err, errlen, "%s: cannot open as HDF5", path);
     c->hid_file = f;
-    char *fmt = get_attr_str(f, "format");
+    char *fmt = h5_attr_str(f, "format");
     int bad = !fmt || strcmp(fmt, CORPUS_FORMAT);
     free(fmt);
     if (bad) return fail(err, errlen, "%s: not a zeropt corpus (format attribute)", path);
     int64_t v;
-    if (get_attr_i64(f, "vocab_size", &v) || v <= 0 || v > INT32_MAX)
+    if (h5_attr_i64(f, "vocab_size", &v) || v <= 0 || v > INT32_MAX)
         return fail(err, errlen, "%s: missing or invalid vocab_size attribute", path);
     c->meta.vocab_size = (int)v;
     const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
     int *dst[] = {&c->meta.pad,  &c->meta.unk, &c->meta.cls, &c->meta.sep,
                   &c->meta.mask, &c->meta.bos, &c->meta.eos};
-    for (int i = 0; i < 7; i++) *dst[i] = get_attr_i64(f, nm[i], &v) ? -1 : (int)v;
+    for (int i = 0; i < 7; i++) *dst[i] = h5_attr_i64(f, nm[i], &v) ? -1 : (int)v;
 
     char dsn[64];
     snprintf(dsn, sizeof dsn, "%stokens", pre);

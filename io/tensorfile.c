@@ -4,6 +4,7 @@
 #include "tensorfile.h"
 
 #include "../mpi/err.h"
+#include "h5attr.h"
 
 #include <hdf5.h>
 #include <stdarg.h>
@@ -59,34 +60,11 @@ int tf_close(TensorFile *f) {
 }
 
 int tf_set_attr(TensorFile *f, const char *name, const char *value) {
-    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
-    H5Tset_size(t, strlen(value) + 1);
-    if (H5Aexists(f->file, name) > 0) H5Adelete(f->file, name);
-    hid_t a = H5Acreate2(f->file, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc < 0 ? fail(f, "cannot write attribute %s", name) : 0;
+    return h5_put_attr_str(f->file, name, value) ? fail(f, "cannot write attribute %s", name) : 0;
 }
 
 char *tf_get_attr(TensorFile *f, const char *name) {
-    if (H5Aexists(f->file, name) <= 0) return NULL;
-    hid_t a = H5Aopen(f->file, name, H5P_DEFAULT), t = H5Aget_type(a);
-    char *out = NULL;
-    if (H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            if (H5Aread(a, t, &s) >= 0 && s) out = z_strdup(s);
-            H5free_memory(s);
-        } else {
-            out = z_calloc(H5Tget_size(t) + 1, 1, "attribute");
-            if (H5Aread(a, t, out) < 0) free(out), out = NULL;
-        }
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return out;
+    return h5_attr_str(f->file, name);
 }
 
 int tf_write(TensorFile *f, const char *name, char dtype, const void *data, int ndim,
