@@ -110,7 +110,7 @@ demo: deps $(BUILD)/zeropt
 	echo "== 3/3 training: MLM encoder (configs/train/demo.ini) on $(DEMO_RANKS) ranks"; \
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
 	OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 \
-	$(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt train -c configs/train/demo.ini run.dir=$(DEMO) data.path=$(DEMO)/corpus.h5; \
+	$(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt train -c configs/train/demo.ini run.dir=$(DEMO) data.path=$(DEMO)/corpus.h5 checkpoint.resume=none; \
 	echo "== done: metrics in $(DEMO)/metrics.jsonl, resolved config in $(DEMO)/config.ini, model in $(DEMO)/model.h5"
 
 # Debian packages the build, the tests and the demo need.

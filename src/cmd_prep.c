@@ -26,7 +26,21 @@
 
 #define MAX_INPUTS 4096
 
+/* prep writes one file from one process: refuse to run as several ranks,
+ * which would all write the same file. */
+static void refuse_parallel(void) {
+    const char *size[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"};
+    const char *rank[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(size[i]), *r = getenv(rank[i]);
+        if (!v || atoi(v) <= 1) continue;
+        if (r && atoi(r) != 0) exit(1); /* rank 0 alone explains */
+        z_die_all("prep: runs as one process (launched as %s ranks); run it without mpirun", v);
+    }
+}
+
 int cmd_prep(int argc, char **argv) {
+    refuse_parallel();
     const char *inputs[MAX_INPUTS], *out = NULL, *tokpath = NULL, *sep = NULL;
     int ninputs = 0;
     DocFormat fmt = DOCS_TEXT;
