@@ -116,7 +116,8 @@ demo: deps $(BUILD)/zeropt
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
             libopenblas-dev libinih-dev libjansson-dev libutf8proc-dev zlib1g-dev \
-            python3 python3-h5py python3-numpy fortunes fortunes-min
+            python3 python3-h5py python3-numpy fortunes fortunes-min \
+            slurmctld slurmd slurm-client munge
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
