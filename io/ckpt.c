@@ -8,19 +8,10 @@
 
 #include <hdf5.h>
 #include <mpi.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-static int fail(char *err, size_t n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* 0 when every rank succeeded; the same answer everywhere. */
 static int agree(int rc) {
@@ -113,7 +104,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     H5Pclose(fapl);
     if (agree(f < 0)) {
         if (f >= 0) H5Fclose(f);
-        return fail(err, errlen, "%s: cannot create checkpoint file", path);
+        return z_fail(err, errlen, "%s: cannot create checkpoint file", path);
     }
     int rc =
         h5_put_attr_str(f, "format", CKPT_FORMAT) || h5_put_attr_i64(f, "version", CKPT_VERSION);
@@ -166,7 +157,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     H5Pclose(dxpl);
     H5Pclose(dcpl);
     rc |= H5Fclose(f) < 0;
-    if (agree(rc)) return fail(err, errlen, "%s: checkpoint write failed (disk full?)", path);
+    if (agree(rc)) return z_fail(err, errlen, "%s: checkpoint write failed (disk full?)", path);
     return 0;
 }
 
@@ -177,14 +168,14 @@ int ckpt_read(const char *path, CkptTensor *t, int n, char *err, size_t errlen) 
     H5Pclose(fapl);
     if (agree(f < 0)) {
         if (f >= 0) H5Fclose(f);
-        return fail(err, errlen, "%s: cannot open checkpoint (truncated or not HDF5)", path);
+        return z_fail(err, errlen, "%s: cannot open checkpoint (truncated or not HDF5)", path);
     }
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         if (H5Lexists(f, t[i].name, H5P_DEFAULT) <= 0) {
-            rc = fail(err, errlen, "%s: missing tensor /%s", path, t[i].name);
+            rc = z_fail(err, errlen, "%s: missing tensor /%s", path, t[i].name);
             break;
         }
         hid_t ds = H5Dopen2(f, t[i].name, H5P_DEFAULT), sp = H5Dget_space(ds);
@@ -196,13 +187,14 @@ int ckpt_read(const char *path, CkptTensor *t, int n, char *err, size_t errlen) 
             (nd == 2 && (int64_t)d[1] != t[i].dims[1])) {
             H5Dclose(ds);
             if (t[i].ndim == 2)
-                rc = fail(err, errlen, "%s: /%s has shape [%llu, %llu], the model needs [%ld, %ld]",
-                          path, t[i].name, (unsigned long long)d[0], (unsigned long long)d[1],
-                          (long)t[i].dims[0], (long)t[i].dims[1]);
+                rc = z_fail(err, errlen,
+                            "%s: /%s has shape [%llu, %llu], the model needs [%ld, %ld]", path,
+                            t[i].name, (unsigned long long)d[0], (unsigned long long)d[1],
+                            (long)t[i].dims[0], (long)t[i].dims[1]);
             else
-                rc = fail(err, errlen,
-                          "%s: /%s has %d dimensions or length %llu, the model needs [%ld]", path,
-                          t[i].name, nd, (unsigned long long)d[0], (long)t[i].dims[0]);
+                rc = z_fail(err, errlen,
+                            "%s: /%s has %d dimensions or length %llu, the model needs [%ld]", path,
+                            t[i].name, nd, (unsigned long long)d[0], (long)t[i].dims[0]);
             break;
         }
         hid_t fs = select_range(ds, &t[i]);
@@ -218,13 +210,13 @@ int ckpt_read(const char *path, CkptTensor *t, int n, char *err, size_t errlen) 
         if (a >= 0) H5Aclose(a);
         H5Dclose(ds);
         if (agree(bad)) {
-            rc = fail(err, errlen, "%s: cannot read /%s (or its crc32)", path, t[i].name);
+            rc = z_fail(err, errlen, "%s: cannot read /%s (or its crc32)", path, t[i].name);
             break;
         }
         uint32_t got = combined_crc(&t[i]);
         if (got != want)
-            rc = fail(err, errlen, "%s: checksum mismatch in /%s (crc32 %08x, stored %08x)", path,
-                      t[i].name, got, want);
+            rc = z_fail(err, errlen, "%s: checksum mismatch in /%s (crc32 %08x, stored %08x)", path,
+                        t[i].name, got, want);
     }
     H5Pclose(dxpl);
     H5Fclose(f);
@@ -243,17 +235,17 @@ CkptInfo *ckpt_open(const char *path, char *err, size_t errlen) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     FILE *probe = fopen(path, "rb");
     if (!probe) {
-        fail(err, errlen, "%s: cannot open checkpoint", path);
+        z_fail(err, errlen, "%s: cannot open checkpoint", path);
         return NULL;
     }
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) {
-        fail(err, errlen, "%s: not an HDF5 file (truncated?)", path);
+        z_fail(err, errlen, "%s: not an HDF5 file (truncated?)", path);
         return NULL;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
-        fail(err, errlen, "%s: cannot open checkpoint (truncated?)", path);
+        z_fail(err, errlen, "%s: cannot open checkpoint (truncated?)", path);
         return NULL;
     }
     CkptInfo *c = z_calloc(1, sizeof *c, "checkpoint");
@@ -262,15 +254,15 @@ CkptInfo *ckpt_open(const char *path, char *err, size_t errlen) {
     char *fmt = ckpt_attr_str(c, "format");
     int64_t complete = 0;
     if (!fmt || strcmp(fmt, CKPT_FORMAT)) {
-        fail(err, errlen, "%s: not a zeropt checkpoint (format attribute %s)", path,
-             fmt ? fmt : "missing");
+        z_fail(err, errlen, "%s: not a zeropt checkpoint (format attribute %s)", path,
+               fmt ? fmt : "missing");
         free(fmt);
         ckpt_close(c);
         return NULL;
     }
     free(fmt);
     if (ckpt_attr_int(c, "complete", &complete) || complete != 1) {
-        fail(err, errlen, "%s: incomplete checkpoint (no complete flag): refused", path);
+        z_fail(err, errlen, "%s: incomplete checkpoint (no complete flag): refused", path);
         ckpt_close(c);
         return NULL;
     }
@@ -335,7 +327,7 @@ void ckpt_list(CkptInfo *c, void (*fn)(void *ctx, const char *name, int ndim, co
 float *ckpt_tensor(CkptInfo *c, const char *name, int *ndim, int64_t dims[2], char *err,
                    size_t errlen) {
     if (H5Lexists(c->f, name, H5P_DEFAULT) <= 0) {
-        fail(err, errlen, "%s: missing tensor /%s", c->path, name);
+        z_fail(err, errlen, "%s: missing tensor /%s", c->path, name);
         return NULL;
     }
     hid_t ds = H5Dopen2(c->f, name, H5P_DEFAULT), sp = H5Dget_space(ds);
@@ -345,7 +337,7 @@ float *ckpt_tensor(CkptInfo *c, const char *name, int *ndim, int64_t dims[2], ch
     H5Sclose(sp);
     if (nd < 1 || nd > 2) {
         H5Dclose(ds);
-        fail(err, errlen, "%s: /%s is not a 1-D or 2-D tensor", c->path, name);
+        z_fail(err, errlen, "%s: /%s is not a 1-D or 2-D tensor", c->path, name);
         return NULL;
     }
     size_t n = (size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1);
@@ -353,7 +345,7 @@ float *ckpt_tensor(CkptInfo *c, const char *name, int *ndim, int64_t dims[2], ch
     if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         free(buf);
         H5Dclose(ds);
-        fail(err, errlen, "%s: cannot read /%s", c->path, name);
+        z_fail(err, errlen, "%s: cannot read /%s", c->path, name);
         return NULL;
     }
     H5Dclose(ds);
@@ -395,8 +387,8 @@ static void verify_one(void *ctx, const char *name, int ndim, const int64_t *dim
     H5Aclose(a);
     H5Dclose(ds);
     if ((uint32_t)crc != want) {
-        fail(v->err, v->errlen, "%s: checksum mismatch in /%s (crc32 %08x, stored %08x)",
-             v->c->path, name, (uint32_t)crc, want);
+        z_fail(v->err, v->errlen, "%s: checksum mismatch in /%s (crc32 %08x, stored %08x)",
+               v->c->path, name, (uint32_t)crc, want);
         v->bad = 1;
     }
 }

@@ -9,20 +9,11 @@
 #include "h5attr.h"
 
 #include <hdf5.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK_TOKENS (1 << 20)
-
-static int fail(char *err, size_t n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* HDF5 prints an error stack by default; we report our own line instead. */
 static void quiet_hdf5(void) {
@@ -65,7 +56,7 @@ CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char 
                                  size_t errlen) {
     quiet_hdf5();
     if (meta->vocab_size <= 0) {
-        fail(err, errlen, "%s: vocab_size must be positive", path);
+        z_fail(err, errlen, "%s: vocab_size must be positive", path);
         return NULL;
     }
     CorpusWriter *w = z_calloc(1, sizeof *w, "corpus writer");
@@ -75,7 +66,7 @@ CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char 
     w->ttype = w->token_bytes == 2 ? H5T_STD_U16LE : H5T_STD_U32LE;
     w->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
-        fail(err, errlen, "%s: cannot create corpus file", path);
+        z_fail(err, errlen, "%s: cannot create corpus file", path);
         free(w);
         return NULL;
     }
@@ -109,7 +100,7 @@ CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char 
         w->s[i].buf = z_malloc((size_t)CHUNK_TOKENS * w->token_bytes, "token buffer");
     }
     if (rc || w->s[0].tokens < 0 || w->s[1].tokens < 0) {
-        fail(err, errlen, "%s: cannot write corpus layout", path);
+        z_fail(err, errlen, "%s: cannot write corpus layout", path);
         corpus_writer_close(w, NULL, 0);
         return NULL;
     }
@@ -136,10 +127,10 @@ int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, 
     SplitW *s = &w->s[split ? 1 : 0];
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= w->vocab)
-            return fail(err, errlen, "%s: token id %d outside the vocabulary (%d)", w->path, ids[i],
-                        w->vocab);
+            return z_fail(err, errlen, "%s: token id %d outside the vocabulary (%d)", w->path,
+                          ids[i], w->vocab);
         if (s->n_buf == CHUNK_TOKENS && flush_split(w, s))
-            return fail(err, errlen, "%s: write failed (disk full?)", w->path);
+            return z_fail(err, errlen, "%s: write failed (disk full?)", w->path);
         if (w->token_bytes == 2)
             ((uint16_t *)s->buf)[s->n_buf++] = (uint16_t)ids[i];
         else
@@ -174,7 +165,7 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
     }
     if (w->file >= 0 && H5Fclose(w->file) < 0) rc = -1;
     for (int i = 0; i < 2; i++) free(w->s[i].off), free(w->s[i].buf);
-    if (rc && err) fail(err, errlen, "%s: write failed (disk full?)", w->path);
+    if (rc && err) z_fail(err, errlen, "%s: write failed (disk full?)", w->path);
     free(w);
     return rc;
 }
@@ -190,19 +181,19 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     snprintf(c->split, sizeof c->split, "%s", split ? split : "");
     const char *pre = c->split[0] ? "val/" : "";
     FILE *probe = fopen(path, "rb");
-    if (!probe) return fail(err, errlen, "%s: cannot open corpus file", path);
+    if (!probe) return z_fail(err, errlen, "%s: cannot open corpus file", path);
     fclose(probe);
-    if (H5Fis_hdf5(path) <= 0) return fail(err, errlen, "%s: not an HDF5 file", path);
+    if (H5Fis_hdf5(path) <= 0) return z_fail(err, errlen, "%s: not an HDF5 file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return fail(err, errlen, "%s: cannot open as HDF5", path);
+    if (f < 0) return z_fail(err, errlen, "%s: cannot open as HDF5", path);
     c->hid_file = f;
     char *fmt = h5_attr_str(f, "format");
     int bad = !fmt || strcmp(fmt, CORPUS_FORMAT);
     free(fmt);
-    if (bad) return fail(err, errlen, "%s: not a zeropt corpus (format attribute)", path);
+    if (bad) return z_fail(err, errlen, "%s: not a zeropt corpus (format attribute)", path);
     int64_t v;
     if (h5_attr_i64(f, "vocab_size", &v) || v <= 0 || v > INT32_MAX)
-        return fail(err, errlen, "%s: missing or invalid vocab_size attribute", path);
+        return z_fail(err, errlen, "%s: missing or invalid vocab_size attribute", path);
     c->meta.vocab_size = (int)v;
     const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
     int *dst[] = {&c->meta.pad,  &c->meta.unk, &c->meta.cls, &c->meta.sep,
@@ -213,7 +204,7 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     snprintf(dsn, sizeof dsn, "%stokens", pre);
     if ((c->split[0] && H5Lexists(f, "val", H5P_DEFAULT) <= 0) ||
         H5Lexists(f, dsn, H5P_DEFAULT) <= 0)
-        return fail(err, errlen, "%s: missing dataset /%s", path, dsn);
+        return z_fail(err, errlen, "%s: missing dataset /%s", path, dsn);
     hid_t d = H5Dopen2(f, dsn, H5P_DEFAULT);
     c->hid_tokens = d;
     hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
@@ -225,14 +216,14 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     H5Tclose(t);
     H5Sclose(sp);
     if (cls != H5T_INTEGER || sgn != H5T_SGN_NONE || (tsz != 2 && tsz != 4))
-        return fail(err, errlen, "%s: /%s must be uint16 or uint32", path, dsn);
-    if (nd != 1) return fail(err, errlen, "%s: /%s must be one-dimensional", path, dsn);
+        return z_fail(err, errlen, "%s: /%s must be uint16 or uint32", path, dsn);
+    if (nd != 1) return z_fail(err, errlen, "%s: /%s must be one-dimensional", path, dsn);
     c->token_bytes = (int)tsz;
     c->n_tokens = (int64_t)n;
 
     snprintf(dsn, sizeof dsn, "%sdoc_offsets", pre);
     if (H5Lexists(f, dsn, H5P_DEFAULT) <= 0)
-        return fail(err, errlen, "%s: missing dataset /%s", path, dsn);
+        return z_fail(err, errlen, "%s: missing dataset /%s", path, dsn);
     hid_t od = H5Dopen2(f, dsn, H5P_DEFAULT);
     t = H5Dget_type(od), sp = H5Dget_space(od);
     cls = H5Tget_class(t);
@@ -243,24 +234,24 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
     H5Sclose(sp);
     if (cls != H5T_INTEGER || nd != 1 || n < 1) {
         H5Dclose(od);
-        return fail(err, errlen, "%s: /%s must be a non-empty int64 vector", path, dsn);
+        return z_fail(err, errlen, "%s: /%s must be a non-empty int64 vector", path, dsn);
     }
     c->n_docs = (int64_t)n - 1;
     c->offsets = z_malloc(n * sizeof(int64_t), "document offsets");
     herr_t rc = H5Dread(od, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->offsets);
     H5Dclose(od);
-    if (rc < 0) return fail(err, errlen, "%s: cannot read /%s", path, dsn);
-    if (c->offsets[0] != 0) return fail(err, errlen, "%s: /%s must start at 0", path, dsn);
+    if (rc < 0) return z_fail(err, errlen, "%s: cannot read /%s", path, dsn);
+    if (c->offsets[0] != 0) return z_fail(err, errlen, "%s: /%s must start at 0", path, dsn);
     for (int64_t i = 0; i < c->n_docs; i++)
         if (c->offsets[i + 1] < c->offsets[i])
-            return fail(err, errlen, "%s: /%s is not monotonic at document %ld", path, dsn,
-                        (long)i);
+            return z_fail(err, errlen, "%s: /%s is not monotonic at document %ld", path, dsn,
+                          (long)i);
     if (c->offsets[c->n_docs] != c->n_tokens)
-        return fail(err, errlen, "%s: /%s ends at %ld but /%stokens has %ld tokens", path, dsn,
-                    (long)c->offsets[c->n_docs], pre, (long)c->n_tokens);
+        return z_fail(err, errlen, "%s: /%s ends at %ld but /%stokens has %ld tokens", path, dsn,
+                      (long)c->offsets[c->n_docs], pre, (long)c->n_tokens);
     if (c->n_tokens == 0)
-        return fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
-                    c->split[0] ? "val" : "train");
+        return z_fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
+                      c->split[0] ? "val" : "train");
     if (H5Lexists(f, "tokenizer", H5P_DEFAULT) > 0 &&
         H5Lexists(f, "tokenizer/json", H5P_DEFAULT) > 0) {
         hid_t jd = H5Dopen2(f, "tokenizer/json", H5P_DEFAULT);
@@ -279,8 +270,8 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
 
 int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err, size_t errlen) {
     if (start < 0 || count < 0 || start + count > c->n_tokens)
-        return fail(err, errlen, "%s: read [%ld, %ld) outside %ld tokens", c->path, (long)start,
-                    (long)(start + count), (long)c->n_tokens);
+        return z_fail(err, errlen, "%s: read [%ld, %ld) outside %ld tokens", c->path, (long)start,
+                      (long)(start + count), (long)c->n_tokens);
     if (count == 0) return 0;
     hsize_t s = (hsize_t)start, n = (hsize_t)count;
     hid_t fs = H5Dget_space((hid_t)c->hid_tokens), ms = H5Screate_simple(1, &n, NULL);
@@ -289,12 +280,12 @@ int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err
     H5Sclose(ms);
     H5Sclose(fs);
     if (rc < 0)
-        return fail(err, errlen, "%s: cannot read tokens [%ld, %ld)", c->path, (long)start,
-                    (long)(start + count));
+        return z_fail(err, errlen, "%s: cannot read tokens [%ld, %ld)", c->path, (long)start,
+                      (long)(start + count));
     for (int64_t i = 0; i < count; i++)
         if (out[i] >= c->meta.vocab_size)
-            return fail(err, errlen, "%s: token id %d at position %ld is >= vocab_size %d", c->path,
-                        out[i], (long)(start + i), c->meta.vocab_size);
+            return z_fail(err, errlen, "%s: token id %d at position %ld is >= vocab_size %d",
+                          c->path, out[i], (long)(start + i), c->meta.vocab_size);
     return 0;
 }
 

@@ -6,18 +6,9 @@
 #include "../mpi/err.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static size_t numel_of(int ndim, const int64_t *d) {
     size_t n = 1;
@@ -51,7 +42,7 @@ int st_write(const char *path, const StTensor *t, int n, const char *const *meta
     FILE *f = fopen(path, "wb");
     if (!f) {
         free(hdr);
-        return fail(err, errlen, "%s: cannot create file", path);
+        return z_fail(err, errlen, "%s: cannot create file", path);
     }
     uint64_t len = hl + pad;
     unsigned char le[8];
@@ -64,7 +55,7 @@ int st_write(const char *path, const StTensor *t, int n, const char *const *meta
     }
     if (fclose(f)) bad = 1;
     free(hdr);
-    return bad ? fail(err, errlen, "%s: write failed (disk full?)", path) : 0;
+    return bad ? z_fail(err, errlen, "%s: write failed (disk full?)", path) : 0;
 }
 
 struct StFile {
@@ -79,7 +70,7 @@ struct StFile {
 StFile *st_open(const char *path, char *err, size_t errlen) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        fail(err, errlen, "%s: cannot open", path);
+        z_fail(err, errlen, "%s: cannot open", path);
         return NULL;
     }
     unsigned char le[8];
@@ -88,7 +79,7 @@ StFile *st_open(const char *path, char *err, size_t errlen) {
         for (int i = 7; i >= 0; i--) len = len << 8 | le[i];
     if (len == 0 || len > (1u << 30)) {
         fclose(fp);
-        fail(err, errlen, "%s: not a safetensors file (header length)", path);
+        z_fail(err, errlen, "%s: not a safetensors file (header length)", path);
         return NULL;
     }
     char *buf = z_malloc(len + 1, "safetensors header");
@@ -102,7 +93,7 @@ StFile *st_open(const char *path, char *err, size_t errlen) {
     if (!h || !json_is_object(h)) {
         json_decref(h);
         fclose(fp);
-        fail(err, errlen, "%s: not a safetensors file (header is not a JSON object)", path);
+        z_fail(err, errlen, "%s: not a safetensors file (header is not a JSON object)", path);
         return NULL;
     }
     StFile *f = z_calloc(1, sizeof *f, "safetensors");
@@ -156,7 +147,7 @@ static float half_to_float(uint16_t h) {
 float *st_read(StFile *f, const char *name, size_t *numel, char *err, size_t errlen) {
     json_t *e = json_object_get(f->hdr, name);
     if (!e) {
-        fail(err, errlen, "%s: missing tensor %s", f->path, name);
+        z_fail(err, errlen, "%s: missing tensor %s", f->path, name);
         return NULL;
     }
     const char *dtype = json_string_value(json_object_get(e, "dtype"));
@@ -164,20 +155,20 @@ float *st_read(StFile *f, const char *name, size_t *numel, char *err, size_t err
     int64_t dims[4];
     int nd = st_shape(f, name, dims);
     if (!dtype || nd < 0 || !json_is_array(off) || json_array_size(off) != 2) {
-        fail(err, errlen, "%s: malformed entry for %s", f->path, name);
+        z_fail(err, errlen, "%s: malformed entry for %s", f->path, name);
         return NULL;
     }
     int esz = !strcmp(dtype, "F32") ? 4 : (!strcmp(dtype, "F16") || !strcmp(dtype, "BF16")) ? 2 : 0;
     if (!esz) {
-        fail(err, errlen, "%s: tensor %s has dtype %s (F32, F16 or BF16 expected)", f->path, name,
-             dtype);
+        z_fail(err, errlen, "%s: tensor %s has dtype %s (F32, F16 or BF16 expected)", f->path, name,
+               dtype);
         return NULL;
     }
     size_t n = numel_of(nd, dims);
     uint64_t a = (uint64_t)json_integer_value(json_array_get(off, 0));
     uint64_t b = (uint64_t)json_integer_value(json_array_get(off, 1));
     if (b - a != n * (uint64_t)esz) {
-        fail(err, errlen, "%s: tensor %s: data size does not match its shape", f->path, name);
+        z_fail(err, errlen, "%s: tensor %s: data size does not match its shape", f->path, name);
         return NULL;
     }
     float *out = z_malloc((n ? n : 1) * sizeof(float), "tensor");
@@ -185,7 +176,7 @@ float *st_read(StFile *f, const char *name, size_t *numel, char *err, size_t err
     if (fseek(f->f, (long)(f->data_start + a), SEEK_SET) || fread(raw, 1, b - a, f->f) != b - a) {
         if (raw != (unsigned char *)out) free(raw);
         free(out);
-        fail(err, errlen, "%s: truncated data for %s", f->path, name);
+        z_fail(err, errlen, "%s: truncated data for %s", f->path, name);
         return NULL;
     }
     if (esz == 2) {

@@ -78,6 +78,16 @@ void z_log(const char *fmt, ...) {
     fflush(stdout);
 }
 
+int z_fail(char *err, size_t errlen, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
 void *z_malloc(size_t bytes, const char *what) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) z_die("out of memory allocating %zu bytes for %s", bytes, what);

@@ -19,6 +19,10 @@ void z_exit_agreed(const char *my_error) __attribute__((noreturn));
 /* Informational line from rank 0 only. */
 void z_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Format a message into err (errlen bytes) and return −1: the error style of
+ * the library calls that report to their caller instead of exiting. */
+int z_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void *z_malloc(size_t bytes, const char *what);
 void *z_calloc(size_t n, size_t size, const char *what);
 char *z_strdup(const char *s);

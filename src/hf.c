@@ -8,18 +8,9 @@
 #include "../mpi/err.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 enum { COPY, TRANSPOSE, ROWS }; /* ROWS: rows [k·C, (k+1)·C) of ours */
 
@@ -106,13 +97,13 @@ static const char *prefix_of(const Model *m) {
 
 static int supported(const Model *m, char *err, size_t n) {
     const ModelConfig *c = &m->c;
-    if (!c->tied) return fail(err, n, "HF export/import: untied output heads are not supported");
+    if (!c->tied) return z_fail(err, n, "HF export/import: untied output heads are not supported");
     if (c->arch == ARCH_ENCODER && c->norm != NORM_POST)
-        return fail(err, n, "HF BertForMaskedLM is post-LN; this encoder is pre-LN");
+        return z_fail(err, n, "HF BertForMaskedLM is post-LN; this encoder is pre-LN");
     if (c->arch == ARCH_DECODER && c->norm != NORM_PRE)
-        return fail(err, n, "HF GPT2LMHeadModel is pre-LN; this decoder is post-LN");
+        return z_fail(err, n, "HF GPT2LMHeadModel is pre-LN; this decoder is post-LN");
     if (c->arch == ARCH_ENCODER && c->type_vocab_size == 0)
-        return fail(err, n, "HF BERT needs token-type embeddings (type_vocab_size > 0)");
+        return z_fail(err, n, "HF BERT needs token-type embeddings (type_vocab_size > 0)");
     return 0;
 }
 
@@ -139,7 +130,7 @@ static int write_config(const Model *m, const char *path, char *err, size_t n) {
                       c->attn_dropout, "initializer_range", c->init_std, "tie_word_embeddings", 1);
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
-    return rc ? fail(err, n, "%s: cannot write", path) : 0;
+    return rc ? z_fail(err, n, "%s: cannot write", path) : 0;
 }
 
 int hf_export(const Model *m, const char *dir, char *err, size_t errlen) {
@@ -154,7 +145,7 @@ int hf_export(const Model *m, const char *dir, char *err, size_t errlen) {
         int np = pieces(m, v, p);
         if (!np) {
             free(t), free(own);
-            return fail(err, errlen, "HF export: no HF name for %s", v->name);
+            return z_fail(err, errlen, "HF export: no HF name for %s", v->name);
         }
         const float *src = model_param(m, v);
         for (int k = 0; k < np; k++, n++) {
@@ -207,7 +198,7 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
     snprintf(path, sizeof path, "%s/config.json", dir);
     json_error_t je;
     json_t *j = json_load_file(path, 0, &je);
-    if (!j) return fail(err, errlen, "%s: cannot read (%s)", path, je.text);
+    if (!j) return z_fail(err, errlen, "%s: cannot read (%s)", path, je.text);
     const char *type = jstr(j, "model_type", "");
     memset(c, 0, sizeof *c);
     c->tied = json_is_false(json_object_get(j, "tie_word_embeddings")) ? 0 : 1;
@@ -225,8 +216,8 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
         const char *act = jstr(j, "hidden_act", "gelu");
         c->gelu = !strcmp(act, "gelu") ? K_GELU_ERF : K_GELU_TANH;
         if (strcmp(act, "gelu") && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))
-            rc =
-                fail(err, errlen, "%s: hidden_act %s is not supported (gelu, gelu_new)", path, act);
+            rc = z_fail(err, errlen, "%s: hidden_act %s is not supported (gelu, gelu_new)", path,
+                        act);
         c->ln_eps = jreal(j, "layer_norm_eps", 1e-12);
         c->dropout = jreal(j, "hidden_dropout_prob", 0.1);
         c->attn_dropout = jreal(j, "attention_probs_dropout_prob", 0.1);
@@ -241,17 +232,17 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
         const char *act = jstr(j, "activation_function", "gelu_new");
         c->gelu = !strcmp(act, "gelu") ? K_GELU_ERF : K_GELU_TANH;
         if (strcmp(act, "gelu") && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))
-            rc = fail(err, errlen, "%s: activation_function %s is not supported", path, act);
+            rc = z_fail(err, errlen, "%s: activation_function %s is not supported", path, act);
         c->ln_eps = jreal(j, "layer_norm_epsilon", 1e-5);
         c->dropout = jreal(j, "resid_pdrop", 0.1);
         c->attn_dropout = jreal(j, "attn_pdrop", 0.1);
         c->init_scaled = 1;
     } else {
-        rc = fail(err, errlen, "%s: model_type '%s' is not bert or gpt2", path, type);
+        rc = z_fail(err, errlen, "%s: model_type '%s' is not bert or gpt2", path, type);
     }
     json_decref(j);
     if (!rc && (c->width <= 0 || c->heads <= 0 || c->width % c->heads || c->layers <= 0))
-        rc = fail(err, errlen, "%s: inconsistent sizes", path);
+        rc = z_fail(err, errlen, "%s: inconsistent sizes", path);
     return rc;
 }
 
@@ -274,8 +265,8 @@ int hf_import(Model *m, const char *dir, char *err, size_t errlen) {
             if (st_shape(f, name, d) < 0) snprintf(name, sizeof name, "%s", p[k].name);
             int nd = st_shape(f, name, d);
             if (nd < 0) {
-                rc = fail(err, errlen, "%s: missing tensor %s%s (for %s)", path, prefix_of(m),
-                          p[k].name, v->name);
+                rc = z_fail(err, errlen, "%s: missing tensor %s%s (for %s)", path, prefix_of(m),
+                            p[k].name, v->name);
                 break;
             }
             int64_t want0 = p[k].how == ROWS        ? C
@@ -283,7 +274,7 @@ int hf_import(Model *m, const char *dir, char *err, size_t errlen) {
                                                     : v->shape[0];
             int64_t want1 = p[k].how == TRANSPOSE ? v->shape[0] : v->shape[1];
             if (nd != v->ndim || d[0] != want0 || (nd == 2 && d[1] != want1)) {
-                rc = fail(err, errlen, "%s: %s has the wrong shape for %s", path, name, v->name);
+                rc = z_fail(err, errlen, "%s: %s has the wrong shape for %s", path, name, v->name);
                 break;
             }
             size_t n;
