@@ -119,12 +119,14 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     /* every element is written by its owner: never write fill values first
      * (parallel HDF5 allocates early and would write each dataset twice) */
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    rc = agree(rc) ? 1 : 0; /* the loops below must start (or not) on every rank */
     for (int i = 0; i < n && !rc; i++) {
         hsize_t dims[2] = {(hsize_t)t[i].dims[0], (hsize_t)t[i].dims[1]};
         hid_t sp = H5Screate_simple(t[i].ndim, dims, NULL);
         hid_t ds = H5Dcreate2(f, t[i].name, H5T_IEEE_F32LE, sp, lcpl, dcpl, H5P_DEFAULT);
         H5Sclose(sp);
-        if (ds < 0) {
+        if (agree(ds < 0)) { /* every rank stops here together, none enters the write */
+            if (ds >= 0) H5Dclose(ds);
             rc = 1;
             break;
         }
@@ -144,13 +146,18 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
         snprintf(name, sizeof name, "state/%s", meta->state_key[i]);
         hid_t sp = H5Screate(H5S_SCALAR);
         hid_t ds = H5Dcreate2(f, name, H5T_STD_I64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        H5Sclose(sp);
+        if (agree(ds < 0)) {
+            if (ds >= 0) H5Dclose(ds);
+            rc = 1;
+            break;
+        }
         hid_t sel = H5Dget_space(ds), ms = H5Screate(H5S_SCALAR);
         if (z_rank() != 0) H5Sselect_none(sel), H5Sselect_none(ms);
-        rc |= ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT64, ms, sel, dxpl, &meta->state_val[i]) < 0;
+        rc |= H5Dwrite(ds, H5T_NATIVE_INT64, ms, sel, dxpl, &meta->state_val[i]) < 0;
         H5Sclose(ms);
         H5Sclose(sel);
-        if (ds >= 0) H5Dclose(ds);
-        H5Sclose(sp);
+        H5Dclose(ds);
     }
     if (!agree(rc)) rc = h5_put_attr_i64(f, "complete", 1); /* the last thing written */
     H5Pclose(lcpl);
