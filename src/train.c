@@ -147,7 +147,8 @@ static double correct_rows(const Model *m, const Batch *b) {
 
 /* The first val_batches × GB held-out sequences, split evenly over ranks.
  * Every rank runs the same number of forwards (ZeRO-3 gathers are
- * collective): a rank out of samples repeats one and discards it. */
+ * collective): a rank out of samples, or one that met bad data, runs a blank
+ * sequence and discards it; errors are agreed at the end. */
 static EvalStats evaluate(Trainer *tr, DataSource *d, long step) {
     Model *m = &tr->m;
     int64_t want = (int64_t)tr->cfg.data.val_batches * tr->gb;
@@ -158,14 +159,18 @@ static EvalStats evaluate(Trainer *tr, DataSource *d, long step) {
     tr->err[0] = 0;
     for (int64_t it = 0; it < iters; it++) {
         int64_t k0 = lo + it * tr->mb;
-        int B = (int)(hi - k0 < tr->mb ? hi - k0 : tr->mb), real = B > 0;
-        if (!real) B = 1, k0 = 0;
-        for (int j = 0; j < B && !tr->err[0]; j++) {
+        int B = (int)(hi - k0 < tr->mb ? hi - k0 : tr->mb), real = B > 0 && !tr->err[0];
+        for (int j = 0; j < B && real; j++) {
             tr->pos[j] = k0 + j;
-            data_sample(d, k0 + j, -1, tr->tok + (size_t)j * tr->T, tr->lab + (size_t)j * tr->T,
-                        tr->err, sizeof tr->err);
+            if (data_sample(d, k0 + j, -1, tr->tok + (size_t)j * tr->T, tr->lab + (size_t)j * tr->T,
+                            tr->err, sizeof tr->err))
+                real = 0;
         }
-        if (tr->err[0]) break;
+        if (!real) { /* keep step with the others' collectives on a blank sequence */
+            B = 1;
+            tr->pos[0] = 0;
+            for (int t = 0; t < tr->T; t++) tr->tok[t] = 0, tr->lab[t] = LABEL_IGNORE;
+        }
         Batch b = micro(tr, 0, 0, 0);
         b.B = B;
         double l = model_forward(m, &b);
