@@ -125,16 +125,24 @@ for t in $(seq 1 $trials); do
         [ "$seen" -ge "$want" ] && break
         sleep 0.01
     done
-    sleep "$($PY -c "import random; print(round(random.uniform(0, 0.06), 3))")"
+    sleep "$($PY -c "import random; print(round(random.uniform(0, 0.02), 3))")"
     kill -9 -- -"$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     pkill -9 -f "run.dir=$dir" 2>/dev/null
     ls "$dir"/ckpt/.*.partial >/dev/null 2>&1 && caught=$((caught + 1))
-    if [ ! -f "$dir/ckpt/latest" ]; then # killed during the very first save
+    if [ ! -f "$dir/ckpt/latest" ]; then
+        # killed before the first `latest`: auto takes a complete step file if
+        # the kill came after its rename, else starts fresh
+        newest=$(ls "$dir"/ckpt/step_*.h5 2>/dev/null | tail -1)
         timeout -k 5 60 "$ZEROPT" train -c "$TMP/crash.ini" run.dir="$TMP/crash_resume" \
-            checkpoint.dir="$dir/ckpt" checkpoint.every=-1 train.steps=1 >"$TMP/resume.log" 2>&1 &&
-            ! grep -q "resume:" "$TMP/resume.log" && good=$((good + 1)) ||
-            notok "trial $t: no checkpoint yet, but the restart did not start fresh"
+            checkpoint.dir="$dir/ckpt" checkpoint.every=-1 train.steps=1 >"$TMP/resume.log" 2>&1
+        if { [ -z "$newest" ] && ! grep -q "resume:" "$TMP/resume.log"; } ||
+            { [ -n "$newest" ] && "$ZEROPT" ckpt verify "$newest" >/dev/null 2>&1 &&
+                grep -q "resume: $newest" "$TMP/resume.log"; }; then
+            good=$((good + 1))
+        else
+            notok "trial $t: no latest yet; newest '$newest'; restart: $(grep -m1 -E 'resume|rank' "$TMP/resume.log")"
+        fi
         continue
     fi
     latest="$dir/ckpt/$(cat "$dir/ckpt/latest")"
@@ -151,7 +159,7 @@ for t in $(seq 1 $trials); do
         notok "trial $t: resume=auto did not continue from $latest: $(grep -m1 -E 'resume|rank' "$TMP/resume.log")"
     fi
 done
-[ "$good" -eq "$trials" ] && [ "$caught" -ge $((trials / 4)) ] &&
+[ "$good" -eq "$trials" ] && [ "$caught" -ge $((trials / 5)) ] &&
     ok "kill -9 x $trials: latest always verifies and resume=auto continues from it  # $good resumed, $caught kills landed mid-save" ||
     notok "crash trials: $good resumed of $trials, $caught kills mid-save"
 
