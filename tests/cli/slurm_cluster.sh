@@ -57,6 +57,10 @@ slurm_stop() {
         p=$(cat "$f" 2>/dev/null) || continue
         case $(cat /proc/"$p"/comm 2>/dev/null) in slurmd | slurmctld) kill "$p" ;; esac
     done
+    if [ "${MUNGE_STARTED:-0}" = 1 ]; then # we started munged: stop it too
+        p=$(cat /run/munge/munged.pid 2>/dev/null)
+        [ -n "$p" ] && [ "$(cat /proc/"$p"/comm 2>/dev/null)" = munged ] && kill "$p"
+    fi
     sleep 0.5
 }
 
