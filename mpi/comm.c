@@ -51,28 +51,30 @@ static void check(int rc, const char *op, const char *what, long step) {
     z_die("%s of %s failed at step %ld: %s", op, what, step, msg);
 }
 
-void comm_allreduce_f32(float *buf, size_t n, const char *what, long step) {
-    stats.tensor_bytes += ring(n * sizeof(float), 2);
+/* In-place all-reduce in chunks of at most INT_MAX/2 elements (MPI counts are int). */
+static void allreduce(void *buf, size_t n, size_t elem, MPI_Datatype type, MPI_Op op,
+                      const char *what, long step) {
+    char *p = buf;
     for (size_t o = 0; o < n; o += INT_MAX / 2) {
         size_t c = n - o < INT_MAX / 2 ? n - o : INT_MAX / 2;
-        check(MPI_Allreduce(MPI_IN_PLACE, buf + o, (int)c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+        check(MPI_Allreduce(MPI_IN_PLACE, p + o * elem, (int)c, type, op, MPI_COMM_WORLD),
               "all-reduce", what, step);
     }
+}
+
+void comm_allreduce_f32(float *buf, size_t n, const char *what, long step) {
+    stats.tensor_bytes += ring(n * sizeof(float), 2);
+    allreduce(buf, n, sizeof(float), MPI_FLOAT, MPI_SUM, what, step);
 }
 
 void comm_allreduce_f64(double *buf, size_t n, const char *what, long step) {
     stats.control_bytes += ring(n * sizeof(double), 2);
-    for (size_t o = 0; o < n; o += INT_MAX / 2) {
-        size_t c = n - o < INT_MAX / 2 ? n - o : INT_MAX / 2;
-        check(MPI_Allreduce(MPI_IN_PLACE, buf + o, (int)c, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
-              "all-reduce", what, step);
-    }
+    allreduce(buf, n, sizeof(double), MPI_DOUBLE, MPI_SUM, what, step);
 }
 
 void comm_allreduce_max_f64(double *buf, size_t n, const char *what) {
     stats.control_bytes += ring(n * sizeof(double), 2);
-    check(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
-          "all-reduce", what, -1);
+    allreduce(buf, n, sizeof(double), MPI_DOUBLE, MPI_MAX, what, -1);
 }
 
 void comm_bcast(void *buf, size_t bytes, int root, const char *what) {

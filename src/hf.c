@@ -19,6 +19,17 @@ typedef struct {
     int how, k;
 } Piece;
 
+/* A tensor that maps whole to one HF tensor, from a table of name pairs. */
+static int whole(const char *const (*table)[2], size_t n, const char *name, Piece *p) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, table[i][0])) {
+            snprintf(p[0].name, sizeof p[0].name, "%s", table[i][1]);
+            p[0].how = COPY;
+            return 1;
+        }
+    return 0;
+}
+
 /* HF pieces of one of our tensors (without the bert./transformer. prefix). */
 static int pieces(const Model *m, const ParamView *v, Piece *p) {
     int enc = m->c.arch == ARCH_ENCODER, l;
@@ -36,12 +47,7 @@ static int pieces(const Model *m, const ParamView *v, Piece *p) {
             {"head.transform_norm.weight", "cls.predictions.transform.LayerNorm.weight"},
             {"head.transform_norm.bias", "cls.predictions.transform.LayerNorm.bias"},
             {"head.bias", "cls.predictions.bias"}};
-        for (size_t i = 0; i < sizeof emb / sizeof emb[0]; i++)
-            if (!strcmp(v->name, emb[i][0])) {
-                snprintf(p[0].name, sizeof p[0].name, "%s", emb[i][1]);
-                p[0].how = COPY;
-                return 1;
-            }
+        if (whole(emb, sizeof emb / sizeof emb[0], v->name, p)) return 1;
         if (sscanf(v->name, "blocks.%d.%95s", &l, rest) != 2) return 0;
         static const char *blk[][2] = {{"attn.proj", "attention.output.dense"},
                                        {"attn.norm", "attention.output.LayerNorm"},
@@ -69,12 +75,7 @@ static int pieces(const Model *m, const ParamView *v, Piece *p) {
                                    {"embed.pos.weight", "wpe.weight"},
                                    {"head.norm.weight", "ln_f.weight"},
                                    {"head.norm.bias", "ln_f.bias"}};
-    for (size_t i = 0; i < sizeof emb / sizeof emb[0]; i++)
-        if (!strcmp(v->name, emb[i][0])) {
-            snprintf(p[0].name, sizeof p[0].name, "%s", emb[i][1]);
-            p[0].how = COPY;
-            return 1;
-        }
+    if (whole(emb, sizeof emb / sizeof emb[0], v->name, p)) return 1;
     if (sscanf(v->name, "blocks.%d.%95s", &l, rest) != 2) return 0;
     static const char *blk[][2] = {{"attn.norm", "ln_1"},        {"attn.qkv", "attn.c_attn"},
                                    {"attn.proj", "attn.c_proj"}, {"mlp.norm", "ln_2"},
