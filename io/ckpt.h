@@ -8,9 +8,9 @@
  *   /<tensor name>    float32 [shape], attr crc32 = CRC-32 of the whole tensor
  *   /state/<name>     int64 scalars (the caller's training state)
  *
- * A tensor's CRC is combined from the ranks' parts (zlib crc32_combine), so
- * no rank ever holds a whole tensor to checksum it; reading checks the CRC
- * the same way. The commit protocol (partial name, rename, `latest`) is the
+ * A tensor's CRC is combined from the ranks' parts (zlib crc32_combine, in
+ * one reduction for all tensors), so no rank ever holds a whole tensor to
+ * checksum it; reading checks the CRC the same way. The commit protocol (partial name, rename, `latest`) is the
  * caller's; this module writes and reads one file. Every call is collective
  * over MPI_COMM_WORLD and returns the same result on every rank.
  */
@@ -42,12 +42,22 @@ typedef struct {
     int64_t state_val[CKPT_MAX_ATTRS];
 } CkptMeta;
 
-/* Write path (created or truncated). 0 on success; err says why otherwise. */
-int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, char *err,
-               size_t errlen);
+/* How tensor bytes move (the file is the same either way): DIRECT — each
+ * rank pwrite/preads its parts at the dataset's address; HDF5 — collective
+ * H5Dwrite/H5Dread (two-phase I/O through MPI-IO aggregators). */
+typedef enum { CKPT_IO_DIRECT, CKPT_IO_HDF5 } CkptIo;
 
-/* Read the tensors' parts (shapes must match, CRCs must hold). 0 on success. */
-int ckpt_read(const char *path, CkptTensor *t, int n, char *err, size_t errlen);
+/* Write path (created or truncated). The ranks' parts of each tensor must
+ * tile it in rank order (rank r's part below rank r+1's). The disk space is
+ * checked and reserved first. 0 on success; err says why otherwise, and the
+ * caller then exits: after some failures the file is left open, because
+ * closing it would need a disk write that cannot succeed. */
+int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, CkptIo io,
+               char *err, size_t errlen);
+
+/* Read the tensors' parts (shapes must match, CRCs must hold; the parts tile
+ * each tensor in rank order). 0 on success. */
+int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size_t errlen);
 
 /* Serial access by one process (tools, and every rank reading the header
  * before a collective load): opening checks the format attribute and the

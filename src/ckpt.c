@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <mpi.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,27 +116,61 @@ static void remove_partials(const char *dir) {
     closedir(d);
 }
 
-static void prune(const Trainer *tr, const char *dir, long newest) {
-    const CkptConfig *k = &tr->cfg.ckpt;
-    remove_partials(dir);
+/* Removing the checkpoints [checkpoint] keep_* no longer wants (and partial
+ * files) runs in a thread of rank 0: an unlink of a multi-GB file frees its
+ * blocks and cached pages for a quarter second, which training need not wait
+ * for. The next save, and the end of the run, wait for it. */
+struct Pruner {
+    pthread_t thread;
+    CkptConfig keep;
+    char dir[PATH_MAX_CFG + 16];
+    long newest;
+};
+
+static void *prune(void *arg) {
+    const struct Pruner *p = arg;
+    const CkptConfig *k = &p->keep;
+    remove_partials(p->dir);
     long steps[4096];
-    int n = list_ckpts(dir, steps, 4096), kept = 0;
+    int n = list_ckpts(p->dir, steps, 4096), kept = 0;
     for (int i = 0; i < n; i++) {
-        int keep = steps[i] == newest || k->keep_last == 0 || kept < k->keep_last ||
+        int keep = steps[i] == p->newest || k->keep_last == 0 || kept < k->keep_last ||
                    (k->keep_every > 0 && steps[i] % k->keep_every == 0);
         if (keep) {
             kept += k->keep_every <= 0 || steps[i] % k->keep_every != 0;
             continue;
         }
         char path[PATH_MAX_CFG + 64];
-        snprintf(path, sizeof path, "%s/step_%06ld.h5", dir, steps[i]);
+        snprintf(path, sizeof path, "%s/step_%06ld.h5", p->dir, steps[i]);
         remove(path);
     }
+    return NULL;
+}
+
+void trainer_ckpt_wait(Trainer *tr) {
+    if (!tr->pruner) return;
+    pthread_join(tr->pruner->thread, NULL);
+    free(tr->pruner);
+    tr->pruner = NULL;
+}
+
+static void start_prune(Trainer *tr, const char *dir, long newest) {
+    struct Pruner *p = z_calloc(1, sizeof *p, "pruner");
+    p->keep = tr->cfg.ckpt;
+    snprintf(p->dir, sizeof p->dir, "%s", dir);
+    p->newest = newest;
+    if (pthread_create(&p->thread, NULL, prune, p)) { /* no thread: prune here */
+        prune(p);
+        free(p);
+        return;
+    }
+    tr->pruner = p;
 }
 
 void trainer_save_ckpt(Trainer *tr, long step) {
     char dir[PATH_MAX_CFG + 16], part[PATH_MAX_CFG + 64], final[PATH_MAX_CFG + 64], err[1200];
     ckpt_dir(tr, dir, sizeof dir);
+    trainer_ckpt_wait(tr); /* the previous prune must not meet this save's partial file */
     if (tr->rank == 0) trainer_mkdir(dir);
     comm_barrier("checkpoint directory");
     snprintf(part, sizeof part, "%s/.step_%06ld.h5.partial", dir, step);
@@ -169,7 +204,7 @@ void trainer_save_ckpt(Trainer *tr, long step) {
         snprintf(err, sizeof err, "%s: checkpoint write failed (injected by ZEROPT_FAIL_CKPT)",
                  part);
     else
-        rc = ckpt_write(part, t, n, &meta, err, sizeof err);
+        rc = ckpt_write(part, t, n, &meta, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
     free(t);
     free(config);
     if (rc) {
@@ -192,7 +227,7 @@ void trainer_save_ckpt(Trainer *tr, long step) {
             remove(tmp);
             z_die("%s: cannot commit checkpoint: %s", final, strerror(errno));
         }
-        prune(tr, dir, step);
+        start_prune(tr, dir, step);
     }
     comm_barrier("checkpoint committed");
     double dt = MPI_Wtime() - t0;
@@ -273,7 +308,7 @@ int trainer_resume(Trainer *tr) {
     int n;
     CkptTensor *t = tensor_parts(tr, &n);
     double t0 = MPI_Wtime(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
-    int rc = ckpt_read(path, t, n, err, sizeof err);
+    int rc = ckpt_read(path, t, n, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
     free(t);
     if (rc) z_die_all("%s", err);
     double dt = MPI_Wtime() - t0;

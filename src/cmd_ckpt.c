@@ -257,7 +257,7 @@ static int import_hf(const char *from, const char *out, const char *ini) {
             const ParamView *v = &m.view[i];
             snprintf(t[n].name, sizeof t[n].name, "%s/%s", pre[k], v->name);
             t[n].ndim = v->ndim, t[n].dims[0] = v->shape[0], t[n].dims[1] = v->shape[1];
-            t[n].lo = 0, t[n].hi = (int64_t)v->numel;
+            t[n].lo = 0, t[n].hi = z_rank() == 0 ? (int64_t)v->numel : 0; /* rank 0 writes */
             t[n].data = k == 0 ? model_param(&m, v) : zeros; /* fresh optimizer state */
         }
     char *text = config_format(&cfg, NULL), part[4200];
@@ -273,7 +273,7 @@ static int import_hf(const char *from, const char *out, const char *ini) {
     meta.state_val[2] = cfg.train.seed;
     meta.nstate = 4;
     snprintf(part, sizeof part, "%s.partial", out);
-    if (ckpt_write(part, t, n, &meta, err, sizeof err) || rename(part, out)) {
+    if (ckpt_write(part, t, n, &meta, CKPT_IO_DIRECT, err, sizeof err) || rename(part, out)) {
         remove(part);
         z_die_all("%s", err);
     }

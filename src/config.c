@@ -118,6 +118,9 @@ static const KeyDef KEYS[] = {
      "auto (newest complete checkpoint in dir, if any) | none | <path>"},
     {"checkpoint", "dir", T_STR, CK(dir), "", 0, 0, NULL,
      "checkpoint directory (default <run.dir>/ckpt)"},
+    {"checkpoint", "io", T_ENUM, CK(io), "direct", 0, 0, "direct|hdf5",
+     "tensor bytes: direct (each rank writes its parts at their file offsets) | hdf5 (collective "
+     "H5Dwrite through MPI-IO aggregators)"},
 };
 #undef M
 #undef D

@@ -7,6 +7,7 @@
 #include "../kernels/kernels.h"
 #include "../mpi/err.h"
 
+#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,10 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     ensure_passive_wait(argv);
+    /* Files are closed explicitly, and MPI_Finalize shuts HDF5 down. An error
+     * exit must not have HDF5 flush, at exit, a file that a failed write left
+     * half-closed (it would write to a full disk, or crash). */
+    H5dont_atexit();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -50,6 +50,7 @@ typedef struct {
     long keep_every;           /* also keep every m-th step forever (0 = none) */
     char resume[PATH_MAX_CFG]; /* auto | none | <path> */
     char dir[PATH_MAX_CFG];    /* default: <run.dir>/ckpt */
+    int io;                    /* 0 direct, 1 hdf5: how tensor bytes move (CkptIo) */
 } CkptConfig;
 
 typedef struct {

@@ -286,6 +286,7 @@ void trainer_build(Trainer *tr) {
 }
 
 void trainer_free(Trainer *tr) {
+    trainer_ckpt_wait(tr);
     for (int u = 0; u < tr->m.nunits; u++) tr->m.unit[u].params = tr->m.unit[u].grads = NULL;
     model_free(&tr->m);
     zero_free(tr->zero);

@@ -35,6 +35,7 @@ typedef struct {
     long step0;      /* first step of this run (> 0 after a resume) */
     int64_t cursor0; /* training position of step0's first sample */
     char err[1200];  /* a data error met this step, reported when all ranks agree */
+    struct Pruner *pruner; /* rank 0: old checkpoints being removed in the background */
 } Trainer;
 
 /* train_setup.c */
@@ -59,8 +60,11 @@ double trainer_measure_peak(void);
 /* ckpt.c */
 /* Save a checkpoint of the state after `step` steps: written collectively as
  * <dir>/.step_N.h5.partial, closed, renamed to step_N.h5, then `latest`
- * replaced atomically; old ones pruned. Collective. */
+ * replaced atomically; old ones pruned (rank 0, in a background thread that
+ * the next save waits for, so training does not stall on unlinks). */
 void trainer_save_ckpt(Trainer *tr, long step);
+/* Wait for the background removal of old checkpoints (trainer_free calls it). */
+void trainer_ckpt_wait(Trainer *tr);
 /* Apply [checkpoint] resume: load parameters, optimizer state, step and data
  * cursor from a checkpoint saved under any rank count and stage. Returns 1
  * when resumed. Collective. */
