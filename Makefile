@@ -57,7 +57,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*.h)
 
-.PHONY: all test bench demo deps clean format tests-bin
+.PHONY: all test bench bench-ckpt demo deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -92,6 +92,9 @@ test: tests-bin
 
 bench: $(BUILD)/zeropt $(BENCH_BIN)
 	@BUILD=$(BUILD) bash bench/run.sh
+
+bench-ckpt: $(BUILD)/zeropt
+	@BUILD=$(BUILD) bash bench/run.sh ckpt
 
 # The demo: fortune files -> BPE vocabulary -> HDF5 corpus -> MLM training on
 # 2 ranks. Each step is a command you can run by hand (README, "The demo").

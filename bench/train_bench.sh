@@ -4,7 +4,8 @@
 #     and batch) for tiny, small and base at T = 128 and 512, 1 rank;
 #  2. ZeRO stages 0–3 on 2 ranks for tiny and small: step time, bytes sent,
 #     the fraction of communication hidden behind compute, peak RSS;
-#  3. checkpoint write and read of base on 2 ranks against dd with fsync.
+#  3. checkpoint write and read of base on 2 ranks against dd with fsync
+#     (bench/ckpt_bench.sh).
 # Writes JSON lines to $1 (one object per measurement).
 set -u
 BUILD=${BUILD:-build}
@@ -68,27 +69,5 @@ PY
     done
 done
 
-# 3. checkpoint write/read of base on 2 ranks vs dd (same disk, fsync). This
-# VM writes slowly into memory it has not used since boot, so both sides are
-# measured in steady state: four saves (keep_last = 1) and four dd runs, the
-# median of the last three each.
-ck="$W/ck"
-OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 mpirun -q -np 2 $Z train -c configs/model/base.ini $common data.seq_len=128 \
-    train.micro_batch=1 train.steps=4 checkpoint.every=1 checkpoint.keep_last=1 run.dir="$ck" >"$W/w.log" 2>&1
-OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 mpirun -q -np 2 $Z train -c configs/model/base.ini $common data.seq_len=128 \
-    train.micro_batch=1 train.steps=4 run.dir="$ck" >"$W/r.log" 2>&1
-mb=$(sed -n 's/.*: \([0-9.]*\) MB written.*/\1/p' "$W/w.log" | head -1)
-for i in 1 2 3 4; do
-    dd if=/dev/zero of="$W/dd.bin" bs=1M count=${mb%.*} conv=fsync 2>&1 | tail -1 >>"$W/dd.log"
-    rm -f "$W/dd.bin"
-done
-$PY - "$W/w.log" "$W/r.log" "$W/dd.log" "$mb" <<'PY' | tee -a "$OUT"
-import json, re, statistics as st, sys
-w = [float(x) for x in re.findall(r"written in [0-9.]+ s = ([0-9.]+) MB/s", open(sys.argv[1]).read())]
-r = [float(x) for x in re.findall(r"resume: read [0-9.]+ MB in [0-9.]+ s = ([0-9.]+) MB/s", open(sys.argv[2]).read())]
-dd = [float(m.group(1)) * (1000 if m.group(2) == "G" else 1)
-      for m in re.finditer(r"s, ([0-9.]+) ([MG])B/s", open(sys.argv[3]).read())]
-print(json.dumps({"bench": "checkpoint", "config": "base", "ranks": 2, "mb": float(sys.argv[4]),
-                  "write_mb_s": st.median(w[1:]), "write_mb_s_all": w, "read_mb_s": r[0] if r else None,
-                  "dd_fsync_mb_s": st.median(dd[1:]), "dd_fsync_mb_s_all": dd}))
-PY
+# 3. checkpoint write/read of base on 2 ranks vs dd (same disk, fsync)
+bash bench/ckpt_bench.sh "$OUT"

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,31 +58,157 @@ static int cached(int fd, char *p, size_t n, off_t off, int writing, uLong *crc)
     return 0;
 }
 
-/* The aligned [off, off + n) with O_DIRECT, BOUNCE bytes at a time, each
- * slice checksummed while it sits in cache after its copy. 1 when the file
- * system refuses direct I/O before anything moved (the caller then uses the
- * page cache); −1 on an error. */
-static int direct(int fd, char *bounce, char *p, size_t n, off_t off, int writing, uLong *crc) {
+/* The aligned [off, off + n) read with O_DIRECT, BOUNCE bytes at a time,
+ * each slice copied out and checksummed while in cache. 1 when the file
+ * system refuses direct I/O before anything moved; −1 on an error. */
+static int direct_read(int fd, char *bounce, char *p, size_t n, off_t off, uLong *crc) {
     uLong c = *crc;
     for (size_t o = 0; o < n; o += BOUNCE) {
         size_t len = n - o < BOUNCE ? n - o : BOUNCE;
-        if (writing)
-            for (size_t s = 0; s < len; s += SLICE) {
-                size_t k = len - s < SLICE ? len - s : SLICE;
-                memcpy(bounce + s, p + o + s, k);
-                c = crc_more(c, bounce + s, k);
-            }
-        if (move_all(fd, bounce, len, off + (off_t)o, writing))
-            return o == 0 && errno == EINVAL ? 1 : -1;
-        if (!writing)
-            for (size_t s = 0; s < len; s += SLICE) {
-                size_t k = len - s < SLICE ? len - s : SLICE;
-                memcpy(p + o + s, bounce + s, k);
-                c = crc_more(c, bounce + s, k);
-            }
+        if (move_all(fd, bounce, len, off + (off_t)o, 0)) return o == 0 && errno == EINVAL ? 1 : -1;
+        for (size_t s = 0; s < len; s += SLICE) {
+            size_t k = len - s < SLICE ? len - s : SLICE;
+            memcpy(p + o + s, bounce + s, k);
+            c = crc_more(c, bounce + s, k);
+        }
     }
     *crc = c;
     return 0;
+}
+
+/* Direct writes run in a second thread over two bounce buffers: while it
+ * waits for the device to take buffer k, the caller copies (and checksums)
+ * the next BOUNCE bytes into buffer k^1. */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd;
+    char *buf[2];
+    size_t len[2];
+    off_t off[2];
+    int full[2], next, quit, err; /* err: errno of the first failed write */
+} Writer;
+
+static void *writer_main(void *arg) {
+    Writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (int k = 0;; k ^= 1) {
+        while (!w->full[k] && !w->quit) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->full[k]) break; /* quit, nothing pending */
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->err ? 0 : move_all(w->fd, w->buf[k], w->len[k], w->off[k], 1);
+        int e = errno;
+        pthread_mutex_lock(&w->mu);
+        if (rc && !w->err) w->err = e ? e : EIO;
+        w->full[k] = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static int writer_start(Writer *w, int fd) {
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->buf[0] = aligned_alloc(ALIGN, 2 * (size_t)BOUNCE);
+    if (!w->buf[0]) return -1;
+    w->buf[1] = w->buf[0] + BOUNCE;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+        free(w->buf[0]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Queue the aligned [off, off + n) from p: copied and checksummed here, the
+ * device writes in the writer thread. Errors surface in writer_stop. */
+static void writer_put(Writer *w, const char *p, size_t n, off_t off, uLong *crc) {
+    for (size_t o = 0; o < n; o += BOUNCE) {
+        size_t len = n - o < BOUNCE ? n - o : BOUNCE;
+        int k = w->next;
+        pthread_mutex_lock(&w->mu);
+        while (w->full[k]) pthread_cond_wait(&w->cv, &w->mu);
+        pthread_mutex_unlock(&w->mu);
+        for (size_t s = 0; s < len; s += SLICE) {
+            size_t c = len - s < SLICE ? len - s : SLICE;
+            memcpy(w->buf[k] + s, p + o + s, c);
+            *crc = crc_more(*crc, w->buf[k] + s, c);
+        }
+        pthread_mutex_lock(&w->mu);
+        w->len[k] = len, w->off[k] = off + (off_t)o, w->full[k] = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        w->next = k ^ 1;
+    }
+}
+
+/* Wait for every queued write; 0, or the errno of the first that failed. */
+static int writer_stop(Writer *w) {
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->buf[0]);
+    return w->err;
+}
+
+/* Edge, aligned interior, edge of each range, or all of it through the page
+ * cache (small ranges, or fdd < 0). */
+static int write_ranges(int fd, int fdd, RawRange *r, int n) {
+    Writer w;
+    if (fdd >= 0 && writer_start(&w, fdd)) fdd = -1;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        char *p = r[i].data;
+        off_t off = (off_t)r[i].off, end = off + (off_t)r[i].bytes;
+        off_t a0 = (off + ALIGN - 1) / ALIGN * ALIGN, a1 = end / ALIGN * ALIGN;
+        uLong crc = crc32(0L, Z_NULL, 0);
+        if (fdd >= 0 && a1 - a0 >= MIN_DIRECT) {
+            rc = cached(fd, p, (size_t)(a0 - off), off, 1, &crc);
+            if (!rc) writer_put(&w, p + (a0 - off), (size_t)(a1 - a0), a0, &crc);
+            if (!rc) rc = cached(fd, p + (a1 - off), (size_t)(end - a1), a1, 1, &crc);
+        } else {
+            rc = cached(fd, p, r[i].bytes, off, 1, &crc);
+        }
+        r[i].crc = (uint32_t)crc;
+    }
+    int e = rc ? errno : 0, we = fdd >= 0 ? writer_stop(&w) : 0;
+    if (!rc && we == EINVAL) return write_ranges(fd, -1, r, n); /* direct I/O refused: again */
+    errno = rc ? e : we;
+    return rc || we ? -1 : 0;
+}
+
+static int read_ranges(int fd, int fdd, RawRange *r, int n) {
+    char *bounce = fdd >= 0 ? aligned_alloc(ALIGN, BOUNCE) : NULL;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        char *p = r[i].data;
+        off_t off = (off_t)r[i].off, end = off + (off_t)r[i].bytes;
+        off_t a0 = (off + ALIGN - 1) / ALIGN * ALIGN, a1 = end / ALIGN * ALIGN;
+        uLong crc = crc32(0L, Z_NULL, 0);
+        if (bounce && a1 - a0 >= MIN_DIRECT) {
+            rc = cached(fd, p, (size_t)(a0 - off), off, 0, &crc);
+            int d = rc ? -1 : direct_read(fdd, bounce, p + (a0 - off), (size_t)(a1 - a0), a0, &crc);
+            if (d == 1) { /* refused: the page cache from here on */
+                free(bounce), bounce = NULL;
+                d = cached(fd, p + (a0 - off), (size_t)(a1 - a0), a0, 0, &crc);
+            }
+            rc = d ? -1 : cached(fd, p + (a1 - off), (size_t)(end - a1), a1, 0, &crc);
+        } else {
+            rc = cached(fd, p, r[i].bytes, off, 0, &crc);
+        }
+        r[i].crc = (uint32_t)crc;
+    }
+    int e = errno;
+    free(bounce);
+    errno = e;
+    return rc;
 }
 
 int raw_move(const char *path, RawRange *r, int n, int writing) {
@@ -93,32 +220,11 @@ int raw_move(const char *path, RawRange *r, int n, int writing) {
 #else
     int fdd = -1;
 #endif
-    char *bounce = fdd >= 0 ? aligned_alloc(ALIGN, BOUNCE) : NULL;
-    if (!bounce && fdd >= 0) close(fdd), fdd = -1;
 #ifdef POSIX_FADV_SEQUENTIAL
     if (!writing) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    int rc = 0;
-    for (int i = 0; i < n && !rc; i++) {
-        char *p = r[i].data;
-        off_t off = (off_t)r[i].off, end = off + (off_t)r[i].bytes;
-        off_t a0 = (off + ALIGN - 1) / ALIGN * ALIGN, a1 = end / ALIGN * ALIGN;
-        uLong crc = crc32(0L, Z_NULL, 0);
-        if (fdd >= 0 && a1 - a0 >= MIN_DIRECT) { /* edge, aligned interior, edge */
-            rc = cached(fd, p, (size_t)(a0 - off), off, writing, &crc);
-            int d = rc ? -1 : direct(fdd, bounce, p + (a0 - off), (size_t)(a1 - a0), a0, writing, &crc);
-            if (d == 1) { /* refused: the page cache from here on */
-                close(fdd), fdd = -1;
-                d = cached(fd, p + (a0 - off), (size_t)(a1 - a0), a0, writing, &crc);
-            }
-            rc = d ? -1 : cached(fd, p + (a1 - off), (size_t)(end - a1), a1, writing, &crc);
-        } else {
-            rc = cached(fd, p, r[i].bytes, off, writing, &crc);
-        }
-        r[i].crc = (uint32_t)crc;
-    }
+    int rc = writing ? write_ranges(fd, fdd, r, n) : read_ranges(fd, fdd, r, n);
     int saved = errno;
-    free(bounce);
     if (fdd >= 0) close(fdd);
     if (close(fd) && !rc) rc = -1, saved = errno; /* a deferred write error */
     errno = saved;
