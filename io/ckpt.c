@@ -357,7 +357,8 @@ int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size
             part_crc[i] = raw_crc(t[i].data, (size_t)(t[i].hi - t[i].lo) * sizeof(float));
         }
         H5Dclose(ds);
-        if (agree(bad)) rc = z_fail(err, errlen, "%s: cannot read /%s (or its crc32)", path, t[i].name);
+        if (agree(bad))
+            rc = z_fail(err, errlen, "%s: cannot read /%s (or its crc32)", path, t[i].name);
     }
     H5Pclose(dxpl);
     H5Fclose(f);

@@ -10,9 +10,10 @@
  *
  * A tensor's CRC is combined from the ranks' parts (zlib crc32_combine, in
  * one reduction for all tensors), so no rank ever holds a whole tensor to
- * checksum it; reading checks the CRC the same way. The commit protocol (partial name, rename, `latest`) is the
- * caller's; this module writes and reads one file. Every call is collective
- * over MPI_COMM_WORLD and returns the same result on every rank.
+ * checksum it; reading checks the CRC the same way. The commit protocol
+ * (partial name, rename, `latest`) is the caller's; this module writes and
+ * reads one file. Every call is collective over MPI_COMM_WORLD and returns
+ * the same result on every rank.
  */
 #ifndef ZEROPT_CKPT_IO_H
 #define ZEROPT_CKPT_IO_H

@@ -7,8 +7,9 @@
  * costs a copy into freshly allocated cache pages and later a writeback; on
  * a VM that returns freed pages to its host, allocating them again is what
  * dominates (see bench/RESULTS.md). So the block-aligned interior of each
- * large range goes with O_DIRECT (DMA from a small aligned bounce buffer that
- * the CRC is computed from while it is hot in cache); the unaligned edges,
+ * large range goes with O_DIRECT: copied into one of two aligned bounce
+ * buffers and checksummed there while hot in cache, while a writer thread
+ * hands the other buffer to the device. The unaligned edges,
  * which may share a block with another rank's range or with HDF5 metadata,
  * and small ranges go through the page cache, their writeback started at
  * once (sync_file_range). Where O_DIRECT is refused (tmpfs on older kernels,
@@ -21,10 +22,10 @@
 #include <stdint.h>
 
 typedef struct {
-    void *data;     /* bytes in memory (read into, or written from) */
-    int64_t off;    /* file offset */
-    size_t bytes;   /* length */
-    uint32_t crc;   /* out: CRC-32 (zlib) of the bytes */
+    void *data;   /* bytes in memory (read into, or written from) */
+    int64_t off;  /* file offset */
+    size_t bytes; /* length */
+    uint32_t crc; /* out: CRC-32 (zlib) of the bytes */
 } RawRange;
 
 /* Write (writing = 1) or read every range of an existing file. 0 on success;

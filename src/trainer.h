@@ -32,9 +32,9 @@ typedef struct {
     TensorFile *dump;
     int32_t *dump_tok, *dump_lab;
     double t_start;
-    long step0;      /* first step of this run (> 0 after a resume) */
-    int64_t cursor0; /* training position of step0's first sample */
-    char err[1200];  /* a data error met this step, reported when all ranks agree */
+    long step0;            /* first step of this run (> 0 after a resume) */
+    int64_t cursor0;       /* training position of step0's first sample */
+    char err[1200];        /* a data error met this step, reported when all ranks agree */
     struct Pruner *pruner; /* rank 0: old checkpoints being removed in the background */
 } Trainer;
 
