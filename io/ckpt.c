@@ -227,8 +227,12 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
      * nothing it writes can meet a full disk. If the reservation itself
      * fails (the disk filled since the check above), the file is left open
      * and unflushed: the caller exits (main disables HDF5's flush at exit). */
-    int reserve_failed = z_rank() == 0 && raw_reserve(path, (int64_t)need);
-    int reserve_errno = errno;
+    const char *inject = getenv("ZEROPT_FAIL_CKPT"); /* tests: the disk fills right now */
+    int reserve_failed = 0, reserve_errno = 0;
+    if (z_rank() == 0 && inject && !strcmp(inject, "reserve"))
+        reserve_failed = 1, reserve_errno = ENOSPC;
+    else if (z_rank() == 0 && raw_reserve(path, (int64_t)need))
+        reserve_failed = 1, reserve_errno = errno;
     if (agree(reserve_failed))
         return z_fail(err, errlen, "%s: checkpoint write failed: reserving %.1f MB: %s", path,
                       need / 1e6, strerror(reserve_failed ? reserve_errno : ENOSPC));

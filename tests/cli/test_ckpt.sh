@@ -238,6 +238,22 @@ else
     notok "full disk ($how): rc $rc, $lines lines: $(grep -m2 -E 'zeropt|error' "$TMP/disk.log" | tr '\n' '|'); latest $(cat "$mnt/latest" 2>/dev/null)"
 fi
 mountpoint -q "$mnt" && umount "$mnt"
+# the disk fills between the space check and the reservation (injected): the
+# file is left unflushed (closing it would hang parallel HDF5), one line, exit
+train 2 "$TMP/disk2" checkpoint.every=4 train.stop_at=4 || notok "first save before the reservation failure"
+start=$(date +%s)
+ZEROPT_FAIL_CKPT=reserve train 2 "$TMP/disk2" checkpoint.every=4 train.steps=8
+rc=$? took=$(($(date +%s) - start))
+lines=$(grep -c '^zeropt: rank' "$TMP/disk2.log")
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$lines" -eq 1 ] &&
+    grep -q "reserving .* MB: No space left on device; the previous checkpoint is intact" "$TMP/disk2.log" &&
+    ! grep -q -E "Segmentation|signal|fbtl" "$TMP/disk2.log" &&
+    [ "$(cat "$TMP/disk2/ckpt/latest")" = step_000004.h5 ] && "$ZEROPT" ckpt verify "$TMP/disk2/ckpt/step_000004.h5" >/dev/null &&
+    ! ls "$TMP/disk2/ckpt"/.*.partial >/dev/null 2>&1; then
+    ok "disk full at the reservation: one line, exit $rc in ${took} s, previous checkpoint intact  # $(grep '^zeropt' "$TMP/disk2.log")"
+else
+    notok "disk full at the reservation: rc $rc, $lines lines: $(grep -m3 -E 'zeropt|rror|ignal' "$TMP/disk2.log" | tr '\n' '|')"
+fi
 
 # --- corrupt and foreign checkpoints -------------------------------------------
 good="$TMP/full1/ckpt/step_000008.h5"
