@@ -37,6 +37,19 @@ static int agree(int rc) {
     return any ? -1 : 0;
 }
 
+/* The errno of a failure on any rank (the largest), so that the line rank 0
+ * prints names the cause wherever it happened. */
+static int shared_errno(int e) {
+    int any = e;
+    MPI_Allreduce(&e, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+}
+
+/* Bytes of this rank's part of a tensor. */
+static size_t part_bytes(const CkptTensor *t) {
+    return t->hi > t->lo ? (size_t)(t->hi - t->lo) * sizeof(float) : 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* checksums: CRC-32 of each part, joined across ranks in one reduction       */
 
@@ -71,8 +84,8 @@ static void crc_join(void *in, void *inout, int *count, MPI_Datatype *type) {
 
 /* Whole-tensor CRCs from every rank's parts (ranks own ascending ranges):
  * crc[i] on every rank. −1 (and err) when the parts do not tile a tensor. */
-static int joined_crcs(const CkptTensor *t, int n, const uint32_t *part_crc, uint32_t *crc,
-                       char *err, size_t errlen) {
+static int joined_crcs(const char *path, const CkptTensor *t, int n, const uint32_t *part_crc,
+                       uint32_t *crc, char *err, size_t errlen) {
     CrcPart *p = z_malloc((size_t)(n ? n : 1) * sizeof *p, "crc parts");
     for (int i = 0; i < n; i++) {
         int64_t len = t[i].hi > t[i].lo ? t[i].hi - t[i].lo : 0;
@@ -90,7 +103,7 @@ static int joined_crcs(const CkptTensor *t, int n, const uint32_t *part_crc, uin
     for (int i = 0; i < n && !rc; i++) {
         int64_t bytes = t[i].dims[0] * (t[i].ndim == 2 ? t[i].dims[1] : 1) * 4;
         if (p[i].len != bytes || (bytes && p[i].lo != 0))
-            rc = z_fail(err, errlen, "/%s: the ranks' parts do not cover it exactly once",
+            rc = z_fail(err, errlen, "%s: /%s: the ranks' parts do not cover it exactly once", path,
                         t[i].name);
         crc[i] = (uint32_t)p[i].crc;
     }
@@ -171,7 +184,7 @@ static int direct_parts(const char *path, const CkptTensor *t, const int64_t *ad
     for (int i = 0; i < n; i++)
         if (addr[i] >= 0 && t[i].hi > t[i].lo) {
             r[k] = (RawRange){t[i].data, addr[i] + t[i].lo * (int64_t)sizeof(float),
-                              (size_t)(t[i].hi - t[i].lo) * sizeof(float), 0};
+                              part_bytes(&t[i]), 0};
             which[k++] = i;
         }
     int rc = k ? raw_move(path, r, k, writing) : 0;
@@ -203,12 +216,19 @@ static int put_attr_u32(hid_t obj, const char *key, uint32_t v) {
 int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, CkptIo io,
                char *err, size_t errlen) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    /* room for the tensors and their metadata, checked before HDF5 touches
-     * the disk (rank 0; the answer is agreed) */
+    /* Parallel HDF5 (1.10) cannot close a file after a write failed on one
+     * rank: its metadata flush fails there, the ranks fall out of step and
+     * wait for each other forever. So the disk space is checked (rank 0; the
+     * answer is agreed) and then reserved before HDF5 writes anything, and
+     * after any failure past H5Fcreate the file is left open and unflushed:
+     * the caller exits (main disables HDF5's flush at exit). */
     double need = 64 << 10, room = -1; /* metadata: ~0.5 KB per tensor measured, 2 KB allowed */
     for (int i = 0; i < n; i++)
         need += 2048 + 4.0 * (double)t[i].dims[0] * (double)(t[i].ndim == 2 ? t[i].dims[1] : 1);
-    if (z_rank() == 0) room = (double)raw_free_bytes(path);
+    if (z_rank() == 0) {
+        remove(path); /* a stale file of this name would be truncated anyway */
+        room = (double)raw_free_bytes(path);
+    }
     if (agree(room >= 0 && room < need))
         return z_fail(err, errlen,
                       "%s: checkpoint write failed: not enough disk space (%.1f MB needed, %.1f MB "
@@ -217,16 +237,9 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     hid_t fapl = mpio_fapl();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    if (agree(f < 0)) {
-        if (f >= 0) H5Fclose(f);
+    if (agree(f < 0)) /* left open where it succeeded: closing is collective */
         return z_fail(err, errlen, "%s: cannot create checkpoint file", path);
-    }
-    /* Reserve the file's blocks before HDF5 writes anything: parallel HDF5
-     * (1.10) cannot close a file whose metadata flush fails on one rank — the
-     * ranks fall out of step and wait for each other forever. After this
-     * nothing it writes can meet a full disk. If the reservation itself
-     * fails (the disk filled since the check above), the file is left open
-     * and unflushed: the caller exits (main disables HDF5's flush at exit). */
+    /* the disk may have filled since the check */
     const char *inject = getenv("ZEROPT_FAIL_CKPT"); /* tests: the disk fills right now */
     int reserve_failed = 0, reserve_errno = 0;
     if (z_rank() == 0 && inject && !strcmp(inject, "reserve"))
@@ -235,7 +248,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
         reserve_failed = 1, reserve_errno = errno;
     if (agree(reserve_failed))
         return z_fail(err, errlen, "%s: checkpoint write failed: reserving %.1f MB: %s", path,
-                      need / 1e6, strerror(reserve_failed ? reserve_errno : ENOSPC));
+                      need / 1e6, strerror(shared_errno(reserve_errno)));
     int rc =
         h5_put_attr_str(f, "format", CKPT_FORMAT) || h5_put_attr_i64(f, "version", CKPT_VERSION);
     for (int i = 0; i < meta->nint; i++)
@@ -285,30 +298,45 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
         H5Sclose(ms);
         H5Sclose(sel);
         H5Dclose(d);
+        rc = agree(rc) ? 1 : 0;
     }
     rc = agree(rc) ? 1 : 0;
+    haddr_t eoa = 0; /* the estimate fell short: reserve the rest (rank 0, agreed) */
+    if (!rc && H5Fget_eoa(f, &eoa) >= 0 && (double)eoa + (64 << 10) > need) {
+        need = (double)eoa + (64 << 10);
+        int bad = z_rank() == 0 && raw_reserve(path, (int64_t)need);
+        int e = shared_errno(bad ? errno : 0);
+        if (agree(bad))
+            return z_fail(err, errlen, "%s: checkpoint write failed: reserving %.1f MB: %s", path,
+                          need / 1e6, strerror(e ? e : ENOSPC));
+    }
     for (int i = 0; i < made && !rc; i++) { /* through HDF5, collectively, in the same order */
         if (addr[i] >= 0) continue;
         int bad = hdf5_part(ds[i], &t[i], dxpl, 1);
-        part_crc[i] = raw_crc(t[i].data, (size_t)(t[i].hi - t[i].lo) * sizeof(float));
+        part_crc[i] = raw_crc(t[i].data, part_bytes(&t[i]));
         rc = agree(bad) ? 1 : 0;
     }
     if (!rc && direct_parts(path, t, addr, made, 1, part_crc)) sys_errno = errno, rc = 1;
     rc = agree(rc) ? 1 : 0;
-    if (!rc && joined_crcs(t, n, part_crc, crc, err, errlen)) rc = 2; /* same on every rank */
-    for (int i = 0; i < made && !rc; i++) rc |= put_attr_u32(ds[i], "crc32", crc[i]);
-    for (int i = 0; i < made; i++) H5Dclose(ds[i]);
-    if (!agree(rc)) rc = h5_put_attr_i64(f, "complete", 1); /* the last thing written */
+    if (!rc && joined_crcs(path, t, n, part_crc, crc, err, errlen)) rc = 2; /* same everywhere */
+    if (!rc) {
+        for (int i = 0; i < made; i++) rc |= put_attr_u32(ds[i], "crc32", crc[i]);
+        rc = agree(rc) ? 1 : 0;
+    }
+    if (!rc) rc = agree(h5_put_attr_i64(f, "complete", 1)) ? 1 : 0; /* the last thing written */
     H5Pclose(lcpl);
     H5Pclose(dxpl);
     H5Pclose(dcpl);
+    if (!rc) {
+        for (int i = 0; i < made; i++) H5Dclose(ds[i]);
+        rc = agree(H5Fclose(f) < 0) ? 1 : 0;
+    } /* else left open: see the top */
     free(ds), free(addr), free(part_crc), free(crc);
-    if (H5Fclose(f) < 0 && !rc) rc = 1;
-    if (!agree(rc)) return 0;
+    int e = shared_errno(sys_errno);
+    if (!rc) return 0;
     if (rc == 2) return -1;
-    if (sys_errno)
-        return z_fail(err, errlen, "%s: checkpoint write failed: %s", path, strerror(sys_errno));
-    return z_fail(err, errlen, "%s: checkpoint write failed (disk full?)", path);
+    if (e) return z_fail(err, errlen, "%s: checkpoint write failed: %s", path, strerror(e));
+    return z_fail(err, errlen, "%s: checkpoint write failed (HDF5 could not write it)", path);
 }
 
 int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size_t errlen) {
@@ -316,10 +344,8 @@ int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size
     hid_t fapl = mpio_fapl();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
-    if (agree(f < 0)) {
-        if (f >= 0) H5Fclose(f);
+    if (agree(f < 0)) /* left open where it succeeded: closing is collective */
         return z_fail(err, errlen, "%s: cannot open checkpoint (truncated or not HDF5)", path);
-    }
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
     int64_t *addr = z_malloc((size_t)(n ? n : 1) * sizeof *addr, "addresses");
@@ -358,7 +384,7 @@ int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size
         addr[i] = io == CKPT_IO_DIRECT ? direct_addr(ds) : -1;
         if (addr[i] < 0) { /* collective: same datasets, same order, every rank */
             bad |= hdf5_part(ds, &t[i], dxpl, 0);
-            part_crc[i] = raw_crc(t[i].data, (size_t)(t[i].hi - t[i].lo) * sizeof(float));
+            part_crc[i] = raw_crc(t[i].data, part_bytes(&t[i]));
         }
         H5Dclose(ds);
         if (agree(bad))
@@ -368,11 +394,12 @@ int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size
     H5Fclose(f);
     if (!rc) {
         int bad = direct_parts(path, t, addr, n, 0, part_crc);
-        const char *why = bad ? strerror(errno) : "";
+        int e = shared_errno(bad ? errno : 0);
         if (agree(bad))
-            rc = z_fail(err, errlen, "%s: cannot read tensor data%s%s", path, bad ? ": " : "", why);
+            rc =
+                z_fail(err, errlen, "%s: cannot read tensor data: %s", path, strerror(e ? e : EIO));
     }
-    if (!rc) rc = joined_crcs(t, n, part_crc, got, err, errlen);
+    if (!rc) rc = joined_crcs(path, t, n, part_crc, got, err, errlen);
     for (int i = 0; i < n && !rc; i++)
         if (got[i] != want[i])
             rc = z_fail(err, errlen, "%s: checksum mismatch in /%s (crc32 %08x, stored %08x)", path,

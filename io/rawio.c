@@ -1,6 +1,9 @@
 /*
  * rawio.c — large byte ranges at fixed file offsets (see rawio.h).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_DIRECT, fallocate, sync_file_range */
+#endif
 #include "rawio.h"
 
 #include <errno.h>
@@ -131,7 +134,9 @@ static void writer_put(Writer *w, const char *p, size_t n, off_t off, uLong *crc
         int k = w->next;
         pthread_mutex_lock(&w->mu);
         while (w->full[k]) pthread_cond_wait(&w->cv, &w->mu);
+        int failed = w->err;
         pthread_mutex_unlock(&w->mu);
+        if (failed) return; /* reported by writer_stop */
         for (size_t s = 0; s < len; s += SLICE) {
             size_t c = len - s < SLICE ? len - s : SLICE;
             memcpy(w->buf[k] + s, p + o + s, c);
@@ -224,6 +229,9 @@ int raw_move(const char *path, RawRange *r, int n, int writing) {
     if (!writing) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
     int rc = writing ? write_ranges(fd, fdd, r, n) : read_ranges(fd, fdd, r, n);
+    /* on disk before the commit, from every rank (ranks on other nodes have
+     * their own page caches); cheap: writeback is already under way */
+    if (writing && !rc && fdatasync(fd)) rc = -1;
     int saved = errno;
     if (fdd >= 0) close(fdd);
     if (close(fd) && !rc) rc = -1, saved = errno; /* a deferred write error */
