@@ -213,6 +213,21 @@ static int put_attr_u32(hid_t obj, const char *key, uint32_t v) {
 /* ------------------------------------------------------------------------- */
 /* collective write and read                                                  */
 
+/* Rank 0 reserves [0, bytes) of path (agreed). ZEROPT_FAIL_CKPT=reserve
+ * makes it fail as if the disk had just filled (tests). */
+static int reserve(const char *path, double bytes, char *err, size_t errlen) {
+    const char *inject = getenv("ZEROPT_FAIL_CKPT");
+    int e = 0;
+    if (z_rank() == 0 && inject && !strcmp(inject, "reserve"))
+        e = ENOSPC;
+    else if (z_rank() == 0 && raw_reserve(path, (int64_t)bytes))
+        e = errno ? errno : ENOSPC;
+    e = shared_errno(e);
+    if (!e) return 0;
+    return z_fail(err, errlen, "%s: checkpoint write failed: reserving %.1f MB: %s", path,
+                  bytes / 1e6, strerror(e));
+}
+
 int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, CkptIo io,
                char *err, size_t errlen) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -239,16 +254,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     H5Pclose(fapl);
     if (agree(f < 0)) /* left open where it succeeded: closing is collective */
         return z_fail(err, errlen, "%s: cannot create checkpoint file", path);
-    /* the disk may have filled since the check */
-    const char *inject = getenv("ZEROPT_FAIL_CKPT"); /* tests: the disk fills right now */
-    int reserve_failed = 0, reserve_errno = 0;
-    if (z_rank() == 0 && inject && !strcmp(inject, "reserve"))
-        reserve_failed = 1, reserve_errno = ENOSPC;
-    else if (z_rank() == 0 && raw_reserve(path, (int64_t)need))
-        reserve_failed = 1, reserve_errno = errno;
-    if (agree(reserve_failed))
-        return z_fail(err, errlen, "%s: checkpoint write failed: reserving %.1f MB: %s", path,
-                      need / 1e6, strerror(shared_errno(reserve_errno)));
+    if (reserve(path, need, err, errlen)) return -1; /* the disk may have filled since */
     int rc =
         h5_put_attr_str(f, "format", CKPT_FORMAT) || h5_put_attr_i64(f, "version", CKPT_VERSION);
     for (int i = 0; i < meta->nint; i++)
@@ -266,8 +272,8 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     int64_t *addr = z_malloc((size_t)(n ? n : 1) * sizeof *addr, "addresses");
     uint32_t *part_crc = z_calloc((size_t)(n ? n : 1), sizeof *part_crc, "part crcs");
     uint32_t *crc = z_calloc((size_t)(n ? n : 1), sizeof *crc, "crcs");
-    int made = 0, sys_errno = 0;
-    rc = agree(rc) ? 1 : 0; /* the loops below must start (or not) on every rank */
+    int made = 0, sys_errno = 0; /* rc below: 0 ok, 1 failed, 2 failed with err set (agreed) */
+    rc = agree(rc) ? 1 : 0;      /* the loops below must start (or not) on every rank */
     while (made < n && !rc) {
         hsize_t dims[2] = {(hsize_t)t[made].dims[0], (hsize_t)t[made].dims[1]};
         hid_t sp = H5Screate_simple(t[made].ndim, dims, NULL);
@@ -300,16 +306,9 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
         H5Dclose(d);
         rc = agree(rc) ? 1 : 0;
     }
-    rc = agree(rc) ? 1 : 0;
-    haddr_t eoa = 0; /* the estimate fell short: reserve the rest (rank 0, agreed) */
-    if (!rc && H5Fget_eoa(f, &eoa) >= 0 && (double)eoa + (64 << 10) > need) {
-        need = (double)eoa + (64 << 10);
-        int bad = z_rank() == 0 && raw_reserve(path, (int64_t)need);
-        int e = shared_errno(bad ? errno : 0);
-        if (agree(bad))
-            return z_fail(err, errlen, "%s: checkpoint write failed: reserving %.1f MB: %s", path,
-                          need / 1e6, strerror(e ? e : ENOSPC));
-    }
+    haddr_t eoa = 0; /* the estimate fell short: reserve the rest (err set: rc 2) */
+    if (!rc && H5Fget_eoa(f, &eoa) >= 0 && (double)eoa + (64 << 10) > need)
+        rc = reserve(path, (double)eoa + (64 << 10), err, errlen) ? 2 : 0;
     for (int i = 0; i < made && !rc; i++) { /* through HDF5, collectively, in the same order */
         if (addr[i] >= 0) continue;
         int bad = hdf5_part(ds[i], &t[i], dxpl, 1);
@@ -318,7 +317,7 @@ int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *met
     }
     if (!rc && direct_parts(path, t, addr, made, 1, part_crc)) sys_errno = errno, rc = 1;
     rc = agree(rc) ? 1 : 0;
-    if (!rc && joined_crcs(path, t, n, part_crc, crc, err, errlen)) rc = 2; /* same everywhere */
+    if (!rc && joined_crcs(path, t, n, part_crc, crc, err, errlen)) rc = 2;
     if (!rc) {
         for (int i = 0; i < made; i++) rc |= put_attr_u32(ds[i], "crc32", crc[i]);
         rc = agree(rc) ? 1 : 0;

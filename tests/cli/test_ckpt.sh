@@ -7,6 +7,7 @@
 # hdf5 write the same file; a full disk during a save;
 # corrupt and foreign files refused with one line.
 . "$(dirname "$0")/lib.sh"
+export PYTHONPATH="$(cd "$(dirname "$0")" && pwd)${PYTHONPATH:+:$PYTHONPATH}" # ckpt_check.py
 $PY "$(dirname "$0")/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/fortunes \
     /usr/share/games/fortunes/science || { notok "byte corpus"; exit 0; }
 cat >"$TMP/cfg.ini" <<EOC
@@ -49,23 +50,15 @@ for st in 0 1 2 3; do
         { notok "resume runs at stage $st: $(tail -2 "$TMP"/half$st.log | tr '\n' '|')"; continue; }
 done
 $PY - "$TMP" <<'PY'
-import json, sys, h5py, numpy as np
+import sys
+from ckpt_check import ok, tensors, same, losses
 d = sys.argv[1]
-ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
-def tensors(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda k, v: out.__setitem__(k, v[()]) if isinstance(v, h5py.Dataset) and "crc32" in v.attrs else None)
-    return out
-def losses(run):
-    return [r["loss"] for r in map(json.loads, open(f"{d}/{run}/metrics.jsonl")) if "loss" in r]
 for st in range(4):
     try:
         a, b = tensors(f"{d}/full{st}/ckpt/step_000008.h5"), tensors(f"{d}/half{st}/ckpt/step_000008.h5")
-        same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
         nopt = sum(k.startswith("optim/") for k in a)
         ok(f"stage {st}: 4 steps + resume + 4 steps is bit-identical to 8 steps",
-           same and nopt > 0 and losses(f"full{st}") == losses(f"half{st}"),
+           same(a, b) and nopt > 0 and losses(d, f"full{st}") == losses(d, f"half{st}"),
            f"{len(a)} tensors (params, Adam m, v), 8 identical losses")
     except Exception as e:
         ok(f"stage {st}: bit-exact resume", False, repr(e))
@@ -81,10 +74,10 @@ for case in "1 1 save4" "2 1 save4" "8 1 save4" "4 3 save4" "4 1 save1"; do
         notok "resume $name: $(tail -2 "$TMP/$name.log" | tr '\n' '|')"
 done
 $PY - "$TMP" <<'PY'
-import glob, json, os, sys
+import glob, os, sys
+from ckpt_check import ok, records
 d = sys.argv[1]
-ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
-recs = lambda run: [r for r in map(json.loads, open(f"{d}/{run}/metrics.jsonl")) if "loss" in r]
+recs = lambda run: records(d, run)
 ref = recs("ref4")
 for run in sorted(os.path.basename(p) for p in glob.glob(f"{d}/re-*") if os.path.isdir(p)):
     src = run.split("-")[1]
@@ -113,17 +106,10 @@ train 2 "$TMP/io-ref" $big &&
     train 2 "$TMP/io-rp" $big checkpoint.resume="$TMP/repacked.h5" ||
     notok "io mode runs: $(tail -2 "$TMP"/io-*.log | tr '\n' '|')"
 $PY - "$TMP" <<'PY'
-import json, sys, h5py, numpy as np
+import sys, h5py
+from ckpt_check import ok, tensors, same, records
 d = sys.argv[1]
-ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
-def tensors(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda k, v: out.__setitem__(k, v[()]) if isinstance(v, h5py.Dataset) and "crc32" in v.attrs else None)
-    return out
-def same(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-losses = lambda run: [r["loss"] for r in map(json.loads, open(f"{d}/{run}/metrics.jsonl")) if "loss" in r]
+losses = lambda run: [r["loss"] for r in records(d, run)]
 try:
     a, b = tensors(f"{d}/io-d/ckpt/step_000002.h5"), tensors(f"{d}/io-h/ckpt/step_000002.h5")
     big = sum(v.nbytes >= 2 * 256 * 1024 for v in a.values())
