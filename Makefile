@@ -46,16 +46,17 @@ LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS)
 LDFLAGS  := -fopenmp $(SANITIZE)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)
-LIB_SRC    := $(KERNEL_SRC) $(wildcard mpi/*.c) $(wildcard io/*.c) \
-              $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC    := $(KERNEL_SRC) $(wildcard mpi/*.c) $(wildcard io/*.c) $(wildcard src/*/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 # double-precision kernels, for the finite-difference tests only
-F64_OBJ    := $(filter-out $(BUILD)/kernels/cpu/threads_f64.o,$(KERNEL_SRC:%.c=$(BUILD)/%_f64.o))
+# (the files written once for any element type, through real.h)
+KERNEL_F64 := $(shell grep -l '"real.h"' $(KERNEL_SRC))
+F64_OBJ    := $(KERNEL_F64:%.c=$(BUILD)/%_f64.o)
 TEST_SRC   := $(wildcard tests/unit/*.c)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*.h)
+HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
 .PHONY: all test bench bench-ckpt demo deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
@@ -77,7 +78,7 @@ $(BUILD)/libzeropt.a: $(LIB_OBJ)
 $(BUILD)/zeropt: $(BUILD)/src/main.o $(BUILD)/libzeropt.a
 	$(MPICC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libzeropt.a $(F64_OBJ) $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(F64_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(F64_OBJ) $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
@@ -135,7 +136,7 @@ deps:
 	fi
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
 clean:
 	rm -rf build build-san

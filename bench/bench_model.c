@@ -8,9 +8,9 @@
  * FLOPs with the head counted at those positions are also reported
  * ("exec_flops_per_token"; what the trainer's MFU uses).
  */
-#include "../kernels/kernels.h"
-#include "../src/config.h"
-#include "../src/model.h"
+#include "kernels/kernels.h"
+#include "src/config/config.h"
+#include "src/model/model.h"
 
 #include <cblas.h>
 #include <stdio.h>

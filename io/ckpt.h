@@ -12,8 +12,13 @@
  * one reduction for all tensors), so no rank ever holds a whole tensor to
  * checksum it; reading checks the CRC the same way. The commit protocol
  * (partial name, rename, `latest`) is the caller's; this module writes and
- * reads one file. Every call is collective over MPI_COMM_WORLD and returns
- * the same result on every rank.
+ * reads one file. ckpt_write and ckpt_read are collective over
+ * MPI_COMM_WORLD and return the same result on every rank; the CkptInfo
+ * calls are serial.
+ *
+ *   ckpt_write.c  collective write        ckpt_crc.c    CRCs joined across ranks
+ *   ckpt_read.c   collective read         ckpt_parts.c  where a part's bytes go
+ *   ckpt_info.c   serial inspection
  */
 #ifndef ZEROPT_CKPT_IO_H
 #define ZEROPT_CKPT_IO_H
@@ -56,8 +61,9 @@ typedef enum { CKPT_IO_DIRECT, CKPT_IO_HDF5 } CkptIo;
 int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, CkptIo io,
                char *err, size_t errlen);
 
-/* Read the tensors' parts (shapes must match, CRCs must hold; the parts tile
- * each tensor in rank order). 0 on success. */
+/* Read the tensors' parts (each must exist with its shape and crc32
+ * attribute, and the CRCs must hold; the parts tile each tensor in rank
+ * order). Any subset of a file's tensors may be read. 0 on success. */
 int ckpt_read(const char *path, CkptTensor *t, int n, CkptIo io, char *err, size_t errlen);
 
 /* Serial access by one process (tools, and every rank reading the header
@@ -76,8 +82,5 @@ void ckpt_list(CkptInfo *c, void (*fn)(void *ctx, const char *name, int ndim, co
 /* A whole tensor (malloc'd), with its shape. NULL + err when absent. */
 float *ckpt_tensor(CkptInfo *c, const char *name, int *ndim, int64_t dims[2], char *err,
                    size_t errlen);
-/* Recompute every tensor's CRC; 0 when all hold, otherwise err names the
- * first tensor that does not. */
-int ckpt_verify(CkptInfo *c, char *err, size_t errlen);
 
 #endif

@@ -5,7 +5,7 @@
  */
 #include "corpus.h"
 
-#include "../mpi/err.h"
+#include "mpi/err.h"
 #include "h5attr.h"
 
 #include <hdf5.h>

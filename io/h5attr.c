@@ -3,7 +3,7 @@
  */
 #include "h5attr.h"
 
-#include "../mpi/err.h"
+#include "mpi/err.h"
 
 #include <stdlib.h>
 #include <string.h>

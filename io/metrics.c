@@ -3,7 +3,7 @@
  */
 #include "metrics.h"
 
-#include "../mpi/err.h"
+#include "mpi/err.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -3,7 +3,7 @@
  */
 #include "safetensors.h"
 
-#include "../mpi/err.h"
+#include "mpi/err.h"
 
 #include <jansson.h>
 #include <stdio.h>

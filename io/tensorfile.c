@@ -3,7 +3,7 @@
  */
 #include "tensorfile.h"
 
-#include "../mpi/err.h"
+#include "mpi/err.h"
 #include "h5attr.h"
 
 #include <hdf5.h>

@@ -4,30 +4,28 @@
 #include "comm.h"
 
 #include "err.h"
+#include "fault.h"
+
+#include "kernels/clock.h"
 
 #include <limits.h>
 #include <mpi.h>
 #include <string.h>
-#include <time.h>
 
 static CommStats stats;
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static double ring(size_t bytes, double passes) {
-    int n = z_nranks();
-    return passes * (double)bytes * (n - 1) / n;
-}
-
 void comm_init(int *argc, char ***argv) {
-    int init = 0;
+    int init = 0, got = MPI_THREAD_SINGLE;
     MPI_Initialized(&init);
-    if (!init) MPI_Init(argc, argv);
+    if (!init)
+        MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &got);
+    else
+        MPI_Query_thread(&got);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (got < MPI_THREAD_FUNNELED)
+        z_die("the MPI library provides thread level %d, zeropt needs MPI_THREAD_FUNNELED "
+              "(only the main thread calls MPI, others exist)",
+              got);
 }
 
 void comm_finalize(void) {
@@ -48,7 +46,8 @@ static void check(int rc, const char *op, const char *what, long step) {
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(rc, msg, &len);
-    z_die("%s of %s failed at step %ld: %s", op, what, step, msg);
+    if (step >= 0) z_die("%s of %s failed at step %ld: %s", op, what, step, msg);
+    z_die("%s of %s failed: %s", op, what, msg);
 }
 
 /* In-place all-reduce in chunks of at most INT_MAX/2 elements (MPI counts are int). */
@@ -63,22 +62,24 @@ static void allreduce(void *buf, size_t n, size_t elem, MPI_Datatype type, MPI_O
 }
 
 void comm_allreduce_f32(float *buf, size_t n, const char *what, long step) {
-    stats.tensor_bytes += ring(n * sizeof(float), 2);
+    stats.tensor_bytes += (double)n * sizeof(float);
+    stats.calls++;
     allreduce(buf, n, sizeof(float), MPI_FLOAT, MPI_SUM, what, step);
 }
 
 void comm_allreduce_f64(double *buf, size_t n, const char *what, long step) {
-    stats.control_bytes += ring(n * sizeof(double), 2);
+    stats.control_bytes += (double)n * sizeof(double);
     allreduce(buf, n, sizeof(double), MPI_DOUBLE, MPI_SUM, what, step);
 }
 
 void comm_allreduce_max_f64(double *buf, size_t n, const char *what) {
-    stats.control_bytes += ring(n * sizeof(double), 2);
+    stats.control_bytes += (double)n * sizeof(double);
     allreduce(buf, n, sizeof(double), MPI_DOUBLE, MPI_MAX, what, -1);
 }
 
 void comm_bcast(void *buf, size_t bytes, int root, const char *what) {
     char *p = buf;
+    stats.control_bytes += (double)bytes;
     for (size_t o = 0; o < bytes; o += INT_MAX / 2) {
         size_t c = bytes - o < INT_MAX / 2 ? bytes - o : INT_MAX / 2;
         check(MPI_Bcast(p + o, (int)c, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast", what, -1);
@@ -89,24 +90,67 @@ void comm_barrier(const char *what) {
     check(MPI_Barrier(MPI_COMM_WORLD), "barrier", what, -1);
 }
 
+int comm_max_int(int v, const char *what) {
+    int out = v;
+    stats.control_bytes += sizeof(int);
+    check(MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "all-reduce (max)", what,
+          -1);
+    return out;
+}
+
+int comm_any(int failed, const char *what) {
+    return comm_max_int(failed != 0, what) != 0;
+}
+
+/* MPI calls a user operation with its own signature; the join of the
+ * reduction in progress is kept here (one reduction at a time: main thread). */
+static void (*cur_join)(const void *, void *, int);
+static void join_op(void *in, void *inout, int *count, MPI_Datatype *type) {
+    (void)type;
+    cur_join(in, inout, *count);
+}
+
+void comm_reduce_ordered(void *buf, int count, size_t elem_bytes,
+                         void (*join)(const void *lower, void *upper, int count),
+                         const char *what) {
+    MPI_Datatype type;
+    MPI_Op op;
+    check(MPI_Type_contiguous((int)elem_bytes, MPI_BYTE, &type), "type creation", what, -1);
+    check(MPI_Type_commit(&type), "type commit", what, -1);
+    check(MPI_Op_create(join_op, 0, &op), "operation creation", what, -1);
+    cur_join = join;
+    stats.control_bytes += (double)count * (double)elem_bytes;
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, MPI_COMM_WORLD);
+    cur_join = NULL;
+    MPI_Op_free(&op);
+    MPI_Type_free(&type);
+    check(rc, "ordered all-reduce", what, -1);
+}
+
 /* ------------------------------------------------------------------------- */
 /* non-blocking tensor collectives                                            */
 
-#define MAX_REQ 64
-static MPI_Request reqs[MAX_REQ];
-static const char *req_what[MAX_REQ];
-static long req_step[MAX_REQ];
-static int req_used[MAX_REQ];
+static MPI_Request reqs[COMM_MAX_REQ];
+static const char *req_what[COMM_MAX_REQ];
+static long req_step[COMM_MAX_REQ];
+static int req_used[COMM_MAX_REQ], nused;
 
 static CommReq slot(const char *what, long step) {
-    for (int i = 0; i < MAX_REQ; i++)
+    for (int i = 0; i < COMM_MAX_REQ; i++)
         if (!req_used[i]) {
             req_used[i] = 1;
             req_what[i] = what;
             req_step[i] = step;
+            nused++;
             return i;
         }
-    z_die("more than %d collectives in flight (%s at step %ld)", MAX_REQ, what, step);
+    z_die("more than %d collectives in flight (%s at step %ld): a caller exceeded its bound",
+          COMM_MAX_REQ, what, step);
+}
+
+static void release(CommReq r) {
+    req_used[r] = 0;
+    nused--;
 }
 
 static int count(size_t n, const char *what, long step) {
@@ -115,31 +159,37 @@ static int count(size_t n, const char *what, long step) {
 }
 
 CommReq comm_iallreduce_f32(float *buf, size_t n, const char *what, long step) {
+    int c = count(n, what, step);
     CommReq r = slot(what, step);
-    stats.tensor_bytes += ring(n * sizeof(float), 2);
+    stats.tensor_bytes += (double)n * sizeof(float);
     stats.calls++;
-    check(MPI_Iallreduce(MPI_IN_PLACE, buf, count(n, what, step), MPI_FLOAT, MPI_SUM,
-                         MPI_COMM_WORLD, &reqs[r]),
+    check(MPI_Iallreduce(MPI_IN_PLACE, buf, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &reqs[r]),
           "all-reduce", what, step);
     return r;
 }
 
-CommReq comm_ireduce_scatter_f32(const float *send, float *recv, size_t per_rank, const char *what,
-                                 long step) {
+/* In place, MPI's way: the input is all of buf, the result the front of it. */
+CommReq comm_ireduce_scatter_f32(float *buf, size_t per_rank, const char *what, long step) {
+    int c = count(per_rank, what, step);
     CommReq r = slot(what, step);
-    stats.tensor_bytes += ring(per_rank * z_nranks() * sizeof(float), 1);
+    stats.tensor_bytes += (double)per_rank * z_nranks() * sizeof(float);
     stats.calls++;
-    check(MPI_Ireduce_scatter_block(send, recv, count(per_rank, what, step), MPI_FLOAT, MPI_SUM,
-                                    MPI_COMM_WORLD, &reqs[r]),
+    check(MPI_Ireduce_scatter_block(MPI_IN_PLACE, buf, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                                    &reqs[r]),
           "reduce-scatter", what, step);
     return r;
 }
 
+float *comm_rs_slice(float *buf, size_t per_rank) {
+    (void)per_rank;
+    return buf;
+}
+
 CommReq comm_iallgather_f32(const float *mine, float *full, size_t per_rank, const char *what,
                             long step) {
-    CommReq r = slot(what, step);
     int c = count(per_rank, what, step);
-    stats.tensor_bytes += ring(per_rank * z_nranks() * sizeof(float), 1);
+    CommReq r = slot(what, step);
+    stats.tensor_bytes += (double)per_rank * sizeof(float);
     stats.calls++;
     check(MPI_Iallgather(mine ? (const void *)mine : MPI_IN_PLACE, mine ? c : 0, MPI_FLOAT, full, c,
                          MPI_FLOAT, MPI_COMM_WORLD, &reqs[r]),
@@ -149,18 +199,23 @@ CommReq comm_iallgather_f32(const float *mine, float *full, size_t per_rank, con
 
 int comm_test(CommReq r) {
     if (r == COMM_NONE) return 1;
+    if (z_fault("comm-slow")) return 0; /* "not yet": MPI allows it at every test */
     int done = 0;
     check(MPI_Test(&reqs[r], &done, MPI_STATUS_IGNORE), "test", req_what[r], req_step[r]);
-    if (done) req_used[r] = 0;
+    if (done) release(r);
     return done;
 }
 
 void comm_wait(CommReq r) {
     if (r == COMM_NONE) return;
-    double t0 = now();
+    double t0 = k_now();
     check(MPI_Wait(&reqs[r], MPI_STATUS_IGNORE), "wait", req_what[r], req_step[r]);
-    stats.wait_s += now() - t0;
-    req_used[r] = 0;
+    stats.wait_s += k_now() - t0;
+    release(r);
+}
+
+int comm_in_flight(void) {
+    return nused;
 }
 
 CommStats comm_stats(void) {

@@ -1,7 +1,11 @@
 /*
- * comm.h — the collectives the trainer needs, over MPI_COMM_WORLD. Every call
- * is checked: a failed collective names itself, the step and the rank, and
+ * comm.h — the collectives zeropt needs, over MPI_COMM_WORLD. Every call is
+ * checked: a failed collective names itself, the step and the rank, and
  * takes the job down (err.h). Counts above INT_MAX are split.
+ *
+ * Only the main thread calls MPI (OpenMP workers, the checkpoint writer and
+ * the pruner never do): comm_init asks for MPI_THREAD_FUNNELED and refuses
+ * to run with less.
  */
 #ifndef ZEROPT_COMM_H
 #define ZEROPT_COMM_H
@@ -20,29 +24,50 @@ void comm_allreduce_max_f64(double *buf, size_t n, const char *what);
 void comm_bcast(void *buf, size_t bytes, int root, const char *what);
 void comm_barrier(const char *what);
 
+/* Agreement, for code whose every rank must take the same branch: 1 when
+ * `failed` is non-zero on any rank (the same answer everywhere). */
+int comm_any(int failed, const char *what);
+/* The largest v over all ranks. */
+int comm_max_int(int v, const char *what);
+/* In-place reduction of count records of elem_bytes each with a
+ * non-commutative operation, applied in rank order: join(lower, upper, n)
+ * folds n records of a lower rank into the records of the next (which it
+ * overwrites). Every rank receives the result. */
+void comm_reduce_ordered(void *buf, int count, size_t elem_bytes,
+                         void (*join)(const void *lower, void *upper, int count), const char *what);
+
 /*
- * Tensor collectives for ZeRO, blocking and non-blocking. A non-blocking call
- * returns a handle; comm_test progresses it (MPI moves data only inside MPI
- * calls) and comm_wait finishes it. per_rank is each rank's share in floats.
- *   reduce-scatter: send[N·per_rank] summed, rank r receives slice r
- *   all-gather:     full[r·per_rank ..] = mine of rank r (mine == NULL: in place)
+ * Tensor collectives for ZeRO, non-blocking. A call returns a handle;
+ * comm_test progresses it (MPI moves data only inside MPI calls) and
+ * comm_wait finishes it. per_rank is each rank's share in floats.
+ *   all-reduce:      buf[n] summed in place
+ *   reduce-scatter:  buf[N·per_rank] summed, in place: this rank's slice of
+ *                    the sum lands at comm_rs_slice(buf, per_rank) (where
+ *                    depends on the transport: the front of buf for MPI,
+ *                    buf + rank·per_rank for NCCL)
+ *   all-gather:      full[r·per_rank ..] = mine of rank r (mine == NULL: in place)
+ * At most COMM_MAX_REQ are in flight at once; callers bound what they post
+ * (mpi/zero.c keeps ZERO_MAX_INFLIGHT reductions and two gathers), a call
+ * beyond the bound is a bug and dies naming it.
  */
 typedef int CommReq;
 #define COMM_NONE (-1)
+#define COMM_MAX_REQ 64
 CommReq comm_iallreduce_f32(float *buf, size_t n, const char *what, long step);
-CommReq comm_ireduce_scatter_f32(const float *send, float *recv, size_t per_rank, const char *what,
-                                 long step);
+CommReq comm_ireduce_scatter_f32(float *buf, size_t per_rank, const char *what, long step);
+float *comm_rs_slice(float *buf, size_t per_rank);
 CommReq comm_iallgather_f32(const float *mine, float *full, size_t per_rank, const char *what,
                             long step);
 int comm_test(CommReq r); /* 1 when complete (the handle is then free) */
 void comm_wait(CommReq r);
+int comm_in_flight(void); /* handles not yet completed */
 
 /*
- * Accounting, per rank since the last reset: tensor bytes sent as the
- * bandwidth-optimal (ring) algorithms move them — (N−1)/N of the buffer for a
- * reduce-scatter or an all-gather, 2(N−1)/N for an all-reduce — and the same
- * for the small control collectives (losses, norms, flags); seconds spent
- * blocked in comm_wait (communication not hidden behind compute).
+ * Accounting, per rank since the last reset, of what the calls handed to
+ * MPI: the bytes of each call's send buffer (count × element size) — tensor
+ * collectives apart from the small control ones (losses, norms, flags) —
+ * the number of calls, and the seconds spent blocked in comm_wait
+ * (communication not hidden behind compute).
  */
 typedef struct {
     double tensor_bytes, control_bytes, wait_s;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int mpi_live(void) {
     int init = 0, fin = 0;
@@ -29,7 +30,7 @@ int z_nranks(void) {
 }
 
 static void print_line(const char *fmt, va_list ap) {
-    char msg[2048];
+    char msg[Z_ERR_MAX];
     vsnprintf(msg, sizeof msg, fmt, ap);
     fprintf(stderr, "zeropt: rank %d: %s\n", z_rank(), msg);
 }
@@ -50,7 +51,8 @@ void z_die(const char *fmt, ...) {
 /* A failure every rank detects by itself (same config, same file header):
  * each exits, rank 0 alone explains why. The launcher reaps the rest. */
 void z_die_all(const char *fmt, ...) {
-    if (z_rank() == 0) {
+    int multi = mpi_live() && z_nranks() > 1, rank = z_rank();
+    if (rank == 0) {
         va_list ap;
         va_start(ap, fmt);
         print_line(fmt, ap);
@@ -58,6 +60,13 @@ void z_die_all(const char *fmt, ...) {
     }
     fflush(stdout);
     fflush(stderr);
+    if (multi) {
+        if (rank != 0) { /* let rank 0's line out first: its abort ends this process */
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            for (int i = 0; i < 40; i++) nanosleep(&ts, NULL);
+        }
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     exit(1);
 }
 
@@ -91,6 +100,12 @@ int z_fail(char *err, size_t errlen, const char *fmt, ...) {
 void *z_malloc(size_t bytes, const char *what) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) z_die("out of memory allocating %zu bytes for %s", bytes, what);
+    return p;
+}
+
+void *z_alloc(size_t bytes, MemCat cat, const char *what) {
+    void *p = k_alloc(bytes, cat);
+    if (!p) z_die("out of memory allocating %.1f MB for %s", (double)bytes / 1e6, what);
     return p;
 }
 

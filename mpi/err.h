@@ -6,12 +6,20 @@
 #ifndef ZEROPT_ERR_H
 #define ZEROPT_ERR_H
 
+#include "kernels/mem.h"
+
 #include <stddef.h>
+
+/* Size of every error-message buffer (char err[Z_ERR_MAX]). */
+#define Z_ERR_MAX 1536
 
 /* Print "zeropt: rank R: <message>" and take the whole job down. */
 void z_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* Same line, but only rank 0 prints: for errors every rank detects alike
- * (a bad config), so the user sees the line once. */
+ * (a bad config), so the user sees the line once. Under several ranks the
+ * job still ends through MPI_Abort (rank 0's, after its line is out; a rank
+ * that waited two seconds without being ended aborts too), so a rank that
+ * did not detect the error is never left waiting. */
 void z_die_all(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* A failure that every rank has just agreed on (a collective carried a flag):
  * the ranks that saw it print their line (if any), all exit without an abort. */
@@ -24,6 +32,9 @@ void z_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int z_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void *z_malloc(size_t bytes, const char *what);
+/* A long-lived buffer from the counting allocator (kernels/mem.h), zeroed;
+ * release it with k_free. */
+void *z_alloc(size_t bytes, MemCat cat, const char *what);
 void *z_calloc(size_t n, size_t size, const char *what);
 char *z_strdup(const char *s);
 

@@ -5,47 +5,51 @@
 
 #include "err.h"
 
+#include "kernels/kernels.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL 2 /* gather buffers (stage 3) and working gradient buffers (2–3) */
-#define MAX_FLIGHT 64
+_Static_assert(ZERO_MAX_INFLIGHT + ZERO_POOL <= COMM_MAX_REQ,
+               "ZeRO's reductions and gathers in flight must fit comm's requests");
 
 typedef struct {
     CommReq req;
     int u;
-    int wslot; /* working buffer to free (−1: none, −2: the pinned one) */
+    int wslot; /* working buffer to free (−1: none, −2: the tied unit's) */
 } Flight;
 
 struct Zero {
-    int stage, overlap, rank, n, nunits, pinned, last_micro;
+    int stage, overlap, rank, n, nunits, tied, last_micro;
     long step;
-    size_t *numel, *padded, *shard, maxpad, maxshard;
+    size_t *numel, *padded, *shard;
     float **params;  /* stages 0–2: [padded] */
     float **grads;   /* stages 0–1: [padded] */
     float **sparams; /* stage 3: [shard] */
-    float **sgrads;  /* stages 1–3: [shard] */
+    float **sgrads;  /* stages 2–3: [shard] */
     float **m, **v;  /* stage 0: [padded]; 1–3: [shard] */
-    float *gbuf[POOL];
-    int gunit[POOL];
-    CommReq greq[POOL];
+    /* stage 3: the gather arena; slot 0 at its front, slot 1 at its back */
+    float *arena;
+    size_t arena_len;
+    int gunit[ZERO_POOL];
+    CommReq greq[ZERO_POOL];
     int *gslot; /* per unit: gather slot or −1 */
-    int ngathered, peak_gathered;
-    float *wbuf[POOL], *wtmp[POOL], *pbuf, *ptmp;
-    int wunit[POOL];
-    float **cur; /* stages 2–3: the unit's working gradient buffer in backward */
-    Flight flight[MAX_FLIGHT];
+    /* stages 2–3: working gradient buffers and the tied unit's */
+    float *wbuf[ZERO_POOL], *tbuf;
+    int wunit[ZERO_POOL];
+    float **cur; /* the unit's working gradient buffer in backward */
+    Flight flight[ZERO_MAX_INFLIGHT];
     int nflight;
 };
 
-static float *fbuf(size_t n, const char *what) {
-    return z_calloc(n ? n : 1, sizeof(float), what);
+static float *fbuf(size_t n, MemCat cat, const char *what) {
+    return z_alloc(n * sizeof(float), cat, what);
 }
 
 Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const size_t *padded,
-                  int pinned_grad_unit) {
+                  int tied_unit) {
     Zero *z = z_calloc(1, sizeof *z, "zero");
-    z->stage = stage, z->overlap = overlap, z->nunits = nunits, z->pinned = pinned_grad_unit;
+    z->stage = stage, z->overlap = overlap, z->nunits = nunits, z->tied = tied_unit;
     z->rank = z_rank(), z->n = z_nranks();
     z->numel = z_malloc(nunits * sizeof(size_t), "zero");
     z->padded = z_malloc(nunits * sizeof(size_t), "zero");
@@ -58,46 +62,46 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
     z->v = z_calloc(nunits, sizeof(float *), "zero");
     z->cur = z_calloc(nunits, sizeof(float *), "zero");
     z->gslot = z_malloc(nunits * sizeof(int), "zero");
+    size_t maxwork = 0;
     for (int u = 0; u < nunits; u++) {
         z->numel[u] = numel[u], z->padded[u] = padded[u];
         if (padded[u] % z->n)
             z_die("unit %d: %zu floats do not split over %d ranks", u, padded[u], z->n);
         z->shard[u] = padded[u] / z->n;
-        if (padded[u] > z->maxpad) z->maxpad = padded[u];
-        if (z->shard[u] > z->maxshard) z->maxshard = z->shard[u];
         z->gslot[u] = -1;
+        if (u != tied_unit && padded[u] > maxwork) maxwork = padded[u];
+        /* the arena holds any pair resident together */
+        size_t pair = padded[u] + (u + 1 < nunits ? padded[u + 1] : 0);
+        if (pair > z->arena_len) z->arena_len = pair;
         size_t own = stage == 0 ? padded[u] : z->shard[u];
-        if (stage <= 2) z->params[u] = fbuf(padded[u], "parameters");
-        if (stage == 3) z->sparams[u] = fbuf(z->shard[u], "parameter shard");
-        if (stage <= 1) z->grads[u] = fbuf(padded[u], "gradients");
-        if (stage >= 1) z->sgrads[u] = fbuf(z->shard[u], "gradient shard");
-        z->m[u] = fbuf(own, "Adam m");
-        z->v[u] = fbuf(own, "Adam v");
+        if (stage <= 2) z->params[u] = fbuf(padded[u], MEM_PARAMS, "parameters");
+        if (stage == 3) z->sparams[u] = fbuf(z->shard[u], MEM_PARAMS, "parameter shard");
+        if (stage <= 1) z->grads[u] = fbuf(padded[u], MEM_GRADS, "gradients");
+        if (stage >= 2) z->sgrads[u] = fbuf(z->shard[u], MEM_GRADS, "gradient shard");
+        z->m[u] = fbuf(own, MEM_OPTIM, "Adam m");
+        z->v[u] = fbuf(own, MEM_OPTIM, "Adam v");
     }
-    for (int i = 0; i < POOL; i++) {
+    if (tied_unit >= 0 && padded[tied_unit] + padded[nunits - 1] > z->arena_len)
+        z->arena_len = padded[tied_unit] + padded[nunits - 1];
+    for (int i = 0; i < ZERO_POOL; i++) {
         z->gunit[i] = z->wunit[i] = -1;
         z->greq[i] = COMM_NONE;
-        if (stage == 3) z->gbuf[i] = fbuf(z->maxpad, "gather buffer");
-        if (stage >= 2) {
-            z->wbuf[i] = fbuf(z->maxpad, "working gradients");
-            z->wtmp[i] = fbuf(z->maxshard, "reduce-scatter buffer");
-        }
+        if (stage >= 2) z->wbuf[i] = fbuf(maxwork, MEM_BUFFERS, "working gradients");
     }
-    if (stage >= 2 && z->pinned >= 0) {
-        z->pbuf = fbuf(z->padded[z->pinned], "pinned gradients");
-        z->ptmp = fbuf(z->shard[z->pinned], "reduce-scatter buffer");
-    }
+    if (stage == 3) z->arena = fbuf(z->arena_len, MEM_BUFFERS, "gather arena");
+    if (stage >= 2 && tied_unit >= 0)
+        z->tbuf = fbuf(padded[tied_unit], MEM_BUFFERS, "tied-unit gradients");
     return z;
 }
 
 void zero_free(Zero *z) {
     if (!z) return;
     for (int u = 0; u < z->nunits; u++) {
-        free(z->params[u]), free(z->grads[u]), free(z->sparams[u]), free(z->sgrads[u]);
-        free(z->m[u]), free(z->v[u]);
+        k_free(z->params[u]), k_free(z->grads[u]), k_free(z->sparams[u]), k_free(z->sgrads[u]);
+        k_free(z->m[u]), k_free(z->v[u]);
     }
-    for (int i = 0; i < POOL; i++) free(z->gbuf[i]), free(z->wbuf[i]), free(z->wtmp[i]);
-    free(z->pbuf), free(z->ptmp);
+    for (int i = 0; i < ZERO_POOL; i++) k_free(z->wbuf[i]);
+    k_free(z->arena), k_free(z->tbuf);
     free(z->numel), free(z->padded), free(z->shard), free(z->params), free(z->grads);
     free(z->sparams), free(z->sgrads), free(z->m), free(z->v), free(z->cur), free(z->gslot);
     free(z);
@@ -107,44 +111,15 @@ int zero_stage(const Zero *z) {
     return z->stage;
 }
 
-ZeroBytes zero_plan_bytes(int stage, int nranks, int nunits, const size_t *padded, int pinned,
-                          size_t param_bytes, size_t grad_bytes, size_t state_bytes) {
-    ZeroBytes b = {0, 0, 0, 0};
-    size_t maxpad = 0;
-    for (int u = 0; u < nunits; u++) {
-        size_t full = padded[u], sh = padded[u] / nranks;
-        if (full > maxpad) maxpad = full;
-        b.params += (stage <= 2 ? full : sh) * param_bytes;
-        b.grads += (stage <= 1 ? full : sh) * grad_bytes;
-        b.optim += (stage == 0 ? full : sh) * state_bytes;
-        if (stage == 1) b.buffers += sh * grad_bytes; /* the reduced shard beside the full grads */
-    }
-    size_t maxshard = maxpad / nranks;
-    if (stage >= 2) {
-        b.buffers += POOL * (maxpad + maxshard) * grad_bytes;
-        if (pinned >= 0) b.buffers += (padded[pinned] + padded[pinned] / nranks) * grad_bytes;
-    }
-    if (stage == 3) b.buffers += POOL * maxpad * param_bytes;
-    return b;
-}
-
-double zero_plan_comm_bytes(int stage, int nranks, int nunits, const size_t *padded,
-                            int regather_unit, size_t elem_bytes) {
-    double psi = 0, f = (double)(nranks - 1) / nranks;
-    for (int u = 0; u < nunits; u++) psi += (double)padded[u];
-    double words = (stage < 3 ? 2 : 3) * psi * f;
-    if (stage == 3 && regather_unit >= 0) words += 2 * (double)padded[regather_unit] * f;
-    return words * (double)elem_bytes;
-}
-
-ZeroBytes zero_bytes(const Zero *z) {
-    return zero_plan_bytes(z->stage, z->n, z->nunits, z->padded, z->pinned, sizeof(float),
-                           sizeof(float), 2 * sizeof(float));
+/* Where slot s of the arena starts for unit u. */
+static size_t slot_off(const Zero *z, int s, int u) {
+    return s == 0 ? 0 : z->arena_len - z->padded[u];
 }
 
 float *zero_params(const Zero *z, int u) {
     if (z->stage <= 2) return z->params[u];
-    return z->gslot[u] >= 0 ? z->gbuf[z->gslot[u]] : NULL;
+    int s = z->gslot[u];
+    return s >= 0 ? z->arena + slot_off(z, s, u) : NULL;
 }
 
 float *zero_grads(const Zero *z, int u) {
@@ -167,7 +142,9 @@ float *zero_own_params(const Zero *z, int u) {
     return z->params[u] + (z->stage == 0 ? 0 : (size_t)z->rank * z->shard[u]);
 }
 float *zero_own_grads(const Zero *z, int u) {
-    return z->stage == 0 ? z->grads[u] : z->sgrads[u];
+    if (z->stage == 0) return z->grads[u];
+    if (z->stage == 1) return comm_rs_slice(z->grads[u], z->shard[u]);
+    return z->sgrads[u];
 }
 float *zero_m(const Zero *z, int u) {
     return z->m[u];
@@ -201,11 +178,27 @@ void zero_gather_resident(Zero *z) {
     }
 }
 
+float *zero_full_scratch(Zero *z, int u) {
+    return z->stage == 3 ? z->arena : z->params[u];
+}
+
+void zero_store_full(Zero *z, int u, const float *full) {
+    if (z->stage != 3) return;
+    memcpy(z->sparams[u], full + slice_off(z, u), z->shard[u] * sizeof(float));
+}
+
+float *zero_full_params(Zero *z, int u) {
+    if (z->stage != 3) return z->params[u];
+    comm_wait(
+        comm_iallgather_f32(z->sparams[u], z->arena, z->shard[u], "parameters (whole)", z->step));
+    return z->arena;
+}
+
 void zero_begin_step(Zero *z, long step) {
     z->step = step;
     for (int u = 0; u < z->nunits; u++) {
-        if (z->grads[u]) memset(z->grads[u], 0, z->padded[u] * sizeof(float));
-        if (z->sgrads[u]) memset(z->sgrads[u], 0, z->shard[u] * sizeof(float));
+        if (z->grads[u]) k_zero(z->grads[u], z->padded[u]);
+        if (z->sgrads[u]) k_zero(z->sgrads[u], z->shard[u]);
     }
 }
 
@@ -216,25 +209,29 @@ void zero_begin_micro(Zero *z, int last) {
 /* ------------------------------------------------------------------------- */
 /* stage 3 gathers                                                            */
 
-static int free_gslot(const Zero *z) {
-    for (int i = 0; i < POOL; i++)
-        if (z->gunit[i] < 0) return i;
+/* A slot whose place in the arena holds u beside the other slot's unit, or −1. */
+static int fitting_slot(const Zero *z, int u) {
+    for (int s = 0; s < ZERO_POOL; s++) {
+        if (z->gunit[s] >= 0) continue;
+        int other = z->gunit[1 - s];
+        if (other < 0) return s;
+        size_t lo = slot_off(z, s, u), hi = lo + z->padded[u];
+        size_t olo = slot_off(z, 1 - s, other), ohi = olo + z->padded[other];
+        if (hi <= olo || ohi <= lo) return s;
+    }
     return -1;
 }
 
-static void post_gather(Zero *z, int u, int slot) {
-    z->gunit[slot] = u;
-    z->gslot[u] = slot;
-    z->greq[slot] = comm_iallgather_f32(z->sparams[u], z->gbuf[slot], z->shard[u],
-                                        "parameters (gather)", z->step);
-    int inuse = 0;
-    for (int i = 0; i < POOL; i++) inuse += z->gunit[i] >= 0;
-    if (inuse > z->peak_gathered) z->peak_gathered = inuse;
+static void post_gather(Zero *z, int u, int s) {
+    z->gunit[s] = u;
+    z->gslot[u] = s;
+    z->greq[s] = comm_iallgather_f32(z->sparams[u], z->arena + slot_off(z, s, u), z->shard[u],
+                                     "parameters (gather)", z->step);
 }
 
 void zero_prefetch(Zero *z, int u) {
     if (z->stage != 3 || u < 0 || u >= z->nunits || z->gslot[u] >= 0) return;
-    int s = free_gslot(z);
+    int s = fitting_slot(z, u);
     if (s < 0) return;
     post_gather(z, u, s);
     if (!z->overlap) comm_wait(z->greq[s]), z->greq[s] = COMM_NONE;
@@ -243,8 +240,10 @@ void zero_prefetch(Zero *z, int u) {
 void zero_acquire(Zero *z, int u) {
     if (z->stage != 3) return;
     if (z->gslot[u] < 0) {
-        int s = free_gslot(z);
-        if (s < 0) z_die("ZeRO-3: no gather buffer free for unit %d (both in use)", u);
+        int s = fitting_slot(z, u);
+        if (s < 0)
+            z_die("ZeRO-3: unit %d does not fit the gather arena beside units %d and %d", u,
+                  z->gunit[0], z->gunit[1]);
         post_gather(z, u, s);
     }
     int s = z->gslot[u];
@@ -261,54 +260,49 @@ void zero_release(Zero *z, int u) {
     z->gslot[u] = -1;
 }
 
-void zero_gather_into(Zero *z, int u, float *full) {
-    comm_wait(comm_iallgather_f32(z->sparams[u], full, z->shard[u], "parameters (save)", z->step));
-}
-
-int zero_peak_gathered(const Zero *z) {
-    return z->peak_gathered;
-}
-
 /* ------------------------------------------------------------------------- */
 /* gradient reductions                                                        */
 
-static void land(Zero *z, Flight *f) {
-    if (z->stage >= 2) { /* add this micro-batch's reduced slice into the shard */
-        float *tmp = f->wslot == -2 ? z->ptmp : z->wtmp[f->wslot];
-        float *g = z->sgrads[f->u];
-        for (size_t i = 0; i < z->shard[f->u]; i++) g[i] += tmp[i];
-        if (f->wslot >= 0) z->wunit[f->wslot] = -1;
-    }
+/* A reduction is done: at stages 2–3 add this micro-batch's reduced slice
+ * (in place at the front of its working buffer) into the shard. */
+static void land(Zero *z, const Flight *f) {
+    if (z->stage < 2) return;
+    float *buf = f->wslot == -2 ? z->tbuf : z->wbuf[f->wslot];
+    k_accum(z->sgrads[f->u], comm_rs_slice(buf, z->shard[f->u]), z->shard[f->u]);
+    if (f->wslot >= 0) z->wunit[f->wslot] = -1;
 }
 
 static void finish(Zero *z, int i) {
     comm_wait(z->flight[i].req);
     land(z, &z->flight[i]);
-    z->flight[i] = z->flight[--z->nflight];
+    memmove(&z->flight[i], &z->flight[i + 1], (size_t)(z->nflight - i - 1) * sizeof(Flight));
+    z->nflight--;
 }
 
 void zero_progress(Zero *z) {
     for (int i = 0; i < z->nflight;) {
         if (comm_test(z->flight[i].req)) {
             land(z, &z->flight[i]);
-            z->flight[i] = z->flight[--z->nflight];
+            memmove(&z->flight[i], &z->flight[i + 1],
+                    (size_t)(z->nflight - i - 1) * sizeof(Flight));
+            z->nflight--;
         } else
             i++;
     }
 }
 
 void zero_bwd_begin(Zero *z) {
-    if (z->stage >= 2 && z->pinned >= 0) {
-        memset(z->pbuf, 0, z->padded[z->pinned] * sizeof(float));
-        z->cur[z->pinned] = z->pbuf;
+    if (z->stage >= 2 && z->tied >= 0) {
+        k_zero(z->tbuf, z->padded[z->tied]);
+        z->cur[z->tied] = z->tbuf;
     }
 }
 
 void zero_grad_begin(Zero *z, int u) {
-    if (z->stage < 2 || u == z->pinned) return;
+    if (z->stage < 2 || u == z->tied) return;
     int s = -1;
     while (s < 0) {
-        for (int i = 0; i < POOL && s < 0; i++)
+        for (int i = 0; i < ZERO_POOL && s < 0; i++)
             if (z->wunit[i] < 0) s = i;
         if (s < 0) { /* wait for the oldest reduction holding a working buffer */
             int oldest = -1;
@@ -319,31 +313,28 @@ void zero_grad_begin(Zero *z, int u) {
         }
     }
     z->wunit[s] = u;
-    memset(z->wbuf[s], 0, z->padded[u] * sizeof(float));
+    k_zero(z->wbuf[s], z->padded[u]);
     z->cur[u] = z->wbuf[s];
 }
 
 void zero_grad_end(Zero *z, int u) {
+    if (z->stage <= 1 && !z->last_micro) return;
+    if (z->nflight == ZERO_MAX_INFLIGHT) finish(z, 0); /* the bound, before posting */
     Flight f = {COMM_NONE, u, -1};
     if (z->stage == 0) {
-        if (!z->last_micro) return;
         f.req = comm_iallreduce_f32(z->grads[u], z->padded[u], "gradients (all-reduce)", z->step);
     } else if (z->stage == 1) {
-        if (!z->last_micro) return;
-        f.req = comm_ireduce_scatter_f32(z->grads[u], z->sgrads[u], z->shard[u],
-                                         "gradients (reduce-scatter)", z->step);
+        f.req = comm_ireduce_scatter_f32(z->grads[u], z->shard[u], "gradients (reduce-scatter)",
+                                         z->step);
     } else {
-        int pinned = u == z->pinned;
-        int s = -1;
-        for (int i = 0; i < POOL && !pinned; i++)
-            if (z->wunit[i] == u) s = i;
-        f.wslot = pinned ? -2 : s;
-        f.req =
-            comm_ireduce_scatter_f32(pinned ? z->pbuf : z->wbuf[s], pinned ? z->ptmp : z->wtmp[s],
-                                     z->shard[u], "gradients (reduce-scatter)", z->step);
+        int tied = u == z->tied;
+        for (int i = 0; i < ZERO_POOL && !tied; i++)
+            if (z->wunit[i] == u) f.wslot = i;
+        if (tied) f.wslot = -2;
+        f.req = comm_ireduce_scatter_f32(tied ? z->tbuf : z->wbuf[f.wslot], z->shard[u],
+                                         "gradients (reduce-scatter)", z->step);
         z->cur[u] = NULL;
     }
-    if (z->nflight == MAX_FLIGHT) finish(z, 0);
     z->flight[z->nflight++] = f;
     if (!z->overlap) finish(z, z->nflight - 1);
 }
@@ -354,14 +345,16 @@ void zero_end_backward(Zero *z) {
 
 void zero_after_update(Zero *z) {
     if (z->stage != 1 && z->stage != 2) return;
-    CommReq r[MAX_FLIGHT];
+    CommReq r[ZERO_MAX_INFLIGHT];
     int n = 0;
     for (int u = 0; u < z->nunits; u++) {
+        if (n == ZERO_MAX_INFLIGHT) { /* the bound: finish the oldest first */
+            comm_wait(r[0]);
+            memmove(r, r + 1, (size_t)(n - 1) * sizeof *r);
+            n--;
+        }
         r[n++] = comm_iallgather_f32(NULL, z->params[u], z->shard[u], "parameters (all-gather)",
                                      z->step);
-        if (n == MAX_FLIGHT || u == z->nunits - 1) {
-            for (int i = 0; i < n; i++) comm_wait(r[i]);
-            n = 0;
-        }
     }
+    for (int i = 0; i < n; i++) comm_wait(r[i]);
 }

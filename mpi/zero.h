@@ -7,18 +7,33 @@
  * and ranks, not layers.
  *
  *   stage 0  params, grads, Adam m/v full on every rank; grads all-reduced
- *   stage 1  params, grads full; m/v only for the shard; grads reduce-scattered,
- *            the shard updated, params all-gathered
+ *   stage 1  params, grads full; m/v only for the shard; grads reduce-scattered
+ *            in place (the shard's sum lands inside the full buffer), the shard
+ *            updated, params all-gathered
  *   stage 2  params full; a unit's grads reduce-scattered right after its
  *            backward (per micro-batch, accumulated into the shard); the full
- *            gradient lives only in a small pool of working buffers
+ *            gradient lives only in two working buffers (sized for the largest
+ *            unit but the tied one) and, for the tied unit, one of its own
  *   stage 3  params sharded too: a unit is all-gathered before its forward and
- *            again before its backward into one of two gather buffers, the next
- *            unit prefetched while the current one computes, released after use
+ *            again before its backward, the next unit prefetched while the
+ *            current one computes, released after use. The gathered units live
+ *            in one arena sized for the largest pair that is ever resident
+ *            together — neighbours (u, u+1), and the tied unit with the last —
+ *            one at its front, one at its back.
+ *
+ * The tied unit (tied_unit ≥ 0: a tied embedding) is one the last unit also
+ * reads and writes: its gradient is written throughout the backward, and at
+ * stage 3 it is gathered beside the last unit.
  *
  * The pass visits units in increasing order in forward and decreasing in
  * backward; that order drives prefetching. Reductions are non-blocking and
- * progressed from zero_progress (overlap = 1) or completed at once (0).
+ * progressed from zero_progress (overlap = 1) or completed at once (0). At
+ * most ZERO_MAX_INFLIGHT reductions are in flight: posting one more first
+ * finishes the oldest, so a model of any number of units runs whether or not
+ * MPI completes anything early.
+ *
+ * Buffers come from the counting allocator (kernels/mem.h): params, grads,
+ * optimizer state and ZeRO buffers, each in its category.
  */
 #ifndef ZEROPT_ZERO_H
 #define ZEROPT_ZERO_H
@@ -27,33 +42,15 @@
 
 #include <stddef.h>
 
-typedef struct {
-    size_t params, grads, optim, buffers; /* bytes held by this rank */
-} ZeroBytes;
+#define ZERO_MAX_INFLIGHT 16
+#define ZERO_POOL 2 /* gathered units (stage 3) and working gradient buffers (2–3) */
 
 typedef struct Zero Zero;
 
-/* pinned_grad_unit: a unit whose gradient is written throughout the backward
- * (a tied embedding written by the head), −1 for none. */
-/* What a rank holds at a stage, in bytes, without allocating: the same
- * arithmetic zero_bytes reports for a live partition. param_bytes and
- * grad_bytes are the element sizes of the model copy (4 for fp32, 2 for
- * bf16), state_bytes the optimizer bytes per parameter (8: fp32 Adam m and v;
- * 12: mixed precision adds an fp32 master copy). Buffers (working gradients,
- * gather buffers) are in the model-copy precision. */
-ZeroBytes zero_plan_bytes(int stage, int nranks, int nunits, const size_t *padded, int pinned,
-                          size_t param_bytes, size_t grad_bytes, size_t state_bytes);
-/* Tensor bytes one rank sends per step with accumulation 1 (ring algorithms):
- * 2Ψ(N−1)/N elements at stages 0–2, 3Ψ(N−1)/N at stage 3, plus two more
- * gathers of `regather_unit` (the tied embedding the head reads), or −1. */
-double zero_plan_comm_bytes(int stage, int nranks, int nunits, const size_t *padded,
-                            int regather_unit, size_t elem_bytes);
-
 Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const size_t *padded,
-                  int pinned_grad_unit);
+                  int tied_unit);
 void zero_free(Zero *z);
 int zero_stage(const Zero *z);
-ZeroBytes zero_bytes(const Zero *z);
 
 /* Where the model reads a unit's parameters now (NULL: not resident) and
  * accumulates its gradient (NULL outside the unit's backward at stages 2–3). */
@@ -81,22 +78,28 @@ float *zero_slice_v(const Zero *z, int u);
  * parameters, m and v; stages 1–2: parameters) with all-gathers. */
 void zero_gather_resident(Zero *z);
 
+/* Whole units outside a step (init, loading, saving), without a buffer of
+ * their own at stage 3:
+ *   zero_full_scratch  a buffer of padded[u] floats to fill (stages 0–2: the
+ *                      resident parameters; 3: the gather arena)
+ *   zero_store_full    keep this rank's shard of it (stage 3; else nothing)
+ *   zero_full_params   the whole current parameters of u (stage 3: gathered
+ *                      into the arena, collective), valid until the next call */
+float *zero_full_scratch(Zero *z, int u);
+void zero_store_full(Zero *z, int u, const float *full);
+float *zero_full_params(Zero *z, int u);
+
 /* Step protocol. */
 void zero_begin_step(Zero *z, long step); /* clear gradients */
 void zero_begin_micro(Zero *z, int last); /* last: reduce full grads (stages 0–1) */
 void zero_acquire(Zero *z, int u);        /* stage 3: make u's parameters resident */
-void zero_release(Zero *z, int u);        /* stage 3: give u's gather buffer back */
-void zero_prefetch(Zero *z, int u);       /* stage 3: start gathering u if a buffer is free */
-void zero_bwd_begin(Zero *z);             /* stages 2–3: clear the pinned gradient */
+void zero_release(Zero *z, int u);        /* stage 3: give u's place in the arena back */
+void zero_prefetch(Zero *z, int u);       /* stage 3: start gathering u if it fits now */
+void zero_bwd_begin(Zero *z);             /* stages 2–3: clear the tied unit's gradient */
 void zero_grad_begin(Zero *z, int u);     /* stages 2–3: hand out a working buffer */
 void zero_grad_end(Zero *z, int u);       /* post u's gradient reduction */
 void zero_progress(Zero *z);              /* test reductions in flight */
 void zero_end_backward(Zero *z);          /* finish every reduction */
 void zero_after_update(Zero *z);          /* stages 1–2: all-gather parameters */
-
-/* Stage 3 only: gather unit u into `full` (padded floats) on every rank. */
-void zero_gather_into(Zero *z, int u, float *full);
-/* Largest number of units gathered at once so far (stage 3). */
-int zero_peak_gathered(const Zero *z);
 
 #endif

@@ -1,11 +1,7 @@
 /*
  * main.c — the zeropt command line: dispatch to a subcommand.
  */
-#include "cmd.h"
-#include "train.h"
-
-#include "../kernels/kernels.h"
-#include "../mpi/err.h"
+#include "src/cli/cmd.h"
 
 #include <hdf5.h>
 #include <stdio.h>
@@ -32,32 +28,10 @@ static void ensure_passive_wait(char **argv) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: zeropt <command> [options]\n"
-            "\n"
-            "  model  -c <model.ini> [--json] [--ranks N] [section.key=value ...]\n"
-            "         parameter count and unit layout, without allocating\n"
-            "  prep   --tokenizer T.json --input FILE... --output corpus.h5 [--format text|jsonl]\n"
-            "         [--separator SEP] [--val-fraction F]   text -> HDF5 corpus\n"
-            "  train  -c <config.ini> [section.key=value ...]   (under mpirun / srun)\n"
-            "         train; the run directory gets config.ini, metrics.jsonl, model.h5\n"
-            "  eval   -c <config.ini> --model <model.h5> [section.key=value ...]\n"
-            "         validation loss (and MLM accuracy) of a model on the corpus\n"
-            "  plan   --model <model.ini> | -c <config.ini> | --params P  [--ranks N]\n"
-            "         [--stage 0-3|all] [--micro-batch B] [--seq T] [--recompute]\n"
-            "         [--precision fp32|mixed] [--device-gib M] [--mask-rate R] [--json]\n"
-            "         [--device-tflops F --link-gbps G --link-us U] [section.key=value ...]\n"
-            "         per-rank memory, communication and step time, without allocating\n"
-            "  ckpt   info|verify <ckpt.h5|dir> [--json]   inspect or check a checkpoint\n"
-            "  ckpt   export <ckpt.h5|dir> --format safetensors --out DIR   to HF BERT / GPT-2\n"
-            "  ckpt   import --from HF_DIR --out ckpt.h5 [--ini model.ini]   from HF safetensors\n"
-            "  model  --keys\n"
-            "         every configuration key with its default\n"
-            "  tokenizer train --input FILE... --vocab-size N --output T.json\n"
-            "         [--format text|jsonl] [--separator SEP] [--min-frequency K]\n"
-            "         byte-level BPE vocabulary -> HF tokenizer.json\n"
-            "  tokenizer encode --tokenizer T.json [--text TEXT] [--tokens]\n"
-            "  tokenizer decode --tokenizer T.json [ID ...]\n");
+    const char *const parts[] = {USAGE_TRAIN, USAGE_EVAL, USAGE_PREP, USAGE_TOKENIZER,
+                                 USAGE_MODEL, USAGE_PLAN, USAGE_CKPT};
+    fprintf(f, "usage: zeropt <command> [options]   (zeropt <command> --help for one)\n\n");
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) fprintf(f, "%s\n", parts[i]);
 }
 
 int main(int argc, char **argv) {

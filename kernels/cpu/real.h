@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #ifdef KERNELS_F64
-#include "../kernels_f64.h"
+#include "kernels/kernels_f64.h"
 #define kreal double
 #define KF(name) name##_f64
 #define k_gemm cblas_dgemm
@@ -20,7 +20,7 @@
 #define k_tanh tanh
 #define k_erf erf
 #else
-#include "../kernels.h"
+#include "kernels/kernels.h"
 #define kreal float
 #define KF(name) name
 #define k_gemm cblas_sgemm
@@ -29,6 +29,6 @@
 #define k_erf erff
 #endif
 
-#include "../rng.h"
+#include "kernels/rng.h"
 
 #endif

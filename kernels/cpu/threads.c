@@ -3,7 +3,7 @@
  * element-wise kernels and the BLAS library for gemm. The OpenBLAS call is a
  * weak reference, so MKL or LibSci builds link too (they follow OpenMP).
  */
-#include "../kernels.h"
+#include "kernels/kernels.h"
 
 #include <omp.h>
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Impossible configs are refused with one line naming the key and the value.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
+plan 18
 good=configs/model/tiny.ini
 m="$ZEROPT model -c"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad corpus input: one line naming the file and the problem, non-zero exit
 # on every rank within seconds — never a hang, a crash dump or an HDF5 stack.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
+plan 14
 cfg="$TMP/cfg.ini"
 cat >"$cfg" <<EOC
 include = $PWD/configs/model/tiny.ini
@@ -21,7 +22,7 @@ EOC
 
 # mk NAME CASE: write a corpus variant with h5py
 mk() {
-    $PY - "$TMP/$1.h5" "$2" <<'PY'
+    py "corpus variant $1" "$TMP/$1.h5" "$2" <<'PY'
 import sys, h5py, numpy as np
 path, case = sys.argv[1], sys.argv[2]
 rng = np.random.default_rng(0)

@@ -6,7 +6,8 @@
 # HF's own file tensor by tensor (names, shapes, values) with a config.json HF
 # reads; models HF has no class for are refused with one line.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
+plan 9
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -17,7 +18,7 @@ for m in bert gpt2; do
         notok "$m: import/logits/verify/export: $(tail -2 "$TMP/$m.log" | tr '\n' '|')"
         continue
     fi
-    $PY - "$m" "$TMP" <<'PY'
+    py "$m checks" "$m" "$TMP" <<'PY'
 import json, struct, sys
 import h5py, numpy as np
 m, d = sys.argv[1], sys.argv[2]
@@ -52,7 +53,7 @@ ok(f"{m}: exported config.json agrees with HF's", not diff and cfg["architecture
 PY
 done
 # a pre-LN encoder has no BertForMaskedLM equivalent: refused with one line
-$PY "$(dirname "$0")/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science
+$PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science
 printf '[model]\nvocab_size = 262\nmax_positions = 16\nlayers = 1\nwidth = 16\nheads = 2\nnorm = pre\n[data]\npath = %s\nseq_len = 16\nval_batches = 0\n[train]\nsteps = 1\n[run]\ndir = %s\npeak_tflops = 1\n' \
     "$TMP/corpus.h5" "$TMP/pre" >"$TMP/pre.ini"
 "$ZEROPT" train -c "$TMP/pre.ini" >"$TMP/pre.log" 2>&1 || notok "pre-LN run: $(tail -1 "$TMP/pre.log")"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `zeropt model`: parameter counts of the ladder and the JSON layout.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
+plan 8
 json() { "$ZEROPT" model -c "$1" --json; }
 count() { json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["params"])'; }
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # `zeropt plan`: per-rank memory, communication and step time without
 # allocating. Checks: the ZeRO paper's 7.5B / 64-rank example (Rajbhandari et
-# al. 2020, K = 12); the plan of the tiny ladder model against what real
-# 2-rank runs at stages 0-3, with and without recompute, report in their first
-# metrics record (and the bytes they send per step); the compute term against
-# a measured 1-rank step; every ladder config at 512 ranks; largest_fitting;
-# the time model's arithmetic; bad input.
-. "$(dirname "$0")/lib.sh"
+# al. 2020, K = 12); the compute term against a measured 1-rank step; every
+# ladder config at 512 ranks; largest_fitting; the time model's arithmetic;
+# bad input. (The plan against the bytes live runs count and send:
+# tests/mpi/test_memory.sh.)
+# The compute term: a step of mini (1 rank, 2 threads) took 2.0-2.2x the
+# FLOPs at the measured sgemm rate on 2026-12-01 (AMD EPYC, OpenBLAS Zen):
+# the non-GEMM work and the smaller GEMMs' lower rate; accepted 1.3-3.5x.
+. "$(dirname "$0")/../lib/lib.sh"
+plan 27
 ROOT=$PWD
 plan() { "$ZEROPT" plan "$@"; }
 
@@ -15,7 +18,7 @@ for s in 0 1 2 3; do
     plan --params 7.5e9 --ranks 64 --precision mixed --stage $s --json >"$TMP/zero$s.json" ||
         notok "plan --params 7.5e9 --stage $s failed"
 done
-$PY - "$TMP" <<'PY'
+py "ZeRO paper example" "$TMP" <<'PY'
 import json, sys
 d = sys.argv[1]
 want = [120, 31.4, 16.6, 1.88]
@@ -29,87 +32,9 @@ row=$(plan --params 7.5e9 --ranks 64 --precision mixed | grep '^  model state')
 [ "$(echo $row)" = "model state 120 31.4 16.6 1.88" ] && ok "text table (--stage all): $(echo $row)" ||
     notok "text table model-state row: '$row'"
 
-# --- plan vs real runs: tiny ladder model, 2 ranks, stages 0-3 -------------
 src=/usr/share/games/fortunes
-$PY "$(dirname "$0")/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" ||
-    { notok "byte corpus"; exit 0; }
-cat >"$TMP/tiny.ini" <<EOC
-include = $ROOT/configs/model/tiny.ini
-[model]
-vocab_size = 262
-max_positions = 64
-[data]
-path = $TMP/corpus.h5
-seq_len = 32
-val_batches = 0
-[train]
-micro_batch = 4
-steps = 2
-warmup = 1
-[run]
-peak_tflops = 1
-EOC
-ov="model.vocab_size=262 model.max_positions=64"
-fails=0
-for st in 0 1 2 3; do
-    for rc in 0 1; do
-        name=s$st-r$rc
-        rcv=false; rcf=""
-        [ $rc = 1 ] && rcv=true rcf=--recompute
-        OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 timeout -k 5 120 mpirun -q -np 2 "$ZEROPT" train \
-            -c "$TMP/tiny.ini" zero.stage=$st train.recompute=$rcv run.dir="$TMP/$name" \
-            >"$TMP/$name.log" 2>&1 ||
-            { notok "run $name failed: $(tail -2 "$TMP/$name.log" | tr '\n' '|')"; fails=1; }
-        plan --model configs/model/tiny.ini $ov --ranks 2 --stage $st --micro-batch 4 --seq 32 \
-            $rcf --json >"$TMP/$name.plan.json" || { notok "plan $name failed"; fails=1; }
-    done
-done
-# the same plan from the training config (B, T, recompute from [train] / [data])
-plan -c "$TMP/tiny.ini" --ranks 2 --stage 3 train.recompute=true --json >"$TMP/cfg.plan.json" ||
-    notok "plan -c failed"
-[ $fails = 0 ] && ok "8 runs (tiny, 2 ranks, stages 0-3, recompute off/on) and their plans"
-$PY - "$TMP" <<'PY'
-import json, sys
-d = sys.argv[1]
-ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
-keys = ["params_bytes", "grads_bytes", "optim_bytes", "buffer_bytes", "activation_bytes"]
-worst, bad, comm_bad = 0.0, [], []
-for st in range(4):
-    for rc in range(2):
-        name = f"s{st}-r{rc}"
-        try:
-            recs = [json.loads(l) for l in open(f"{d}/{name}/metrics.jsonl")]
-        except OSError:
-            bad.append(f"{name}: no metrics"); comm_bad.append(f"{name}: no metrics"); continue
-        run, plan = recs[0], json.load(open(f"{d}/{name}.plan.json"))
-        for k in keys:
-            e = abs(plan[k] - run[k]) / max(run[k], 1)
-            worst = max(worst, e)
-            if e > 0.05: bad.append(f"{name} {k}: plan {plan[k]} run {run[k]}")
-        sent = [r["comm_bytes"] for r in recs if "comm_bytes" in r]
-        if not sent or any(abs(x - plan["comm_bytes_per_step"]) > 0.5 for x in sent):
-            comm_bad.append(f"{name}: plan {plan['comm_bytes_per_step']} run {sent}")
-ok("plan = first metrics record of real runs (params, grads, optim, buffer, activation bytes; "
-   "4 stages x recompute off/on)", not bad, f"worst relative error {worst:.2e}; " + "; ".join(bad))
-ok("plan's comm_bytes_per_step = bytes each rank sent per step in the runs", not comm_bad,
-   "; ".join(comm_bad))
-# recompute: the measured activation ratio equals the plan's
-for st in [0, 3]:
-    try:
-        run = [json.loads(open(f"{d}/s{st}-r{r}/metrics.jsonl").readline())["activation_bytes"]
-               for r in range(2)]
-    except OSError:
-        ok(f"stage {st}: recompute lowers activations as planned", False, "runs missing")
-        continue
-    pl = [json.load(open(f"{d}/s{st}-r{r}.plan.json"))["activation_bytes"] for r in range(2)]
-    rr, pr = run[1] / run[0], pl[1] / pl[0]
-    ok(f"stage {st}: recompute lowers activations as planned", abs(rr - pr) < 1e-9 and rr < 1,
-       f"measured ratio {rr:.4f}, planned {pr:.4f}")
-a, b = json.load(open(f"{d}/cfg.plan.json")), json.load(open(f"{d}/s3-r1.plan.json"))
-same = all(a[k] == b[k] for k in keys + ["total_bytes", "micro_batch", "seq", "head_rows"])
-ok("plan -c <train config> takes micro_batch, seq_len and overrides from the config", same,
-   f"{[(k, a[k], b[k]) for k in keys if a[k] != b[k]]}")
-PY
+$PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" >/dev/null ||
+    bail "byte corpus"
 
 # --- the compute term against a measured step (1 rank, stage 0) ------------
 cat >"$TMP/mini.ini" <<EOC
@@ -137,16 +62,16 @@ if [ -z "$peak" ]; then
 else
     plan --model configs/model/mini.ini model.vocab_size=262 model.max_positions=128 --ranks 1 \
         --stage 0 --micro-batch 8 --seq 128 --device-tflops "$peak" --json >"$TMP/mini.plan.json"
-    $PY - "$TMP" "$peak" <<'PY'
+    py "compute model" "$TMP" "$peak" <<'PY'
 import json, statistics, sys
 d, peak = sys.argv[1], float(sys.argv[2])
 steps = [r["step_s"] for r in map(json.loads, open(f"{d}/mini/metrics.jsonl")) if "step_s" in r]
 meas = statistics.median(steps[1:])
 p = json.load(open(f"{d}/mini.plan.json"))
 r = meas / p["compute_s"]
-print(("ok - " if 1 <= r <= 4 else "not ok - ") +
+print(("ok - " if 1.3 <= r <= 3.5 else "not ok - ") +
       "compute model (mini, 1 rank, B=8, T=128, 2 threads): measured median step %.4f s vs "
-      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 1-4)"
+      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 1.3-3.5)"
       % (meas, p["compute_s"], peak, r))
 PY
 fi
@@ -166,7 +91,7 @@ done
 plan --model configs/model/xxl.ini --ranks 1 --stage 0 --precision mixed --json >"$TMP/x1.json"
 plan --model configs/model/xxl.ini --ranks 512 --stage 3 --precision mixed --micro-batch 8 --seq 512 \
     --json >"$TMP/x512.json"
-$PY - "$TMP" <<'PY'
+py "ladder" "$TMP" <<'PY'
 import json, sys
 d = sys.argv[1]
 ok = lambda n, c, m="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + m)
@@ -191,7 +116,7 @@ for s in 0 1 2 3; do
     plan --model configs/model/base.ini --ranks 16 --stage $s --precision mixed --device-tflops 300 \
         --link-gbps 100 --link-us 10 --json >"$TMP/t$s.json"
 done
-$PY - "$TMP" <<'PY'
+py "time model" "$TMP" <<'PY'
 import json, sys
 d = sys.argv[1]
 bad = []

@@ -2,7 +2,8 @@
 # `zeropt tokenizer train|encode|decode`: training from text files (blank
 # lines, separator lines, JSONL), the encode/decode round trip, and bad input
 # refused with one line and a non-zero exit.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/lib.sh"
+plan 23
 corpus=tests/fixtures/tokenizer_corpus.txt
 tok="$TMP/tok.json"
 Z="$ZEROPT tokenizer"
@@ -47,6 +48,14 @@ toks=$($Z encode --tokenizer "$tok" --text "the License" --tokens)
 [ "$toks" = "the ĠLicense" ] && ok "--tokens  # $toks" || notok "--tokens: $toks"
 [ "$($Z encode --tokenizer "$tok" --text "")" = "" ] && ok "empty text, empty line" ||
     notok "empty text"
+
+# special-token strings in the text: their ids by default (HF's), text on request
+ids=$($Z encode --tokenizer "$tok" --text "one[SEP]two<|endoftext|>")
+txt=$($Z encode --tokenizer "$tok" --text "one[SEP]two<|endoftext|>" --special-tokens-as-text)
+[[ " $ids " == *" 3 "* ]] && [[ " $ids " == *" 5 " ]] && [ "$($Z decode --tokenizer "$tok" $ids)" = "one[SEP]two<|endoftext|>" ] &&
+    ok "special tokens in the text become their ids (HF's default)  # $ids" || notok "special tokens matched: $ids"
+[[ " $txt " != *" 3 "* ]] && [[ " $txt " != *" 5 "* ]] && [ "$($Z decode --tokenizer "$tok" $txt)" = "one[SEP]two<|endoftext|>" ] &&
+    ok "--special-tokens-as-text encodes them as text  # $txt" || notok "--special-tokens-as-text: $txt"
 
 printf 'not json\n' >"$TMP/bad.json"
 printf '{"model": {"type": "WordPiece", "vocab": {}}, "pre_tokenizer": {"type": "ByteLevel"}}' \

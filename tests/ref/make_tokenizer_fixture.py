@@ -13,7 +13,9 @@ Run by developers (not CI), in the virtual environment of make_model_fixture.py
 
 It loads zeropt's tokenizer.json with `Tokenizer.from_file` (the file must load
 as it is), encodes a list of test strings with it and writes the strings, HF's
-ids and HF's decoded text. It also trains HF's own BpeTrainer on the same
+ids with its defaults (special-token strings in the text become their ids),
+HF's ids with encode_special_tokens = True (they are encoded as text), and
+HF's decoded text. It also trains HF's own BpeTrainer on the same
 corpus (documents split at blank lines, as `zeropt tokenizer train` does) with
 the same settings, and records its vocab and merges: test_tokenizer.c checks
 that zeropt's trainer reproduces them.
@@ -50,6 +52,12 @@ CASES = [
     "Pneumonoultramicroscopicsilicovolcanoconiosis "
     "supercalifragilisticexpialidocious" * 4,
     "Special strings as text: <|endoftext|> [CLS] [SEP] [MASK] [PAD] [UNK]",
+    "a[SEP]b[CLS]c",
+    "<|endoftext|><|endoftext|>",
+    "[MASK]",
+    " [CLS] leading space, trailing [SEP] ",
+    "partial [CLS and [SEP]] and [[MASK]] brackets",
+    "end of one document.<|endoftext|>Start of the next",
     "x",
     " ",
     "",
@@ -111,13 +119,16 @@ def main():
     tok_path, corpus_path, out_path = sys.argv[1:]
     ours = json.load(open(tok_path, encoding="utf-8"))
     tok = Tokenizer.from_file(tok_path)  # must load as zeropt wrote it
-    tok.encode_special_tokens = True  # zeropt encodes special-token strings as text
     assert tok.get_vocab_size() == len(ours["model"]["vocab"])
+    assert tok.encode_special_tokens is False  # HF's default
 
     cases = []
     for text in CASES + fuzz_cases(120):
+        tok.encode_special_tokens = False
         ids = tok.encode(text).ids
-        cases.append({"text": text, "ids": ids,
+        tok.encode_special_tokens = True
+        as_text = tok.encode(text).ids
+        cases.append({"text": text, "ids": ids, "ids_special_as_text": as_text,
                       "decoded": tok.decode(ids, skip_special_tokens=False)})
 
     vocab_size = len(ours["model"]["vocab"])
@@ -130,7 +141,8 @@ def main():
         "tokenizer": tok_path,
         "corpus": corpus_path,
         "from_file_ok": True,
-        "encode_special_tokens": True,
+        "ids": "encode_special_tokens = False (HF's default)",
+        "ids_special_as_text": "encode_special_tokens = True",
         "vocab_size": tok.get_vocab_size(),
         "cases": cases,
         "hf_trainer": {"vocab_size": vocab_size, "min_frequency": 2,

@@ -3,12 +3,13 @@
  * trip, packing with separators (MLM and causal LM), the seeded permutation,
  * dynamic masking statistics and determinism, and the errors of data_open.
  */
-#include "check.h"
+#include "tests/lib/check.h"
 
-#include "../../io/corpus.h"
-#include "../../kernels/rng.h"
-#include "../../src/data.h"
-#include "../../src/train.h"
+#include "io/corpus.h"
+#include "kernels/rng.h"
+#include "src/data/data.h"
+#include "src/objectives/objective.h"
+#include "src/config/config.h"
 
 #include <string.h>
 
@@ -41,6 +42,7 @@ static int build_stream(int32_t *s, int sep) {
 }
 
 int main(void) {
+    check_plan(13);
     const char *path = "/tmp/zeropt_test_corpus.h5";
     write_corpus(path);
     char err[1024];
@@ -61,12 +63,13 @@ int main(void) {
     int32_t stream[128], tok[16], lab[16];
     int slen = build_stream(stream, SEP);
     DataSource d;
+    Objective o;
     int T = 10;
-    rc = data_open(&d, path, "", T, OBJ_MLM, 0.3, 42, 0, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, T, 0.3, 42, 0, err, sizeof err);
     check(rc == 0 && d.n_samples == slen / (T - 2), "MLM sample count", "%ld", (long)d.n_samples);
     int pack_ok = 1;
     for (int64_t i = 0; i < d.n_samples; i++) {
-        data_sample(&d, i, 0, tok, lab, err, sizeof err);
+        obj_sample(&o, &d, i, 0, tok, lab, err, sizeof err);
         pack_ok &= tok[0] == CLS && tok[T - 1] == SEP && lab[0] < 0 && lab[T - 1] < 0;
         for (int t = 1; t < T - 1; t++) {
             int orig = lab[t] >= 0 ? lab[t] : tok[t];
@@ -78,11 +81,11 @@ int main(void) {
     data_close(&d);
 
     /* CLM packing: tokens = stream[iT, iT+T), labels shifted by one */
-    rc = data_open(&d, path, "", 8, OBJ_CLM, 0, 42, 0, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, err, sizeof err);
     slen = build_stream(stream, EOS);
     int clm_ok = rc == 0 && d.n_samples == (slen - 1) / 8;
     for (int64_t i = 0; i < d.n_samples; i++) {
-        data_sample(&d, i, 0, tok, lab, err, sizeof err);
+        obj_sample(&o, &d, i, 0, tok, lab, err, sizeof err);
         for (int t = 0; t < 8; t++)
             clm_ok &= tok[t] == stream[i * 8 + t] && lab[t] == stream[i * 8 + t + 1];
     }
@@ -105,10 +108,10 @@ int main(void) {
     check(perm_ok, "seeded permutation is a bijection", NULL);
 
     /* masking statistics over many samples: rate, and 80/10/10 */
-    rc = data_open(&d, path, "", T, OBJ_MLM, 0.3, 42, 1, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, T, 0.3, 42, 1, err, sizeof err);
     long cand = 0, masked = 0, as_mask = 0, kept = 0;
     for (int64_t k = 0; k < 20000; k++) {
-        data_sample(&d, k, k / 8, tok, lab, err, sizeof err);
+        obj_sample(&o, &d, k, k / 8, tok, lab, err, sizeof err);
         for (int t = 1; t < T - 1; t++) {
             int orig = lab[t] >= 0 ? lab[t] : tok[t];
             if (orig == SEP) continue;
@@ -124,23 +127,23 @@ int main(void) {
           "dynamic masking rate and 80/10/10", "rate %.4f, [MASK] %.4f, kept %.4f", rate, fm, fk);
     /* determinism and dynamism: same (k, step) same mask; another step differs */
     int32_t t2[16], l2[16];
-    data_sample(&d, 5, 3, tok, lab, err, sizeof err);
-    data_sample(&d, 5, 3, t2, l2, err, sizeof err);
+    obj_sample(&o, &d, 5, 3, tok, lab, err, sizeof err);
+    obj_sample(&o, &d, 5, 3, t2, l2, err, sizeof err);
     int same = !memcmp(tok, t2, T * 4) && !memcmp(lab, l2, T * 4);
     int differ = 0;
     for (int s = 4; s < 12; s++) {
-        data_sample(&d, 5, s, t2, l2, err, sizeof err);
+        obj_sample(&o, &d, 5, s, t2, l2, err, sizeof err);
         differ |= memcmp(lab, l2, T * 4) != 0;
     }
     check(same && differ, "masks are a function of (seed, step, position)", NULL);
     data_close(&d);
 
     /* errors */
-    rc = data_open(&d, path, "", 200, OBJ_MLM, 0.15, 1, 1, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, 200, 0.15, 1, 1, err, sizeof err);
     check(rc != 0 && strstr(err, "seq_len 200") && strstr(err, path), "T larger than the corpus",
           "%s", err);
-    rc = data_open(&d, "/tmp/zeropt_no_such.h5", "", 8, OBJ_MLM, 0.15, 1, 1, err, sizeof err);
+    rc = obj_open(&o, &d, "/tmp/zeropt_no_such.h5", "", OBJ_MLM, 8, 0.15, 1, 1, err, sizeof err);
     check(rc != 0 && strstr(err, "cannot open"), "missing corpus file", "%s", err);
     remove(path);
-    return check_failures ? 1 : 0;
+    return check_exit();
 }

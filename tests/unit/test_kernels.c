@@ -6,10 +6,10 @@
  * For a kernel y = f(x), the scalar probe is L = Σ w·y with fixed random w;
  * backward with dy = w must give dL/dx = (L(x+h) − L(x−h)) / 2h.
  */
-#include "check.h"
+#include "tests/lib/check.h"
 
-#include "../../kernels/kernels.h"
-#include "../../kernels/kernels_f64.h"
+#include "kernels/kernels.h"
+#include "kernels/kernels_f64.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -281,6 +281,7 @@ static void test_determinism(void) {
 }
 
 int main(void) {
+    check_plan(27);
     test_matmul();
     test_add();
     test_embedding();
@@ -293,5 +294,5 @@ int main(void) {
     test_attention(0, 0.2, "attention with dropout dqkv");
     test_xent();
     test_determinism();
-    return check_failures ? 1 : 0;
+    return check_exit();
 }

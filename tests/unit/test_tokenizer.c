@@ -8,10 +8,10 @@
  * trips, determinism, save/load, HF's [a, b] merges layout, invalid bytes,
  * refused files, and textdocs' formats and counts case by case.
  */
-#include "check.h"
+#include "tests/lib/check.h"
 
-#include "../../src/textdocs.h"
-#include "../../src/tokenizer.h"
+#include "src/prep/textdocs.h"
+#include "src/tokenizer/tokenizer.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -47,11 +47,19 @@ static const char *write_tmp(const char *name, const char *data, size_t n) {
     return p;
 }
 
-/* ids of text as a fresh array (n in *n) */
+/* ids of text as a fresh array (n in *n), with HF's defaults */
 static int32_t *encode(const Tokenizer *t, const char *s, size_t len, size_t *n) {
     int32_t *ids = NULL;
     size_t cap = 0;
     *n = tok_encode(t, s, len, &ids, &cap);
+    return ids;
+}
+
+/* the same with special-token strings encoded as text (encode_special_tokens) */
+static int32_t *encode_as_text(const Tokenizer *t, const char *s, size_t len, size_t *n) {
+    int32_t *ids = NULL;
+    size_t cap = 0;
+    *n = tok_encode_opt(t, s, len, 1, &ids, &cap);
     return ids;
 }
 
@@ -103,13 +111,18 @@ static int valid_utf8(const unsigned char *s, size_t n) {
 static void test_hf_parity(const Tokenizer *t, const json_t *ref) {
     json_t *cases = json_object_get(ref, "cases");
     size_t i, bad_ids = 0, bad_dec = 0, bad_rt = 0, first_ids = SIZE_MAX, first_dec = SIZE_MAX;
+    size_t bad_txt = 0, first_txt = SIZE_MAX, with_special = 0;
     json_t *c;
     json_array_foreach(cases, i, c) {
         json_t *tx = json_object_get(c, "text");
         const char *s = json_string_value(tx);
-        size_t len = json_string_length(tx), n, dn;
-        int32_t *ids = encode(t, s, len, &n);
+        size_t len = json_string_length(tx), n, dn, nt;
+        int32_t *ids = encode(t, s, len, &n), *txt = encode_as_text(t, s, len, &nt);
         if (!ids_equal(ids, n, json_object_get(c, "ids")) && bad_ids++ == 0) first_ids = i;
+        if (!ids_equal(txt, nt, json_object_get(c, "ids_special_as_text")) && bad_txt++ == 0)
+            first_txt = i;
+        with_special += !ids_equal(txt, nt, json_object_get(c, "ids"));
+        free(txt);
         char *d = tok_decode_len(t, ids, n, &dn);
         json_t *hd = json_object_get(c, "decoded");
         if ((dn != json_string_length(hd) || memcmp(d, json_string_value(hd), dn)) &&
@@ -122,8 +135,15 @@ static void test_hf_parity(const Tokenizer *t, const json_t *ref) {
     size_t nc = json_array_size(cases);
     const char *first =
         bad_ids ? json_string_value(json_object_get(json_array_get(cases, first_ids), "text")) : "";
-    check(nc >= 100 && bad_ids == 0, "encode gives HF's ids", "%zu strings, %zu differ%s%.60s", nc,
-          bad_ids, bad_ids ? ", first: " : "", esc(first));
+    check(nc >= 100 && bad_ids == 0,
+          "encode gives HF's ids (HF's defaults: special tokens matched)",
+          "%zu strings, %zu differ%s%.60s", nc, bad_ids, bad_ids ? ", first: " : "", esc(first));
+    const char *ft =
+        bad_txt ? json_string_value(json_object_get(json_array_get(cases, first_txt), "text")) : "";
+    check(bad_txt == 0 && with_special >= 6,
+          "encode with special tokens as text gives HF's ids with encode_special_tokens=True",
+          "%zu strings, %zu differ%s%.60s; %zu strings where the two settings differ", nc, bad_txt,
+          bad_txt ? ", first: " : "", esc(ft), with_special);
     check(bad_dec == 0, "decode gives HF's text", "%zu strings, %zu differ (first #%zu)", nc,
           bad_dec, bad_dec ? first_dec : 0);
     check(bad_rt == 0, "decode(encode(s)) == s", "%zu strings, %zu differ", nc, bad_rt);
@@ -537,6 +557,7 @@ static void test_textdocs_garbage(void) {
 }
 
 int main(void) {
+    check_plan(45);
     if (!mkdtemp(tmpdir)) {
         printf("not ok - mkdtemp\n");
         return 1;
@@ -563,5 +584,5 @@ int main(void) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) printf("# could not remove %s\n", tmpdir);
-    return check_failures != 0;
+    return check_exit();
 }

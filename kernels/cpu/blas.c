@@ -1,0 +1,98 @@
+/*
+ * blas.c — what the BLAS library runs on this CPU, and how fast.
+ *
+ * OpenBLAS built with DYNAMIC_ARCH (Debian's) picks its kernels at load time
+ * from the CPU model. A model it does not know gets an old fallback: 0.3.21
+ * on a virtual "Intel Xeon Processor" with AVX-512 and AMX chose Prescott
+ * (SSE3) and ran sgemm at 29 GFLOP/s, 147 with OPENBLAS_CORETYPE=Cooperlake.
+ * So the library's core is compared with what the CPU supports, and a core
+ * clearly below it is reported with the exact fix — never forced silently.
+ * The OpenBLAS calls are weak references: MKL or LibSci builds link too
+ * (core "unknown", no advice).
+ */
+#include "kernels/kernels.h"
+
+#include "kernels/clock.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+char *openblas_get_corename(void) __attribute__((weak));
+char *openblas_get_config(void) __attribute__((weak));
+
+/* Vector level of a core's kernels: 1 SSE, 2 AVX, 3 AVX2, 4 AVX-512. */
+static int core_level(const char *core) {
+    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    static const char *const avx2[] = {"haswell", "zen", "excavator"};
+    static const char *const avx[] = {"sandybridge", "bulldozer", "piledriver", "steamroller"};
+    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
+        if (!strcasecmp(core, avx512[i])) return 4;
+    for (size_t i = 0; i < sizeof avx2 / sizeof *avx2; i++)
+        if (!strcasecmp(core, avx2[i])) return 3;
+    for (size_t i = 0; i < sizeof avx / sizeof *avx; i++)
+        if (!strcasecmp(core, avx[i])) return 2;
+    return 1;
+}
+
+static const char *level_name(int level) {
+    static const char *const n[] = {"", "SSE", "AVX", "AVX2", "AVX-512"};
+    return n[level];
+}
+
+/* The CPU's own level and the OpenBLAS core that uses it. */
+static int cpu_level(const char **best) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        *best = __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+        return 4;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *best = __builtin_cpu_is("amd") ? "Zen" : "Haswell";
+        return 3;
+    }
+    if (__builtin_cpu_supports("avx")) {
+        *best = "Sandybridge";
+        return 2;
+    }
+    *best = NULL;
+    return 1;
+}
+
+void k_blas_info(KBlasInfo *b) {
+    memset(b, 0, sizeof *b);
+    const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
+    const char *conf = openblas_get_config ? openblas_get_config() : NULL;
+    snprintf(b->library, sizeof b->library, "%s", conf ? conf : "a BLAS without OpenBLAS's API");
+    snprintf(b->core, sizeof b->core, "%s", core ? core : "unknown");
+    const char *best;
+    int have = cpu_level(&best);
+    snprintf(b->cpu_isa, sizeof b->cpu_isa, "%s", level_name(have));
+    if (!core) return;
+    int got = core_level(core);
+    snprintf(b->core_isa, sizeof b->core_isa, "%s", level_name(got));
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    if (got < have && best)
+        snprintf(b->advice, sizeof b->advice,
+                 "OpenBLAS runs its %s kernels (%s) on a CPU with %s%s: set "
+                 "OPENBLAS_CORETYPE=%s (the library does not recognise this CPU model; sgemm "
+                 "is several times faster)",
+                 core, level_name(got), level_name(have),
+                 forced ? " although OPENBLAS_CORETYPE is set" : "", best);
+}
+
+double k_gemm_rate(int n, int reps) {
+    float *a = calloc((size_t)n * n, sizeof *a), *b = calloc((size_t)n * n, sizeof *b),
+          *c = calloc((size_t)n * n, sizeof *c);
+    double best = 0;
+    for (int r = 0; a && b && c && r <= reps; r++) { /* the first call warms up */
+        double t0 = k_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double rate = 2.0 * n * n * n / (k_now() - t0);
+        if (r && rate > best) best = rate;
+    }
+    free(a), free(b), free(c);
+    return best;
+}

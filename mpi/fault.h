@@ -1,0 +1,19 @@
+/*
+ * fault.h — fault injection for the tests, in one place. ZEROPT_FAULT is a
+ * comma-separated list of points; a layer asks z_fault("point") where the
+ * fault would strike. Points:
+ *   ckpt-write    a checkpoint write fails as a whole (io/ckpt_write.c)
+ *   ckpt-reserve  the disk fills between the space check and the
+ *                 reservation (io/ckpt_write.c)
+ *   comm-slow     MPI_Test never reports completion — allowed by MPI — so
+ *                 every non-blocking collective completes only when waited
+ *                 for (mpi/comm.c): the worst case for bounded requests
+ * Unknown point names in ZEROPT_FAULT are refused at the first query.
+ */
+#ifndef ZEROPT_FAULT_H
+#define ZEROPT_FAULT_H
+
+/* 1 when ZEROPT_FAULT names `point`. */
+int z_fault(const char *point);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * cmd.h — the subcommands of the zeropt binary, one file each (cmd_*.c):
+ * argument parsing and printing; the work happens in the rooms below. Each
+ * file defines its usage text, which `zeropt --help` and `zeropt <command>
+ * --help` print.
+ */
+#ifndef ZEROPT_CMD_H
+#define ZEROPT_CMD_H
+
+int cmd_model(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
+int cmd_prep(int argc, char **argv);
+int cmd_ckpt(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+extern const char USAGE_MODEL[], USAGE_TOKENIZER[], USAGE_PREP[], USAGE_CKPT[], USAGE_PLAN[],
+    USAGE_TRAIN[], USAGE_EVAL[];
+
+/* 1 (after printing usage to stdout) when argv holds -h or --help. */
+int cli_help(int argc, char **argv, const char *usage);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * cmd_ckpt.c — `zeropt ckpt info|verify|export|import|logits`: checkpoints
+ * from the command line, one process.
+ *
+ *   zeropt ckpt info   <ckpt.h5 | ckpt dir> [--json]
+ *   zeropt ckpt verify <ckpt.h5 | ckpt dir>          exit 0 only when it all holds
+ *   zeropt ckpt export <ckpt.h5 | ckpt dir> --format safetensors --out DIR
+ *   zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]
+ *   zeropt ckpt logits <ckpt.h5 | ckpt dir> --tokens IN.h5 --out OUT.h5
+ *          logits [B, T, V] of the checkpoint's model (dropout off) for the int32
+ *          dataset "tokens" [B, T] of IN.h5 — for comparing with other frameworks
+ */
+#include "cmd.h"
+
+#include "src/config/config.h"
+#include "src/model/hf.h"
+#include "src/train/trainer.h"
+
+#include "io/ckpt.h"
+#include "io/tensorfile.h"
+#include "mpi/comm.h"
+#include "mpi/err.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A directory means its `latest`. */
+static void resolve(const char *arg, char *out, size_t n) {
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char p[4096], name[256] = "";
+        snprintf(p, sizeof p, "%s/latest", arg);
+        FILE *f = fopen(p, "r");
+        if (!f || !fgets(name, sizeof name, f)) z_die_all("%s: no latest checkpoint", arg);
+        fclose(f);
+        name[strcspn(name, "\r\n")] = 0;
+        snprintf(out, n, "%s/%s", arg, name);
+    } else
+        snprintf(out, n, "%s", arg);
+}
+
+/* The model the checkpoint's stored config describes. */
+static void stored_model(CkptInfo *c, const char *path, Config *cfg) {
+    char *text = ckpt_attr_str(c, "config");
+    if (!text) z_die_all("%s: checkpoint has no config attribute", path);
+    config_defaults(cfg);
+    config_load_string(cfg, text, path);
+    config_finish(cfg, path);
+    free(text);
+}
+
+typedef struct {
+    json_t *arr;
+    double bytes;
+    int count;
+} ListAcc;
+
+static void collect(void *ctx, const char *name, int ndim, const int64_t *dims) {
+    ListAcc *a = ctx;
+    json_t *shape = json_array();
+    double n = 1;
+    for (int i = 0; i < ndim; i++)
+        json_array_append_new(shape, json_integer(dims[i])), n *= dims[i];
+    json_array_append_new(
+        a->arr, json_pack("{s:s,s:o,s:s}", "name", name, "shape", shape, "dtype", "float32"));
+    a->bytes += 4 * n;
+    a->count++;
+}
+
+static int info(const char *path, int as_json) {
+    char err[Z_ERR_MAX];
+    CkptInfo *c = ckpt_open(path, err, sizeof err);
+    if (!c) z_die_all("%s", err);
+    ListAcc acc = {json_array(), 0, 0};
+    ckpt_list(c, collect, &acc);
+    const char *ik[] = {"step",       "tokens_seen",  "ranks_at_save",
+                        "zero_stage", "global_batch", "version"};
+    json_t *root = json_object();
+    json_object_set_new(root, "path", json_string(path));
+    for (int i = 0; i < 6; i++) {
+        int64_t v;
+        if (!ckpt_attr_int(c, ik[i], &v)) json_object_set_new(root, ik[i], json_integer(v));
+    }
+    const char *sk[] = {"time", "code_revision", "config"};
+    for (int i = 0; i < 3; i++) {
+        char *s = ckpt_attr_str(c, sk[i]);
+        if (s) json_object_set_new(root, sk[i], json_string(s));
+        free(s);
+    }
+    json_t *state = json_object();
+    const char *st[] = {"step", "cursor", "seed", "global_batch"};
+    for (int i = 0; i < 4; i++) {
+        int64_t v;
+        if (!ckpt_state(c, st[i], &v)) json_object_set_new(state, st[i], json_integer(v));
+    }
+    json_object_set_new(root, "state", state);
+    json_object_set_new(root, "tensor_count", json_integer(acc.count));
+    json_object_set_new(root, "tensor_bytes", json_integer((json_int_t)acc.bytes));
+    json_object_set_new(root, "tensors", acc.arr);
+    if (as_json) {
+        json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+        printf("\n");
+    } else {
+        printf("%s\n", path);
+        const char *keys[] = {"step",         "tokens_seen", "ranks_at_save", "zero_stage",
+                              "global_batch", "time",        "code_revision"};
+        for (int i = 0; i < 7; i++) {
+            json_t *v = json_object_get(root, keys[i]);
+            if (json_is_integer(v))
+                printf("  %-14s %lld\n", keys[i], (long long)json_integer_value(v));
+            else if (json_is_string(v))
+                printf("  %-14s %s\n", keys[i], json_string_value(v));
+        }
+        printf("  %-14s cursor %lld, seed %lld\n", "state",
+               (long long)json_integer_value(json_object_get(state, "cursor")),
+               (long long)json_integer_value(json_object_get(state, "seed")));
+        printf("  %-14s %d (%.1f MB)\n", "tensors", acc.count, acc.bytes / 1e6);
+        size_t i;
+        json_t *t;
+        json_array_foreach(acc.arr, i, t) {
+            json_t *sh = json_object_get(t, "shape");
+            printf("    %-48s [%lld", json_string_value(json_object_get(t, "name")),
+                   (long long)json_integer_value(json_array_get(sh, 0)));
+            for (size_t d = 1; d < json_array_size(sh); d++)
+                printf(", %lld", (long long)json_integer_value(json_array_get(sh, d)));
+            printf("]\n");
+        }
+        json_t *cfg = json_object_get(root, "config");
+        if (cfg) printf("config:\n%s", json_string_value(cfg));
+    }
+    json_decref(root);
+    ckpt_close(c);
+    return 0;
+}
+
+/* What resume checks (trainer_verify_ckpt); exit 0 only when it all holds. */
+static int verify(const char *path) {
+    char err[Z_ERR_MAX];
+    int n;
+    if (trainer_verify_ckpt(path, &n, err, sizeof err)) z_die_all("%s", err);
+    if (z_rank() == 0)
+        printf("%s: ok: resume accepts it (complete, config and training state, %d tensors: "
+               "model, Adam m and v with their shapes, every crc32 holds)\n",
+               path, n);
+    return 0;
+}
+
+/* The checkpoint's model with its parameters, in one process. */
+static void load_model(const char *path, Model *m) {
+    char err[Z_ERR_MAX];
+    CkptInfo *c = ckpt_open(path, err, sizeof err);
+    if (!c) z_die_all("%s", err);
+    Config cfg;
+    stored_model(c, path, &cfg);
+    model_layout(m, &cfg.model, 1, 1);
+    model_alloc_params(m);
+    for (int i = 0; i < m->nviews; i++) {
+        char name[256];
+        int nd;
+        int64_t d[2];
+        snprintf(name, sizeof name, "model/%s", m->view[i].name);
+        float *t = ckpt_tensor(c, name, &nd, d, err, sizeof err);
+        if (!t) z_die_all("%s", err);
+        if ((size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1) != m->view[i].numel)
+            z_die_all("%s: /%s has the wrong shape for its config", path, name);
+        memcpy(model_param(m, &m->view[i]), t, m->view[i].numel * sizeof(float));
+        free(t);
+    }
+    ckpt_close(c);
+}
+
+static int logits(const char *path, const char *in, const char *out) {
+    char err[Z_ERR_MAX];
+    Model m;
+    load_model(path, &m);
+    TensorFile *f = tf_open(in, err, sizeof err);
+    if (!f) z_die_all("%s", err);
+    int64_t d[4];
+    if (tf_shape(f, "tokens", d) != 2) z_die_all("%s: needs an int32 dataset tokens [B, T]", in);
+    int B = (int)d[0], T = (int)d[1], N = B * T, V = m.c.vocab_size;
+    if (T > m.c.max_positions)
+        z_die_all("%s: T = %d exceeds max_positions %d", in, T, m.c.max_positions);
+    int32_t *tok = z_malloc((size_t)N * 4, "tokens"), *lab = z_calloc(N, 4, "labels");
+    if (tf_read(f, "tokens", 'i', tok, (size_t)N)) z_die_all("%s", tf_error(f));
+    tf_close(f);
+    for (int i = 0; i < N; i++)
+        if (tok[i] < 0 || tok[i] >= V) z_die_all("%s: token id %d outside [0, %d)", in, tok[i], V);
+    model_alloc_acts(&m, B, T, N, 1, 0);
+    Batch b = {B, T, tok, lab, NULL, NULL, NULL, 0, 0}; /* every position labelled: all logits */
+    model_forward(&m, &b);
+    TensorFile *o = tf_create(out, err, sizeof err);
+    int64_t dims[3] = {B, T, V};
+    if (!o || tf_write(o, "logits", 'f', m.logits, 3, dims) || tf_close(o))
+        z_die_all("%s: cannot write logits", out);
+    printf("logits [%d, %d, %d] of %s -> %s\n", B, T, V, path, out);
+    free(tok), free(lab);
+    model_free(&m);
+    return 0;
+}
+
+static int export_hf(const char *path, const char *fmt, const char *out) {
+    char err[Z_ERR_MAX];
+    if (strcmp(fmt, "safetensors")) z_die_all("ckpt export: --format %s: only safetensors", fmt);
+    Model m;
+    load_model(path, &m);
+    if (mkdir(out, 0755) && errno != EEXIST)
+        z_die_all("%s: cannot create: %s", out, strerror(errno));
+    if (hf_export(&m, out, err, sizeof err)) z_die_all("%s", err);
+    printf("exported %s -> %s/model.safetensors and %s/config.json (%s)\n", path, out, out,
+           m.c.arch == ARCH_ENCODER ? "BertForMaskedLM" : "GPT2LMHeadModel");
+    model_free(&m);
+    return 0;
+}
+
+static int import_hf(const char *from, const char *out, const char *ini) {
+    char err[Z_ERR_MAX];
+    Config cfg;
+    config_defaults(&cfg);
+    if (hf_read_config(from, &cfg.model, err, sizeof err)) z_die_all("%s", err);
+    if (cfg.data.seq_len > cfg.model.max_positions) cfg.data.seq_len = cfg.model.max_positions;
+    config_finish(&cfg, from);
+    Model m;
+    model_layout(&m, &cfg.model, 1, 1);
+    model_alloc_params(&m);
+    if (hf_import(&m, from, err, sizeof err)) z_die_all("%s", err);
+    CkptTensor *t = z_calloc(3 * (size_t)m.nviews, sizeof *t, "tensors");
+    float *zeros = NULL;
+    size_t maxn = 0;
+    for (int i = 0; i < m.nviews; i++)
+        if (m.view[i].numel > maxn) maxn = m.view[i].numel;
+    zeros = z_calloc(maxn, sizeof(float), "zeros");
+    const char *pre[3] = {"model", "optim/m", "optim/v"};
+    int n = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < m.nviews; i++, n++) {
+            const ParamView *v = &m.view[i];
+            snprintf(t[n].name, sizeof t[n].name, "%s/%s", pre[k], v->name);
+            t[n].ndim = v->ndim, t[n].dims[0] = v->shape[0], t[n].dims[1] = v->shape[1];
+            t[n].lo = 0, t[n].hi = z_rank() == 0 ? (int64_t)v->numel : 0; /* rank 0 writes */
+            t[n].data = k == 0 ? model_param(&m, v) : zeros; /* fresh optimizer state */
+        }
+    char *text = config_format(&cfg, NULL), part[4200];
+    CkptMeta meta = {0};
+    meta.nint = 5;
+    const char *ik[] = {"step", "tokens_seen", "ranks_at_save", "zero_stage", "global_batch"};
+    for (int i = 0; i < 5; i++) meta.int_key[i] = ik[i], meta.int_val[i] = i == 2;
+    meta.nstr = 2;
+    meta.str_key[0] = "config", meta.str_val[0] = text;
+    meta.str_key[1] = "imported_from", meta.str_val[1] = from;
+    const char *sk[] = {"step", "cursor", "seed", "global_batch"};
+    for (int i = 0; i < 4; i++) meta.state_key[i] = sk[i], meta.state_val[i] = 0;
+    meta.state_val[2] = cfg.train.seed;
+    meta.nstate = 4;
+    snprintf(part, sizeof part, "%s.partial", out);
+    if (ckpt_write(part, t, n, &meta, CKPT_IO_DIRECT, err, sizeof err) || rename(part, out)) {
+        remove(part);
+        z_die_all("%s", err);
+    }
+    if (ini) {
+        char *model = config_format(&cfg, "model");
+        FILE *f = fopen(ini, "w");
+        if (!f || fputs(model, f) < 0 || fclose(f)) z_die_all("%s: cannot write", ini);
+        free(model);
+    }
+    printf("imported %s (%s, %zu parameters) -> %s%s%s\n", from,
+           m.c.arch == ARCH_ENCODER ? "BERT" : "GPT-2", m.nparams, out,
+           ini ? ", model config " : "", ini ? ini : "");
+    free(text), free(zeros), free(t);
+    model_free(&m);
+    return 0;
+}
+
+const char USAGE_CKPT[] =
+    "zeropt ckpt info <ckpt.h5|dir> [--json]      what a checkpoint holds\n"
+    "zeropt ckpt verify <ckpt.h5|dir>             exit 0 only when resume would accept it\n"
+    "zeropt ckpt export <ckpt.h5|dir> --format safetensors --out DIR   to HF BERT / GPT-2\n"
+    "zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]  from HF safetensors\n"
+    "zeropt ckpt logits <ckpt.h5|dir> --tokens IN.h5 --out OUT.h5\n"
+    "    logits [B, T, V] of the model (dropout off) for the int32 dataset tokens [B, T]\n"
+    "    (a directory means the checkpoint its `latest` names)\n";
+
+int cmd_ckpt(int argc, char **argv) {
+    if (cli_help(argc, argv, USAGE_CKPT)) return 0;
+    comm_init(&argc, &argv);
+    if (argc < 1) z_die_all("ckpt: which subcommand? (zeropt ckpt --help)");
+    const char *sub = argv[0], *target = NULL, *fmt = "safetensors", *out = NULL, *from = NULL,
+               *ini = NULL, *tokens = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+            fmt = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--from") && i + 1 < argc)
+            from = argv[++i];
+        else if (!strcmp(argv[i], "--ini") && i + 1 < argc)
+            ini = argv[++i];
+        else if (!strcmp(argv[i], "--tokens") && i + 1 < argc)
+            tokens = argv[++i];
+        else if (argv[i][0] != '-' && !target)
+            target = argv[i];
+        else
+            z_die_all("ckpt %s: unknown argument %s", sub, argv[i]);
+    }
+    char path[4096];
+    int rc;
+    if (!strcmp(sub, "import")) {
+        if (!from || !out) z_die_all("ckpt import: usage: --from HF_DIR --out ckpt.h5 [--ini F]");
+        rc = import_hf(from, out, ini);
+    } else {
+        if (!target) z_die_all("ckpt %s: which checkpoint?", sub);
+        resolve(target, path, sizeof path);
+        if (!strcmp(sub, "info"))
+            rc = info(path, json);
+        else if (!strcmp(sub, "verify"))
+            rc = verify(path);
+        else if (!strcmp(sub, "export")) {
+            if (!out) z_die_all("ckpt export: --out DIR is required");
+            rc = export_hf(path, fmt, out);
+        } else if (!strcmp(sub, "logits")) {
+            if (!tokens || !out)
+                z_die_all("ckpt logits: --tokens IN.h5 and --out OUT.h5 are required");
+            rc = logits(path, tokens, out);
+        } else
+            z_die_all("ckpt: unknown subcommand %s (info, verify, export, import, logits; zeropt "
+                      "ckpt --help)",
+                      sub);
+    }
+    comm_finalize();
+    return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * cmd_prep.c — `zeropt prep`: raw text → corpus.h5 (src/prep/prep.h).
+ */
+#include "cmd.h"
+
+#include "src/prep/prep.h"
+
+#include "mpi/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INPUTS 4096
+
+const char USAGE_PREP[] =
+    "zeropt prep --tokenizer T.json --input FILE [--input FILE ...] --output corpus.h5\n"
+    "    [--format text|jsonl] [--separator SEP] [--val-fraction F] [--max-line BYTES] [--seed N]\n"
+    "    [--special-tokens-as-text]\n"
+    "    text -> HDF5 corpus: documents split at SEP lines (else blank lines) or one JSON\n"
+    "    {\"text\": ...} per line; a seeded fraction F of documents (default 0.02) held out.\n"
+    "    Special-token strings in the text (\"[SEP]\", \"<|endoftext|>\") become their ids, as\n"
+    "    Hugging Face tokenizers do by default; --special-tokens-as-text encodes them as text.\n";
+
+/* prep writes one file from one process: refuse to run as several ranks,
+ * which would all write the same file. */
+static void refuse_parallel(void) {
+    const char *size[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"};
+    const char *rank[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(size[i]), *r = getenv(rank[i]);
+        if (!v || atoi(v) <= 1) continue;
+        if (r && atoi(r) != 0) exit(1); /* rank 0 alone explains */
+        z_die_all("prep: runs as one process (launched as %s ranks); run it without mpirun", v);
+    }
+}
+
+int cmd_prep(int argc, char **argv) {
+    if (cli_help(argc, argv, USAGE_PREP)) return 0;
+    refuse_parallel();
+    const char *inputs[MAX_INPUTS];
+    PrepOptions o = {inputs, 0, NULL, NULL, NULL, DOCS_TEXT, 0.02, 0, 1234, 0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--special-tokens-as-text")) {
+            o.special_as_text = 1;
+            continue;
+        }
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) z_die_all("prep: %s needs a value (zeropt prep --help)", a);
+        if (!strcmp(a, "--input")) {
+            if (o.ninputs == MAX_INPUTS) z_die_all("prep: more than %d inputs", MAX_INPUTS);
+            inputs[o.ninputs++] = v;
+        } else if (!strcmp(a, "--output"))
+            o.output = v;
+        else if (!strcmp(a, "--tokenizer"))
+            o.tokenizer = v;
+        else if (!strcmp(a, "--separator"))
+            o.separator = v;
+        else if (!strcmp(a, "--format")) {
+            if (!strcmp(v, "text"))
+                o.format = DOCS_TEXT;
+            else if (!strcmp(v, "jsonl"))
+                o.format = DOCS_JSONL;
+            else
+                z_die_all("prep: --format %s: expected text or jsonl", v);
+        } else if (!strcmp(a, "--val-fraction")) {
+            char *end;
+            o.val_fraction = strtod(v, &end);
+            if (*end || o.val_fraction < 0 || o.val_fraction >= 1)
+                z_die_all("prep: --val-fraction %s: expected a number in [0, 1)", v);
+        } else if (!strcmp(a, "--max-line"))
+            o.max_line = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--seed"))
+            o.seed = strtoull(v, NULL, 10);
+        else
+            z_die_all("prep: unknown argument %s (zeropt prep --help)", a);
+        i++;
+    }
+    if (!o.ninputs || !o.output || !o.tokenizer)
+        z_die_all("prep: needs --tokenizer, --input and --output (zeropt prep --help)");
+    char err[Z_ERR_MAX];
+    PrepStats st;
+    if (prep_corpus(&o, &st, err, sizeof err)) z_die_all("%s", err);
+    printf("prep: %d input file(s), %ld bytes of text\n", o.ninputs, st.docs.bytes);
+    printf("prep: %ld documents kept (%ld train, %ld validation); skipped %ld empty, %ld with no "
+           "tokens\n",
+           st.kept, st.kept - st.val, st.val, st.docs.empty, st.no_tokens);
+    printf("prep: repaired %ld documents with invalid UTF-8, cut %ld over-long lines, skipped %ld "
+           "bad JSON lines\n",
+           st.docs.invalid_utf8, st.docs.long_lines, st.docs.bad_json);
+    printf("prep: %ld train tokens, %ld validation tokens, vocab %d (%s ids) -> %s in %.1f s\n",
+           st.tokens[0], st.tokens[1], st.vocab_size, st.vocab_size <= 65535 ? "uint16" : "uint32",
+           o.output, st.seconds);
+    return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * cmd_train.c — `zeropt train` and `zeropt eval`.
+ */
+#include "cmd.h"
+
+#include "src/tokenizer/tokenizer.h"
+#include "src/train/trainer.h"
+
+#include "mpi/comm.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char USAGE_TRAIN[] =
+    "zeropt train -c <config.ini> [section.key=value ...]   (under mpirun / srun)\n"
+    "    train; the run directory gets config.ini, metrics.jsonl, model.h5, ckpt/.\n"
+    "    Every key: zeropt model --keys. Exit 75 after a SIGUSR1/SIGTERM stop (checkpoint\n"
+    "    written: requeue), 0 when done, 1 on an error.\n";
+const char USAGE_EVAL[] =
+    "zeropt eval -c <config.ini> [--model <model.h5>] [--show N] [section.key=value ...]\n"
+    "    validation loss (and MLM accuracy) of a model on the corpus's held-out split, as JSON;\n"
+    "    --show N: N held-out documents with some words masked and the model's top guesses\n";
+
+int cli_help(int argc, char **argv, const char *usage) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: %s", usage);
+            return 1;
+        }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    if (cli_help(argc, argv, USAGE_TRAIN)) return 0;
+    comm_init(&argc, &argv);
+    Trainer tr;
+    memset(&tr, 0, sizeof tr);
+    trainer_parse(&tr, argc, argv, "train");
+    trainer_build(&tr);
+    int rc = trainer_run(&tr);
+    trainer_free(&tr);
+    comm_finalize();
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* eval --show: the model at work on held-out documents                       */
+
+/* 1: the token starts a word of letters (" word"); 2: it continues one
+ * ("ing"); 0: anything else. */
+static int word_kind(void *ctx, int32_t id) {
+    size_t n;
+    char *s = tok_decode_len(ctx, &id, 1, &n);
+    size_t i = s[0] == ' ', letters = 0;
+    while (i + letters < n && isalpha((unsigned char)s[i + letters])) letters++;
+    int kind = i + letters != n || !letters ? 0 : s[0] == ' ' ? (letters >= 2 ? 1 : 0) : 2;
+    free(s);
+    return kind;
+}
+
+static void print_token(const Tokenizer *t, int32_t id) {
+    size_t n;
+    char *s = tok_decode_len(t, &id, 1, &n);
+    for (size_t i = 0; i < n; i++) fputs(s[i] == '\n' ? "\n      " : (char[2]){s[i], 0}, stdout);
+    free(s);
+}
+
+static void show(Trainer *tr, int n) {
+    const char *json = tr->val.corpus.tokenizer_json;
+    char err[Z_ERR_MAX];
+    Tokenizer *tok = json ? tok_from_json(json, strlen(json), err, sizeof err) : NULL;
+    if (!tok)
+        z_die_all("%s: --show needs the tokenizer the corpus stores (/tokenizer/json)",
+                  tr->cfg.data.path);
+    Prediction *p = z_calloc((size_t)n, sizeof *p, "predictions");
+    int got = trainer_predict(tr, p, n, 0.15, word_kind, tok);
+    if (tr->rank == 0) {
+        int hit = 0, all = 0;
+        printf("the model at work on %d held-out documents (words masked; its top %d guesses):\n",
+               got, PREDICT_TOP);
+        for (int d = 0; d < got; d++) {
+            const Prediction *q = &p[d];
+            printf("\n  \"");
+            for (int i = 0, j = 0; i < q->n; i++) {
+                if (j < q->nmasked && q->at[j] == i)
+                    printf(" [%d]", ++j);
+                else
+                    print_token(tok, q->tokens[i]);
+            }
+            printf("\"\n");
+            for (int j = 0; j < q->nmasked; j++) {
+                int32_t truth = q->tokens[q->at[j]];
+                printf("    [%d] ", j + 1);
+                print_token(tok, truth);
+                printf("  ->");
+                for (int s = 0; s < PREDICT_TOP; s++) {
+                    printf("%s", s ? " |" : "");
+                    print_token(tok, q->guess[j * PREDICT_TOP + s]);
+                    printf(" %.0f%%", 100.0 * q->prob[j * PREDICT_TOP + s]);
+                }
+                int ok = q->guess[j * PREDICT_TOP] == truth;
+                hit += ok, all++;
+                printf("%s\n", ok ? "   (right)" : "");
+            }
+        }
+        printf("\n%d of %d masked words guessed right first time\n", hit, all);
+        fflush(stdout);
+    }
+    trainer_free_predictions(p, got);
+    free(p);
+    tok_free(tok);
+}
+
+int cmd_eval(int argc, char **argv) {
+    if (cli_help(argc, argv, USAGE_EVAL)) return 0;
+    comm_init(&argc, &argv);
+    const char *model_path = NULL;
+    int nshow = 0;
+    for (int i = 0; i + 1 < argc; i++) {
+        if (!strcmp(argv[i], "--model")) model_path = argv[i + 1];
+        if (!strcmp(argv[i], "--show")) {
+            char *end;
+            long v = strtol(argv[i + 1], &end, 10);
+            if (*end || v < 1 || v > 1000)
+                z_die_all("eval: --show %s: expected a number of documents in [1, 1000]",
+                          argv[i + 1]);
+            nshow = (int)v;
+        }
+    }
+    Trainer tr;
+    memset(&tr, 0, sizeof tr);
+    trainer_parse(&tr, argc, argv, "eval");
+    if (tr.cfg.data.val_batches == 0) tr.cfg.data.val_batches = 1;
+    trainer_build(&tr);
+    if (nshow && tr.cfg.data.objective != OBJ_MLM)
+        z_die_all("eval: --show shows masked-word guesses: it needs an MLM encoder");
+    if (model_path) trainer_load_params(&tr, model_path, "model");
+    EvalStats e = trainer_evaluate(&tr, &tr.val, 0);
+    if (tr.rank == 0) {
+        printf("{\"val_loss\": %.10g", e.loss);
+        if (tr.cfg.data.objective == OBJ_MLM) printf(", \"val_acc\": %.10g", e.acc);
+        if (!isnan(tr.unigram)) printf(", \"unigram_entropy\": %.10g", tr.unigram);
+        printf(", \"tokens\": %.0f, \"model\": \"%s\"}\n", e.count,
+               model_path ? model_path : "init");
+        fflush(stdout);
+    }
+    if (nshow) show(&tr, nshow);
+    trainer_free(&tr);
+    comm_finalize();
+    return 0;
+}

@@ -1,0 +1,401 @@
+/*
+ * config.c — the key table and the INI reader (libinih) behind config.h.
+ */
+#include "config.h"
+
+#include "mpi/err.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_INT, T_LONG, T_REAL, T_BOOL, T_ENUM, T_STR } KeyType;
+
+typedef struct {
+    const char *section, *key;
+    KeyType type;
+    size_t off;          /* offset of the field in Config */
+    const char *def;     /* default, as text */
+    double lo, hi;       /* inclusive range for numbers */
+    const char *choices; /* T_ENUM: "a|b|c", value is the index */
+    const char *help;
+} KeyDef;
+
+#define M(field) offsetof(Config, model.field)
+static const KeyDef KEYS[] = {
+    {"model", "arch", T_ENUM, M(arch), "encoder", 0, 0, "encoder|decoder",
+     "encoder: BERT-style masked LM; decoder: GPT-style causal LM"},
+    {"model", "vocab_size", T_INT, M(vocab_size), "30522", 1, INT_MAX, NULL, "vocabulary size V"},
+    {"model", "max_positions", T_INT, M(max_positions), "512", 1, 1 << 20, NULL,
+     "rows of the learned position table (longest sequence)"},
+    {"model", "type_vocab_size", T_INT, M(type_vocab_size), "2", 0, 1 << 16, NULL,
+     "segment embedding rows (encoder; 0 = none)"},
+    {"model", "layers", T_INT, M(layers), "12", 1, 100000, NULL, "transformer blocks L"},
+    {"model", "width", T_INT, M(width), "768", 1, 1 << 20, NULL, "hidden width C"},
+    {"model", "heads", T_INT, M(heads), "12", 1, 1 << 16, NULL, "attention heads (divide width)"},
+    {"model", "ffn", T_INT, M(ffn), "0", 0, 1 << 22, NULL, "FFN width F (0 = 4 x width)"},
+    {"model", "norm", T_ENUM, M(norm), "post", 0, 0, "post|pre",
+     "LayerNorm placement: post (BERT) or pre (GPT-2; adds a final norm)"},
+    {"model", "tied", T_BOOL, M(tied), "true", 0, 1, NULL,
+     "output head shares the token embedding"},
+    {"model", "gelu", T_ENUM, M(gelu), "erf", 0, 0, "tanh|erf", "GELU form"},
+    {"model", "dropout", T_REAL, M(dropout), "0.1", 0, 0.999, NULL, "hidden dropout"},
+    {"model", "attn_dropout", T_REAL, M(attn_dropout), "0.1", 0, 0.999, NULL,
+     "dropout on attention probabilities"},
+    {"model", "ln_eps", T_REAL, M(ln_eps), "1e-12", 1e-30, 1, NULL, "LayerNorm epsilon"},
+    {"model", "init_std", T_REAL, M(init_std), "0.02", 0, 10, NULL, "std of weight init"},
+    {"model", "init_scaled", T_BOOL, M(init_scaled), "false", 0, 1, NULL,
+     "scale output projections by 1/sqrt(2L)"},
+#define D(field) offsetof(Config, data.field)
+    {"data", "path", T_STR, D(path), "", 0, 0, NULL, "corpus file made by zeropt prep"},
+    {"data", "seq_len", T_INT, D(seq_len), "128", 3, 1 << 20, NULL, "sequence length T"},
+    {"data", "objective", T_ENUM, D(objective), "auto", 0, 0, "auto|mlm|clm",
+     "auto: mlm for encoders, clm (causal LM) for decoders"},
+    {"data", "mask_rate", T_REAL, D(mask_rate), "0.15", 0.001, 0.999, NULL,
+     "MLM: fraction of positions predicted (80% [MASK], 10% random, 10% kept)"},
+    {"data", "shuffle", T_BOOL, D(shuffle), "true", 0, 1, NULL,
+     "visit samples in a seeded permutation"},
+    {"data", "val_batches", T_INT, D(val_batches), "2", 0, 1 << 20, NULL,
+     "global batches of held-out data per evaluation"},
+#define TR(field) offsetof(Config, train.field)
+    {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
+     "sequences per rank per forward/backward"},
+    {"train", "global_batch", T_INT, TR(global_batch), "0", 0, 1 << 30, NULL,
+     "sequences per step = micro_batch x accumulation x ranks (0: micro_batch x ranks)"},
+    {"train", "steps", T_LONG, TR(steps), "100", 0, 1e15, NULL, "optimizer steps"},
+    {"train", "stop_at", T_LONG, TR(stop_at), "0", 0, 1e15, NULL,
+     "end this invocation after this step with a checkpoint (a job chunk; 0 = run to the end)"},
+    {"train", "lr", T_REAL, TR(lr), "1e-3", 0, 10, NULL, "peak learning rate"},
+    {"train", "min_lr", T_REAL, TR(min_lr), "0", 0, 10, NULL, "learning rate at the end of decay"},
+    {"train", "warmup", T_LONG, TR(warmup), "10", 0, 1e15, NULL, "linear warm-up steps"},
+    {"train", "schedule", T_ENUM, TR(schedule), "linear", 0, 0, "linear|cosine|constant|wsd",
+     "after warm-up: linear or cosine decay, constant, or warmup-stable-decay"},
+    {"train", "decay_frac", T_REAL, TR(decay_frac), "0.2", 0, 1, NULL,
+     "wsd: fraction of the steps spent decaying"},
+    {"train", "weight_decay", T_REAL, TR(weight_decay), "0.01", 0, 10, NULL,
+     "AdamW decoupled weight decay (not on norms and biases)"},
+    {"train", "beta1", T_REAL, TR(beta1), "0.9", 0, 0.999999, NULL, "AdamW beta1"},
+    {"train", "beta2", T_REAL, TR(beta2), "0.999", 0, 0.999999999, NULL, "AdamW beta2"},
+    {"train", "eps", T_REAL, TR(eps), "1e-8", 1e-30, 1, NULL, "AdamW epsilon"},
+    {"train", "clip", T_REAL, TR(clip), "1.0", 0, 1e30, NULL,
+     "global gradient-norm clip (0 = off)"},
+    {"train", "seed", T_LONG, TR(seed), "1234", 0, 9.2e18, NULL,
+     "seed for init, sampling, masking and dropout"},
+    {"train", "eval_every", T_LONG, TR(eval_every), "50", 0, 1e15, NULL,
+     "steps between validations (0 = only at the end)"},
+    {"train", "log_every", T_LONG, TR(log_every), "1", 1, 1e15, NULL, "steps between log lines"},
+    {"train", "threads", T_INT, TR(threads), "0", 0, 4096, NULL,
+     "CPU threads per rank (0 = OMP_NUM_THREADS or all cores)"},
+    {"train", "recompute", T_BOOL, TR(recompute), "false", 0, 1, NULL,
+     "keep only each block's input; recompute its forward inside its backward"},
+    {"train", "dump_batches", T_STR, TR(dump_batches), "", 0, 0, NULL,
+     "write the initial parameters and every batch to this HDF5 file (1 rank)"},
+    {"train", "replay", T_STR, TR(replay), "", 0, 0, NULL,
+     "train on the initial parameters and batches of a dump file instead of a corpus"},
+#define R(field) offsetof(Config, run.field)
+    {"run", "dir", T_STR, R(dir), "runs/default", 0, 0, NULL,
+     "run directory: config.ini, metrics.jsonl, model.h5"},
+    {"run", "peak_tflops", T_REAL, R(peak_tflops), "0", 0, 1e9, NULL,
+     "per-rank peak TFLOP/s for MFU (0 = measure this machine's sgemm at start)"},
+#define Z(field) offsetof(Config, zero.field)
+    {"zero", "stage", T_INT, Z(stage), "0", 0, 3, NULL,
+     "ZeRO stage: 0 all-reduce, 1 shard optimizer state, 2 + gradients, 3 + parameters"},
+    {"zero", "overlap", T_BOOL, Z(overlap), "true", 0, 1, NULL,
+     "overlap gradient reductions and parameter prefetches with compute"},
+#define CK(field) offsetof(Config, ckpt.field)
+    {"checkpoint", "every", T_LONG, CK(every), "0", -1, 1e15, NULL,
+     "save every N steps (0 = only at the end, -1 = never)"},
+    {"checkpoint", "keep_last", T_INT, CK(keep_last), "3", 0, 1 << 30, NULL,
+     "keep the newest k checkpoints (0 = all)"},
+    {"checkpoint", "keep_every", T_LONG, CK(keep_every), "0", 0, 1e15, NULL,
+     "also keep every checkpoint whose step is a multiple of m (0 = none)"},
+    {"checkpoint", "resume", T_STR, CK(resume), "auto", 0, 0, NULL,
+     "auto (newest complete checkpoint in dir, if any) | none | <path>"},
+    {"checkpoint", "dir", T_STR, CK(dir), "", 0, 0, NULL,
+     "checkpoint directory (default <run.dir>/ckpt)"},
+    {"checkpoint", "io", T_ENUM, CK(io), "direct", 0, 0, "direct|hdf5",
+     "tensor bytes: direct (each rank writes its parts at their file offsets) | hdf5 (collective "
+     "H5Dwrite through MPI-IO aggregators)"},
+};
+#undef M
+#undef D
+#undef TR
+#undef R
+#undef Z
+#undef CK
+#define NKEYS (sizeof KEYS / sizeof KEYS[0])
+
+static const KeyDef *find_key(const char *section, const char *key) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return &KEYS[i];
+    return NULL;
+}
+
+static int section_known(const char *section) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, section)) return 1;
+    return 0;
+}
+
+#define BAD(...) z_die_all(__VA_ARGS__)
+
+static void set_value(Config *c, const KeyDef *k, const char *value, const char *src) {
+    char *end;
+    void *field = (char *)c + k->off;
+    while (*value == ' ' || *value == '\t') value++;
+    switch (k->type) {
+    case T_INT: {
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        while (*end == ' ' || *end == '\t') end++;
+        if (!*value || *end || errno)
+            BAD("%s: [%s] %s = %s: not an integer", src, k->section, k->key, value);
+        if (v < (long long)k->lo || v > (long long)k->hi)
+            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value, k->lo,
+                k->hi);
+        *(int *)field = (int)v;
+        break;
+    }
+    case T_LONG: {
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        while (*end == ' ' || *end == '\t') end++;
+        if (!*value || *end || errno)
+            BAD("%s: [%s] %s = %s: not an integer", src, k->section, k->key, value);
+        if (v < (long long)k->lo || (double)v > k->hi)
+            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value, k->lo,
+                k->hi);
+        *(long *)field = (long)v;
+        break;
+    }
+    case T_STR:
+        if (strlen(value) >= PATH_MAX_CFG)
+            BAD("%s: [%s] %s: value longer than %d characters", src, k->section, k->key,
+                PATH_MAX_CFG - 1);
+        snprintf((char *)field, PATH_MAX_CFG, "%s", value);
+        break;
+    case T_REAL: {
+        errno = 0;
+        double v = strtod(value, &end);
+        while (*end == ' ' || *end == '\t') end++;
+        if (!*value || *end || errno || !isfinite(v))
+            BAD("%s: [%s] %s = %s: not a number", src, k->section, k->key, value);
+        if (v < k->lo || v > k->hi)
+            BAD("%s: [%s] %s = %s: must be in [%g, %g]", src, k->section, k->key, value, k->lo,
+                k->hi);
+        *(double *)field = v;
+        break;
+    }
+    case T_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes"))
+            *(int *)field = 1;
+        else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
+            *(int *)field = 0;
+        else
+            BAD("%s: [%s] %s = %s: expected true or false", src, k->section, k->key, value);
+        break;
+    case T_ENUM: {
+        const char *p = k->choices;
+        size_t vl = strlen(value);
+        for (int idx = 0; *p; idx++) {
+            const char *bar = strchr(p, '|');
+            size_t n = bar ? (size_t)(bar - p) : strlen(p);
+            if (n == vl && !strncmp(p, value, n)) {
+                *(int *)field = idx;
+                return;
+            }
+            p += n + (bar ? 1 : 0);
+        }
+        BAD("%s: [%s] %s = %s: expected one of %s", src, k->section, k->key, value, k->choices);
+    }
+    }
+}
+
+static void set_key(Config *c, const char *section, const char *key, const char *value,
+                    const char *src) {
+    const KeyDef *k = find_key(section, key);
+    if (!k) {
+        if (!section_known(section))
+            BAD("%s: unknown section [%s] (key %s = %s)", src, section, key, value);
+        BAD("%s: unknown key [%s] %s = %s", src, section, key, value);
+    }
+    set_value(c, k, value, src);
+}
+
+void config_defaults(Config *c) {
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NKEYS; i++) set_value(c, &KEYS[i], KEYS[i].def, "defaults");
+}
+
+typedef struct {
+    Config *c;
+    const char *path;
+    int depth;
+} LoadCtx;
+
+static void load_depth(Config *c, const char *path, int depth);
+
+static int on_ini(void *user, const char *section, const char *name, const char *value) {
+    LoadCtx *x = user;
+    if (!*section && !strcmp(name, "include")) {
+        char inc[4096];
+        const char *slash = strrchr(x->path, '/');
+        if (value[0] == '/' || !slash)
+            snprintf(inc, sizeof inc, "%s", value);
+        else
+            snprintf(inc, sizeof inc, "%.*s/%s", (int)(slash - x->path), x->path, value);
+        load_depth(x->c, inc, x->depth + 1);
+        return 1;
+    }
+    if (!*section) return 0; /* inih reports the line: a key outside any [section] */
+    set_key(x->c, section, name, value, x->path);
+    return 1;
+}
+
+static void load_depth(Config *c, const char *path, int depth) {
+    if (depth > 8) BAD("%s: include nesting deeper than 8", path);
+    FILE *f = fopen(path, "r");
+    if (!f) BAD("%s: cannot open config file: %s", path, strerror(errno));
+    LoadCtx x = {c, path, depth};
+    int rc = ini_parse_file(f, on_ini, &x);
+    fclose(f);
+    if (rc > 0)
+        BAD("%s: line %d: not valid INI (a malformed line, or a key outside any [section])", path,
+            rc);
+    if (rc < 0) BAD("%s: cannot read config file", path);
+}
+
+void config_load(Config *c, const char *path) {
+    load_depth(c, path, 0);
+}
+
+void config_load_string(Config *c, const char *text, const char *source) {
+    LoadCtx x = {c, source, 0};
+    int rc = ini_parse_string(text, on_ini, &x);
+    if (rc) BAD("%s: line %d of the stored config is not valid INI", source, rc);
+}
+
+int config_model_differs(const ModelConfig *a, const ModelConfig *b, char *what, size_t n) {
+    struct {
+        const char *key;
+        long x, y;
+    } k[] = {{"arch", a->arch, b->arch},
+             {"vocab_size", a->vocab_size, b->vocab_size},
+             {"max_positions", a->max_positions, b->max_positions},
+             {"type_vocab_size", a->type_vocab_size, b->type_vocab_size},
+             {"layers", a->layers, b->layers},
+             {"width", a->width, b->width},
+             {"heads", a->heads, b->heads},
+             {"ffn", a->ffn, b->ffn},
+             {"norm", a->norm, b->norm},
+             {"tied", a->tied, b->tied},
+             {"gelu", a->gelu, b->gelu}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (k[i].x != k[i].y) {
+            snprintf(what, n, "[model] %s = %ld in the checkpoint, %ld in this run", k[i].key,
+                     k[i].x, k[i].y);
+            return 1;
+        }
+    return 0;
+}
+
+int config_override(Config *c, const char *arg) {
+    const char *eq = strchr(arg, '=');
+    if (!eq) return 0;
+    const char *dot = memchr(arg, '.', (size_t)(eq - arg));
+    if (!dot) BAD("command line: override %s: expected section.key=value", arg);
+    char section[128], key[128];
+    snprintf(section, sizeof section, "%.*s", (int)(dot - arg), arg);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    set_key(c, section, key, eq + 1, "command line");
+    return 1;
+}
+
+void config_finish(Config *c, const char *src) {
+    ModelConfig *m = &c->model;
+    if (m->ffn == 0) m->ffn = 4 * m->width;
+    if (m->width % m->heads)
+        BAD("%s: [model] heads = %d does not divide width = %d", src, m->heads, m->width);
+    if (m->arch == ARCH_DECODER && m->type_vocab_size > 0) m->type_vocab_size = 0;
+    DataConfig *d = &c->data;
+    if (d->objective == OBJ_AUTO) d->objective = m->arch == ARCH_ENCODER ? OBJ_MLM : OBJ_CLM;
+    if (d->objective == OBJ_MLM && m->arch != ARCH_ENCODER)
+        BAD("%s: [data] objective = mlm needs [model] arch = encoder", src);
+    if (d->objective == OBJ_CLM && m->arch != ARCH_DECODER)
+        BAD("%s: [data] objective = clm needs [model] arch = decoder", src);
+    if (d->seq_len > m->max_positions)
+        BAD("%s: [data] seq_len = %d exceeds [model] max_positions = %d", src, d->seq_len,
+            m->max_positions);
+    TrainConfig *t = &c->train;
+    if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
+}
+
+static void format_value(const Config *c, const KeyDef *k, char *out, size_t n) {
+    const void *field = (const char *)c + k->off;
+    switch (k->type) {
+    case T_INT:
+        snprintf(out, n, "%d", *(const int *)field);
+        break;
+    case T_LONG:
+        snprintf(out, n, "%ld", *(const long *)field);
+        break;
+    case T_STR:
+        snprintf(out, n, "%s", (const char *)field);
+        break;
+    case T_REAL: { /* shortest form that reads back to the same double */
+        double v = *(const double *)field;
+        for (int prec = 6; prec <= 17; prec++) {
+            snprintf(out, n, "%.*g", prec, v);
+            if (strtod(out, NULL) == v) break;
+        }
+        break;
+    }
+    case T_BOOL:
+        snprintf(out, n, "%s", *(const int *)field ? "true" : "false");
+        break;
+    case T_ENUM: {
+        int idx = *(const int *)field;
+        const char *p = k->choices;
+        for (int i = 0; i < idx && strchr(p, '|'); i++) p = strchr(p, '|') + 1;
+        const char *bar = strchr(p, '|');
+        snprintf(out, n, "%.*s", (int)(bar ? (size_t)(bar - p) : strlen(p)), p);
+        break;
+    }
+    }
+}
+
+char *config_format(const Config *c, const char *only) {
+    size_t cap = 1 << 14, len = 0;
+    char *buf = z_malloc(cap, "config text");
+    const char *cur = "";
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (only && strcmp(only, KEYS[i].section)) continue;
+        char v[PATH_MAX_CFG + 16];
+        format_value(c, &KEYS[i], v, sizeof v);
+        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
+        if (!buf) z_die("out of memory formatting config");
+        if (strcmp(cur, KEYS[i].section)) {
+            cur = KEYS[i].section;
+            len += snprintf(buf + len, cap - len, "%s[%s]\n", len ? "\n" : "", cur);
+        }
+        len += snprintf(buf + len, cap - len, "%s = %s\n", KEYS[i].key, v);
+    }
+    return buf;
+}
+
+void config_print_keys(void) {
+    for (size_t i = 0; i < NKEYS; i++)
+        printf("%s.%-18s %-8s default %-10s %s%s%s\n", KEYS[i].section, KEYS[i].key,
+               KEYS[i].type == T_INT || KEYS[i].type == T_LONG ? "int"
+               : KEYS[i].type == T_STR                         ? "text"
+               : KEYS[i].type == T_REAL                        ? "real"
+               : KEYS[i].type == T_BOOL                        ? "bool"
+                                                               : "choice",
+               KEYS[i].def, KEYS[i].help, KEYS[i].choices ? " — " : "",
+               KEYS[i].choices ? KEYS[i].choices : "");
+}

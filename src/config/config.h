@@ -1,0 +1,118 @@
+/*
+ * config.h — the run's configuration: the structs of every section ([model],
+ * [data], [train], [run], [zero], [checkpoint]), INI files read with
+ * libinih, then `section.key=value` overrides from the command line, then
+ * validation. Every key is declared once in a table (config.c) with its
+ * type, default, range and help; unknown keys and impossible values are
+ * refused with one line naming the source, the key and the value.
+ */
+#ifndef ZEROPT_CONFIG_H
+#define ZEROPT_CONFIG_H
+
+#include <stddef.h>
+
+enum { ARCH_ENCODER = 0, ARCH_DECODER = 1 };
+enum { NORM_POST = 0, NORM_PRE = 1 };
+
+typedef struct {
+    int arch;            /* ARCH_ENCODER / ARCH_DECODER */
+    int vocab_size;      /* V */
+    int max_positions;   /* learned position table rows */
+    int type_vocab_size; /* segment table rows (encoder; 0 = none) */
+    int layers;          /* L */
+    int width;           /* C */
+    int heads;           /* NH, divides C */
+    int ffn;             /* F */
+    int norm;            /* NORM_POST / NORM_PRE */
+    int tied;            /* head decoder shares the token embedding */
+    int gelu;            /* K_GELU_TANH / K_GELU_ERF */
+    double dropout;      /* hidden dropout (embeddings, attention out, FFN out) */
+    double attn_dropout; /* dropout on attention probabilities */
+    double ln_eps;
+    double init_std; /* std of weight init */
+    int init_scaled; /* output projections std/√(2L) (GPT-2, Megatron) */
+} ModelConfig;
+
+#define PATH_MAX_CFG 1024
+
+enum { OBJ_AUTO = 0, OBJ_MLM = 1, OBJ_CLM = 2 };
+enum { SCHED_LINEAR = 0, SCHED_COSINE = 1, SCHED_CONSTANT = 2, SCHED_WSD = 3 };
+
+typedef struct {
+    char path[PATH_MAX_CFG]; /* corpus.h5 */
+    int seq_len;             /* T */
+    int objective;           /* OBJ_* (auto: mlm for encoders, clm for decoders) */
+    double mask_rate;        /* MLM: fraction of positions predicted (80/10/10) */
+    int shuffle;             /* seeded permutation of samples */
+    int val_batches;         /* global batches of validation data per evaluation */
+} DataConfig;
+
+typedef struct {
+    int micro_batch;   /* sequences per rank per forward/backward */
+    int global_batch;  /* sequences per optimizer step (0 = micro_batch × ranks) */
+    long steps;        /* optimizer steps (the schedule's length) */
+    long stop_at;      /* stop this invocation after this step, with a checkpoint (0 = run on) */
+    double lr, min_lr; /* peak and floor learning rate */
+    long warmup;       /* linear warm-up steps */
+    int schedule;      /* SCHED_* after warm-up */
+    double decay_frac; /* warmup-stable-decay: fraction of steps spent decaying */
+    double weight_decay, beta1, beta2, eps;
+    double clip;     /* global gradient-norm clip (0 = off) */
+    long seed;       /* init, sampling, masking, dropout */
+    long eval_every; /* steps between validations (0 = only at the end) */
+    long log_every;
+    int threads;                     /* CPU threads per rank (0 = OpenMP default) */
+    int recompute;                   /* activation recomputation per block */
+    char dump_batches[PATH_MAX_CFG]; /* write initial params + every batch here (1 rank) */
+    char replay[PATH_MAX_CFG];       /* train on the batches (and init) of a dump file */
+} TrainConfig;
+
+typedef struct {
+    char dir[PATH_MAX_CFG]; /* run directory: config.ini, metrics.jsonl, model.h5 */
+    double peak_tflops;     /* per-rank peak for MFU (0 = measure sgemm at start) */
+} RunConfig;
+
+typedef struct {
+    long every;                /* save every N steps (0 = only at the end, −1 = never) */
+    int keep_last;             /* keep the newest k checkpoints (0 = all) */
+    long keep_every;           /* also keep every m-th step forever (0 = none) */
+    char resume[PATH_MAX_CFG]; /* auto | none | <path> */
+    char dir[PATH_MAX_CFG];    /* default: <run.dir>/ckpt */
+    int io;                    /* 0 direct, 1 hdf5: how tensor bytes move (CkptIo) */
+} CkptConfig;
+
+typedef struct {
+    int stage;   /* 0–3 */
+    int overlap; /* non-blocking reductions and prefetches progressed during compute */
+} ZeroConfig;
+
+typedef struct {
+    ModelConfig model;
+    DataConfig data;
+    TrainConfig train;
+    RunConfig run;
+    ZeroConfig zero;
+    CkptConfig ckpt;
+} Config;
+
+/* Defaults for every key. */
+void config_defaults(Config *c);
+/* Read an INI file (a top-level `include = other.ini` loads another first,
+ * relative to the including file). Dies on any error. */
+void config_load(Config *c, const char *path);
+/* Read INI text (a config stored in a checkpoint); source names it in errors. */
+void config_load_string(Config *c, const char *text, const char *source);
+/* 1 when two models differ in an architecture key (what names it). */
+int config_model_differs(const ModelConfig *a, const ModelConfig *b, char *what, size_t n);
+/* Apply "section.key=value"; returns 0 when arg has no '=' (not an override). */
+int config_override(Config *c, const char *arg);
+/* Resolve derived values (ffn = 0 → 4·width, objective from arch) and
+ * check cross-key rules. */
+void config_finish(Config *c, const char *source);
+/* The resolved configuration as INI text (malloc'd); only one section when
+ * `only` is not NULL. */
+char *config_format(const Config *c, const char *only);
+/* Human-readable key reference, one line per key. */
+void config_print_keys(void);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * data.c — packing, sample order and windows of a corpus split (see data.h).
+ */
+#include "data.h"
+
+#include "kernels/rng.h"
+#include "mpi/err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A 4-round Feistel network on the smallest even-bit domain ≥ n, with cycle
+ * walking back into [0, n): a bijection of [0, n) for any key. */
+int64_t data_permute(int64_t i, int64_t n, uint64_t key) {
+    if (n <= 1) return 0;
+    int bits = 2;
+    while (((int64_t)1 << bits) < n) bits += 2;
+    int half = bits / 2;
+    uint64_t mask = ((uint64_t)1 << half) - 1;
+    uint64_t x = (uint64_t)i;
+    do {
+        uint64_t l = x >> half, r = x & mask;
+        for (int round = 0; round < 4; round++) {
+            uint64_t f = k_rng_mix(r ^ k_rng_child(key, (uint64_t)round)) & mask;
+            uint64_t t = l ^ f;
+            l = r;
+            r = t;
+        }
+        x = (l << half) | r;
+    } while (x >= (uint64_t)n);
+    return (int64_t)x;
+}
+
+int data_open(DataSource *d, const char *path, const char *split, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    return corpus_open(&d->corpus, path, split, err, errlen);
+}
+
+int data_pack(DataSource *d, int64_t stride, int64_t extra, int sep, uint64_t seed, int shuffle,
+              const char *what, char *err, size_t errlen) {
+    d->stride = stride, d->extra = extra, d->sep = sep, d->seed = seed, d->shuffle = shuffle;
+    d->stream_len = d->corpus.n_tokens + d->corpus.n_docs;
+    d->n_samples = stride > 0 && d->stream_len > extra ? (d->stream_len - extra) / stride : 0;
+    if (d->n_samples < 1)
+        return z_fail(err, errlen,
+                      "%s: %s is larger than the %s split allows (%ld tokens in %ld documents "
+                      "make no full sequence)",
+                      d->corpus.path, what, d->corpus.split[0] ? d->corpus.split : "train",
+                      (long)d->corpus.n_tokens, (long)d->corpus.n_docs);
+    free(d->window);
+    d->window = z_malloc((size_t)(stride + extra) * sizeof *d->window, "sample window");
+    return 0;
+}
+
+void data_close(DataSource *d) {
+    corpus_close(&d->corpus);
+    free(d->window);
+    memset(d, 0, sizeof *d);
+}
+
+/* Document containing stream position p (its tokens or its separator). */
+static int64_t doc_of(const DataSource *d, int64_t p) {
+    const int64_t *off = d->corpus.offsets;
+    int64_t lo = 0, hi = d->corpus.n_docs - 1; /* last d with off[d] + d <= p */
+    while (lo < hi) {
+        int64_t mid = (lo + hi + 1) / 2;
+        if (off[mid] + mid <= p)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* stream[a, a+n) into out: one hyperslab read for the tokens, separators
+ * inserted at document ends. */
+static int read_stream(DataSource *d, int64_t a, int64_t n, int32_t *out, char *err,
+                       size_t errlen) {
+    const int64_t *off = d->corpus.offsets;
+    int64_t d0 = doc_of(d, a), d1 = doc_of(d, a + n - 1);
+    /* token index of a stream position: p − (its document index) clipped to its doc */
+    int64_t t0 = a - d0 < off[d0 + 1] ? a - d0 : off[d0 + 1];
+    int64_t t1 = (a + n - 1) - d1 < off[d1 + 1] ? (a + n - 1) - d1 + 1 : off[d1 + 1];
+    int32_t *tok = out + n - (t1 - t0); /* read into the tail, expand forward */
+    if (t1 > t0 && corpus_read(&d->corpus, t0, t1 - t0, tok, err, errlen)) return -1;
+    int64_t ti = 0, p = a;
+    for (int64_t doc = d0; doc <= d1; doc++) {
+        int64_t e = off[doc + 1] + doc; /* the document's tokens end at e, its separator */
+        for (; p < a + n && p < e; p++) out[p - a] = tok[ti++];
+        if (p < a + n && p == e) out[p++ - a] = d->sep;
+    }
+    return 0;
+}
+
+int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen) {
+    int64_t epoch = k / d->n_samples, j = k % d->n_samples;
+    int64_t i =
+        d->shuffle ? data_permute(j, d->n_samples, k_rng_child(d->seed, 0xE0C0 + epoch)) : j;
+    return read_stream(d, i * d->stride, d->stride + d->extra, out, err, errlen);
+}
+
+int data_unigram_entropy(DataSource *d, int64_t max_tokens, double *entropy, char *err,
+                         size_t errlen) {
+    int V = d->corpus.meta.vocab_size;
+    int64_t n = d->corpus.n_tokens < max_tokens ? d->corpus.n_tokens : max_tokens, chunk = 1 << 20;
+    int64_t *count = z_calloc((size_t)V, sizeof *count, "unigram counts");
+    int32_t *buf = z_malloc((size_t)chunk * sizeof *buf, "unigram chunk");
+    int rc = 0;
+    for (int64_t o = 0; o < n && !rc; o += chunk) {
+        int64_t c = n - o < chunk ? n - o : chunk;
+        rc = corpus_read(&d->corpus, o, c, buf, err, errlen);
+        for (int64_t i = 0; i < c && !rc; i++) count[buf[i]]++;
+    }
+    double h = 0;
+    for (int v = 0; v < V && n > 0; v++)
+        if (count[v]) h -= (double)count[v] / n * log((double)count[v] / n);
+    *entropy = h;
+    free(count), free(buf);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * data.h — the samples of a corpus split: packing documents into fixed
+ * windows, the order in which training visits them, reading a window.
+ *
+ * Packing: the split is read as one stream in which every document is
+ * followed by a separator (the objective's: [SEP] for MLM, EOS for causal
+ * LM). Sample i is the window stream[i·stride : i·stride + stride + extra]
+ * (MLM: stride T−2, extra 0, framed by [CLS] … [SEP] later; causal LM:
+ * stride T, extra 1 for the shifted labels).
+ * Order: training position k (0, 1, 2, … over the whole run) visits sample
+ * perm_e(k mod n) of epoch e = k div n, a seeded bijection — no table, and
+ * the same for any number of ranks. What a window is trained on (masking,
+ * shifting) is the objective's (src/objectives/).
+ */
+#ifndef ZEROPT_DATA_H
+#define ZEROPT_DATA_H
+
+#include "io/corpus.h"
+
+#include <stdint.h>
+
+typedef struct {
+    Corpus corpus;
+    int64_t stride, extra; /* window = stride + extra tokens, every stride */
+    int sep;               /* separator after every document */
+    int shuffle;
+    uint64_t seed;
+    int64_t stream_len; /* tokens + separators */
+    int64_t n_samples;
+    int32_t *window; /* [stride + extra]: the last window read (data_window's caller may use it) */
+} DataSource;
+
+/* Open a split ("" = train, "val") of a corpus. 0 on success, otherwise err
+ * names the file and the problem. */
+int data_open(DataSource *d, const char *path, const char *split, char *err, size_t errlen);
+/* Pack it into windows of stride + extra tokens separated by sep; what
+ * names the sequence length in the error when not one window fits. */
+int data_pack(DataSource *d, int64_t stride, int64_t extra, int sep, uint64_t seed, int shuffle,
+              const char *what, char *err, size_t errlen);
+void data_close(DataSource *d);
+
+/* The window of training position k: out[stride + extra]. 0 on success. */
+int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen);
+
+/* Bijective seeded permutation of [0, n) (exposed for tests). */
+int64_t data_permute(int64_t i, int64_t n, uint64_t key);
+
+/* The entropy (nats) of the split's unigram token distribution, counted
+ * over its first max_tokens tokens (all when fewer): what a model that
+ * learned only token frequencies scores. 0 on success. */
+int data_unigram_entropy(DataSource *d, int64_t max_tokens, double *entropy, char *err,
+                         size_t errlen);
+
+#endif

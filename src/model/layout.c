@@ -1,0 +1,188 @@
+/*
+ * model_layout.c — the parameter layout: which tensors exist, their names and
+ * shapes, how they pack into units, how they are initialised. No math here.
+ */
+#include "model.h"
+
+#include "kernels/kernels.h"
+#include "mpi/err.h"
+#include "kernels/rng.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Append a view to the unit being built; returns its offset in floats. */
+static long add_view(Model *m, int unit, const char *name, int d0, int d1, int decay) {
+    ParamView *v = &m->view[m->nviews++];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->unit = unit;
+    v->offset = m->unit[unit].numel;
+    v->ndim = d1 > 0 ? 2 : 1;
+    v->shape[0] = d0;
+    v->shape[1] = d1 > 0 ? d1 : 0;
+    v->numel = (size_t)d0 * (d1 > 0 ? d1 : 1);
+    v->decay = decay;
+    m->unit[unit].numel += v->numel;
+    m->unit[unit].nviews++;
+    return (long)v->offset;
+}
+
+static void begin_unit(Model *m, int u) {
+    m->unit[u].first_view = m->nviews;
+}
+
+void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
+    memset(m, 0, sizeof *m);
+    m->c = *c;
+    int L = c->layers, C = c->width, F = c->ffn, V = c->vocab_size;
+    int enc = c->arch == ARCH_ENCODER;
+    m->nunits = L + 2;
+    m->unit = z_calloc(m->nunits, sizeof(Unit), "units");
+    m->view = z_calloc(16 * (size_t)(L + 2), sizeof(ParamView), "views");
+    char nm[PARAM_NAME_MAX];
+
+    /* unit 0: embeddings */
+    begin_unit(m, 0);
+    m->el.tok = add_view(m, 0, "embed.tok.weight", V, C, 1);
+    m->el.pos = add_view(m, 0, "embed.pos.weight", c->max_positions, C, 1);
+    m->el.seg = m->el.norm_w = m->el.norm_b = -1;
+    if (enc && c->type_vocab_size > 0)
+        m->el.seg = add_view(m, 0, "embed.seg.weight", c->type_vocab_size, C, 1);
+    if (enc) {
+        m->el.norm_w = add_view(m, 0, "embed.norm.weight", C, 0, 0);
+        m->el.norm_b = add_view(m, 0, "embed.norm.bias", C, 0, 0);
+    }
+
+    /* units 1..L: blocks, identical layouts */
+    for (int l = 0; l < L; l++) {
+        int u = 1 + l;
+        begin_unit(m, u);
+        BlockLayout bl;
+#define V1(field, suffix, n)                                                                       \
+    snprintf(nm, sizeof nm, "blocks.%02d.%s", l, suffix);                                          \
+    bl.field = add_view(m, u, nm, n, 0, 0)
+#define V2(field, suffix, r, cc)                                                                   \
+    snprintf(nm, sizeof nm, "blocks.%02d.%s", l, suffix);                                          \
+    bl.field = add_view(m, u, nm, r, cc, 1)
+        V1(ln1_w, "attn.norm.weight", C);
+        V1(ln1_b, "attn.norm.bias", C);
+        V2(qkv_w, "attn.qkv.weight", 3 * C, C);
+        V1(qkv_b, "attn.qkv.bias", 3 * C);
+        V2(proj_w, "attn.proj.weight", C, C);
+        V1(proj_b, "attn.proj.bias", C);
+        V1(ln2_w, "mlp.norm.weight", C);
+        V1(ln2_b, "mlp.norm.bias", C);
+        V2(fc_w, "mlp.fc.weight", F, C);
+        V1(fc_b, "mlp.fc.bias", F);
+        V2(fcp_w, "mlp.proj.weight", C, F);
+        V1(fcp_b, "mlp.proj.bias", C);
+#undef V1
+#undef V2
+        m->bl = bl;
+    }
+
+    /* unit L+1: final norm and head */
+    int h = L + 1;
+    begin_unit(m, h);
+    HeadLayout hl = {-1, -1, -1, -1, -1, -1, -1, -1};
+    if (c->norm == NORM_PRE) {
+        hl.norm_w = add_view(m, h, "head.norm.weight", C, 0, 0);
+        hl.norm_b = add_view(m, h, "head.norm.bias", C, 0, 0);
+    }
+    if (enc) {
+        hl.tr_w = add_view(m, h, "head.transform.weight", C, C, 1);
+        hl.tr_b = add_view(m, h, "head.transform.bias", C, 0, 0);
+        hl.trn_w = add_view(m, h, "head.transform_norm.weight", C, 0, 0);
+        hl.trn_b = add_view(m, h, "head.transform_norm.bias", C, 0, 0);
+        hl.bias = add_view(m, h, "head.bias", V, 0, 0);
+    }
+    if (!c->tied) hl.dec_w = add_view(m, h, "head.decoder.weight", V, C, 1);
+    m->hl = hl;
+
+    size_t q = (size_t)(ranks > 0 ? ranks : 1) * (size_t)(align > 0 ? align : 1);
+    for (int u = 0; u < m->nunits; u++) {
+        m->nparams += m->unit[u].numel;
+        m->unit[u].padded = (m->unit[u].numel + q - 1) / q * q;
+    }
+}
+
+void model_alloc_params(Model *m) {
+    for (int u = 0; u < m->nunits; u++) {
+        m->unit[u].params = z_alloc(m->unit[u].padded * sizeof(float), MEM_PARAMS, "parameters");
+        m->unit[u].grads = z_alloc(m->unit[u].padded * sizeof(float), MEM_GRADS, "gradients");
+    }
+}
+
+static uint64_t name_hash(const char *s) { /* FNV-1a 64 */
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+void model_init_params(Model *m, uint64_t seed) {
+    for (int u = 0; u < m->nunits; u++) model_init_unit(m, seed, u);
+}
+
+void model_init_unit(Model *m, uint64_t seed, int unit) {
+    const ModelConfig *c = &m->c;
+    double scaled = c->init_std / sqrt(2.0 * (c->layers > 0 ? c->layers : 1));
+    const Unit *U = &m->unit[unit];
+    for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
+        const ParamView *v = &m->view[i];
+        float *p = model_param(m, v);
+        int is_norm_w = strstr(v->name, "norm.weight") != NULL;
+        if (is_norm_w) {
+            for (size_t k = 0; k < v->numel; k++) p[k] = 1.0f;
+        } else if (ends_with(v->name, ".bias")) {
+            k_zero(p, v->numel);
+        } else {
+            double std = c->init_std;
+            if (c->init_scaled &&
+                (ends_with(v->name, "attn.proj.weight") || ends_with(v->name, "mlp.proj.weight")))
+                std = scaled;
+            uint64_t s = k_rng_child(seed, name_hash(v->name));
+            for (size_t k = 0; k < v->numel; k++) p[k] = (float)(std * k_rng_normal(s, k));
+        }
+    }
+}
+
+const ParamView *model_find(const Model *m, const char *name) {
+    for (int i = 0; i < m->nviews; i++)
+        if (strcmp(m->view[i].name, name) == 0) return &m->view[i];
+    return NULL;
+}
+
+double model_flops_per_token(const Model *m, int T, double head_frac) {
+    const ModelConfig *c = &m->c;
+    double C = c->width, head = (double)c->vocab_size * C + (c->arch == ARCH_ENCODER ? C * C : 0);
+    return 6.0 * ((double)m->nparams - (1 - head_frac) * head) + 12.0 * c->layers * C * (double)T;
+}
+
+int model_mlm_head_rows(int N, double rate) {
+    double mean = rate * N;
+    int rows = (int)(mean + 8 * sqrt(mean) + 64); /* 8 σ above the binomial mean */
+    return rows < N ? rows : N;
+}
+
+void model_zero_grads(Model *m) {
+    for (int u = 0; u < m->nunits; u++)
+        if (m->unit[u].grads) k_zero(m->unit[u].grads, m->unit[u].padded);
+}
+
+void model_free(Model *m) {
+    for (int u = 0; u < m->nunits; u++) {
+        k_free(m->unit[u].params);
+        k_free(m->unit[u].grads);
+    }
+    free(m->unit);
+    free(m->view);
+    model_free_acts(m);
+    memset(m, 0, sizeof *m);
+}

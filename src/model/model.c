@@ -1,0 +1,531 @@
+/*
+ * model.c — forward and backward of the encoder and decoder, layer by layer,
+ * each forward beside its backward. All activations are views into one arena
+ * sized from (B, T, config); backward reuses one set of scratch buffers for
+ * every block, with the residual-stream gradient carried in d_res.
+ *
+ * Shapes: N = B·T rows, C width, F ffn, V vocab, R labelled rows (MLM head).
+ */
+#include "model.h"
+
+#include "kernels/kernels.h"
+#include "mpi/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* arena                                                                      */
+
+/* One walk places every view in the arena (base != NULL) or only measures the
+ * arena (base == NULL, pointers untouched). */
+static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, int sep,
+                         float *base) {
+    size_t off = 0;
+    size_t N = (size_t)B * T, C = c->width, F = c->ffn, V = c->vocab_size;
+    int enc = c->arch == ARCH_ENCODER, post = c->norm == NORM_POST;
+    size_t rows = enc ? (size_t)R : N, hrows = enc ? rows : 0;
+#define TAKE(ptr, n)                                                                               \
+    do {                                                                                           \
+        if (base) (ptr) = base + off;                                                              \
+        off += ((size_t)(n) + 15) / 16 * 16; /* 64-byte aligned views */                           \
+    } while (0)
+    TAKE(m->emb, N * C);
+    TAKE(m->emb_ln, enc ? N * C : 0);
+    TAKE(m->emb_ln_mean, N);
+    TAKE(m->emb_ln_rstd, N);
+    TAKE(m->emb_drop, N * C);
+    /* With recomputation every block shares one set of activations; only its
+     * output (the next block's input) is kept per block. */
+    int rc = m->recompute;
+    for (int l = 0; l < c->layers; l++) {
+        BlockActs *a = &m->blk[l];
+        if (l == 0 || !rc) {
+            TAKE(a->ln1, N * C);
+            TAKE(a->ln1_mean, N);
+            TAKE(a->ln1_rstd, N);
+            TAKE(a->qkv, 3 * N * C);
+            TAKE(a->att, (size_t)B * c->heads * T * T);
+            TAKE(a->atty, N * C);
+            TAKE(a->attproj, N * C);
+            TAKE(a->res1, N * C);
+            if (!(post && rc)) TAKE(a->ln2, N * C);
+            TAKE(a->ln2_mean, N);
+            TAKE(a->ln2_rstd, N);
+            TAKE(a->fch, N * F);
+            TAKE(a->fch_gelu, N * F);
+            TAKE(a->fcproj, N * C);
+            TAKE(a->res2, post ? N * C : 0);
+        } else if (base) {
+            *a = m->blk[0];
+        }
+        if (post && !rc)
+            a->out = a->ln2; /* post-LN: the block's output is its second norm */
+        else
+            TAKE(a->out, N * C);
+        if (post && rc) a->ln2 = a->out;
+    }
+    TAKE(m->lnf, N * C);
+    TAKE(m->lnf_mean, N);
+    TAKE(m->lnf_rstd, N);
+    TAKE(m->head_in, hrows * C);
+    TAKE(m->head_fc, hrows * C);
+    TAKE(m->head_gelu, hrows * C);
+    TAKE(m->head_ln, hrows * C);
+    TAKE(m->head_ln_mean, hrows);
+    TAKE(m->head_ln_rstd, hrows);
+    TAKE(m->logits, rows * V);
+    TAKE(m->probs, sep ? rows * V : 0);
+    if (!sep) m->probs = m->logits; /* softmax in place */
+    TAKE(m->losses, rows);
+    TAKE(m->dres, N * C);
+    TAKE(m->dres2, N * C);
+    TAKE(m->dbranch, N * C);
+    TAKE(m->dln, N * C);
+    TAKE(m->dqkv, 3 * N * C);
+    TAKE(m->datty, N * C);
+    TAKE(m->dfch_gelu, N * F);
+    TAKE(m->dfch, N * F);
+    TAKE(m->dhead, hrows * C);
+    TAKE(m->dhead2, hrows * C);
+    TAKE(m->att_scratch, k_attention_scratch(T));
+#undef TAKE
+    return off;
+}
+
+void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs, int recompute) {
+    const ModelConfig *c = &m->c;
+    size_t N = (size_t)B * T;
+    if (T > c->max_positions)
+        z_die("sequence length %d exceeds [model] max_positions = %d", T, c->max_positions);
+    if (head_rows <= 0 || head_rows > (int)N) head_rows = (int)N;
+    model_free_acts(m);
+    m->B = B, m->T = T, m->head_rows = head_rows, m->separate_probs = separate_probs;
+    m->recompute = recompute;
+    m->blk = z_calloc(c->layers, sizeof(BlockActs), "block activations");
+    m->arena_floats = arena_walk(m, c, B, T, head_rows, separate_probs, NULL);
+    m->arena = z_alloc(m->arena_floats * sizeof(float), MEM_ACTS, "activations");
+    arena_walk(m, c, B, T, head_rows, separate_probs, m->arena);
+    m->pos_ids = z_alloc(2 * N * sizeof(int32_t), MEM_ACTS, "position ids");
+    m->rows = z_alloc(N * sizeof(int32_t), MEM_ACTS, "row index");
+    m->row_labels = z_alloc(N * sizeof(int32_t), MEM_ACTS, "row labels");
+    m->seeds = z_alloc(B * sizeof(uint64_t), MEM_ACTS, "dropout seeds");
+}
+
+void model_free_acts(Model *m) {
+    k_free(m->arena), k_free(m->pos_ids), k_free(m->rows), k_free(m->row_labels);
+    k_free(m->seeds);
+    free(m->blk);
+    m->arena = NULL, m->blk = NULL, m->pos_ids = m->rows = m->row_labels = NULL, m->seeds = NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* helpers                                                                    */
+
+#define PU(u, off) (m->unit[u].params + (off))
+#define GU(u, off) (m->unit[u].grads + (off))
+
+/* Tell the owner of the parameters (ZeRO) where the pass is. */
+static void hook(Model *m, int event, int unit) {
+    if (m->hook) m->hook(m->hook_ctx, event, unit);
+}
+
+/* Dropout streams: one per (step seed, global sample, site); never per rank. */
+static uint64_t site_seed(const Batch *b, int i, uint64_t site) {
+    uint64_t sample = b->sample_ids ? (uint64_t)b->sample_ids[i] : (uint64_t)i;
+    return k_rng_child(k_rng_child(b->seed, sample), site);
+}
+enum { SITE_EMBED = 1, SITE_ATTN_OUT = 2, SITE_FFN_OUT = 3, SITE_ATTN_PROBS = 4 };
+static uint64_t site_tag(int layer, int site) {
+    return ((uint64_t)(layer + 1) << 8) | site;
+}
+
+static int dropping(const Model *m, const Batch *b) {
+    return b->train && m->c.dropout > 0;
+}
+
+/* y = x + dropout(branch), per-sample masks */
+static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, const float *branch,
+                      uint64_t tag) {
+    size_t per = (size_t)b->T * m->c.width, N = per * b->B;
+    if (!dropping(m, b)) {
+        k_add_fwd(y, x, branch, N);
+        return;
+    }
+    for (int i = 0; i < b->B; i++)
+        k_dropout_fwd(y + i * per, branch + i * per, per, m->c.dropout, site_seed(b, i, tag));
+    k_accum(y, x, N);
+}
+
+/* Gradient reaching the dropped branch of a residual: dy itself, or dy masked
+ * into scratch. */
+static const float *resid_branch_bwd(const Model *m, const Batch *b, float *scratch,
+                                     const float *dy, uint64_t tag) {
+    if (!dropping(m, b)) return dy;
+    size_t per = (size_t)b->T * m->c.width;
+    k_zero(scratch, per * b->B);
+    for (int i = 0; i < b->B; i++)
+        k_dropout_bwd(scratch + i * per, dy + i * per, per, m->c.dropout, site_seed(b, i, tag));
+    return scratch;
+}
+
+static const uint64_t *attn_seeds(Model *m, const Batch *b, int l) {
+    for (int i = 0; i < b->B; i++) m->seeds[i] = site_seed(b, i, site_tag(l, SITE_ATTN_PROBS));
+    return m->seeds;
+}
+
+static double attn_p(const Model *m, const Batch *b) {
+    return b->train ? m->c.attn_dropout : 0;
+}
+
+static void zero(float *p, size_t n) {
+    k_zero(p, n);
+}
+
+/* ------------------------------------------------------------------------- */
+/* embeddings: e = tok[x] + pos[t] (+ seg[s]);  encoder: h0 = dropout(LN(e)),  */
+/* decoder: h0 = dropout(e)                                                   */
+
+static const float *embed_forward(Model *m, const Batch *b) {
+    const ModelConfig *c = &m->c;
+    int N = b->B * b->T, C = c->width;
+    int32_t *pos = m->pos_ids, *seg0 = m->pos_ids + (size_t)m->B * m->T;
+    for (int n = 0; n < N; n++) pos[n] = n % b->T, seg0[n] = 0;
+    k_embedding_fwd(m->emb, b->tokens, PU(0, m->el.tok), N, C, 0);
+    k_embedding_fwd(m->emb, pos, PU(0, m->el.pos), N, C, 1);
+    if (m->el.seg >= 0)
+        k_embedding_fwd(m->emb, b->segments ? b->segments : seg0, PU(0, m->el.seg), N, C, 1);
+    const float *h = m->emb;
+    if (m->el.norm_w >= 0) {
+        k_layernorm_fwd(m->emb_ln, m->emb_ln_mean, m->emb_ln_rstd, m->emb, PU(0, m->el.norm_w),
+                        PU(0, m->el.norm_b), N, C, c->ln_eps);
+        h = m->emb_ln;
+    }
+    if (dropping(m, b)) {
+        size_t per = (size_t)b->T * C;
+        for (int i = 0; i < b->B; i++)
+            k_dropout_fwd(m->emb_drop + i * per, h + i * per, per, c->dropout,
+                          site_seed(b, i, site_tag(-1, SITE_EMBED)));
+        h = m->emb_drop;
+    }
+    return h;
+}
+
+static void embed_backward(Model *m, const Batch *b, const float *dh) {
+    const ModelConfig *c = &m->c;
+    int N = b->B * b->T, C = c->width;
+    const float *d = resid_branch_bwd(m, b, m->dbranch, dh, site_tag(-1, SITE_EMBED));
+    if (m->el.norm_w >= 0) {
+        zero(m->dln, (size_t)N * C);
+        k_layernorm_bwd(m->dln, GU(0, m->el.norm_w), GU(0, m->el.norm_b), d, m->emb,
+                        PU(0, m->el.norm_w), m->emb_ln_mean, m->emb_ln_rstd, N, C);
+        d = m->dln;
+    }
+    k_embedding_bwd(GU(0, m->el.tok), d, b->tokens, N, C);
+    k_embedding_bwd(GU(0, m->el.pos), d, m->pos_ids, N, C);
+    if (m->el.seg >= 0)
+        k_embedding_bwd(GU(0, m->el.seg), d,
+                        b->segments ? b->segments : m->pos_ids + (size_t)m->B * m->T, N, C);
+}
+
+/* ------------------------------------------------------------------------- */
+/* attention half of a block, shared by both norm placements:                 */
+/*   qkv = a·Wqkvᵀ + b ;  y = attention(qkv) ;  p = y·Wprojᵀ + b              */
+
+static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width;
+    k_matmul_fwd(a->qkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
+    k_bias_fwd(a->qkv, PU(u, m->bl.qkv_b), N, 3 * C);
+    k_attention_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, b->B, b->T, C, c->heads,
+                    c->arch == ARCH_DECODER, attn_p(m, b), attn_seeds(m, b, l));
+    k_matmul_fwd(a->attproj, a->atty, PU(u, m->bl.proj_w), N, C, C);
+    k_bias_fwd(a->attproj, PU(u, m->bl.proj_b), N, C);
+}
+
+/* dp → d(a_in) accumulated into da_in */
+static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, const float *dp,
+                          float *da_in) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width;
+    zero(m->datty, (size_t)N * C);
+    k_matmul_bwd(m->datty, GU(u, m->bl.proj_w), dp, a->atty, PU(u, m->bl.proj_w), N, C, C);
+    k_bias_bwd(GU(u, m->bl.proj_b), dp, N, C);
+    zero(m->dqkv, (size_t)N * 3 * C);
+    k_attention_bwd(m->dqkv, m->att_scratch, m->datty, a->qkv, a->att, b->B, b->T, C, c->heads,
+                    attn_p(m, b), attn_seeds(m, b, l));
+    k_matmul_bwd(da_in, GU(u, m->bl.qkv_w), m->dqkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
+    k_bias_bwd(GU(u, m->bl.qkv_b), m->dqkv, N, 3 * C);
+}
+
+/* FFN half: h = a·Wfcᵀ + b ; g = gelu(h) ; p = g·Wprojᵀ + b */
+static void ffn_forward(Model *m, const Batch *b, int l, const float *a_in) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width, F = c->ffn;
+    k_matmul_fwd(a->fch, a_in, PU(u, m->bl.fc_w), N, C, F);
+    k_bias_fwd(a->fch, PU(u, m->bl.fc_b), N, F);
+    k_gelu_fwd(a->fch_gelu, a->fch, (size_t)N * F, c->gelu);
+    k_matmul_fwd(a->fcproj, a->fch_gelu, PU(u, m->bl.fcp_w), N, F, C);
+    k_bias_fwd(a->fcproj, PU(u, m->bl.fcp_b), N, C);
+}
+
+static void ffn_backward(Model *m, const Batch *b, int l, const float *a_in, const float *dp,
+                         float *da_in) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width, F = c->ffn;
+    zero(m->dfch_gelu, (size_t)N * F);
+    k_matmul_bwd(m->dfch_gelu, GU(u, m->bl.fcp_w), dp, a->fch_gelu, PU(u, m->bl.fcp_w), N, F, C);
+    k_bias_bwd(GU(u, m->bl.fcp_b), dp, N, C);
+    zero(m->dfch, (size_t)N * F);
+    k_gelu_bwd(m->dfch, m->dfch_gelu, a->fch, (size_t)N * F, c->gelu);
+    k_matmul_bwd(da_in, GU(u, m->bl.fc_w), m->dfch, a_in, PU(u, m->bl.fc_w), N, C, F);
+    k_bias_bwd(GU(u, m->bl.fc_b), m->dfch, N, F);
+}
+
+/* ------------------------------------------------------------------------- */
+/* pre-LN block:  r1 = x + drop(Attn(LN1(x))) ;  out = r1 + drop(FFN(LN2(r1)))  */
+
+static void block_pre_forward(Model *m, const Batch *b, int l, const float *x) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width;
+    k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, x, PU(u, m->bl.ln1_w), PU(u, m->bl.ln1_b), N,
+                    C, c->ln_eps);
+    attn_forward(m, b, l, a->ln1);
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT));
+    k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, PU(u, m->bl.ln2_w),
+                    PU(u, m->bl.ln2_b), N, C, c->ln_eps);
+    ffn_forward(m, b, l, a->ln2);
+    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT));
+}
+
+/* dr holds d(out) on entry and d(x) on return (the residual stream's gradient
+ * accumulates in place). */
+static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, float *dr) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width;
+    size_t NC = (size_t)N * C;
+    const float *dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_FFN_OUT));
+    zero(m->dln, NC);
+    ffn_backward(m, b, l, a->ln2, dp, m->dln);
+    k_layernorm_bwd(dr, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), m->dln, a->res1, PU(u, m->bl.ln2_w),
+                    a->ln2_mean, a->ln2_rstd, N, C); /* dr = d r1 */
+    hook(m, HOOK_PROGRESS, u);
+    dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_ATTN_OUT));
+    zero(m->dln, NC);
+    attn_backward(m, b, l, a->ln1, dp, m->dln);
+    k_layernorm_bwd(dr, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, x, PU(u, m->bl.ln1_w),
+                    a->ln1_mean, a->ln1_rstd, N, C); /* dr = d x */
+}
+
+/* ------------------------------------------------------------------------- */
+/* post-LN block (BERT):  ln1 = LN1(x + drop(Attn(x))) ;                      */
+/*                        out = LN2(ln1 + drop(FFN(ln1)))                     */
+
+static void block_post_forward(Model *m, const Batch *b, int l, const float *x) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width;
+    attn_forward(m, b, l, x);
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT));
+    k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, PU(u, m->bl.ln1_w),
+                    PU(u, m->bl.ln1_b), N, C, c->ln_eps);
+    ffn_forward(m, b, l, a->ln1);
+    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT));
+    k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, PU(u, m->bl.ln2_w),
+                    PU(u, m->bl.ln2_b), N, C, c->ln_eps); /* a->out == a->ln2 */
+}
+
+/* d(out) in dout; d(x) written (not accumulated) into dx. */
+static void block_post_backward(Model *m, const Batch *b, int l, const float *x, const float *dout,
+                                float *dx) {
+    const ModelConfig *c = &m->c;
+    BlockActs *a = &m->blk[l];
+    int u = 1 + l, N = b->B * b->T, C = c->width;
+    size_t NC = (size_t)N * C;
+    zero(m->dln, NC);
+    k_layernorm_bwd(m->dln, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), dout, a->res2,
+                    PU(u, m->bl.ln2_w), a->ln2_mean, a->ln2_rstd, N, C); /* d_b = d r2 */
+    const float *dp = resid_branch_bwd(m, b, m->dbranch, m->dln, site_tag(l, SITE_FFN_OUT));
+    ffn_backward(m, b, l, a->ln1, dp, m->dln); /* d_b = d ln1 (d r2 + FFN path) */
+    zero(dx, NC);
+    k_layernorm_bwd(dx, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, a->res1, PU(u, m->bl.ln1_w),
+                    a->ln1_mean, a->ln1_rstd, N, C); /* dx = d r1 */
+    hook(m, HOOK_PROGRESS, u);
+    dp = resid_branch_bwd(m, b, m->dbranch, dx, site_tag(l, SITE_ATTN_OUT));
+    attn_backward(m, b, l, x, dp, dx); /* dx = d r1 + attention path */
+}
+
+/* ------------------------------------------------------------------------- */
+/* head                                                                       */
+/* decoder:  z = LNf(h)·Wtokᵀ at every row                                    */
+/* encoder:  rows with a label:  t = gelu(h·Wtrᵀ + b) ; z = LN(t)·Wtokᵀ + bias */
+/*           (pre-LN encoders apply the final norm LNf to h first)            */
+/* loss = Σ_rows -log softmax(z)[label]                                       */
+
+static const float *dec_weight(const Model *m, float **grad) {
+    int h = m->c.layers + 1;
+    if (m->c.tied) {
+        *grad = GU(0, m->el.tok);
+        return PU(0, m->el.tok);
+    }
+    *grad = GU(h, m->hl.dec_w);
+    return PU(h, m->hl.dec_w);
+}
+
+static double head_forward(Model *m, const Batch *b, const float *hid) {
+    const ModelConfig *c = &m->c;
+    int h = c->layers + 1, N = b->B * b->T, C = c->width, V = c->vocab_size;
+    float *dgrad;
+    const float *W = dec_weight(m, &dgrad);
+    if (m->hl.norm_w >= 0) {
+        k_layernorm_fwd(m->lnf, m->lnf_mean, m->lnf_rstd, hid, PU(h, m->hl.norm_w),
+                        PU(h, m->hl.norm_b), N, C, c->ln_eps);
+        hid = m->lnf;
+    }
+    const int32_t *labels = b->labels;
+    int R = N;
+    if (c->arch == ARCH_ENCODER) {
+        R = 0;
+        for (int n = 0; n < N; n++)
+            if (b->labels[n] >= 0) {
+                if (R == m->head_rows)
+                    z_die("batch has more than %d labelled positions (head rows of the "
+                          "activation arena)",
+                          m->head_rows);
+                m->rows[R] = n, m->row_labels[R] = b->labels[n], R++;
+            }
+        k_gather_rows(m->head_in, hid, m->rows, R, C);
+        k_matmul_fwd(m->head_fc, m->head_in, PU(h, m->hl.tr_w), R, C, C);
+        k_bias_fwd(m->head_fc, PU(h, m->hl.tr_b), R, C);
+        k_gelu_fwd(m->head_gelu, m->head_fc, (size_t)R * C, c->gelu);
+        k_layernorm_fwd(m->head_ln, m->head_ln_mean, m->head_ln_rstd, m->head_gelu,
+                        PU(h, m->hl.trn_w), PU(h, m->hl.trn_b), R, C, c->ln_eps);
+        k_matmul_fwd(m->logits, m->head_ln, W, R, C, V);
+        k_bias_fwd(m->logits, PU(h, m->hl.bias), R, V);
+        labels = m->row_labels;
+    } else {
+        k_matmul_fwd(m->logits, hid, W, N, C, V);
+    }
+    m->n_rows = R;
+    long cnt = 0;
+    for (int r = 0; r < R; r++) cnt += labels[r] >= 0;
+    m->n_labels = cnt;
+    for (int r = 0; r < R; r++)
+        if (labels[r] >= V)
+            z_die("label %d at row %d is outside the vocabulary (%d)", labels[r], r, V);
+    return k_xent_fwd(m->losses, m->probs, m->logits, labels, R, V);
+}
+
+/* Writes d(hidden before the final norm) into dh (overwrites). */
+static void head_backward(Model *m, const Batch *b, const float *hid, double scale, float *dh) {
+    const ModelConfig *c = &m->c;
+    int h = c->layers + 1, N = b->B * b->T, C = c->width, V = c->vocab_size, R = m->n_rows;
+    size_t NC = (size_t)N * C;
+    float *dW;
+    const float *W = dec_weight(m, &dW);
+    float *dz = m->probs; /* dlogits overwrite the probabilities in place */
+    const float *hn = m->hl.norm_w >= 0 ? m->lnf : hid;
+    float *dhn = m->hl.norm_w >= 0 ? m->dbranch : dh;
+    zero(dhn, NC);
+    if (c->arch == ARCH_ENCODER) {
+        size_t RC = (size_t)R * C;
+        k_xent_bwd(dz, m->probs, m->row_labels, R, V, scale);
+        zero(m->dhead, RC);
+        k_matmul_bwd(m->dhead, dW, dz, m->head_ln, W, R, C, V);
+        k_bias_bwd(GU(h, m->hl.bias), dz, R, V);
+        zero(m->dhead2, RC);
+        k_layernorm_bwd(m->dhead2, GU(h, m->hl.trn_w), GU(h, m->hl.trn_b), m->dhead, m->head_gelu,
+                        PU(h, m->hl.trn_w), m->head_ln_mean, m->head_ln_rstd, R, C);
+        zero(m->dhead, RC);
+        k_gelu_bwd(m->dhead, m->dhead2, m->head_fc, RC, c->gelu);
+        zero(m->dhead2, RC);
+        k_matmul_bwd(m->dhead2, GU(h, m->hl.tr_w), m->dhead, m->head_in, PU(h, m->hl.tr_w), R, C,
+                     C);
+        k_bias_bwd(GU(h, m->hl.tr_b), m->dhead, R, C);
+        k_scatter_rows_bwd(dhn, m->dhead2, m->rows, R, C);
+    } else {
+        k_xent_bwd(dz, m->probs, b->labels, N, V, scale);
+        k_matmul_bwd(dhn, dW, dz, hn, W, N, C, V);
+    }
+    if (m->hl.norm_w >= 0) {
+        zero(dh, NC);
+        k_layernorm_bwd(dh, GU(h, m->hl.norm_w), GU(h, m->hl.norm_b), dhn, hid, PU(h, m->hl.norm_w),
+                        m->lnf_mean, m->lnf_rstd, N, C);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* whole model                                                                */
+
+static const float *block_input(const Model *m, int l, const float *h0) {
+    return l == 0 ? h0 : m->blk[l - 1].out;
+}
+
+static const float *h0_of(const Model *m, const Batch *b) {
+    if (dropping(m, b)) return m->emb_drop;
+    return m->el.norm_w >= 0 ? m->emb_ln : m->emb;
+}
+
+static void check_batch(const Model *m, const Batch *b) {
+    if (b->B > m->B || b->T > m->T || b->B * b->T > m->B * m->T)
+        z_die("batch %dx%d exceeds the activation arena %dx%d", b->B, b->T, m->B, m->T);
+}
+
+static void block_forward(Model *m, const Batch *b, int l, const float *x) {
+    if (m->c.norm == NORM_PRE)
+        block_pre_forward(m, b, l, x);
+    else
+        block_post_forward(m, b, l, x);
+}
+
+double model_forward(Model *m, const Batch *b) {
+    check_batch(m, b);
+    int L = m->c.layers;
+    hook(m, HOOK_BEFORE_FWD, 0);
+    const float *h0 = embed_forward(m, b);
+    hook(m, HOOK_AFTER_FWD, 0);
+    for (int l = 0; l < L; l++) {
+        hook(m, HOOK_BEFORE_FWD, 1 + l);
+        block_forward(m, b, l, block_input(m, l, h0));
+        hook(m, HOOK_AFTER_FWD, 1 + l);
+    }
+    hook(m, HOOK_BEFORE_FWD, L + 1);
+    double loss = head_forward(m, b, m->blk[L - 1].out);
+    hook(m, HOOK_AFTER_FWD, L + 1);
+    return loss;
+}
+
+void model_backward(Model *m, const Batch *b, double scale) {
+    check_batch(m, b);
+    int L = m->c.layers;
+    const float *h0 = h0_of(m, b);
+    float *dr = m->dres, *spare = m->dres2;
+    hook(m, HOOK_BWD_BEGIN, -1);
+    hook(m, HOOK_BEFORE_BWD, L + 1);
+    head_backward(m, b, m->blk[L - 1].out, scale, dr);
+    hook(m, HOOK_AFTER_BWD, L + 1);
+    for (int l = L - 1; l >= 0; l--) {
+        const float *x = block_input(m, l, h0);
+        hook(m, HOOK_BEFORE_BWD, 1 + l);
+        /* recomputation: rebuild this block's activations from its saved input
+         * with the same code, parameters and dropout streams (bit-identical) */
+        if (m->recompute) block_forward(m, b, l, x);
+        if (m->c.norm == NORM_PRE) {
+            block_pre_backward(m, b, l, x, dr);
+        } else {
+            block_post_backward(m, b, l, x, dr, spare);
+            float *t = dr;
+            dr = spare, spare = t;
+        }
+        hook(m, HOOK_AFTER_BWD, 1 + l);
+    }
+    hook(m, HOOK_BEFORE_BWD, 0);
+    embed_backward(m, b, dr);
+    hook(m, HOOK_AFTER_BWD, 0);
+}

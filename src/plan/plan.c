@@ -1,0 +1,103 @@
+/*
+ * plan.c — the arithmetic of plan.h.
+ */
+#include "plan.h"
+
+#include <math.h>
+
+/* every activation view starts 64-byte aligned: rounded up to 16 floats */
+static double al(double n) {
+    return ceil(n / 16) * 16;
+}
+
+/* The arena of src/model/model.c, view by view: N = B·T rows, R labelled
+ * rows at the MLM head (encoder), V vocabulary, NH heads. */
+double plan_activation_elems(const PlanModel *g) {
+    if (!g->has_shape) return 0;
+    const ModelConfig *c = &g->model;
+    double B = g->micro, T = g->seq, N = B * T, C = c->width, F = c->ffn, V = c->vocab_size;
+    int enc = c->arch == ARCH_ENCODER, post = c->norm == NORM_POST, rc = g->recompute;
+    double R = enc ? g->head_rows : 0, rows = enc ? R : N;
+    /* embeddings: sum, its LayerNorm (encoder) with mean and rstd, dropout output */
+    double e = al(N * C) + (enc ? al(N * C) : 0) + 2 * al(N) + al(N * C);
+    /* one block's saved activations; post-LN with recomputation keeps no ln2 */
+    double blk = al(N * C) + 2 * al(N) + al(3 * N * C) + al(B * c->heads * T * T) + 3 * al(N * C) +
+                 (post && rc ? 0 : al(N * C)) + 2 * al(N) + 2 * al(N * F) + al(N * C) +
+                 (post ? al(N * C) : 0);
+    /* each block's output: post-LN without recomputation reuses ln2 */
+    double outs = post && !rc ? 0 : c->layers * al(N * C);
+    double blocks = (rc ? 1 : c->layers) * blk + outs;
+    /* final norm, MLM head rows, logits (softmax in place), losses */
+    double head = al(N * C) + 2 * al(N) + 4 * al(R * C) + 2 * al(R) + al(rows * V) + al(rows);
+    /* backward scratch: 4 (N, C), dqkv, datty, 2 (N, F), 2 (R, C), attention */
+    double bwd =
+        4 * al(N * C) + al(3 * N * C) + al(N * C) + 2 * al(N * F) + 2 * al(R * C) + al(2 * T * T);
+    return e + blocks + head + bwd;
+}
+
+double plan_index_bytes(const PlanModel *g) {
+    if (!g->has_shape) return 0;
+    double N = (double)g->micro * g->seq;
+    return 4 * (2 * N) + 4 * N + 4 * N + 8.0 * g->micro; /* positions, rows, labels, seeds */
+}
+
+PlanMem plan_memory(const PlanModel *g, int stage, int ranks, const PlanBytes *b) {
+    PlanMem m = {0};
+    double full = 0, maxwork = 0, arena = 0;
+    for (int u = 0; u < g->nunits; u++) {
+        double p = (double)g->padded[u];
+        full += p;
+        if (u != g->tied && p > maxwork) maxwork = p;
+        double pair = p + (u + 1 < g->nunits ? (double)g->padded[u + 1] : 0);
+        if (pair > arena) arena = pair;
+    }
+    double tied = g->tied >= 0 ? (double)g->padded[g->tied] : 0, shard = full / ranks;
+    if (g->tied >= 0 && tied + g->padded[g->nunits - 1] > arena)
+        arena = tied + (double)g->padded[g->nunits - 1];
+    m.params = (stage <= 2 ? full : shard) * b->param;
+    m.grads = (stage <= 1 ? full : shard) * b->grad;
+    m.optim = (stage == 0 ? full : shard) * b->state;
+    if (stage >= 2) m.buffers = (2 * maxwork + tied) * b->grad; /* working + tied gradients */
+    if (stage == 3) m.buffers += arena * b->param;              /* the gather arena */
+    m.activations = plan_activation_elems(g) * b->act + plan_index_bytes(g);
+    if (g->has_shape) /* the step's tokens, labels and positions */
+        m.data = (double)g->accum * g->micro * (8.0 * g->seq + 8);
+    m.total = m.params + m.grads + m.optim + m.buffers + m.activations + m.data;
+    /* communication: what the collectives are handed per step (a
+     * micro-batches), and what a ring sends, accumulation 1 */
+    double a = g->has_shape ? g->accum : 1, e = b->comm, f = (double)(ranks - 1) / ranks;
+    if (stage == 0)
+        m.mpi_bytes = full * e;
+    else if (stage <= 2)
+        m.mpi_bytes = (stage == 1 ? 1 : a) * full * e + shard * e;
+    else
+        m.mpi_bytes = a * (full + 2 * shard + (g->tied >= 0 ? 2 * tied / ranks : 0)) * e;
+    double words = (stage < 3 ? 2 : 3) * full * f + (stage == 3 ? 2 * tied * f : 0);
+    m.wire_bytes = words * e;
+    /* ring collectives, each N−1 latency steps: stage 0 one all-reduce per
+     * unit (2(N−1) steps), stages 1–2 a reduce-scatter and an all-gather per
+     * unit, stage 3 two all-gathers and a reduce-scatter per unit plus the
+     * two re-gathers of a tied unit for the last */
+    int U = g->nunits;
+    if (stage == 0)
+        m.collectives = U, m.latency_steps = 2.0 * (ranks - 1) * U;
+    else if (stage <= 2)
+        m.collectives = 2 * U, m.latency_steps = (double)(ranks - 1) * m.collectives;
+    else
+        m.collectives = 3 * U + (g->tied >= 0 ? 2 : 0),
+        m.latency_steps = (double)(ranks - 1) * m.collectives;
+    if (ranks == 1) m.collectives = 0, m.latency_steps = 0;
+    return m;
+}
+
+PlanTime plan_time(const PlanModel *g, const PlanMem *m, double peak, double bw, double latency) {
+    PlanTime t = {0};
+    t.flops = (double)g->micro * g->seq * g->flops_per_token; /* accumulation 1 */
+    t.compute_s = t.flops / peak;
+    t.comm_lat_s = m->latency_steps * latency;
+    t.comm_bw_s = m->wire_bytes > 0 ? m->wire_bytes / bw : 0;
+    t.comm_s = t.comm_lat_s + t.comm_bw_s;
+    t.step_serial = t.compute_s + t.comm_s;
+    t.step_overlap = t.compute_s > t.comm_s ? t.compute_s : t.comm_s;
+    return t;
+}

@@ -1,0 +1,317 @@
+/*
+ * textdocs.c — documents out of raw text files (see textdocs.h): a line
+ * reader over fread blocks (any bytes, NULs included, CRLF or LF, last line
+ * with or without a newline), the document assembly for the separator,
+ * blank-line and JSONL formats, and the UTF-8 repair.
+ *
+ * Rules, in the order they apply to a text line:
+ *   - a UTF-8 byte-order mark at the start of the file is dropped;
+ *   - one '\r' before the '\n' (or at the end of the file) is dropped;
+ *   - a line over max_line bytes is cut back to the last character boundary
+ *     at or before max_line (counted in long_lines);
+ *   - separator mode: a line equal to the separator ends a document; blank
+ *     mode: a line of ASCII whitespace ends a document (runs of them are one
+ *     break); the lines of a document are joined with '\n';
+ *   - the document's invalid UTF-8 is replaced, one U+FFFD per maximal
+ *     invalid subpart (as Python's and Rust's lossy decoders do);
+ *   - a document of ASCII whitespace only is skipped (counted in empty).
+ * JSONL: a line must be an object whose "text" is a string (else bad_json;
+ * blank lines are ignored); invalid UTF-8 in the line is repaired before
+ * parsing; the lines of the text are then cut at max_line as above. A JSONL
+ * line over JSONL_MAX_LINE bytes cannot be parsed and counts as long and bad.
+ */
+#include "textdocs.h"
+
+#include "mpi/err.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define READ_BLOCK ((size_t)1 << 16)
+#define DEFAULT_MAX_LINE ((size_t)1 << 20)
+#define JSONL_MAX_LINE ((size_t)256 << 20)
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} Buf;
+
+struct DocReader {
+    FILE *f;
+    DocFormat fmt;
+    char *sep; /* NULL: blank-line mode */
+    size_t seplen;
+    size_t max_line;
+    unsigned char *blk; /* read block: blk[bpos..blen) not yet consumed */
+    size_t blen, bpos;
+    int eof, started;
+    Buf line, doc, tmp, out;
+    int doc_lines; /* lines in doc so far */
+    DocStats st;
+};
+
+/* ---- growable byte buffer ---------------------------------------------- */
+
+static void buf_reserve(Buf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) z_die("out of memory growing a text buffer to %zu bytes", cap);
+    b->p = p;
+    b->cap = cap;
+}
+
+static void buf_add(Buf *b, const void *s, size_t n) {
+    buf_reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 character at s[0..n), or -(k) where k >= 1 is
+ * the length of the maximal invalid subpart there (Unicode 3.9, "U+FFFD
+ * substitution of maximal subparts"). Rejects overlongs, surrogates and
+ * code points above U+10FFFF. */
+static int utf8_char(const unsigned char *s, size_t n) {
+    unsigned char b = s[0];
+    if (b < 0x80) return 1;
+    int need;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (b >= 0xC2 && b <= 0xDF)
+        need = 2;
+    else if (b >= 0xE0 && b <= 0xEF) {
+        need = 3;
+        if (b == 0xE0) lo = 0xA0;
+        if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        need = 4;
+        if (b == 0xF0) lo = 0x90;
+        if (b == 0xF4) hi = 0x8F;
+    } else
+        return -1;
+    for (int k = 1; k < need; k++) {
+        if ((size_t)k >= n) return -k;
+        unsigned char c = s[k];
+        if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return -k;
+    }
+    return need;
+}
+
+/* Appends s[0..n) to out with invalid UTF-8 replaced; returns the number of
+ * replacements. */
+static long utf8_repair(const char *s, size_t n, Buf *out) {
+    static const char FFFD[] = "\xEF\xBF\xBD";
+    const unsigned char *u = (const unsigned char *)s;
+    long bad = 0;
+    size_t i = 0, run = 0; /* run: start of the pending valid bytes */
+    buf_reserve(out, n);
+    while (i < n) {
+        int k = utf8_char(u + i, n - i);
+        if (k > 0) {
+            i += (size_t)k;
+            continue;
+        }
+        buf_add(out, s + run, i - run);
+        buf_add(out, FFFD, 3);
+        bad++;
+        i += (size_t)-k;
+        run = i;
+    }
+    buf_add(out, s + run, n - run);
+    return bad;
+}
+
+static int is_ascii_space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int all_space(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!is_ascii_space((unsigned char)s[i])) return 0;
+    return 1;
+}
+
+/* The cut for a line of n > limit bytes: limit, moved back so that it does
+ * not split a character (at most 3 continuation bytes). */
+static size_t cut_point(const char *s, size_t limit) {
+    size_t cut = limit;
+    while (cut > 0 && cut + 3 > limit && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
+    return cut;
+}
+
+/* ---- line reader ------------------------------------------------------- */
+
+static int refill(DocReader *r) {
+    if (r->eof) return 0;
+    r->blen = fread(r->blk, 1, READ_BLOCK, r->f);
+    r->bpos = 0;
+    if (r->blen == 0) r->eof = 1; /* end of file or read error: both end the input */
+    if (!r->started && r->blen >= 3 && !memcmp(r->blk, "\xEF\xBB\xBF", 3)) r->bpos = 3;
+    r->started = 1;
+    return r->blen > r->bpos;
+}
+
+/* Reads the next line into r->line without its "\n" / "\r\n", keeping at
+ * most limit bytes (cut at a character boundary; *cut set when the line was
+ * longer). Returns 0 at the end of the input. */
+static int read_line(DocReader *r, size_t limit, int *cut) {
+    Buf *l = &r->line;
+    int got = 0, over = 0;
+    l->len = 0;
+    for (;;) {
+        if (r->bpos == r->blen && !refill(r)) break;
+        got = 1;
+        unsigned char *s = r->blk + r->bpos, *nl = memchr(s, '\n', r->blen - r->bpos);
+        size_t n = nl ? (size_t)(nl - s) : r->blen - r->bpos;
+        size_t room = l->len <= limit ? limit + 1 - l->len : 0; /* keep limit + 1 bytes */
+        if (n > room) over = 1;
+        buf_add(l, s, n < room ? n : room);
+        r->bpos += n + (nl != NULL);
+        if (nl) break;
+    }
+    if (!over && l->len > 0 && l->p[l->len - 1] == '\r') l->len--;
+    *cut = over || l->len > limit;
+    if (*cut) l->len = cut_point(l->p, limit);
+    if (l->p) l->p[l->len] = 0;
+    return got;
+}
+
+/* ---- documents --------------------------------------------------------- */
+
+/* Moves r->doc (raw) into r->out (repaired). Returns 1 when it is a document
+ * to return, 0 when it was empty (counted). */
+static int finish_doc(DocReader *r, long bad_utf8) {
+    r->out.len = 0;
+    bad_utf8 += utf8_repair(r->doc.p ? r->doc.p : "", r->doc.len, &r->out);
+    r->doc.len = 0;
+    r->doc_lines = 0;
+    if (bad_utf8) r->st.invalid_utf8++;
+    if (all_space(r->out.p, r->out.len)) {
+        r->st.empty++;
+        return 0;
+    }
+    r->st.docs++;
+    r->st.bytes += (long)r->out.len;
+    return 1;
+}
+
+static void doc_add_line(DocReader *r, const char *s, size_t n) {
+    if (r->doc_lines++) buf_add(&r->doc, "\n", 1);
+    buf_add(&r->doc, s, n);
+}
+
+static int next_text(DocReader *r) {
+    int cut;
+    while (read_line(r, r->max_line, &cut)) {
+        if (cut) r->st.long_lines++;
+        const char *s = r->line.p;
+        size_t n = r->line.len;
+        int brk = r->sep ? (!cut && n == r->seplen && !memcmp(s, r->sep, n)) : all_space(s, n);
+        if (!brk) {
+            doc_add_line(r, s, n);
+            continue;
+        }
+        /* separator mode: every separator ends a document (maybe empty);
+         * blank mode: a blank line ends a document only after text */
+        if ((r->sep || r->doc_lines) && finish_doc(r, 0)) return 1;
+    }
+    return r->doc_lines && finish_doc(r, 0);
+}
+
+/* Adds the text of a JSONL document to r->doc, line by line, cutting lines
+ * over max_line. */
+static void jsonl_add_text(DocReader *r, const char *s, size_t n) {
+    size_t i = 0;
+    for (;;) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t m = nl ? (size_t)(nl - (s + i)) : n - i;
+        if (m > r->max_line) {
+            r->st.long_lines++;
+            doc_add_line(r, s + i, cut_point(s + i, r->max_line));
+        } else
+            doc_add_line(r, s + i, m);
+        if (!nl) break;
+        i += m + 1;
+    }
+}
+
+static int next_jsonl(DocReader *r) {
+    int cut;
+    while (read_line(r, JSONL_MAX_LINE, &cut)) {
+        if (cut) {
+            r->st.long_lines++;
+            r->st.bad_json++;
+            continue;
+        }
+        if (all_space(r->line.p, r->line.len)) continue;
+        r->tmp.len = 0;
+        long bad = utf8_repair(r->line.p, r->line.len, &r->tmp);
+        json_t *o = json_loadb(r->tmp.p, r->tmp.len, JSON_ALLOW_NUL, NULL);
+        json_t *t = json_is_object(o) ? json_object_get(o, "text") : NULL;
+        if (!json_is_string(t)) {
+            r->st.bad_json++;
+            json_decref(o);
+            continue;
+        }
+        jsonl_add_text(r, json_string_value(t), json_string_length(t));
+        json_decref(o);
+        if (finish_doc(r, bad)) return 1;
+    }
+    return 0;
+}
+
+/* ---- API --------------------------------------------------------------- */
+
+DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, size_t max_line,
+                     char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "cannot read %s: it is a directory", path);
+        fclose(f);
+        return NULL;
+    }
+    DocReader *r = z_calloc(1, sizeof *r, "document reader");
+    r->f = f;
+    r->fmt = fmt;
+    r->sep = separator && *separator ? z_strdup(separator) : NULL;
+    r->seplen = r->sep ? strlen(r->sep) : 0;
+    r->max_line = max_line ? max_line : DEFAULT_MAX_LINE;
+    r->blk = z_malloc(READ_BLOCK, "read block");
+    return r;
+}
+
+int docs_next(DocReader *r, const char **text, size_t *len) {
+    int got = r->fmt == DOCS_JSONL ? next_jsonl(r) : next_text(r);
+    *text = got ? r->out.p : "";
+    *len = got ? r->out.len : 0;
+    return got;
+}
+
+DocStats docs_stats(const DocReader *r) {
+    return r->st;
+}
+
+void docs_close(DocReader *r) {
+    if (!r) return;
+    fclose(r->f);
+    free(r->sep);
+    free(r->blk);
+    free(r->line.p);
+    free(r->doc.p);
+    free(r->tmp.p);
+    free(r->out.p);
+    free(r);
+}

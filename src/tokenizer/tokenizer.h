@@ -1,0 +1,72 @@
+/*
+ * tokenizer.h — byte-level BPE (GPT-2 / RoBERTa style) that trains a
+ * vocabulary from text and reads and writes Hugging Face's tokenizer.json, so
+ * HF `tokenizers` loads our files and produces the same ids.
+ *
+ * Id layout of a trained vocabulary: the special tokens first
+ * ([PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 <|endoftext|>=5), then the 256
+ * byte symbols, then one token per merge in merge order.
+ */
+#ifndef ZEROPT_TOKENIZER_H
+#define ZEROPT_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Tokenizer Tokenizer;
+
+/* Special-token ids; -1 where the vocabulary has none. */
+typedef struct {
+    int pad, unk, cls, sep, mask, bos, eos;
+} SpecialIds;
+
+/* Learn merges from documents until the vocabulary has vocab_size entries
+ * (or no pair occurs at least min_frequency times). */
+Tokenizer *tok_train(const char *const *docs, const size_t *lens, size_t ndocs, int vocab_size,
+                     int min_frequency);
+/* Parse tokenizer.json text (ours, or an HF byte-level BPE one). On failure
+ * returns NULL and writes the reason to err. */
+Tokenizer *tok_from_json(const char *json, size_t len, char *err, size_t errlen);
+Tokenizer *tok_load(const char *path, char *err, size_t errlen);
+/* HF tokenizer.json text (malloc'd). */
+char *tok_to_json(const Tokenizer *t);
+int tok_save(const Tokenizer *t, const char *path); /* 0 on success */
+void tok_free(Tokenizer *t);
+
+int tok_vocab_size(const Tokenizer *t);
+SpecialIds tok_specials(const Tokenizer *t);
+const char *tok_id_to_token(const Tokenizer *t, int id);
+
+/* Encode UTF-8 text (no special tokens added around it; any bytes are
+ * accepted) with HF's defaults: added tokens in the text — "[SEP]",
+ * "<|endoftext|>" — become their ids (HF's encode_special_tokens = False).
+ * The ids are written to (*out)[0..n), the buffer grown with realloc
+ * (capacity in *cap; *out may start NULL with *cap 0); returns n.
+ * Thread-safe: t is only read. */
+size_t tok_encode(const Tokenizer *t, const char *text, size_t len, int32_t **out, size_t *cap);
+/* The same; special_as_text = 1 encodes the special tokens' strings as plain
+ * text (HF's encode_special_tokens = True; added tokens that are not special
+ * still match). */
+size_t tok_encode_opt(const Tokenizer *t, const char *text, size_t len, int special_as_text,
+                      int32_t **out, size_t *cap);
+/* Decode ids back to text (malloc'd, NUL-terminated): the exact bytes the
+ * tokens stand for (not UTF-8-repaired); ids outside the vocabulary give
+ * nothing. */
+char *tok_decode(const Tokenizer *t, const int32_t *ids, size_t n);
+/* The same, with its length in *len (the text holds NUL bytes where the ids
+ * encode them). */
+char *tok_decode_len(const Tokenizer *t, const int32_t *ids, size_t n, size_t *len);
+
+/* Building blocks, shared by tokenizer.c and tokenizer_train.c. */
+
+/* End of the pre-tokenization piece (GPT-2 regex) that starts at pos < len. */
+size_t tok_piece_end(const char *text, size_t len, size_t pos);
+/* The 6 special tokens and the 256 byte symbols, no merges. */
+Tokenizer *tok_new_base(void);
+/* Id of byte b's symbol. */
+int tok_byte_id(const Tokenizer *t, unsigned char b);
+/* Append the merge (a, b) (a pair not merged yet); returns the id of the
+ * token a+b, new unless that string is already in the vocabulary. */
+int tok_add_merge(Tokenizer *t, int a, int b);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * ckpt.c — checkpoints of a run: which tensors and state go in, the commit
+ * protocol, pruning, resuming under any rank count and ZeRO stage, and
+ * verifying a file with the checks resume makes.
+ *
+ * Each rank contributes, for every tensor, the part that lies in the r-th
+ * slice of its unit (DESIGN.md "The ZeRO partition") — at every stage, so
+ * each element is written exactly once — and reads back the part its new
+ * slice covers; the stage then all-gathers what it keeps whole.
+ *
+ * Commit: write <dir>/.step_N.h5.partial collectively (the file's own
+ * `complete` attribute is written last), close, barrier; rank 0 fsyncs it,
+ * renames it to step_N.h5, fsyncs the directory, writes latest.tmp, fsyncs,
+ * renames it over `latest`, fsyncs the directory. A crash at any point leaves
+ * `latest` naming the previous complete checkpoint.
+ */
+#include "trainer.h"
+
+#include "io/ckpt.h"
+#include "io/fsutil.h"
+#include "kernels/clock.h"
+#include "mpi/comm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef ZEROPT_REVISION
+#define ZEROPT_REVISION "unknown"
+#endif
+
+static void ckpt_dir(const Trainer *tr, char *out, size_t n) {
+    if (tr->cfg.ckpt.dir[0])
+        snprintf(out, n, "%s", tr->cfg.ckpt.dir);
+    else
+        snprintf(out, n, "%s/ckpt", tr->cfg.run.dir);
+}
+
+/* Every tensor × {model, optim/m, optim/v} of a model, named and shaped,
+ * with no part yet: what a checkpoint holds. */
+static CkptTensor *tensor_list(const Model *m, int *count) {
+    CkptTensor *t = z_calloc(3 * (size_t)m->nviews, sizeof *t, "checkpoint tensors");
+    const char *pre[3] = {"model", "optim/m", "optim/v"};
+    int n = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < m->nviews; i++) {
+            const ParamView *v = &m->view[i];
+            CkptTensor *c = &t[n++];
+            snprintf(c->name, sizeof c->name, "%s/%s", pre[k], v->name);
+            c->ndim = v->ndim;
+            c->dims[0] = v->shape[0], c->dims[1] = v->shape[1];
+        }
+    *count = n;
+    return t;
+}
+
+/* ... with this rank's part of each: what lies in the r-th slice of its unit. */
+static CkptTensor *tensor_parts(Trainer *tr, int *count) {
+    const Model *m = &tr->m;
+    Zero *z = tr->zero;
+    CkptTensor *t = tensor_list(m, count);
+    for (int n = 0; n < *count; n++) {
+        int k = n / m->nviews;
+        const ParamView *v = &m->view[n % m->nviews];
+        size_t S = zero_shard(z, v->unit), a = (size_t)tr->rank * S, b = a + S;
+        size_t lo = v->offset > a ? v->offset : a,
+               hi = v->offset + v->numel < b ? v->offset + v->numel : b;
+        float *base = k == 0   ? zero_slice_params(z, v->unit)
+                      : k == 1 ? zero_slice_m(z, v->unit)
+                               : zero_slice_v(z, v->unit);
+        t[n].lo = hi > lo ? (int64_t)(lo - v->offset) : 0;
+        t[n].hi = hi > lo ? (int64_t)(hi - v->offset) : 0;
+        t[n].data = hi > lo ? base + (lo - a) : base;
+    }
+    return t;
+}
+
+/* step_N.h5 files in dir, newest first. */
+static int list_ckpts(const char *dir, long *steps, int max) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        long s;
+        char tail[8];
+        if (sscanf(e->d_name, "step_%ld.h%2s", &s, tail) == 2 && !strcmp(tail, "5") &&
+            strlen(e->d_name) > 8 && !strcmp(e->d_name + strlen(e->d_name) - 3, ".h5"))
+            steps[n++] = s;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) /* descending */
+        for (int j = i + 1; j < n; j++)
+            if (steps[j] > steps[i]) {
+                long t = steps[i];
+                steps[i] = steps[j], steps[j] = t;
+            }
+    return n;
+}
+
+/* Partial files left by a crash (never named by latest, never loaded). */
+static void remove_partials(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[PATH_MAX_CFG + 300];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (!strncmp(e->d_name, ".step_", 6) && n > 8 && !strcmp(e->d_name + n - 8, ".partial")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            remove(path);
+        }
+    }
+    closedir(d);
+}
+
+/* Removing the checkpoints [checkpoint] keep_* no longer wants (and partial
+ * files) runs in a thread of rank 0: an unlink of a multi-GB file frees its
+ * blocks and cached pages for a quarter second, which training need not wait
+ * for. The next save, and the end of the run, wait for it. */
+struct Pruner {
+    pthread_t thread;
+    CkptConfig keep;
+    char dir[PATH_MAX_CFG + 16];
+    long newest;
+};
+
+static void *prune(void *arg) {
+    const struct Pruner *p = arg;
+    const CkptConfig *k = &p->keep;
+    remove_partials(p->dir);
+    long steps[4096];
+    int n = list_ckpts(p->dir, steps, 4096), kept = 0;
+    for (int i = 0; i < n; i++) {
+        int keep = steps[i] == p->newest || k->keep_last == 0 || kept < k->keep_last ||
+                   (k->keep_every > 0 && steps[i] % k->keep_every == 0);
+        if (keep) {
+            kept += k->keep_every <= 0 || steps[i] % k->keep_every != 0;
+            continue;
+        }
+        char path[PATH_MAX_CFG + 64];
+        snprintf(path, sizeof path, "%s/step_%06ld.h5", p->dir, steps[i]);
+        remove(path);
+    }
+    return NULL;
+}
+
+void trainer_ckpt_wait(Trainer *tr) {
+    if (!tr->pruner) return;
+    pthread_join(tr->pruner->thread, NULL);
+    free(tr->pruner);
+    tr->pruner = NULL;
+}
+
+static void start_prune(Trainer *tr, const char *dir, long newest) {
+    struct Pruner *p = z_calloc(1, sizeof *p, "pruner");
+    p->keep = tr->cfg.ckpt;
+    snprintf(p->dir, sizeof p->dir, "%s", dir);
+    p->newest = newest;
+    if (pthread_create(&p->thread, NULL, prune, p)) { /* no thread: prune here */
+        prune(p);
+        free(p);
+        return;
+    }
+    tr->pruner = p;
+}
+
+void trainer_save_ckpt(Trainer *tr, long step) {
+    char dir[PATH_MAX_CFG + 16], part[PATH_MAX_CFG + 64], final[PATH_MAX_CFG + 64], err[Z_ERR_MAX];
+    ckpt_dir(tr, dir, sizeof dir);
+    trainer_ckpt_wait(tr); /* the previous prune must not meet this save's partial file */
+    if (tr->rank == 0 && fs_mkdir_p(dir, err, sizeof err)) z_die("%s", err);
+    comm_barrier("checkpoint directory");
+    snprintf(part, sizeof part, "%s/.step_%06ld.h5.partial", dir, step);
+    snprintf(final, sizeof final, "%s/step_%06ld.h5", dir, step);
+    int n;
+    CkptTensor *t = tensor_parts(tr, &n);
+    char *config = config_format(&tr->cfg, NULL);
+    char when[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    int64_t cursor = tr->cursor0 + (int64_t)(step - tr->step0) * tr->batch;
+    CkptMeta meta = {0};
+    const char *ik[] = {"step", "tokens_seen", "ranks_at_save", "zero_stage", "global_batch"};
+    int64_t iv[] = {step, cursor * tr->seq, tr->nranks, zero_stage(tr->zero), tr->batch};
+    for (int i = 0; i < 5; i++) meta.int_key[i] = ik[i], meta.int_val[i] = iv[i];
+    meta.nint = 5;
+    const char *sk[] = {"config", "code_revision", "time"};
+    const char *sv[] = {config, ZEROPT_REVISION, when};
+    for (int i = 0; i < 3; i++) meta.str_key[i] = sk[i], meta.str_val[i] = sv[i];
+    meta.nstr = 3;
+    /* training state: the next step, the data cursor (next training
+     * position), the seed every stream derives from; the schedule is a
+     * function of the step; no loss scale (fp32) */
+    const char *tk[] = {"step", "cursor", "seed", "global_batch"};
+    int64_t tv[] = {step, cursor, tr->cfg.train.seed, tr->batch};
+    for (int i = 0; i < 4; i++) meta.state_key[i] = tk[i], meta.state_val[i] = tv[i];
+    meta.nstate = 4;
+    double t0 = k_now(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
+    int rc = ckpt_write(part, t, n, &meta, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
+    free(t);
+    free(config);
+    if (rc) {
+        if (tr->rank == 0) remove(part);
+        comm_barrier("failed checkpoint");
+        z_die_all("%s; the previous checkpoint is intact", err);
+    }
+    comm_barrier("checkpoint written");
+    if (tr->rank == 0) {
+        char latest[PATH_MAX_CFG + 64], tmp[PATH_MAX_CFG + 64];
+        snprintf(latest, sizeof latest, "%s/latest", dir);
+        snprintf(tmp, sizeof tmp, "%s/.latest.tmp", dir);
+        FILE *f = NULL;
+        int bad = fs_fsync_path(part) || rename(part, final) || fs_fsync_path(dir) ||
+                  !(f = fopen(tmp, "w")) || fprintf(f, "step_%06ld.h5\n", step) < 0 || fflush(f) ||
+                  fsync(fileno(f));
+        if (f && fclose(f)) bad = 1;
+        bad = bad || rename(tmp, latest) || fs_fsync_path(dir);
+        if (bad) {
+            remove(tmp);
+            z_die("%s: cannot commit checkpoint: %s", final, strerror(errno));
+        }
+        start_prune(tr, dir, step);
+    }
+    comm_barrier("checkpoint committed");
+    double dt = k_now() - t0;
+    z_log("checkpoint: %s (%ld steps, %ld tokens): %.1f MB written in %.2f s = %.0f MB/s", final,
+          step, (long)(cursor * tr->seq), mb, dt, mb / dt);
+}
+
+/* ------------------------------------------------------------------------- */
+/* resume                                                                     */
+
+/* The checkpoint `resume = auto` picks: the one `latest` names if it opens
+ * as complete, else the newest step_N.h5 that does. "" when none. */
+static void pick_auto(const char *dir, char *out, size_t n) {
+    char path[PATH_MAX_CFG + 300], name[256], err[Z_ERR_MAX];
+    out[0] = 0;
+    snprintf(path, sizeof path, "%s/latest", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(name, sizeof name, f)) {
+            name[strcspn(name, "\r\n")] = 0;
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            CkptInfo *c = ckpt_open(path, err, sizeof err);
+            if (c) {
+                ckpt_close(c);
+                snprintf(out, n, "%s", path);
+            }
+        }
+        fclose(f);
+        if (out[0]) return;
+    }
+    long steps[4096];
+    int k = list_ckpts(dir, steps, 4096);
+    for (int i = 0; i < k && !out[0]; i++) {
+        snprintf(path, sizeof path, "%s/step_%06ld.h5", dir, steps[i]);
+        CkptInfo *c = ckpt_open(path, err, sizeof err);
+        if (c) {
+            ckpt_close(c);
+            snprintf(out, n, "%s", path);
+        }
+    }
+}
+
+/* What every rank reads before a collective load, and verify checks: the
+ * header (format, complete flag), the stored config (it must parse and
+ * describe a model) and the training state. */
+typedef struct {
+    Config cfg;
+    int64_t step, cursor, seed, ranks, stage;
+} CkptHead;
+
+static int read_head(const char *path, CkptHead *h, char *err, size_t errlen) {
+    CkptInfo *c = ckpt_open(path, err, errlen);
+    if (!c) return -1;
+    char *text = ckpt_attr_str(c, "config");
+    h->step = h->cursor = h->seed = -1, h->ranks = h->stage = 0;
+    ckpt_attr_int(c, "ranks_at_save", &h->ranks);
+    ckpt_attr_int(c, "zero_stage", &h->stage);
+    const char *key[3] = {"step", "cursor", "seed"};
+    int64_t *val[3] = {&h->step, &h->cursor, &h->seed};
+    const char *missing = NULL;
+    for (int i = 0; i < 3 && !missing; i++)
+        if (ckpt_state(c, key[i], val[i]) || *val[i] < 0) missing = key[i];
+    ckpt_close(c);
+    if (!text) return z_fail(err, errlen, "%s: checkpoint lacks its config attribute", path);
+    if (missing) {
+        free(text);
+        return z_fail(err, errlen, "%s: checkpoint lacks its training state (/state/%s)", path,
+                      missing);
+    }
+    config_defaults(&h->cfg);
+    config_load_string(&h->cfg, text, path); /* a bad config ends here with its own line */
+    config_finish(&h->cfg, path);
+    free(text);
+    return 0;
+}
+
+int trainer_resume(Trainer *tr) {
+    const CkptConfig *k = &tr->cfg.ckpt;
+    char dir[PATH_MAX_CFG + 16], path[PATH_MAX_CFG + 300], err[Z_ERR_MAX], what[256];
+    if (!strcmp(k->resume, "none")) return 0;
+    ckpt_dir(tr, dir, sizeof dir);
+    if (!strcmp(k->resume, "auto")) {
+        if (tr->rank == 0) pick_auto(dir, path, sizeof path);
+        comm_bcast(path, sizeof path, 0, "resume path");
+        if (!path[0]) return 0;
+    } else {
+        snprintf(path, sizeof path, "%s", k->resume);
+    }
+    /* every rank reads the header itself (the same file, the same answer) */
+    CkptHead h;
+    if (read_head(path, &h, err, sizeof err)) z_die_all("%s", err);
+    if (config_model_differs(&h.cfg.model, &tr->cfg.model, what, sizeof what))
+        z_die_all("%s: config does not match the model: %s", path, what);
+    if (h.seed != tr->cfg.train.seed)
+        z_log("resume: note: [train] seed %ld differs from the checkpoint's %ld",
+              tr->cfg.train.seed, (long)h.seed);
+    int n;
+    CkptTensor *t = tensor_parts(tr, &n);
+    double t0 = k_now(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
+    int rc = ckpt_read(path, t, n, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
+    free(t);
+    if (rc) z_die_all("%s", err);
+    double dt = k_now() - t0;
+    zero_gather_resident(tr->zero);
+    z_log("resume: read %.1f MB in %.2f s = %.0f MB/s", mb, dt, mb / dt);
+    tr->step0 = (long)h.step;
+    tr->cursor0 = h.cursor;
+    z_log("resume: %s at step %ld, data cursor %ld (saved by %ld ranks at ZeRO stage %ld; now %d "
+          "ranks, stage %d)",
+          path, (long)h.step, (long)h.cursor, (long)h.ranks, (long)h.stage, tr->nranks,
+          zero_stage(tr->zero));
+    return 1;
+}
+
+int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen) {
+    CkptHead h;
+    if (read_head(path, &h, err, errlen)) return -1;
+    Model m;
+    model_layout(&m, &h.cfg.model, 1, 1);
+    int n, rc = 0;
+    CkptTensor *t = tensor_list(&m, &n);
+    /* whole tensors, read by rank 0 (any other rank passes empty parts), in
+     * batches of at most 256 MB */
+    for (int i = 0; i < n && !rc;) {
+        int j = i;
+        double bytes = 0;
+        while (j < n && (j == i || bytes < 256e6)) {
+            size_t numel = (size_t)t[j].dims[0] * (t[j].ndim == 2 ? (size_t)t[j].dims[1] : 1);
+            t[j].lo = 0, t[j].hi = z_rank() == 0 ? (int64_t)numel : 0;
+            t[j].data = z_malloc((size_t)t[j].hi * sizeof(float), "tensor");
+            bytes += 4.0 * (double)numel;
+            j++;
+        }
+        rc = ckpt_read(path, t + i, j - i, CKPT_IO_DIRECT, err, errlen);
+        for (; i < j; i++) free(t[i].data);
+    }
+    free(t);
+    model_free(&m);
+    *tensors = n;
+    return rc;
+}

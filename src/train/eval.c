@@ -1,0 +1,145 @@
+/*
+ * eval.c — the model on held-out data: validation loss and masked-token
+ * accuracy over the first val_batches global batches, and predictions for
+ * masked words of whole held-out documents (what `zeropt eval --show`
+ * prints).
+ *
+ * Every rank runs the same number of forwards (ZeRO-3 gathers are
+ * collective): a rank out of samples, or one that met bad data, runs a blank
+ * sequence and discards it; errors are agreed at the end.
+ */
+#include "trainer.h"
+
+#include "kernels/rng.h"
+#include "mpi/comm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* argmax over V of each labelled row's probabilities = the model's guess */
+static double correct_rows(const Model *m, const Batch *b) {
+    int V = m->c.vocab_size;
+    double ok = 0;
+    for (int r = 0; r < m->n_rows; r++) {
+        int label = m->c.arch == ARCH_ENCODER ? m->row_labels[r] : b->labels[r];
+        if (label < 0) continue;
+        const float *p = m->probs + (size_t)r * V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (p[v] > p[best]) best = v;
+        ok += best == label;
+    }
+    return ok;
+}
+
+static Batch eval_batch(const Trainer *tr, int B) {
+    Batch b = {B, tr->seq, tr->tok, tr->lab, NULL, NULL, tr->pos, 0, 0};
+    return b;
+}
+
+EvalStats trainer_evaluate(Trainer *tr, DataSource *d, long step) {
+    Model *m = &tr->m;
+    int64_t want = (int64_t)tr->cfg.data.val_batches * tr->batch;
+    int64_t n = want < d->n_samples ? want : d->n_samples;
+    int64_t lo = n * tr->rank / tr->nranks, hi = n * (tr->rank + 1) / tr->nranks;
+    int64_t most = (n + tr->nranks - 1) / tr->nranks, iters = (most + tr->micro - 1) / tr->micro;
+    double acc[4] = {0, 0, 0, 0}; /* Σ loss, Σ labelled, Σ correct, ranks with bad data */
+    tr->err[0] = 0;
+    for (int64_t it = 0; it < iters; it++) {
+        int64_t k0 = lo + it * tr->micro;
+        int B = (int)(hi - k0 < tr->micro ? hi - k0 : tr->micro), real = B > 0 && !tr->err[0];
+        for (int j = 0; j < B && real; j++) {
+            tr->pos[j] = k0 + j;
+            if (obj_sample(&tr->obj, d, k0 + j, -1, tr->tok + (size_t)j * tr->seq,
+                           tr->lab + (size_t)j * tr->seq, tr->err, sizeof tr->err))
+                real = 0;
+        }
+        if (!real) { /* keep step with the others' collectives on a blank sequence */
+            B = 1;
+            tr->pos[0] = 0;
+            for (int t = 0; t < tr->seq; t++) tr->tok[t] = 0, tr->lab[t] = LABEL_IGNORE;
+        }
+        Batch b = eval_batch(tr, B);
+        double l = model_forward(m, &b);
+        if (!real) continue;
+        acc[0] += l;
+        acc[1] += (double)m->n_labels;
+        acc[2] += correct_rows(m, &b);
+    }
+    acc[3] = tr->err[0] != 0;
+    comm_allreduce_f64(acc, 4, "validation", step);
+    if (acc[3] > 0) z_exit_agreed(tr->err);
+    EvalStats e = {acc[1] > 0 ? acc[0] / acc[1] : NAN, acc[1] > 0 ? acc[2] / acc[1] : NAN, acc[1]};
+    return e;
+}
+
+/* ------------------------------------------------------------------------- */
+/* predictions on whole held-out documents                                    */
+
+/* Positions of doc[0, n) that hold a whole one-token word: kind 1 (a word
+ * start) not followed by kind 2 (its continuation). */
+static int maskable(const int32_t *doc, int n, int i, int (*kind)(void *, int32_t), void *ctx) {
+    return kind(ctx, doc[i]) == 1 && (i + 1 == n || kind(ctx, doc[i + 1]) != 2);
+}
+
+int trainer_predict(Trainer *tr, Prediction *p, int n, double rate,
+                    int (*kind)(void *ctx, int32_t id), void *ctx) {
+    Model *m = &tr->m;
+    Corpus *c = &tr->val.corpus;
+    int T = tr->seq, V = m->c.vocab_size, got = 0;
+    if (!tr->has_val || m->c.arch != ARCH_ENCODER || c->n_docs == 0) return 0;
+    memset(p, 0, (size_t)n * sizeof *p);
+    /* documents spread over the split, every rank choosing the same ones */
+    for (int64_t k = 0; k < c->n_docs && got < n; k++) {
+        int64_t doc = (k * 7919) % c->n_docs;
+        int64_t len = c->offsets[doc + 1] - c->offsets[doc];
+        if (len < 8 || len > T - 2) continue;
+        int32_t *t = z_malloc((size_t)len * sizeof *t, "document");
+        if (corpus_read(c, c->offsets[doc], len, t, tr->err, sizeof tr->err)) z_die("%s", tr->err);
+        int *at = z_malloc((size_t)len * sizeof *at, "masked positions"), na = 0, first = -1;
+        for (int i = 0; i < len; i++) {
+            if (!maskable(t, (int)len, i, kind, ctx)) continue;
+            if (first < 0) first = i;
+            if (k_rng_uniform(k_rng_child(0x5E3, (uint64_t)doc), (uint64_t)i) < rate) at[na++] = i;
+        }
+        if (first < 0) {
+            free(t), free(at);
+            continue;
+        }
+        if (!na) at[na++] = first;
+        Prediction *q = &p[got++];
+        q->n = (int)len, q->tokens = t, q->nmasked = na, q->at = at;
+        q->guess = z_malloc((size_t)na * PREDICT_TOP * sizeof *q->guess, "guesses");
+        q->prob = z_malloc((size_t)na * PREDICT_TOP * sizeof *q->prob, "guesses");
+        /* [CLS] document [SEP], the chosen words as [MASK] */
+        int Tn = (int)len + 2;
+        tr->tok[0] = tr->obj.cls, tr->tok[Tn - 1] = tr->obj.sep;
+        for (int i = 0; i < Tn; i++) tr->lab[i] = LABEL_IGNORE;
+        memcpy(tr->tok + 1, t, (size_t)len * sizeof *t);
+        for (int j = 0; j < na; j++)
+            tr->lab[1 + at[j]] = t[at[j]], tr->tok[1 + at[j]] = tr->obj.mask;
+        tr->pos[0] = 0;
+        Batch b = {1, Tn, tr->tok, tr->lab, NULL, NULL, tr->pos, 0, 0};
+        model_forward(m, &b);
+        for (int r = 0; r < m->n_rows && r < na; r++) { /* rows in position order */
+            const float *pr = m->probs + (size_t)r * V;
+            for (int s = 0; s < PREDICT_TOP; s++) {
+                int best = -1;
+                for (int v = 0; v < V; v++) {
+                    int taken = 0;
+                    for (int u = 0; u < s; u++) taken |= q->guess[r * PREDICT_TOP + u] == v;
+                    if (!taken && (best < 0 || pr[v] > pr[best])) best = v;
+                }
+                q->guess[r * PREDICT_TOP + s] = best;
+                q->prob[r * PREDICT_TOP + s] = pr[best];
+            }
+        }
+    }
+    return got;
+}
+
+void trainer_free_predictions(Prediction *p, int n) {
+    for (int i = 0; i < n; i++) free(p[i].tokens), free(p[i].at), free(p[i].guess), free(p[i].prob);
+}

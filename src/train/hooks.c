@@ -1,0 +1,95 @@
+/*
+ * hooks.c — the model's passes on the ZeRO partition: the hooks that
+ * gather parameters and hand out gradient buffers as the passes cross unit
+ * boundaries, and the optimizer step over this rank's shards.
+ *
+ * Model knowledge lives here, not in mpi/zero.c: with tied embeddings the
+ * head reads and writes the token embedding of unit 0, so the head's hooks
+ * make unit 0 resident too, and unit 0's gradient is pinned for the whole
+ * backward.
+ */
+#include "trainer.h"
+
+#include "src/optim/optim.h"
+
+#include "mpi/comm.h"
+
+#include <math.h>
+
+static void bind(Trainer *tr, int u) {
+    tr->m.unit[u].params = zero_params(tr->zero, u);
+    tr->m.unit[u].grads = zero_grads(tr->zero, u);
+}
+
+static void on_hook(void *ctx, int event, int u) {
+    Trainer *tr = ctx;
+    Zero *z = tr->zero;
+    int head = tr->m.nunits - 1, tied = tr->m.c.tied && u == head;
+    switch (event) {
+    case HOOK_BEFORE_FWD:
+        zero_acquire(z, u);
+        if (tied) zero_acquire(z, 0);
+        zero_prefetch(z, u + 1);
+        bind(tr, u);
+        if (tied) bind(tr, 0);
+        break;
+    case HOOK_AFTER_FWD:
+        zero_release(z, u);
+        if (tied) zero_release(z, 0);
+        break;
+    case HOOK_BWD_BEGIN:
+        zero_bwd_begin(z);
+        break;
+    case HOOK_BEFORE_BWD:
+        zero_acquire(z, u);
+        if (tied) zero_acquire(z, 0);
+        zero_prefetch(z, u - 1);
+        zero_grad_begin(z, u);
+        bind(tr, u);
+        if (tied) bind(tr, 0);
+        break;
+    case HOOK_AFTER_BWD:
+        zero_grad_end(z, u);
+        zero_release(z, u);
+        if (tied) zero_release(z, 0);
+        break;
+    case HOOK_PROGRESS:
+        zero_progress(z);
+        break;
+    }
+}
+
+void trainer_install_hooks(Trainer *tr) {
+    tr->m.hook = on_hook;
+    tr->m.hook_ctx = tr;
+}
+
+double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
+    Zero *z = tr->zero;
+    Model *m = &tr->m;
+    const TrainConfig *tc = &tr->cfg.train;
+    /* Σ g² over the shard each rank owns (stage 0: the same slice of its full
+     * copy), one all-reduce that also carries the loss and a NaN/Inf flag */
+    double red[3] = {0, 0, *loss_sum};
+    for (int u = 0; u < m->nunits; u++) {
+        size_t shard = zero_shard(z, u), lo = (size_t)tr->rank * shard;
+        size_t hi = lo + shard < m->unit[u].numel ? lo + shard : m->unit[u].numel;
+        if (hi <= lo) continue;
+        const float *g = zero_stage(z) == 0 ? zero_own_grads(z, u) + lo : zero_own_grads(z, u);
+        red[0] += k_sumsq(g, hi - lo);
+    }
+    red[1] = isfinite(red[0]) ? 0 : 1;
+    comm_allreduce_f64(red, 3, "gradient norm", step);
+    *loss_sum = red[2];
+    double gnorm = red[1] > 0 ? NAN : sqrt(red[0]);
+    if (!isfinite(gnorm)) return gnorm; /* the caller stops every rank */
+    double coef = tc->clip > 0 && gnorm > tc->clip ? tc->clip / (gnorm + 1e-6) : 1.0;
+    for (int u = 0; u < m->nunits; u++) {
+        size_t lo = zero_lo(z, u), hi = zero_hi(z, u);
+        if (hi > lo)
+            adamw_update(m, u, lo, hi, zero_own_params(z, u), zero_own_grads(z, u), zero_m(z, u),
+                         zero_v(z, u), lr, step + 1, coef, tc);
+    }
+    zero_after_update(z);
+    return gnorm;
+}

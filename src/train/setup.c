@@ -1,0 +1,253 @@
+/*
+ * setup.c — setting a run up: the config and batch geometry, the data, the
+ * ZeRO partition and the parameters (from the seed, a dump or a model
+ * file), and the model and dump files written at the end.
+ */
+#include "trainer.h"
+
+#include "mpi/comm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void trainer_parse(Trainer *tr, int argc, char **argv, const char *cmd) {
+    config_defaults(&tr->cfg);
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") && i + 1 < argc)
+            config_load(&tr->cfg, tr->cfg_path = argv[++i]);
+        else if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "--show")) && i + 1 < argc)
+            i++; /* zeropt eval's own flags, read by cmd_eval */
+        else if (!config_override(&tr->cfg, argv[i]))
+            z_die_all("%s: unknown argument %s (usage: zeropt %s -c <config.ini> "
+                      "[section.key=value ...]; zeropt %s --help)",
+                      cmd, argv[i], cmd, cmd);
+    }
+    if (!tr->cfg_path) z_die_all("%s: no config given (-c <config.ini>)", cmd);
+    config_finish(&tr->cfg, tr->cfg_path);
+}
+
+static void batch_geometry(Trainer *tr) {
+    TrainConfig *t = &tr->cfg.train;
+    tr->micro = t->micro_batch;
+    tr->seq = tr->cfg.data.seq_len;
+    int per = tr->micro * tr->nranks;
+    if (t->global_batch == 0) t->global_batch = per;
+    if (t->global_batch % per)
+        z_die_all("%s: [train] global_batch = %d is not a multiple of micro_batch x ranks = %d x "
+                  "%d",
+                  tr->cfg_path, t->global_batch, tr->micro, tr->nranks);
+    tr->batch = t->global_batch;
+    tr->accum = tr->batch / per;
+}
+
+/* The unigram baseline: rank 0 counts the training tokens (up to 64 M), the
+ * others receive the figure. */
+static void unigram_baseline(Trainer *tr) {
+    double h[2] = {NAN, 0}; /* entropy, failed */
+    if (tr->rank == 0 && data_unigram_entropy(&tr->train, 64 << 20, &h[0], tr->err, sizeof tr->err))
+        h[1] = 1;
+    comm_bcast(h, sizeof h, 0, "unigram baseline");
+    if (h[1]) z_die_all("%s", tr->err); /* rank 0 holds the message */
+    tr->unigram = h[0];
+}
+
+static void open_data(Trainer *tr) {
+    const Config *c = &tr->cfg;
+    char err[Z_ERR_MAX];
+    tr->unigram = NAN;
+    if (c->train.replay[0]) return;
+    if (!c->data.path[0]) z_die_all("%s: [data] path is not set", tr->cfg_path);
+    uint64_t seed = (uint64_t)c->train.seed;
+    if (obj_open(&tr->obj, &tr->train, c->data.path, "", c->data.objective, tr->seq,
+                 c->data.mask_rate, seed, c->data.shuffle, err, sizeof err))
+        z_die_all("%s", err);
+    if (tr->obj.vocab > c->model.vocab_size)
+        z_die_all("%s: corpus vocab_size %d exceeds [model] vocab_size = %d", c->data.path,
+                  tr->obj.vocab, c->model.vocab_size);
+    if (c->data.val_batches > 0) {
+        Objective o;
+        if (obj_open(&o, &tr->val, c->data.path, "val", c->data.objective, tr->seq,
+                     c->data.mask_rate, seed, 0, err, sizeof err))
+            z_die_all("%s", err);
+        tr->has_val = 1;
+    }
+    unigram_baseline(tr);
+}
+
+static void open_replay(Trainer *tr) {
+    const TrainConfig *t = &tr->cfg.train;
+    char err[Z_ERR_MAX];
+    TensorFile *f = tf_open(t->replay, err, sizeof err);
+    if (!f) z_die_all("%s", err);
+    int64_t d[4];
+    if (tf_shape(f, "tokens", d) != 3 || d[1] != tr->batch || d[2] != tr->seq)
+        z_die_all("%s: tokens must be [steps, %d, %d] for this config", t->replay, tr->batch,
+                  tr->seq);
+    if (t->steps > d[0])
+        z_die_all("%s: holds %ld steps, [train] steps = %ld", t->replay, (long)d[0], t->steps);
+    size_t n = (size_t)d[0] * d[1] * d[2];
+    tr->replay_tok = z_malloc(n * 4, "replay tokens");
+    tr->replay_lab = z_malloc(n * 4, "replay labels");
+    if (tf_read(f, "tokens", 'i', tr->replay_tok, n) ||
+        tf_read(f, "labels", 'i', tr->replay_lab, n))
+        z_die_all("%s", tf_error(f));
+    tf_close(f);
+}
+
+/* ------------------------------------------------------------------------- */
+/* parameters in and out, unit by unit                                        */
+
+static void init_units(Trainer *tr) {
+    for (int u = 0; u < tr->m.nunits; u++) {
+        float *full = zero_full_scratch(tr->zero, u);
+        k_zero(full, tr->m.unit[u].padded);
+        tr->m.unit[u].params = full;
+        model_init_unit(&tr->m, (uint64_t)tr->cfg.train.seed, u);
+        zero_store_full(tr->zero, u, full);
+        tr->m.unit[u].params = zero_params(tr->zero, u);
+    }
+}
+
+void trainer_load_params(Trainer *tr, const char *path, const char *prefix) {
+    char err[Z_ERR_MAX];
+    TensorFile *f = tf_open(path, err, sizeof err);
+    if (!f) z_die_all("%s", err);
+    for (int u = 0; u < tr->m.nunits; u++) {
+        const Unit *U = &tr->m.unit[u];
+        float *full = zero_full_scratch(tr->zero, u);
+        k_zero(full, U->padded);
+        for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
+            const ParamView *v = &tr->m.view[i];
+            char name[PARAM_NAME_MAX + 32];
+            snprintf(name, sizeof name, "%s/%s", prefix, v->name);
+            if (tf_read(f, name, 'f', full + v->offset, v->numel)) z_die_all("%s", tf_error(f));
+        }
+        zero_store_full(tr->zero, u, full);
+    }
+    tf_close(f);
+}
+
+/* Every tensor of the model as "<prefix>/<name>" into f (rank 0 writes;
+ * collective at stage 3, where each unit is gathered in turn). */
+static int write_params(Trainer *tr, TensorFile *f, const char *prefix) {
+    int rc = 0;
+    for (int u = 0; u < tr->m.nunits; u++) {
+        const float *full = zero_full_params(tr->zero, u);
+        const Unit *U = &tr->m.unit[u];
+        for (int i = U->first_view; i < U->first_view + U->nviews && tr->rank == 0 && !rc; i++) {
+            const ParamView *v = &tr->m.view[i];
+            char name[PARAM_NAME_MAX + 32];
+            int64_t dims[2] = {v->shape[0], v->shape[1]};
+            snprintf(name, sizeof name, "%s/%s", prefix, v->name);
+            rc = tf_write(f, name, 'f', full + v->offset, v->ndim, dims);
+        }
+    }
+    return rc;
+}
+
+void trainer_save_model(Trainer *tr, const char *path) {
+    char err[Z_ERR_MAX];
+    TensorFile *f = NULL;
+    int rc = 0;
+    if (tr->rank == 0) {
+        f = tf_create(path, err, sizeof err);
+        if (!f) z_die("%s", err);
+        char *text = config_format(&tr->cfg, NULL);
+        rc = tf_set_attr(f, "format", "zeropt-model") || tf_set_attr(f, "config", text);
+        free(text);
+    }
+    rc |= write_params(tr, f, "model");
+    if (tr->rank == 0) {
+        if (rc) z_die("%s", tf_error(f));
+        if (tf_close(f)) z_die("%s: close failed (disk full?)", path);
+    }
+}
+
+void trainer_start_dump(Trainer *tr) {
+    const TrainConfig *t = &tr->cfg.train;
+    char err[Z_ERR_MAX];
+    if (tr->nranks != 1) z_die_all("[train] dump_batches needs a single rank");
+    tr->dump = tf_create(t->dump_batches, err, sizeof err);
+    if (!tr->dump) z_die("%s", err);
+    char *text = config_format(&tr->cfg, NULL);
+    int rc = tf_set_attr(tr->dump, "config", text);
+    free(text);
+    if (rc || write_params(tr, tr->dump, "init")) z_die("%s", tf_error(tr->dump));
+    size_t n = (size_t)t->steps * tr->batch * tr->seq;
+    tr->dump_tok = z_malloc(n * 4, "dump tokens");
+    tr->dump_lab = z_malloc(n * 4, "dump labels");
+}
+
+void trainer_finish_dump(Trainer *tr) {
+    int64_t dims[3] = {tr->cfg.train.steps, tr->batch, tr->seq};
+    if (tf_write(tr->dump, "tokens", 'i', tr->dump_tok, 3, dims) ||
+        tf_write(tr->dump, "labels", 'i', tr->dump_lab, 3, dims) || tf_close(tr->dump))
+        z_die("%s: cannot write batch dump", tr->cfg.train.dump_batches);
+    free(tr->dump_tok);
+    free(tr->dump_lab);
+    tr->dump = NULL;
+}
+
+double trainer_rss(int peak) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    const char *key = peak ? "VmHWM:" : "VmRSS:";
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, 6)) kb = atof(line + 6);
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+static int head_rows_for(const Trainer *tr) {
+    const Config *c = &tr->cfg;
+    int N = tr->micro * tr->seq;
+    if (c->data.objective != OBJ_MLM || c->train.replay[0]) return N;
+    return model_mlm_head_rows(N, c->data.mask_rate);
+}
+
+void trainer_build(Trainer *tr) {
+    Config *c = &tr->cfg;
+    tr->rank = comm_rank();
+    tr->nranks = comm_size();
+    batch_geometry(tr);
+    if (c->train.threads > 0) k_set_threads(c->train.threads);
+    open_data(tr);
+    if (c->train.replay[0]) open_replay(tr);
+    Model *m = &tr->m;
+    model_layout(m, &c->model, tr->nranks, MODEL_ALIGN_FLOATS);
+    size_t *numel = z_malloc(m->nunits * sizeof(size_t), "units");
+    size_t *padded = z_malloc(m->nunits * sizeof(size_t), "units");
+    for (int u = 0; u < m->nunits; u++) numel[u] = m->unit[u].numel, padded[u] = m->unit[u].padded;
+    tr->rss_base = trainer_rss(0);
+    tr->zero = zero_create(c->zero.stage, c->zero.overlap, m->nunits, numel, padded,
+                           c->model.tied ? 0 : -1);
+    free(numel);
+    free(padded);
+    if (c->train.replay[0])
+        trainer_load_params(tr, c->train.replay, "init");
+    else
+        init_units(tr);
+    for (int u = 0; u < m->nunits; u++) {
+        m->unit[u].params = zero_params(tr->zero, u);
+        m->unit[u].grads = zero_grads(tr->zero, u);
+    }
+    trainer_install_hooks(tr);
+    size_t per = (size_t)tr->accum * tr->micro;
+    tr->tok = z_alloc(per * tr->seq * 4, MEM_DATA, "batch tokens");
+    tr->lab = z_alloc(per * tr->seq * 4, MEM_DATA, "batch labels");
+    tr->pos = z_alloc(per * 8, MEM_DATA, "batch positions");
+    model_alloc_acts(m, tr->micro, tr->seq, head_rows_for(tr), 0, c->train.recompute);
+}
+
+void trainer_free(Trainer *tr) {
+    for (int u = 0; u < tr->m.nunits; u++) tr->m.unit[u].params = tr->m.unit[u].grads = NULL;
+    model_free(&tr->m);
+    zero_free(tr->zero);
+    if (tr->train.window) data_close(&tr->train);
+    if (tr->has_val) data_close(&tr->val);
+    k_free(tr->tok), k_free(tr->lab), k_free(tr->pos);
+    free(tr->replay_tok), free(tr->replay_lab);
+}

@@ -1,0 +1,120 @@
+/*
+ * step.c — one training step.
+ *
+ * A step: global batch sequences = micro × accumulation × ranks. Rank r
+ * takes training positions [step·GB + r·GB/N, step·GB + (r+1)·GB/N), so the
+ * samples, masks and dropout a step sees do not depend on N. The loss is
+ * Σ(token losses) / Σ(labelled tokens) over the global batch; each rank
+ * scales its backward by 1/Σ and the ZeRO partition (mpi/zero.c, wired in
+ * hooks.c) sums the gradients: all-reduce at stage 0, reduce-scatter into
+ * shards at stages 1–3.
+ */
+#include "trainer.h"
+
+#include "src/optim/optim.h"
+
+#include "kernels/rng.h"
+#include "mpi/comm.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Fill this rank's accum × micro samples for step s; a bad sample leaves its
+ * message in tr->err (the step's first collective spreads the failure). */
+static void load_step(Trainer *tr, long s) {
+    int per_rank = tr->accum * tr->micro, T = tr->seq, V = tr->cfg.model.vocab_size;
+    int64_t base =
+        tr->cursor0 + (int64_t)(s - tr->step0) * tr->batch + (int64_t)tr->rank * per_rank;
+    tr->err[0] = 0;
+    for (int j = 0; j < per_rank && !tr->err[0]; j++) {
+        int32_t *tok = tr->tok + (size_t)j * T, *lab = tr->lab + (size_t)j * T;
+        tr->pos[j] = base + j;
+        if (tr->replay_tok) {
+            size_t off = (size_t)(base + j) * T;
+            memcpy(tok, tr->replay_tok + off, T * 4);
+            memcpy(lab, tr->replay_lab + off, T * 4);
+        } else if (obj_sample(&tr->obj, &tr->train, base + j, s, tok, lab, tr->err,
+                              sizeof tr->err)) {
+            break;
+        }
+        for (int t = 0; t < T && !tr->err[0]; t++)
+            if (tok[t] < 0 || tok[t] >= V || lab[t] >= V)
+                snprintf(tr->err, sizeof tr->err,
+                         "%s: training position %ld has token id %d outside the vocabulary [0, %d)",
+                         tr->replay_tok ? tr->cfg.train.replay : tr->cfg.data.path,
+                         (long)(base + j), tok[t] < 0 || tok[t] >= V ? tok[t] : lab[t], V);
+    }
+    if (tr->dump) {
+        size_t off = (size_t)(s - tr->step0) * tr->batch * T;
+        memcpy(tr->dump_tok + off, tr->tok, (size_t)per_rank * T * 4);
+        memcpy(tr->dump_lab + off, tr->lab, (size_t)per_rank * T * 4);
+    }
+}
+
+static Batch micro_batch(const Trainer *tr, int a, uint64_t seed) {
+    size_t off = (size_t)a * tr->micro * tr->seq;
+    Batch b = {tr->micro,
+               tr->seq,
+               tr->tok + off,
+               tr->lab + off,
+               NULL,
+               NULL,
+               tr->pos + (size_t)a * tr->micro,
+               seed,
+               1};
+    return b;
+}
+
+/* SIGUSR1 or SIGTERM (Slurm's warning before the time limit, scancel): stop at
+ * the next step boundary with a checkpoint. The flag travels in the step's
+ * first collective, so every rank stops at the same step. */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+void trainer_catch_signals(void) {
+    signal(SIGUSR1, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+}
+
+StepStats trainer_step(Trainer *tr, long s) {
+    Model *m = &tr->m;
+    const TrainConfig *tc = &tr->cfg.train;
+    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, 0};
+    comm_reset_stats();
+    load_step(tr, s);
+    /* Σ labelled positions over the global batch (the loss denominator), and
+     * how many ranks met bad data: one collective, so every rank stops together */
+    double cnt[3] = {0, tr->err[0] ? 1 : 0, stop_requested ? 1 : 0};
+    for (size_t i = 0; i < (size_t)tr->accum * tr->micro * tr->seq; i++) cnt[0] += tr->lab[i] >= 0;
+    comm_allreduce_f64(cnt, 3, "label count", s);
+    if (cnt[1] > 0) z_exit_agreed(tr->err);
+    if (cnt[2] > 0) {
+        st.stop = 1;
+        return st;
+    }
+    if (cnt[0] == 0) z_die_all("step %ld: the global batch has no labelled positions", s + 1);
+    uint64_t dseed = k_rng_child(k_rng_child((uint64_t)tc->seed, 0xD80), (uint64_t)s);
+    zero_begin_step(tr->zero, s);
+    double loss = 0;
+    for (int a = 0; a < tr->accum; a++) {
+        Batch b = micro_batch(tr, a, dseed);
+        zero_begin_micro(tr->zero, a == tr->accum - 1);
+        loss += model_forward(m, &b);
+        model_backward(m, &b, 1.0 / cnt[0]);
+        zero_end_backward(tr->zero);
+    }
+    st.gnorm = trainer_update(tr, s, st.lr, &loss);
+    st.loss = loss / cnt[0];
+    if (!isfinite(st.gnorm) || !isfinite(st.loss))
+        z_die_all("step %ld: non-finite loss (%g) or gradient norm (%g); lower [train] lr or "
+                  "raise warmup",
+                  s + 1, st.loss, st.gnorm);
+    CommStats cs = comm_stats();
+    st.comm_bytes = cs.tensor_bytes, st.control_bytes = cs.control_bytes, st.wait_s = cs.wait_s;
+    return st;
+}

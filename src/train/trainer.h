@@ -1,0 +1,145 @@
+/*
+ * trainer.h — the state of a training (or evaluation) run, and the parts of
+ * the trainer, one file each:
+ *
+ *   setup.c  config and batch geometry, data, the ZeRO partition,
+ *            parameters in (seed, dump, model file) and out
+ *   hooks.c  the model's passes on the ZeRO partition; the optimizer step
+ *            over this rank's shards
+ *   step.c   one training step: this rank's samples, forward, backward,
+ *            reductions, update
+ *   eval.c   validation loss and accuracy; predictions on held-out documents
+ *   log.c    the run header, the log lines and the metrics records
+ *   loop.c   a whole run: resume, steps, evaluations, checkpoints, a stop
+ *            asked by a signal
+ *   ckpt.c   checkpoints: save and commit, prune, resume, verify
+ */
+#ifndef ZEROPT_TRAINER_H
+#define ZEROPT_TRAINER_H
+
+#include "src/config/config.h"
+#include "src/data/data.h"
+#include "src/model/model.h"
+#include "src/objectives/objective.h"
+
+#include "io/metrics.h"
+#include "io/tensorfile.h"
+#include "kernels/kernels.h"
+#include "mpi/err.h"
+#include "mpi/zero.h"
+
+/* `zeropt train` exit status after a signal asked it to stop early (a
+ * checkpoint was written): EX_TEMPFAIL, "try again" — requeue the job. */
+#define EXIT_STOPPED 75
+
+typedef struct {
+    Config cfg;
+    const char *cfg_path;
+    Model m;
+    Zero *zero;
+    int rank, nranks;
+    int micro, seq, accum; /* sequences per forward, tokens per sequence, micro-batches per step */
+    int batch;             /* global batch: sequences per step over all ranks */
+    Objective obj;
+    DataSource train, val;
+    int has_val;
+    double unigram; /* entropy of the training tokens' unigram distribution (nats), NAN: unknown */
+    int32_t *tok, *lab; /* [accum · micro, seq] this rank's share of a step */
+    int64_t *pos;       /* [accum · micro] training positions (dropout streams) */
+    Metrics *metrics;
+    double peak_flops; /* per rank */
+    KBlasInfo blas;
+    double rss_base; /* resident bytes before the long-lived buffers were allocated */
+    int32_t *replay_tok, *replay_lab;
+    TensorFile *dump;
+    int32_t *dump_tok, *dump_lab;
+    double t_start;
+    long step0;            /* first step of this run (> 0 after a resume) */
+    int64_t cursor0;       /* training position of step0's first sample */
+    char err[Z_ERR_MAX];   /* a data error met this step, reported when all ranks agree */
+    struct Pruner *pruner; /* rank 0: old checkpoints being removed in the background */
+} Trainer;
+
+/* setup.c */
+void trainer_parse(Trainer *tr, int argc, char **argv, const char *cmd);
+/* Everything but the run directory: geometry, data, partition, parameters
+ * (initialised from the seed, or from the replay file), activations. */
+void trainer_build(Trainer *tr);
+void trainer_free(Trainer *tr);
+/* Read every tensor "<prefix>/<name>" of a file into the parameters. */
+void trainer_load_params(Trainer *tr, const char *path, const char *prefix);
+/* Write every parameter as "model/<name>" (rank 0 writes; collective). */
+void trainer_save_model(Trainer *tr, const char *path);
+void trainer_start_dump(Trainer *tr);
+void trainer_finish_dump(Trainer *tr);
+/* This process's resident memory now and at its peak (VmRSS, VmHWM), bytes. */
+double trainer_rss(int peak);
+
+/* hooks.c */
+void trainer_install_hooks(Trainer *tr);
+/* Optimizer step over this rank's shards: global norm (double, one
+ * all-reduce with a NaN/Inf flag and the loss), clipping, AdamW, parameter
+ * all-gather. Returns the gradient norm; *loss_sum is summed over ranks. */
+double trainer_update(Trainer *tr, long step, double lr, double *loss_sum);
+
+/* step.c */
+typedef struct {
+    double loss, gnorm, lr, comm_bytes, control_bytes, wait_s;
+    int stop; /* a rank was asked to stop (SIGUSR1/SIGTERM): the step did not run */
+} StepStats;
+void trainer_catch_signals(void);
+StepStats trainer_step(Trainer *tr, long s);
+
+/* eval.c */
+typedef struct {
+    double loss, acc, count;
+} EvalStats;
+/* The first val_batches × global batch held-out sequences (collective). */
+EvalStats trainer_evaluate(Trainer *tr, DataSource *d, long step);
+/* One held-out document with some of its words masked, and the model's
+ * guesses for each (MLM): for shown predictions. */
+#define PREDICT_TOP 3
+typedef struct {
+    int n;           /* tokens of the document (without [CLS], [SEP]) */
+    int32_t *tokens; /* [n] the document */
+    int nmasked;     /* masked positions (whole single-token words) */
+    int *at;         /* [nmasked] their index in tokens */
+    int32_t *guess;  /* [nmasked][PREDICT_TOP] best guesses */
+    float *prob;     /* [nmasked][PREDICT_TOP] their probabilities */
+} Prediction;
+/* Up to n held-out documents of at most seq − 2 tokens, about `rate` of
+ * their words masked; is_word(ctx, id) says which tokens may be masked.
+ * Returns how many were filled (collective; every rank returns the same). */
+int trainer_predict(Trainer *tr, Prediction *p, int n, double rate,
+                    int (*is_word)(void *ctx, int32_t id), void *ctx);
+void trainer_free_predictions(Prediction *p, int n);
+
+/* log.c */
+void trainer_log_header(Trainer *tr, double flops_per_token);
+void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, double fpt);
+void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record);
+void trainer_log_end(Trainer *tr, long last);
+
+/* loop.c: a whole run; the exit status (0, or EXIT_STOPPED). */
+int trainer_run(Trainer *tr);
+
+/* ckpt.c */
+/* Save a checkpoint of the state after `step` steps: written collectively as
+ * <dir>/.step_N.h5.partial, closed, renamed to step_N.h5, then `latest`
+ * replaced atomically; old ones pruned (rank 0, in a background thread that
+ * the next save waits for, so training does not stall on unlinks). */
+void trainer_save_ckpt(Trainer *tr, long step);
+/* Wait for the background removal of old checkpoints. */
+void trainer_ckpt_wait(Trainer *tr);
+/* Apply [checkpoint] resume: load parameters, optimizer state, step and data
+ * cursor from a checkpoint saved under any rank count and stage. Returns 1
+ * when resumed. Collective. */
+int trainer_resume(Trainer *tr);
+/* What resume checks, for one checkpoint, in one process: the header
+ * (format, complete flag), the stored config, the training state, and every
+ * tensor the config implies — model, Adam m and v — with its shape and CRC,
+ * read by the same collective reader resume uses. 0 when resume would
+ * accept it (then *tensors counts them); otherwise err says why. */
+int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen);
+
+#endif

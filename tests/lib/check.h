@@ -1,0 +1,71 @@
+/*
+ * check.h — the unit-test harness (TAP): check_plan(N) first, then each
+ * check prints one line, "ok - name" or "not ok - name: detail";
+ * tests/run.sh counts them against the plan. main() returns
+ * check_exit(): non-zero when any check failed or the count is not the plan.
+ */
+#ifndef ZEROPT_CHECK_H
+#define ZEROPT_CHECK_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int check_failures, check_count, check_planned = -1;
+
+/* The number of checks this test will report. */
+static inline void check_plan(int n) {
+    check_planned = n;
+    printf("1..%d\n", n);
+    fflush(stdout);
+}
+
+__attribute__((format(printf, 3, 4))) static void check(int cond, const char *name, const char *fmt,
+                                                        ...) {
+    char detail[512] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof detail, fmt, ap);
+        va_end(ap);
+    }
+    check_count++;
+    if (cond)
+        printf("ok - %s%s%s\n", name, *detail ? "  # " : "", detail);
+    else {
+        printf("not ok - %s: %s\n", name, detail);
+        check_failures++;
+    }
+    fflush(stdout);
+}
+
+/* ‖a − b‖ / ‖b‖ in double (b = reference); 0 when both are zero. */
+static inline double rel_err_f(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static inline double rel_err_d(const double *a, const double *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = a[i] - b[i];
+        num += d * d;
+        den += b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* main's status: 0 only when every planned check ran and passed. */
+static inline int check_exit(void) {
+    if (check_count != check_planned)
+        printf("# planned %d checks, ran %d\n", check_planned, check_count);
+    return check_failures || check_count != check_planned ? 1 : 0;
+}
+
+#endif
