@@ -39,11 +39,14 @@ ifeq ($(SAN),1)
 SANITIZE := -fsanitize=address,undefined
 OPT      := -O1 -g -fno-omit-frame-pointer $(SANITIZE) -fno-sanitize-recover=undefined
 BUILD    := build-san
+# plugins stay loaded so that leak reports name their libraries (tests/lib/lsan.supp)
+SAN_OBJ  := $(BUILD)/tests/lib/san_keep_modules.o
+SAN_LD   := -Wl,--export-dynamic-symbol=dlclose
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS)
 LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) $(ZLIB_LIBS) -lm
-LDFLAGS  := -fopenmp $(SANITIZE)
+LDFLAGS  := -fopenmp $(SANITIZE) $(SAN_LD)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)
 LIB_SRC    := $(KERNEL_SRC) $(wildcard mpi/*.c) $(wildcard io/*.c) $(wildcard src/*/*.c)
@@ -58,7 +61,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test bench bench-ckpt demo deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -75,12 +78,12 @@ $(BUILD)/libzeropt.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/zeropt: $(BUILD)/src/main.o $(BUILD)/libzeropt.a
+$(BUILD)/zeropt: $(BUILD)/src/main.o $(BUILD)/libzeropt.a $(SAN_OBJ)
 	$(MPICC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(F64_OBJ) $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(F64_OBJ) $(SAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(F64_OBJ) $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(F64_OBJ) $(SAN_OBJ) $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libzeropt.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -88,8 +91,14 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libzeropt.a $(HDRS)
 
 tests-bin: $(BUILD)/zeropt $(TEST_BIN)
 
-test: tests-bin
-	@BUILD=$(BUILD) bash tests/run.sh
+# `make test` and `make demo` are first commands on a fresh machine: the
+# packages come first, then a second make reads this file again, so that
+# pkg-config finds the HDF5 that deps has just installed.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: tests-bin
+	@BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh
 
 bench: $(BUILD)/zeropt $(BENCH_BIN)
 	@BUILD=$(BUILD) bash bench/run.sh
@@ -98,29 +107,37 @@ bench-ckpt: $(BUILD)/zeropt
 	@BUILD=$(BUILD) bash bench/run.sh ckpt
 
 # The demo: fortune files -> BPE vocabulary -> HDF5 corpus -> MLM training on
-# 2 ranks. Each step is a command you can run by hand (README, "The demo").
+# 2 ranks -> the model's guesses for masked words of held-out fortunes. Each
+# step is a command you can run by hand (README, "The demo").
 FORTUNE_DIR ?= /usr/share/games/fortunes
 DEMO        ?= runs/demo
 DEMO_RANKS  ?= 2
 MPIRUN      ?= mpirun
-demo: deps $(BUILD)/zeropt
+DEMO_ENV    := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 \
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+               OMPI_MCA_mpi_yield_when_idle=1
+DEMO_ARGS   := -c configs/train/demo.ini run.dir=$(DEMO) data.path=$(DEMO)/corpus.h5
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BUILD)/zeropt
 	@mkdir -p $(DEMO)
 	@inputs=$$(for f in $(FORTUNE_DIR)/*; do case $$f in *.dat|*.u8) ;; *) [ -f $$f ] && printf -- '--input %s ' $$f;; esac; done); \
-	set -e; \
-	echo "== 1/3 tokenizer: byte-level BPE, 8192 tokens, from $(FORTUNE_DIR)"; \
-	$(BUILD)/zeropt tokenizer train $$inputs --separator % --vocab-size 8192 --output $(DEMO)/tokenizer.json; \
-	echo "== 2/3 corpus: one fortune = one document, 2% held out for validation"; \
+	set -e; t0=$$(date +%s); \
+	echo "== 1/4 tokenizer: byte-level BPE, 2048 tokens, from $(FORTUNE_DIR)"; \
+	$(BUILD)/zeropt tokenizer train $$inputs --separator % --vocab-size 2048 --output $(DEMO)/tokenizer.json; \
+	echo "== 2/4 corpus: one fortune = one document, 2% held out for validation"; \
 	$(BUILD)/zeropt prep --tokenizer $(DEMO)/tokenizer.json $$inputs --separator % --val-fraction 0.02 --output $(DEMO)/corpus.h5; \
-	echo "== 3/3 training: MLM encoder (configs/train/demo.ini) on $(DEMO_RANKS) ranks"; \
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-	OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 \
-	$(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt train -c configs/train/demo.ini run.dir=$(DEMO) data.path=$(DEMO)/corpus.h5 checkpoint.resume=none; \
-	echo "== done: metrics in $(DEMO)/metrics.jsonl, resolved config in $(DEMO)/config.ini, model in $(DEMO)/model.h5"
+	echo "== 3/4 training: MLM encoder (configs/train/demo.ini) on $(DEMO_RANKS) ranks; the unigram baseline is the loss of guessing from token frequencies alone"; \
+	$(DEMO_ENV) $(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt train $(DEMO_ARGS) checkpoint.resume=none; \
+	echo "== 4/4 the trained model on held-out fortunes"; \
+	$(DEMO_ENV) $(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt eval $(DEMO_ARGS) --model $(DEMO)/model.h5 --show 4; \
+	echo "== done in $$(( $$(date +%s) - t0 )) s: metrics in $(DEMO)/metrics.jsonl, resolved config in $(DEMO)/config.ini, model in $(DEMO)/model.h5"
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
             libopenblas-dev libinih-dev libjansson-dev libutf8proc-dev zlib1g-dev \
-            python3 python3-h5py python3-numpy fortunes fortunes-min \
+            python3 python3-h5py python3-numpy fortunes fortunes-min clang-format \
             slurmctld slurmd slurm-client munge
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

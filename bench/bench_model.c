@@ -12,17 +12,14 @@
 #include "src/config/config.h"
 #include "src/model/model.h"
 
+#include "kernels/clock.h"
+
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+#define now k_now
 
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -102,8 +99,13 @@ int main(int argc, char **argv) {
     k_set_threads(threads);
     double g1 = sgemm_gflops(1024, 7), g2 = sgemm_gflops(2048, 5);
     double peak = g1 > g2 ? g1 : g2;
-    printf("{\"bench\":\"sgemm\",\"threads\":%d,\"gflops_1024\":%.1f,\"gflops_2048\":%.1f}\n",
-           threads, g1, g2);
+    KBlasInfo bl;
+    k_blas_info(&bl);
+    if (bl.advice[0]) fprintf(stderr, "bench: note: %s\n", bl.advice);
+    printf("{\"bench\":\"sgemm\",\"threads\":%d,\"gflops_1024\":%.1f,\"gflops_2048\":%.1f,"
+           "\"blas\":\"%s\",\"blas_core\":\"%s\",\"core_isa\":\"%s\",\"cpu_isa\":\"%s\","
+           "\"advice\":\"%s\"}\n",
+           threads, g1, g2, bl.library, bl.core, bl.core_isa, bl.cpu_isa, bl.advice);
     fflush(stdout);
     struct {
         const char *name;

@@ -173,10 +173,7 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
 /* ------------------------------------------------------------------------- */
 /* reader                                                                     */
 
-int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
-    quiet_hdf5();
-    memset(c, 0, sizeof *c);
-    c->hid_file = c->hid_tokens = -1;
+static int open_split(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
     snprintf(c->path, sizeof c->path, "%s", path);
     snprintf(c->split, sizeof c->split, "%s", split ? split : "");
     const char *pre = c->split[0] ? "val/" : "";
@@ -266,6 +263,15 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
         H5Dclose(jd);
     }
     return 0;
+}
+
+int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
+    quiet_hdf5();
+    memset(c, 0, sizeof *c);
+    c->hid_file = c->hid_tokens = -1;
+    if (!open_split(c, path, split, err, errlen)) return 0;
+    corpus_close(c); /* a failed open leaves nothing open */
+    return -1;
 }
 
 int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err, size_t errlen) {

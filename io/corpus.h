@@ -52,7 +52,7 @@ typedef struct {
 
 /* Open one split ("" or "val") and validate the layout: format attribute,
  * datasets present with integer types, offsets monotonic from 0 to n_tokens.
- * 0 on success; otherwise err names the problem. */
+ * 0 on success; otherwise err names the problem and nothing is left open. */
 int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_t errlen);
 /* Read tokens [start, start+count) as int32 and check every id < vocab.
  * 0 on success. */

@@ -15,7 +15,7 @@
 struct TensorFile {
     hid_t file;
     char path[1024];
-    char err[1024];
+    char err[Z_ERR_MAX];
 };
 
 static int fail(TensorFile *f, const char *fmt, ...) {

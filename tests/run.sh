@@ -18,6 +18,15 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 export HDF5_USE_FILE_LOCKING=FALSE
+if [ "${SAN:-}" = 1 ]; then # the sanitizer build (make SAN=1 test)
+    # full stacks, so that tests/lib/lsan.supp can tell MPI's leaks from ours
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-fast_unwind_on_malloc=0:detect_leaks=1}
+    export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lib/lsan.supp:print_suppressions=0}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    # the same checks over smaller matrices (fewer rank counts, kill trials):
+    # the sanitizers look for memory errors, the normal build for numerics
+    export ZEROPT_TEST_QUICK=${ZEROPT_TEST_QUICK:-1}
+fi
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0 fail=0 skip=0

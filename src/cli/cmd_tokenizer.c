@@ -77,7 +77,7 @@ static void corpus_add(Corpus *c, const char *s, size_t n) {
 }
 
 static void corpus_read(Corpus *c, const char *path, DocFormat fmt, const char *sep) {
-    char err[512];
+    char err[Z_ERR_MAX];
     DocReader *r = docs_open(path, fmt, sep, 0, err, sizeof err);
     if (!r) z_die_all("tokenizer train: %s", err);
     const char *s;
@@ -177,7 +177,7 @@ static int train_main(int argc, char **argv) {
 
 static Tokenizer *load(const char *path, const char *sub, const char *usage) {
     if (!path) z_die_all("tokenizer %s: --tokenizer FILE is required (usage: %s)", sub, usage);
-    char err[600];
+    char err[Z_ERR_MAX];
     Tokenizer *t = tok_load(path, err, sizeof err);
     if (!t) z_die_all("tokenizer %s: %s", sub, err);
     return t;

@@ -61,10 +61,24 @@ static int word_kind(void *ctx, int32_t id) {
     return kind;
 }
 
-static void print_token(const Tokenizer *t, int32_t id) {
+/* A token as it reads in running text (newlines indented under the quote). */
+static void print_text(const Tokenizer *t, int32_t id) {
     size_t n;
     char *s = tok_decode_len(t, &id, 1, &n);
-    for (size_t i = 0; i < n; i++) fputs(s[i] == '\n' ? "\n      " : (char[2]){s[i], 0}, stdout);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n')
+            fputs("\n      ", stdout);
+        else
+            putchar(s[i]);
+    free(s);
+}
+
+/* A token on its own: leading space dropped, newlines and tabs escaped. */
+static void print_word(const Tokenizer *t, int32_t id) {
+    size_t n;
+    char *s = tok_decode_len(t, &id, 1, &n);
+    for (size_t i = s[0] == ' ' && n > 1; i < n; i++)
+        fputs(s[i] == '\n' ? "\\n" : s[i] == '\t' ? "\\t" : (char[]){s[i], 0}, stdout);
     free(s);
 }
 
@@ -76,10 +90,10 @@ static void show(Trainer *tr, int n) {
         z_die_all("%s: --show needs the tokenizer the corpus stores (/tokenizer/json)",
                   tr->cfg.data.path);
     Prediction *p = z_calloc((size_t)n, sizeof *p, "predictions");
-    int got = trainer_predict(tr, p, n, 0.15, word_kind, tok);
+    int got = trainer_predict(tr, p, n, 0.2, word_kind, tok);
     if (tr->rank == 0) {
-        int hit = 0, all = 0;
-        printf("the model at work on %d held-out documents (words masked; its top %d guesses):\n",
+        int first = 0, top = 0, all = 0;
+        printf("the model at work on %d held-out documents: words masked, its %d best guesses\n",
                got, PREDICT_TOP);
         for (int d = 0; d < got; d++) {
             const Prediction *q = &p[d];
@@ -88,25 +102,28 @@ static void show(Trainer *tr, int n) {
                 if (j < q->nmasked && q->at[j] == i)
                     printf(" [%d]", ++j);
                 else
-                    print_token(tok, q->tokens[i]);
+                    print_text(tok, q->tokens[i]);
             }
             printf("\"\n");
             for (int j = 0; j < q->nmasked; j++) {
                 int32_t truth = q->tokens[q->at[j]];
+                const int32_t *g = q->guess + (size_t)j * PREDICT_TOP;
                 printf("    [%d] ", j + 1);
-                print_token(tok, truth);
-                printf("  ->");
+                print_word(tok, truth);
+                printf("  ->  ");
+                int in_top = 0;
                 for (int s = 0; s < PREDICT_TOP; s++) {
-                    printf("%s", s ? " |" : "");
-                    print_token(tok, q->guess[j * PREDICT_TOP + s]);
-                    printf(" %.0f%%", 100.0 * q->prob[j * PREDICT_TOP + s]);
+                    printf("%s", s ? "  " : "");
+                    print_word(tok, g[s]);
+                    printf(" %.0f%%", 100.0 * q->prob[(size_t)j * PREDICT_TOP + s]);
+                    in_top |= g[s] == truth;
                 }
-                int ok = q->guess[j * PREDICT_TOP] == truth;
-                hit += ok, all++;
-                printf("%s\n", ok ? "   (right)" : "");
+                first += g[0] == truth, top += in_top, all++;
+                printf("%s\n", g[0] == truth ? "   (right)" : in_top ? "   (in its top 3)" : "");
             }
         }
-        printf("\n%d of %d masked words guessed right first time\n", hit, all);
+        printf("\n%d of %d masked words guessed right at the first guess, %d within the top %d\n",
+               first, all, top, PREDICT_TOP);
         fflush(stdout);
     }
     trainer_free_predictions(p, got);

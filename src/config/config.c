@@ -49,6 +49,9 @@ static const KeyDef KEYS[] = {
      "dropout on attention probabilities"},
     {"model", "ln_eps", T_REAL, M(ln_eps), "1e-12", 1e-30, 1, NULL, "LayerNorm epsilon"},
     {"model", "init_std", T_REAL, M(init_std), "0.02", 0, 10, NULL, "std of weight init"},
+    {"model", "pos_init", T_ENUM, M(pos_init), "normal", 0, 0, "normal|sinusoid",
+     "learned positions start as N(0, init_std) (BERT, GPT-2) or as the sinusoids of "
+     "Vaswani et al. scaled to init_std (attention finds neighbours from the first step)"},
     {"model", "init_scaled", T_BOOL, M(init_scaled), "false", 0, 1, NULL,
      "scale output projections by 1/sqrt(2L)"},
 #define D(field) offsetof(Config, data.field)

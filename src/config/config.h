@@ -13,6 +13,7 @@
 
 enum { ARCH_ENCODER = 0, ARCH_DECODER = 1 };
 enum { NORM_POST = 0, NORM_PRE = 1 };
+enum { POS_INIT_NORMAL = 0, POS_INIT_SINUSOID = 1 };
 
 typedef struct {
     int arch;            /* ARCH_ENCODER / ARCH_DECODER */
@@ -31,6 +32,7 @@ typedef struct {
     double ln_eps;
     double init_std; /* std of weight init */
     int init_scaled; /* output projections std/√(2L) (GPT-2, Megatron) */
+    int pos_init;    /* POS_INIT_*: the learned position table's starting values */
 } ModelConfig;
 
 #define PATH_MAX_CFG 1024

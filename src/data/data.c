@@ -74,10 +74,8 @@ static int64_t doc_of(const DataSource *d, int64_t p) {
     return lo;
 }
 
-/* stream[a, a+n) into out: one hyperslab read for the tokens, separators
- * inserted at document ends. */
-static int read_stream(DataSource *d, int64_t a, int64_t n, int32_t *out, char *err,
-                       size_t errlen) {
+/* One hyperslab read for the tokens, separators inserted at document ends. */
+int data_read_stream(DataSource *d, int64_t a, int64_t n, int32_t *out, char *err, size_t errlen) {
     const int64_t *off = d->corpus.offsets;
     int64_t d0 = doc_of(d, a), d1 = doc_of(d, a + n - 1);
     /* token index of a stream position: p − (its document index) clipped to its doc */
@@ -98,7 +96,7 @@ int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen
     int64_t epoch = k / d->n_samples, j = k % d->n_samples;
     int64_t i =
         d->shuffle ? data_permute(j, d->n_samples, k_rng_child(d->seed, 0xE0C0 + epoch)) : j;
-    return read_stream(d, i * d->stride, d->stride + d->extra, out, err, errlen);
+    return data_read_stream(d, i * d->stride, d->stride + d->extra, out, err, errlen);
 }
 
 int data_unigram_entropy(DataSource *d, int64_t max_tokens, double *entropy, char *err,

@@ -42,6 +42,10 @@ void data_close(DataSource *d);
 /* The window of training position k: out[stride + extra]. 0 on success. */
 int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen);
 
+/* stream[a, a + n) (document tokens, each document followed by the
+ * separator) into out[n]; the stream holds stream_len positions. */
+int data_read_stream(DataSource *d, int64_t a, int64_t n, int32_t *out, char *err, size_t errlen);
+
 /* Bijective seeded permutation of [0, n) (exposed for tests). */
 int64_t data_permute(int64_t i, int64_t n, uint64_t key);
 

@@ -8,6 +8,7 @@
 #include "mpi/err.h"
 #include "kernels/rng.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,16 @@ void model_init_unit(Model *m, uint64_t seed, int unit) {
         const ParamView *v = &m->view[i];
         float *p = model_param(m, v);
         int is_norm_w = strstr(v->name, "norm.weight") != NULL;
-        if (is_norm_w) {
+        if (c->pos_init == POS_INIT_SINUSOID && !strcmp(v->name, "embed.pos.weight")) {
+            /* row t: sin(t·ω_i), cos(t·ω_i) pairs, ω_i = 10000^(−2i/C), RMS init_std */
+            int C = v->shape[1];
+            for (int t = 0; t < v->shape[0]; t++)
+                for (int j = 0; j < C; j++) {
+                    double w = pow(10000.0, -2.0 * (j / 2) / C), a = t * w;
+                    p[(size_t)t * C + j] =
+                        (float)(c->init_std * M_SQRT2 * (j % 2 ? cos(a) : sin(a)));
+                }
+        } else if (is_norm_w) {
             for (size_t k = 0; k < v->numel; k++) p[k] = 1.0f;
         } else if (ends_with(v->name, ".bias")) {
             k_zero(p, v->numel);

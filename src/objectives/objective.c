@@ -10,10 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-int obj_open(Objective *o, DataSource *d, const char *path, const char *split, int kind, int T,
-             double mask_rate, uint64_t seed, int shuffle, char *err, size_t errlen) {
-    memset(o, 0, sizeof *o);
-    if (data_open(d, path, split, err, errlen)) return -1;
+/* The packing of an opened split (0), or −1 and err. */
+static int pack(Objective *o, DataSource *d, const char *path, int kind, int T, double mask_rate,
+                uint64_t seed, int shuffle, char *err, size_t errlen) {
     const CorpusMeta *m = &d->corpus.meta;
     o->kind = kind, o->T = T, o->mask_rate = mask_rate, o->seed = seed, o->vocab = m->vocab_size;
     o->cls = m->cls, o->mask = m->mask;
@@ -28,6 +27,15 @@ int obj_open(Objective *o, DataSource *d, const char *path, const char *split, i
     if (m->eos < 0) return z_fail(err, errlen, "%s: causal LM needs an eos_id attribute", path);
     o->sep = m->eos;
     return data_pack(d, T, 1, o->sep, seed, shuffle, what, err, errlen);
+}
+
+int obj_open(Objective *o, DataSource *d, const char *path, const char *split, int kind, int T,
+             double mask_rate, uint64_t seed, int shuffle, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    if (data_open(d, path, split, err, errlen)) return -1;
+    if (!pack(o, d, path, kind, T, mask_rate, seed, shuffle, err, errlen)) return 0;
+    data_close(d); /* a failed open leaves nothing open */
+    return -1;
 }
 
 int obj_sample(const Objective *o, DataSource *d, int64_t k, int64_t step, int32_t *tokens,

@@ -30,7 +30,8 @@ typedef struct {
 } Objective;
 
 /* Open a split of a corpus for this objective: the special tokens it needs
- * must exist, and the split must hold one sequence of T. 0 on success. */
+ * must exist, and the split must hold one sequence of T. 0 on success;
+ * otherwise err says why and nothing is left open. */
 int obj_open(Objective *o, DataSource *d, const char *path, const char *split, int kind, int T,
              double mask_rate, uint64_t seed, int shuffle, char *err, size_t errlen);
 /* The sample at training position k for step `step` (−1: evaluation, a

@@ -87,41 +87,44 @@ static int maskable(const int32_t *doc, int n, int i, int (*kind)(void *, int32_
 int trainer_predict(Trainer *tr, Prediction *p, int n, double rate,
                     int (*kind)(void *ctx, int32_t id), void *ctx) {
     Model *m = &tr->m;
-    Corpus *c = &tr->val.corpus;
-    int T = tr->seq, V = m->c.vocab_size, got = 0;
+    DataSource *d = &tr->val;
+    Corpus *c = &d->corpus;
+    int T = tr->seq, W = T - 2, V = m->c.vocab_size, got = 0;
     if (!tr->has_val || m->c.arch != ARCH_ENCODER || c->n_docs == 0) return 0;
     memset(p, 0, (size_t)n * sizeof *p);
-    /* documents spread over the split, every rank choosing the same ones */
+    int32_t *win = z_malloc((size_t)W * sizeof *win, "window");
+    /* documents spread over the split, every rank choosing the same ones; each
+     * is read as a training window is, followed by the next documents */
     for (int64_t k = 0; k < c->n_docs && got < n; k++) {
-        int64_t doc = (k * 7919) % c->n_docs;
+        int64_t doc = (k * 7919) % c->n_docs, start = c->offsets[doc] + doc;
         int64_t len = c->offsets[doc + 1] - c->offsets[doc];
-        if (len < 8 || len > T - 2) continue;
-        int32_t *t = z_malloc((size_t)len * sizeof *t, "document");
-        if (corpus_read(c, c->offsets[doc], len, t, tr->err, sizeof tr->err)) z_die("%s", tr->err);
+        if (len < 8 || len > W || start + W > d->stream_len) continue;
+        if (data_read_stream(d, start, W, win, tr->err, sizeof tr->err)) z_die("%s", tr->err);
         int *at = z_malloc((size_t)len * sizeof *at, "masked positions"), na = 0, first = -1;
         for (int i = 0; i < len; i++) {
-            if (!maskable(t, (int)len, i, kind, ctx)) continue;
+            if (!maskable(win, (int)len, i, kind, ctx)) continue;
             if (first < 0) first = i;
             if (k_rng_uniform(k_rng_child(0x5E3, (uint64_t)doc), (uint64_t)i) < rate) at[na++] = i;
         }
         if (first < 0) {
-            free(t), free(at);
+            free(at);
             continue;
         }
         if (!na) at[na++] = first;
         Prediction *q = &p[got++];
-        q->n = (int)len, q->tokens = t, q->nmasked = na, q->at = at;
+        q->n = (int)len, q->nmasked = na, q->at = at;
+        q->tokens = z_malloc((size_t)len * sizeof *q->tokens, "document");
+        memcpy(q->tokens, win, (size_t)len * sizeof *win);
         q->guess = z_malloc((size_t)na * PREDICT_TOP * sizeof *q->guess, "guesses");
         q->prob = z_malloc((size_t)na * PREDICT_TOP * sizeof *q->prob, "guesses");
-        /* [CLS] document [SEP], the chosen words as [MASK] */
-        int Tn = (int)len + 2;
-        tr->tok[0] = tr->obj.cls, tr->tok[Tn - 1] = tr->obj.sep;
-        for (int i = 0; i < Tn; i++) tr->lab[i] = LABEL_IGNORE;
-        memcpy(tr->tok + 1, t, (size_t)len * sizeof *t);
+        /* [CLS] window [SEP], the chosen words of the document as [MASK] */
+        tr->tok[0] = tr->obj.cls, tr->tok[T - 1] = tr->obj.sep;
+        memcpy(tr->tok + 1, win, (size_t)W * sizeof *win);
+        for (int i = 0; i < T; i++) tr->lab[i] = LABEL_IGNORE;
         for (int j = 0; j < na; j++)
-            tr->lab[1 + at[j]] = t[at[j]], tr->tok[1 + at[j]] = tr->obj.mask;
+            tr->lab[1 + at[j]] = win[at[j]], tr->tok[1 + at[j]] = tr->obj.mask;
         tr->pos[0] = 0;
-        Batch b = {1, Tn, tr->tok, tr->lab, NULL, NULL, tr->pos, 0, 0};
+        Batch b = {1, T, tr->tok, tr->lab, NULL, NULL, tr->pos, 0, 0};
         model_forward(m, &b);
         for (int r = 0; r < m->n_rows && r < na; r++) { /* rows in position order */
             const float *pr = m->probs + (size_t)r * V;
@@ -137,6 +140,7 @@ int trainer_predict(Trainer *tr, Prediction *p, int n, double rate,
             }
         }
     }
+    free(win);
     return got;
 }
 

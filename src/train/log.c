@@ -83,6 +83,7 @@ void trainer_log_header(Trainer *tr, double fpt) {
 
 void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record) {
     int mlm = tr->cfg.data.objective == OBJ_MLM;
+    tr->last_val = e.loss;
     if (tr->rank) return;
     char base[64] = "";
     if (!isnan(tr->unigram)) snprintf(base, sizeof base, " (unigram %.3f)", tr->unigram);
@@ -133,6 +134,13 @@ void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, do
 }
 
 void trainer_log_end(Trainer *tr, long last) {
+    if (!isnan(tr->last_val) && !isnan(tr->unigram))
+        z_log("validation loss %.4f nats (perplexity %.0f) against %.4f (perplexity %.0f) for "
+              "the unigram table: %.2f nats %s",
+              tr->last_val, exp(tr->last_val), tr->unigram, exp(tr->unigram),
+              fabs(tr->unigram - tr->last_val),
+              tr->last_val < tr->unigram ? "below it: the model uses context"
+                                         : "above it: not yet past the unigram plateau");
     double rss[1] = {trainer_rss(1)};
     comm_allreduce_max_f64(rss, 1, "peak memory");
     z_log("peak resident memory per rank (max over ranks): %.1f MB", rss[0] / 1e6);

@@ -56,7 +56,7 @@ static void unigram_baseline(Trainer *tr) {
 static void open_data(Trainer *tr) {
     const Config *c = &tr->cfg;
     char err[Z_ERR_MAX];
-    tr->unigram = NAN;
+    tr->unigram = tr->last_val = NAN;
     if (c->train.replay[0]) return;
     if (!c->data.path[0]) z_die_all("%s: [data] path is not set", tr->cfg_path);
     uint64_t seed = (uint64_t)c->train.seed;

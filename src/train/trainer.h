@@ -43,7 +43,8 @@ typedef struct {
     Objective obj;
     DataSource train, val;
     int has_val;
-    double unigram; /* entropy of the training tokens' unigram distribution (nats), NAN: unknown */
+    double unigram;  /* entropy of the training tokens' unigram distribution (nats), NAN: unknown */
+    double last_val; /* the last validation loss, NAN: none yet */
     int32_t *tok, *lab; /* [accum · micro, seq] this rank's share of a step */
     int64_t *pos;       /* [accum · micro] training positions (dropout streams) */
     Metrics *metrics;
@@ -108,10 +109,12 @@ typedef struct {
     float *prob;     /* [nmasked][PREDICT_TOP] their probabilities */
 } Prediction;
 /* Up to n held-out documents of at most seq − 2 tokens, about `rate` of
- * their words masked; is_word(ctx, id) says which tokens may be masked.
+ * their words masked, each read as a training window is (the following
+ * documents fill the rest of the window); kind(ctx, id) says which tokens
+ * are whole words (1: a word's start, 2: its continuation, 0: other).
  * Returns how many were filled (collective; every rank returns the same). */
 int trainer_predict(Trainer *tr, Prediction *p, int n, double rate,
-                    int (*is_word)(void *ctx, int32_t id), void *ctx);
+                    int (*kind)(void *ctx, int32_t id), void *ctx);
 void trainer_free_predictions(Prediction *p, int n);
 
 /* log.c */

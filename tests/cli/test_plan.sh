@@ -7,7 +7,9 @@
 # tests/mpi/test_memory.sh.)
 # The compute term: a step of mini (1 rank, 2 threads) took 2.0-2.2x the
 # FLOPs at the measured sgemm rate on 2026-12-01 (AMD EPYC, OpenBLAS Zen):
-# the non-GEMM work and the smaller GEMMs' lower rate; accepted 1.3-3.5x.
+# the non-GEMM work and the smaller GEMMs' lower rate; accepted 1.3-3.5x
+# (1.3-12x in the sanitizer build, whose non-BLAS code runs instrumented:
+# 5.1x measured).
 . "$(dirname "$0")/../lib/lib.sh"
 plan 27
 ROOT=$PWD
@@ -62,17 +64,18 @@ if [ -z "$peak" ]; then
 else
     plan --model configs/model/mini.ini model.vocab_size=262 model.max_positions=128 --ranks 1 \
         --stage 0 --micro-batch 8 --seq 128 --device-tflops "$peak" --json >"$TMP/mini.plan.json"
-    py "compute model" "$TMP" "$peak" <<'PY'
+    py "compute model" "$TMP" "$peak" "${SAN:-0}" <<'PY'
 import json, statistics, sys
-d, peak = sys.argv[1], float(sys.argv[2])
+d, peak, san = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
+hi = 12 if san else 3.5  # the sanitizer build instruments everything but the BLAS
 steps = [r["step_s"] for r in map(json.loads, open(f"{d}/mini/metrics.jsonl")) if "step_s" in r]
 meas = statistics.median(steps[1:])
 p = json.load(open(f"{d}/mini.plan.json"))
 r = meas / p["compute_s"]
-print(("ok - " if 1.3 <= r <= 3.5 else "not ok - ") +
+print(("ok - " if 1.3 <= r <= hi else "not ok - ") +
       "compute model (mini, 1 rank, B=8, T=128, 2 threads): measured median step %.4f s vs "
-      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 1.3-3.5)"
-      % (meas, p["compute_s"], peak, r))
+      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 1.3-%g%s)"
+      % (meas, p["compute_s"], peak, r, hi, ", sanitizer build" if san else ""))
 PY
 fi
 

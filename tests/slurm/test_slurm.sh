@@ -14,8 +14,10 @@ command -v slurmctld >/dev/null || bail "slurm: slurmctld/slurmd/munge missing (
 slurm_start "$TMP/slurm" || { notok "slurm cluster did not start: $(tail -3 "$TMP"/slurm/log/*.log 2>/dev/null | tr '\n' '|')"; slurm_stop; exit 1; }
 trap 'slurm_stop; rm -rf "$TMP"' EXIT
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null || bail "byte corpus"
-printf '[model]\nvocab_size = 262\nmax_positions = 32\nlayers = 4\nwidth = 192\nheads = 2\n[data]\npath = %s\nseq_len = 32\nval_batches = 0\n[train]\nsteps = 400\nmicro_batch = 4\n[run]\npeak_tflops = 1\ndir = %s\n' \
-    "$TMP/corpus.h5" "$TMP/run" >"$TMP/cfg.ini"
+STEPS=400
+[ "${ZEROPT_TEST_QUICK:-0}" = 1 ] && STEPS=150 # the sanitizer build: slower steps, fewer of them
+printf '[model]\nvocab_size = 262\nmax_positions = 32\nlayers = 4\nwidth = 192\nheads = 2\n[data]\npath = %s\nseq_len = 32\nval_batches = 0\n[train]\nsteps = %d\nmicro_batch = 4\n[run]\npeak_tflops = 1\ndir = %s\n' \
+    "$TMP/corpus.h5" "$STEPS" "$TMP/run" >"$TMP/cfg.ini"
 export ZEROPT=$PWD/$ZEROPT OMP_NUM_THREADS=1
 id=$(sbatch --parsable -n 2 -o "$TMP/job-%j.out" --open-mode=append --chdir "$PWD" slurm/train.sbatch "$TMP/cfg.ini") ||
     bail "sbatch failed"
@@ -23,14 +25,14 @@ out="$TMP/job-$id.out"
 for i in $(seq 1 300); do grep -qs '^step *30/' "$out" && break; sleep 0.1; done
 scancel --signal=USR1 "$id" # the ranks get it, as with --signal=USR1@60
 for i in $(seq 1 600); do
-    [ "$(job_state "$id")" = COMPLETED ] && grep -qs '^step *400/' "$out" && break
+    [ "$(job_state "$id")" = COMPLETED ] && grep -qs "^step *$STEPS/" "$out" && break
     sleep 0.2
 done
 first=$(sed -n 's/.*checkpoint after step \([0-9]*\).*/\1/p' "$out")
 if [ -n "$first" ] && grep -q "requeueing $id" "$out" && grep -q "restart 1" "$out" &&
     grep -q "resume: .*step_0*$first.h5 at step $first" "$out" &&
-    grep -q '^step *400/400' "$out" && [ "$(job_state "$id")" = COMPLETED ]; then
-    ok "sbatch: SIGUSR1 -> checkpoint after step $first, exit 75, requeue, resume, finish 400 steps"
+    grep -q "^step *$STEPS/$STEPS" "$out" && [ "$(job_state "$id")" = COMPLETED ]; then
+    ok "sbatch: SIGUSR1 -> checkpoint after step $first, exit 75, requeue, resume, finish $STEPS steps"
 else
     notok "sbatch: state $(job_state "$id"), first stop '$first': $(grep -E 'sbatch|resume|stop|rank|error' "$out" | head -8 | tr '\n' '|')"
 fi

@@ -1,7 +1,10 @@
 /*
  * test_data.c — the corpus file and the sample pipeline: write/read round
  * trip, packing with separators (MLM and causal LM), the seeded permutation,
- * dynamic masking statistics and determinism, and the errors of data_open.
+ * dynamic masking statistics and determinism (measured 2026-12-01 over
+ * 20000 samples: rate 0.3014, [MASK] 0.8007, kept 0.1010 against 0.3, 0.8,
+ * 0.102: tolerances 0.01, 0.007, 0.01), the unigram entropy of a split,
+ * and the errors of opening one.
  */
 #include "tests/lib/check.h"
 
@@ -42,7 +45,7 @@ static int build_stream(int32_t *s, int sep) {
 }
 
 int main(void) {
-    check_plan(13);
+    check_plan(14);
     const char *path = "/tmp/zeropt_test_corpus.h5";
     write_corpus(path);
     char err[1024];
@@ -123,7 +126,7 @@ int main(void) {
         }
     }
     double rate = (double)masked / cand, fm = (double)as_mask / masked, fk = (double)kept / masked;
-    check(fabs(rate - 0.3) < 0.01 && fabs(fm - 0.8) < 0.01 && fabs(fk - 0.1 - 0.1 / V) < 0.015,
+    check(fabs(rate - 0.3) < 0.01 && fabs(fm - 0.8) < 0.007 && fabs(fk - 0.1 - 0.1 / V) < 0.01,
           "dynamic masking rate and 80/10/10", "rate %.4f, [MASK] %.4f, kept %.4f", rate, fm, fk);
     /* determinism and dynamism: same (k, step) same mask; another step differs */
     int32_t t2[16], l2[16];
@@ -137,6 +140,19 @@ int main(void) {
     }
     check(same && differ, "masks are a function of (seed, step, position)", NULL);
     data_close(&d);
+
+    /* the unigram entropy of the training tokens, counted the obvious way */
+    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, err, sizeof err);
+    double h = -1, want = 0;
+    int count[V] = {0}, total = 0;
+    for (int k = 0; k < NDOC; k++)
+        for (int i = 0; i < lens[k]; i++) count[docs[k][i]]++, total++;
+    for (int v = 0; v < V; v++)
+        if (count[v]) want -= (double)count[v] / total * log((double)count[v] / total);
+    int hr = rc ? -1 : data_unigram_entropy(&d, 1 << 20, &h, err, sizeof err);
+    check(hr == 0 && fabs(h - want) < 1e-12, "unigram entropy of the split", "%.6f nats vs %.6f", h,
+          want);
+    if (!rc) data_close(&d);
 
     /* errors */
     rc = obj_open(&o, &d, path, "", OBJ_MLM, 200, 0.15, 1, 1, err, sizeof err);

@@ -1,8 +1,11 @@
 /*
  * test_model.c — the whole model against PyTorch fixtures
  * (tests/fixtures/model_ref.h5, made by tests/ref/make_model_fixture.py):
- * loss and logits within 1e-5 and every parameter's gradient within 1e-4
- * (relative error in norm), for encoder/decoder × post/pre-LN. Also:
+ * loss, logits and every parameter's gradient (relative error in norm),
+ * for encoder/decoder × post/pre-LN. Measured 2026-12-01 (AMD EPYC,
+ * OpenBLAS Zen): loss 9.4e-08, logits 2.7e-07, gradients 4.6e-07 at worst:
+ * tolerances 9e-07, 2.5e-06, 4e-06 (a same-sample loss across batch slots:
+ * 2.2e-08, tolerance 2e-07). Also:
  * parameter counts equal HF's, results are bit-identical run to run, and
  * dropout streams follow the global sample index, not the batch position.
  */
@@ -131,12 +134,12 @@ static void variant(hid_t f, const char *gname) {
     double sum = model_forward(&m, &b);
     double loss = sum / m.n_labels;
     snprintf(tn, sizeof tn, "%s: loss", gname);
-    check(fabs(loss - ref_loss) / ref_loss < 1e-5, tn, "%.8f vs torch %.8f (rel %.1e)", loss,
+    check(fabs(loss - ref_loss) / ref_loss < 9e-7, tn, "%.8f vs torch %.8f (rel %.1e)", loss,
           ref_loss, fabs(loss - ref_loss) / ref_loss);
     snprintf(tn, sizeof tn, "%s: logits", gname);
     size_t rows = nlog / c.vocab_size;
     double le = rows == (size_t)m.n_rows ? rel_err_f(m.logits, ref_logits, nlog) : 1;
-    check(le < 1e-5, tn, "%zu rows, rel err %.2e", rows, le);
+    check(le < 2.5e-6, tn, "%zu rows, rel err %.2e", rows, le);
 
     model_zero_grads(&m);
     model_backward(&m, &b, 1.0 / m.n_labels);
@@ -150,7 +153,7 @@ static void variant(hid_t f, const char *gname) {
         if (e > worst) worst = e, worst_name = m.view[i].name;
     }
     snprintf(tn, sizeof tn, "%s: every parameter gradient", gname);
-    check(worst < 1e-4, tn, "worst rel err %.2e (%s)", worst, worst_name);
+    check(worst < 4e-6, tn, "worst rel err %.2e (%s)", worst, worst_name);
 
     /* bit-identical run to run, with dropout on */
     m.c.dropout = 0.1, m.c.attn_dropout = 0.1;
@@ -203,7 +206,7 @@ static void variant(hid_t f, const char *gname) {
     if (one.attn_mask) one.attn_mask += T;
     double single = model_forward(&m, &one);
     snprintf(tn, sizeof tn, "%s: dropout depends on sample id, not batch slot", gname);
-    check(fabs(single - pair1) <= 1e-5 * fabs(single), tn, "%.7f vs %.7f", single, pair1);
+    check(fabs(single - pair1) <= 2e-7 * fabs(single), tn, "%.7f vs %.7f", single, pair1);
 
     free(tok), free(lab), free(seg), free(mask), free(ref_logits), free(ref), free(g1);
     model_free(&m);
