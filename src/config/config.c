@@ -147,7 +147,9 @@ static int section_known(const char *section) {
 
 #define BAD(...) z_die_all(__VA_ARGS__)
 
-static void set_value(Config *c, const KeyDef *k, const char *value, const char *src) {
+/* Set one key from its text; −1 and err when the value is not one the key takes. */
+static int set_value(Config *c, const KeyDef *k, const char *value, const char *src, char *err,
+                     size_t errlen) {
     char *end;
     void *field = (char *)c + k->off;
     while (*value == ' ' || *value == '\t') value++;
@@ -157,10 +159,11 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
         long long v = strtoll(value, &end, 10);
         while (*end == ' ' || *end == '\t') end++;
         if (!*value || *end || errno)
-            BAD("%s: [%s] %s = %s: not an integer", src, k->section, k->key, value);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: not an integer", src, k->section, k->key,
+                          value);
         if (v < (long long)k->lo || v > (long long)k->hi)
-            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value, k->lo,
-                k->hi);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section,
+                          k->key, value, k->lo, k->hi);
         *(int *)field = (int)v;
         break;
     }
@@ -169,17 +172,18 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
         long long v = strtoll(value, &end, 10);
         while (*end == ' ' || *end == '\t') end++;
         if (!*value || *end || errno)
-            BAD("%s: [%s] %s = %s: not an integer", src, k->section, k->key, value);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: not an integer", src, k->section, k->key,
+                          value);
         if (v < (long long)k->lo || (double)v > k->hi)
-            BAD("%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section, k->key, value, k->lo,
-                k->hi);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: must be in [%.0f, %.0f]", src, k->section,
+                          k->key, value, k->lo, k->hi);
         *(long *)field = (long)v;
         break;
     }
     case T_STR:
         if (strlen(value) >= PATH_MAX_CFG)
-            BAD("%s: [%s] %s: value longer than %d characters", src, k->section, k->key,
-                PATH_MAX_CFG - 1);
+            return z_fail(err, errlen, "%s: [%s] %s: value longer than %d characters", src,
+                          k->section, k->key, PATH_MAX_CFG - 1);
         snprintf((char *)field, PATH_MAX_CFG, "%s", value);
         break;
     case T_REAL: {
@@ -187,10 +191,11 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
         double v = strtod(value, &end);
         while (*end == ' ' || *end == '\t') end++;
         if (!*value || *end || errno || !isfinite(v))
-            BAD("%s: [%s] %s = %s: not a number", src, k->section, k->key, value);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: not a number", src, k->section, k->key,
+                          value);
         if (v < k->lo || v > k->hi)
-            BAD("%s: [%s] %s = %s: must be in [%g, %g]", src, k->section, k->key, value, k->lo,
-                k->hi);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: must be in [%g, %g]", src, k->section,
+                          k->key, value, k->lo, k->hi);
         *(double *)field = v;
         break;
     }
@@ -200,7 +205,8 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
         else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
             *(int *)field = 0;
         else
-            BAD("%s: [%s] %s = %s: expected true or false", src, k->section, k->key, value);
+            return z_fail(err, errlen, "%s: [%s] %s = %s: expected true or false", src, k->section,
+                          k->key, value);
         break;
     case T_ENUM: {
         const char *p = k->choices;
@@ -210,41 +216,51 @@ static void set_value(Config *c, const KeyDef *k, const char *value, const char 
             size_t n = bar ? (size_t)(bar - p) : strlen(p);
             if (n == vl && !strncmp(p, value, n)) {
                 *(int *)field = idx;
-                return;
+                return 0;
             }
             p += n + (bar ? 1 : 0);
         }
-        BAD("%s: [%s] %s = %s: expected one of %s", src, k->section, k->key, value, k->choices);
+        return z_fail(err, errlen, "%s: [%s] %s = %s: expected one of %s", src, k->section, k->key,
+                      value, k->choices);
     }
     }
+    return 0;
 }
 
-static void set_key(Config *c, const char *section, const char *key, const char *value,
-                    const char *src) {
+static int set_key(Config *c, const char *section, const char *key, const char *value,
+                   const char *src, char *err, size_t errlen) {
     const KeyDef *k = find_key(section, key);
     if (!k) {
         if (!section_known(section))
-            BAD("%s: unknown section [%s] (key %s = %s)", src, section, key, value);
-        BAD("%s: unknown key [%s] %s = %s", src, section, key, value);
+            return z_fail(err, errlen, "%s: unknown section [%s] (key %s = %s)", src, section, key,
+                          value);
+        return z_fail(err, errlen, "%s: unknown key [%s] %s = %s", src, section, key, value);
     }
-    set_value(c, k, value, src);
+    return set_value(c, k, value, src, err, errlen);
 }
 
 void config_defaults(Config *c) {
+    char err[Z_ERR_MAX];
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < NKEYS; i++) set_value(c, &KEYS[i], KEYS[i].def, "defaults");
+    for (size_t i = 0; i < NKEYS; i++)
+        if (set_value(c, &KEYS[i], KEYS[i].def, "defaults", err, sizeof err)) z_die("%s", err);
 }
 
+/* Errors met inside inih's callbacks are kept and reported once the parse
+ * has returned (never exit from inside it: its buffers would be left
+ * behind); the first one wins. */
 typedef struct {
     Config *c;
     const char *path;
-    int depth;
+    int depth, failed;
+    char err[Z_ERR_MAX];
 } LoadCtx;
 
-static void load_depth(Config *c, const char *path, int depth);
+static int load_depth(Config *c, const char *path, int depth, char *err, size_t errlen);
 
 static int on_ini(void *user, const char *section, const char *name, const char *value) {
     LoadCtx *x = user;
+    if (x->failed) return 1;
     if (!*section && !strcmp(name, "include")) {
         char inc[4096];
         const char *slash = strrchr(x->path, '/');
@@ -252,34 +268,40 @@ static int on_ini(void *user, const char *section, const char *name, const char 
             snprintf(inc, sizeof inc, "%s", value);
         else
             snprintf(inc, sizeof inc, "%.*s/%s", (int)(slash - x->path), x->path, value);
-        load_depth(x->c, inc, x->depth + 1);
+        x->failed = load_depth(x->c, inc, x->depth + 1, x->err, sizeof x->err) != 0;
         return 1;
     }
     if (!*section) return 0; /* inih reports the line: a key outside any [section] */
-    set_key(x->c, section, name, value, x->path);
+    x->failed = set_key(x->c, section, name, value, x->path, x->err, sizeof x->err) != 0;
     return 1;
 }
 
-static void load_depth(Config *c, const char *path, int depth) {
-    if (depth > 8) BAD("%s: include nesting deeper than 8", path);
+static int load_depth(Config *c, const char *path, int depth, char *err, size_t errlen) {
+    if (depth > 8) return z_fail(err, errlen, "%s: include nesting deeper than 8", path);
     FILE *f = fopen(path, "r");
-    if (!f) BAD("%s: cannot open config file: %s", path, strerror(errno));
-    LoadCtx x = {c, path, depth};
+    if (!f) return z_fail(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+    LoadCtx x = {c, path, depth, 0, ""};
     int rc = ini_parse_file(f, on_ini, &x);
     fclose(f);
+    if (x.failed) return z_fail(err, errlen, "%s", x.err);
     if (rc > 0)
-        BAD("%s: line %d: not valid INI (a malformed line, or a key outside any [section])", path,
+        return z_fail(
+            err, errlen,
+            "%s: line %d: not valid INI (a malformed line, or a key outside any [section])", path,
             rc);
-    if (rc < 0) BAD("%s: cannot read config file", path);
+    if (rc < 0) return z_fail(err, errlen, "%s: cannot read config file", path);
+    return 0;
 }
 
 void config_load(Config *c, const char *path) {
-    load_depth(c, path, 0);
+    char err[Z_ERR_MAX];
+    if (load_depth(c, path, 0, err, sizeof err)) BAD("%s", err);
 }
 
 void config_load_string(Config *c, const char *text, const char *source) {
-    LoadCtx x = {c, source, 0};
+    LoadCtx x = {c, source, 0, 0, ""};
     int rc = ini_parse_string(text, on_ini, &x);
+    if (x.failed) BAD("%s", x.err);
     if (rc) BAD("%s: line %d of the stored config is not valid INI", source, rc);
 }
 
@@ -315,7 +337,8 @@ int config_override(Config *c, const char *arg) {
     char section[128], key[128];
     snprintf(section, sizeof section, "%.*s", (int)(dot - arg), arg);
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-    set_key(c, section, key, eq + 1, "command line");
+    char err[Z_ERR_MAX];
+    if (set_key(c, section, key, eq + 1, "command line", err, sizeof err)) BAD("%s", err);
     return 1;
 }
 
