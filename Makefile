@@ -124,6 +124,12 @@ demo-run: $(BUILD)/zeropt
 	@mkdir -p $(DEMO)
 	@inputs=$$(for f in $(FORTUNE_DIR)/*; do case $$f in *.dat|*.u8) ;; *) [ -f $$f ] && printf -- '--input %s ' $$f;; esac; done); \
 	set -e; t0=$$(date +%s); \
+	fix=$$($(BUILD)/zeropt blas --suggest); \
+	if [ -n "$$fix" ]; then \
+	  echo "== note: $$($(BUILD)/zeropt blas | sed -n 's/^note *//p')"; \
+	  echo "== the demo runs with $$fix (set it yourself for your own runs; zeropt never does)"; \
+	  export $$fix; \
+	fi; \
 	echo "== 1/4 tokenizer: byte-level BPE, 2048 tokens, from $(FORTUNE_DIR)"; \
 	$(BUILD)/zeropt tokenizer train $$inputs --separator % --vocab-size 2048 --output $(DEMO)/tokenizer.json; \
 	echo "== 2/4 corpus: one fortune = one document, 2% held out for validation"; \

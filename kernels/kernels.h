@@ -27,6 +27,7 @@ typedef struct {
     char core_isa[16]; /* their vector level: SSE, AVX, AVX2, AVX-512 */
     char cpu_isa[16];  /* the CPU's */
     char advice[320];
+    char fix[64]; /* the environment setting advice names ("OPENBLAS_CORETYPE=..."), or "" */
 } KBlasInfo;
 void k_blas_info(KBlasInfo *b);
 /* sgemm FLOP/s of an n³ product on this process's threads: best of reps

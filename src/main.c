@@ -29,7 +29,7 @@ static void ensure_passive_wait(char **argv) {
 
 static void usage(FILE *f) {
     const char *const parts[] = {USAGE_TRAIN, USAGE_EVAL, USAGE_PREP, USAGE_TOKENIZER,
-                                 USAGE_MODEL, USAGE_PLAN, USAGE_CKPT};
+                                 USAGE_MODEL, USAGE_PLAN, USAGE_CKPT, USAGE_BLAS};
     fprintf(f, "usage: zeropt <command> [options]   (zeropt <command> --help for one)\n\n");
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) fprintf(f, "%s\n", parts[i]);
 }
@@ -52,7 +52,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plan")) return cmd_plan(argc - 2, argv + 2);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
-    fprintf(stderr, "zeropt: unknown command '%s'\n", cmd);
-    usage(stderr);
+    if (!strcmp(cmd, "blas")) return cmd_blas(argc - 2, argv + 2);
+    fprintf(stderr,
+            "zeropt: unknown command '%s' (train, eval, prep, tokenizer, model, plan, ckpt, blas; "
+            "zeropt --help)\n",
+            cmd);
     return 2;
 }

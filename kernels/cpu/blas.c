@@ -74,13 +74,18 @@ void k_blas_info(KBlasInfo *b) {
     int got = core_level(core);
     snprintf(b->core_isa, sizeof b->core_isa, "%s", level_name(got));
     const char *forced = getenv("OPENBLAS_CORETYPE");
-    if (got < have && best)
+    if (got < have && best) snprintf(b->fix, sizeof b->fix, "OPENBLAS_CORETYPE=%s", best);
+    if (got >= have || !best) return;
+    if (forced)
         snprintf(b->advice, sizeof b->advice,
-                 "OpenBLAS runs its %s kernels (%s) on a CPU with %s%s: set "
-                 "OPENBLAS_CORETYPE=%s (the library does not recognise this CPU model; sgemm "
-                 "is several times faster)",
-                 core, level_name(got), level_name(have),
-                 forced ? " although OPENBLAS_CORETYPE is set" : "", best);
+                 "OpenBLAS runs its %s kernels (%s) on a CPU with %s because OPENBLAS_CORETYPE=%s "
+                 "asks for them: set OPENBLAS_CORETYPE=%s, or unset it",
+                 core, level_name(got), level_name(have), forced, best);
+    else
+        snprintf(b->advice, sizeof b->advice,
+                 "OpenBLAS runs its %s kernels (%s) on a CPU with %s (it does not recognise this "
+                 "CPU model): set OPENBLAS_CORETYPE=%s for kernels several times faster",
+                 core, level_name(got), level_name(have), best);
 }
 
 double k_gemm_rate(int n, int reps) {

@@ -22,7 +22,46 @@ void KF(k_accum)(kreal *y, const kreal *x, size_t n) {
 #define INV_SQRT2 0.7071067811865476
 #define INV_SQRT_2PI 0.3989422804014327
 
+#ifndef KERNELS_F64
+#include "vmath.h"
+
+/* erf form, 8 at a time (vmath.h), the remainder through libm:
+ *   y = ½x(1 + erf(x/√2)),  dx += dy·(½(1 + erf(x/√2)) + x·φ(x)) */
+static void gelu_erf_fwd(float *y, const float *x, size_t n) {
+    size_t nv = n / KV_LEN;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nv; b++) {
+        kvf v = kv_load(x + b * KV_LEN);
+        kv_store(y + b * KV_LEN, 0.5f * v * v_1perf(v * (float)INV_SQRT2));
+    }
+    for (size_t i = nv * KV_LEN; i < n; i++)
+        y[i] = 0.5f * x[i] * (1 + erff(x[i] * (float)INV_SQRT2));
+}
+
+static void gelu_erf_bwd(float *dx, const float *dy, const float *x, size_t n) {
+    size_t nv = n / KV_LEN;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nv; b++) {
+        kvf v = kv_load(x + b * KV_LEN), g = kv_load(dy + b * KV_LEN);
+        kvf d =
+            0.5f * v_1perf(v * (float)INV_SQRT2) + v * (float)INV_SQRT_2PI * v_exp(-0.5f * v * v);
+        kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * d);
+    }
+    for (size_t i = nv * KV_LEN; i < n; i++) {
+        float v = x[i];
+        dx[i] += dy[i] * (0.5f * (1 + erff(v * (float)INV_SQRT2)) +
+                          v * (float)INV_SQRT_2PI * expf(-0.5f * v * v));
+    }
+}
+#endif
+
 void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form) {
+#ifndef KERNELS_F64
+    if (form == K_GELU_ERF) {
+        gelu_erf_fwd(y, x, n);
+        return;
+    }
+#endif
     if (form == K_GELU_TANH) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) {
@@ -41,6 +80,12 @@ void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form) {
 /* tanh: d/dx = ½(1+t) + ½x(1-t²)·√(2/π)(1 + 3·0.044715x²)
  * erf:  d/dx = Φ(x) + x·φ(x) */
 void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int form) {
+#ifndef KERNELS_F64
+    if (form == K_GELU_ERF) {
+        gelu_erf_bwd(dx, dy, x, n);
+        return;
+    }
+#endif
     if (form == K_GELU_TANH) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) {

@@ -14,9 +14,10 @@ int cmd_ckpt(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_blas(int argc, char **argv);
 
 extern const char USAGE_MODEL[], USAGE_TOKENIZER[], USAGE_PREP[], USAGE_CKPT[], USAGE_PLAN[],
-    USAGE_TRAIN[], USAGE_EVAL[];
+    USAGE_TRAIN[], USAGE_EVAL[], USAGE_BLAS[];
 
 /* 1 (after printing usage to stdout) when argv holds -h or --help. */
 int cli_help(int argc, char **argv, const char *usage);

@@ -4,10 +4,11 @@
 # `ckpt logits` included; a command with no arguments where it needs some
 # says so in one line.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 17
+plan 19
 Z=$(realpath "$ZEROPT")
 helps=("train" "eval" "prep" "model" "plan" "tokenizer" "tokenizer train" "tokenizer encode"
-    "tokenizer decode" "ckpt" "ckpt info" "ckpt verify" "ckpt export" "ckpt import" "ckpt logits")
+    "tokenizer decode" "ckpt" "ckpt info" "ckpt verify" "ckpt export" "ckpt import" "ckpt logits"
+    "blas")
 for c in "${helps[@]}"; do
     first=${c%% *}
     mkdir -p "$TMP/cwd"
@@ -22,8 +23,9 @@ out=$("$ZEROPT" -h)
 missing=""
 for c in "zeropt train" "zeropt eval" "zeropt prep" "zeropt tokenizer train" "zeropt tokenizer encode" \
     "zeropt tokenizer decode" "zeropt model" "zeropt plan" "zeropt ckpt info" "zeropt ckpt verify" \
-    "zeropt ckpt export" "zeropt ckpt import" "zeropt ckpt logits"; do
+    "zeropt ckpt export" "zeropt ckpt import" "zeropt ckpt logits" "zeropt blas"; do
     grep -qF "$c" <<<"$out" || missing="$missing [$c]"
 done
 [ -z "$missing" ] && ok "zeropt -h lists every command" || notok "zeropt -h lacks$missing"
 expect_error "zeropt train with nothing" "no config given" -- "$ZEROPT" train
+expect_error "zeropt with an unknown command" "unknown command 'trian'" -- "$ZEROPT" trian

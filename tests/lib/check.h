@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int check_failures, check_count, check_planned = -1;
 /* Under several MPI ranks only rank 0 prints (set check_quiet elsewhere);
@@ -63,6 +64,27 @@ static inline double rel_err_d(const double *a, const double *b, size_t n) {
         den += b[i] * b[i];
     }
     return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* A scratch directory for the test's files (check_tmpdir creates it) and
+ * paths in it; check_file writes one. Paths rotate through 8 buffers. */
+static char check_dir[64];
+static inline const char *check_tmpdir(void) {
+    snprintf(check_dir, sizeof check_dir, "/tmp/zeropt_test_XXXXXX");
+    return mkdtemp(check_dir);
+}
+static inline const char *check_path(const char *name) {
+    static char p[8][512];
+    static int k;
+    char *s = p[k++ % 8];
+    snprintf(s, sizeof p[0], "%s/%s", check_dir, name);
+    return s;
+}
+static inline const char *check_file(const char *name, const void *data, size_t n) {
+    const char *p = check_path(name);
+    FILE *f = fopen(p, "wb");
+    if (f) fwrite(data, 1, n, f), fclose(f);
+    return p;
 }
 
 /* main's status: 0 only when every planned check ran and passed. */

@@ -36,16 +36,13 @@ val_batches = 0
 micro_batch = 4
 steps = 2
 warmup = 1
-[checkpoint]
-every = -1
-[run]
-peak_tflops = 1
 EOC
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 # run NAME RANKS [overrides]: a training run and the plan of the same config
 run() {
     local name=$1 n=$2; shift 2
-    timeout -k 5 120 mpirun -q -np "$n" "$ZEROPT" train -c "$TMP/tiny.ini" run.dir="$TMP/$name" "$@" \
+    timeout -k 5 120 mpirun -q -np "$n" "$ZEROPT" train -c "$TMP/tiny.ini" run.dir="$TMP/$name" \
+        checkpoint.every=-1 run.peak_tflops=1 "$@" \
         >"$TMP/$name.log" 2>&1 || { notok "run $name: $(tail -2 "$TMP/$name.log" | tr '\n' '|')"; return 1; }
     local st
     st=$(sed -n 's/.*ZeRO stage \([0-3]\), counted.*/\1/p' "$TMP/$name.log")

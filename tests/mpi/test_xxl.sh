@@ -28,16 +28,12 @@ micro_batch = 2
 global_batch = 8
 steps = 4
 warmup = 2
-[checkpoint]
-every = -1
-[run]
-peak_tflops = 1
 EOC
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 run() { # name stage [env...]
     local name=$1 st=$2; shift 2
     env "$@" timeout -k 5 120 mpirun -q -np 2 "$ZEROPT" train -c "$TMP/cfg.ini" zero.stage=$st \
-        run.dir="$TMP/$name" >"$TMP/$name.log" 2>&1
+        checkpoint.every=-1 run.peak_tflops=1 run.dir="$TMP/$name" >"$TMP/$name.log" 2>&1
 }
 run ref 0 || bail "reference run (stage 0, no fault): $(tail -2 "$TMP/ref.log" | tr '\n' '|')"
 units=$(sed -n 's/.*parameters, \([0-9]*\) units.*/\1/p' "$TMP/ref.log")

@@ -13,22 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/zeropt_test_config_XXXXXX";
-
 static const char *write_file(const char *name, const char *text) {
-    static char path[4][512];
-    static int k;
-    char *p = path[k++ % 4];
-    snprintf(p, 512, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    return p;
+    return check_file(name, text, strlen(text));
 }
 
 int main(void) {
     check_plan(9);
-    if (!mkdtemp(dir)) {
+    if (!check_tmpdir()) {
         printf("not ok - mkdtemp\n");
         return 1;
     }
@@ -102,6 +93,6 @@ int main(void) {
     check(config_model_differs(&e.model, &f.model, what, sizeof what) &&
               strstr(what, "layers = 7 in the checkpoint, 8 in this run"),
           "a model that differs names the key", "%s", what);
-    remove(write_file("base.ini", "")), remove(top), rmdir(dir);
+    remove(check_path("base.ini")), remove(top), rmdir(check_dir);
     return check_exit();
 }

@@ -12,23 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/zeropt_test_st_XXXXXX";
-
-static const char *path_of(const char *name) {
-    static char p[4][512];
-    static int k;
-    char *s = p[k++ % 4];
-    snprintf(s, 512, "%s/%s", dir, name);
-    return s;
-}
-
 /* A file with one tensor of 2-byte elements: 8-byte header length, JSON, data. */
 static const char *write_half(const char *name, const char *dtype, const uint16_t *v, int n) {
     char hdr[256];
     int h = snprintf(hdr, sizeof hdr,
                      "{\"t\":{\"dtype\":\"%s\",\"shape\":[%d],\"data_offsets\":[0,%d]}}", dtype, n,
                      2 * n);
-    const char *p = path_of(name);
+    const char *p = check_path(name);
     FILE *f = fopen(p, "wb");
     uint64_t len = (uint64_t)h;
     fwrite(&len, 8, 1, f);
@@ -38,17 +28,9 @@ static const char *write_half(const char *name, const char *dtype, const uint16_
     return p;
 }
 
-static const char *write_bytes(const char *name, const void *b, size_t n) {
-    const char *p = path_of(name);
-    FILE *f = fopen(p, "wb");
-    fwrite(b, 1, n, f);
-    fclose(f);
-    return p;
-}
-
 int main(void) {
     check_plan(7);
-    if (!mkdtemp(dir)) {
+    if (!check_tmpdir()) {
         printf("not ok - mkdtemp\n");
         return 1;
     }
@@ -56,7 +38,7 @@ int main(void) {
     float a[6] = {1, -2.5f, 3e-8f, 0, 1e30f, -0.0f}, b[4] = {7, 8, 9, 10};
     StTensor t[2] = {{"layer.0.weight", 2, {2, 3}, a}, {"bias", 1, {4}, b}};
     const char *meta[] = {"format", "pt"};
-    const char *p = path_of("ok.safetensors");
+    const char *p = check_path("ok.safetensors");
     int rc = st_write(p, t, 2, meta, 1, err, sizeof err);
     StFile *f = rc ? NULL : st_open(p, err, sizeof err);
     int64_t d[4] = {0};
@@ -90,16 +72,16 @@ int main(void) {
     st_close(i8);
 
     uint64_t huge = 1ull << 40;
-    StFile *x = st_open(write_bytes("len.safetensors", &huge, 8), err, sizeof err);
+    StFile *x = st_open(check_file("len.safetensors", &huge, 8), err, sizeof err);
     check(!x && strstr(err, "not a safetensors file"), "a header length beyond the file is refused",
           "%s", err);
     const char junk[] = "\x05\0\0\0\0\0\0\0[1,2]";
-    StFile *y = st_open(write_bytes("json.safetensors", junk, sizeof junk - 1), err, sizeof err);
+    StFile *y = st_open(check_file("json.safetensors", junk, sizeof junk - 1), err, sizeof err);
     check(!y && strstr(err, "not a JSON object"), "a header that is not a JSON object is refused",
           "%s", err);
     const char *names[] = {"ok.safetensors", "h.safetensors",   "b.safetensors",
                            "i8.safetensors", "len.safetensors", "json.safetensors"};
-    for (int k = 0; k < 6; k++) remove(path_of(names[k]));
-    rmdir(dir);
+    for (int k = 0; k < 6; k++) remove(check_path(names[k]));
+    rmdir(check_dir);
     return check_exit();
 }

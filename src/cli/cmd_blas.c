@@ -1,0 +1,36 @@
+/*
+ * cmd_blas.c — `zeropt blas`: the BLAS library, the kernels it picked on
+ * this CPU, what the CPU supports, and the sgemm rate of this process's
+ * threads; when the kernels are clearly below the CPU, the fix. --suggest
+ * prints only the fix (an environment assignment, or nothing), for scripts.
+ */
+#include "cmd.h"
+
+#include "kernels/kernels.h"
+#include "mpi/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char USAGE_BLAS[] =
+    "zeropt blas [--suggest]\n"
+    "    the BLAS library, the kernels it runs on this CPU and their sgemm rate; --suggest\n"
+    "    prints only the environment setting that would give better kernels (or nothing)\n";
+
+int cmd_blas(int argc, char **argv) {
+    if (cli_help(argc, argv, USAGE_BLAS)) return 0;
+    int suggest = argc == 1 && !strcmp(argv[0], "--suggest");
+    if (argc && !suggest) z_die_all("blas: unknown argument %s (zeropt blas --help)", argv[0]);
+    KBlasInfo b;
+    k_blas_info(&b);
+    if (suggest) {
+        if (b.fix[0]) printf("%s\n", b.fix);
+        return 0;
+    }
+    printf("library  %s\nkernels  %s (%s) on a CPU with %s\n", b.library, b.core,
+           b.core_isa[0] ? b.core_isa : "?", b.cpu_isa);
+    printf("sgemm    %.1f GFLOP/s at 1024^3 (%d threads)\n", k_gemm_rate(1024, 3) / 1e9,
+           k_get_threads());
+    if (b.advice[0]) printf("note     %s\n", b.advice);
+    return 0;
+}

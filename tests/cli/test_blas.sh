@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The BLAS report: `zeropt blas` names the library, the kernels it runs and
+# their sgemm rate; with kernels below what the CPU supports (forced here
+# with OPENBLAS_CORETYPE=Prescott, what OpenBLAS 0.3.21 picks by itself on
+# CPU models it does not know) it prints the fix, `--suggest` prints only the
+# fix, and a training run says so once in its header, beside the rate.
+. "$(dirname "$0")/../lib/lib.sh"
+plan 4
+out=$("$ZEROPT" blas)
+grep -q '^library  ' <<<"$out" && grep -q '^kernels  .* on a CPU with ' <<<"$out" &&
+    grep -Eq '^sgemm    [0-9.]+ GFLOP/s' <<<"$out" && ok "zeropt blas  # $(echo $out | cut -c1-160)" ||
+    notok "zeropt blas: $out"
+isa=$(sed -n 's/.*on a CPU with \(.*\)$/\1/p' <<<"$out")
+slow=$(OPENBLAS_CORETYPE=Prescott "$ZEROPT" blas)
+if [ "$isa" = SSE ]; then
+    ok "a CPU without AVX: Prescott is its level, nothing to fix  # $isa"
+    ok "--suggest empty on an SSE-only CPU"
+else
+    grep -q '^note     OpenBLAS runs its Prescott kernels (SSE) on a CPU with .*: set OPENBLAS_CORETYPE=' <<<"$slow" &&
+        ok "kernels below the CPU: the note names the fix  # $(grep '^note' <<<"$slow")" ||
+        notok "Prescott on $isa: $slow"
+    fix=$(OPENBLAS_CORETYPE=Prescott "$ZEROPT" blas --suggest)
+    [[ "$fix" =~ ^OPENBLAS_CORETYPE=(Zen|Haswell|SkylakeX|Cooperlake|Sandybridge)$ ]] &&
+        ok "--suggest prints the setting alone  # $fix" || notok "--suggest: '$fix'"
+fi
+$PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null || bail "byte corpus"
+printf '[model]\nvocab_size = 262\nmax_positions = 16\nlayers = 1\nwidth = 16\nheads = 2\n[data]\npath = %s\nseq_len = 16\nval_batches = 0\n[train]\nsteps = 1\n[checkpoint]\nevery = -1\n[run]\ndir = %s\n' \
+    "$TMP/corpus.h5" "$TMP/run" >"$TMP/cfg.ini"
+OPENBLAS_CORETYPE=Prescott OMP_NUM_THREADS=1 timeout -k 5 60 mpirun -q -np 2 -x OPENBLAS_CORETYPE \
+    "$ZEROPT" train -c "$TMP/cfg.ini" >"$TMP/log" 2>&1
+head=$(grep -c '^blas: .*kernels Prescott (SSE).*sgemm [0-9.]* GFLOP/s per rank' "$TMP/log")
+notes=$(grep -c '^note: OpenBLAS runs its Prescott kernels' "$TMP/log")
+if [ "$isa" = SSE ]; then want=0; else want=1; fi
+[ "$head" = 1 ] && [ "$notes" = "$want" ] && ok "the run header names the kernels and their rate; the note once  # $(grep -m1 '^blas:' "$TMP/log" | cut -c1-140)" ||
+    notok "run header: $head blas lines, $notes notes (want 1 and $want): $(head -c 400 "$TMP/log" | tr '\n' '|')"
