@@ -43,16 +43,6 @@ static void resolve(const char *arg, char *out, size_t n) {
         snprintf(out, n, "%s", arg);
 }
 
-/* The model the checkpoint's stored config describes. */
-static void stored_model(CkptInfo *c, const char *path, Config *cfg) {
-    char *text = ckpt_attr_str(c, "config");
-    if (!text) z_die_all("%s: checkpoint has no config attribute", path);
-    config_defaults(cfg);
-    config_load_string(cfg, text, path);
-    config_finish(cfg, path);
-    free(text);
-}
-
 typedef struct {
     json_t *arr;
     double bytes;
@@ -152,25 +142,7 @@ static int verify(const char *path) {
 /* The checkpoint's model with its parameters, in one process. */
 static void load_model(const char *path, Model *m) {
     char err[Z_ERR_MAX];
-    CkptInfo *c = ckpt_open(path, err, sizeof err);
-    if (!c) z_die_all("%s", err);
-    Config cfg;
-    stored_model(c, path, &cfg);
-    model_layout(m, &cfg.model, 1, 1);
-    model_alloc_params(m);
-    for (int i = 0; i < m->nviews; i++) {
-        char name[256];
-        int nd;
-        int64_t d[2];
-        snprintf(name, sizeof name, "model/%s", m->view[i].name);
-        float *t = ckpt_tensor(c, name, &nd, d, err, sizeof err);
-        if (!t) z_die_all("%s", err);
-        if ((size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1) != m->view[i].numel)
-            z_die_all("%s: /%s has the wrong shape for its config", path, name);
-        memcpy(model_param(m, &m->view[i]), t, m->view[i].numel * sizeof(float));
-        free(t);
-    }
-    ckpt_close(c);
+    if (trainer_ckpt_model(path, m, err, sizeof err)) z_die_all("%s", err);
 }
 
 static int logits(const char *path, const char *in, const char *out) {
@@ -227,39 +199,7 @@ static int import_hf(const char *from, const char *out, const char *ini) {
     model_layout(&m, &cfg.model, 1, 1);
     model_alloc_params(&m);
     if (hf_import(&m, from, err, sizeof err)) z_die_all("%s", err);
-    CkptTensor *t = z_calloc(3 * (size_t)m.nviews, sizeof *t, "tensors");
-    float *zeros = NULL;
-    size_t maxn = 0;
-    for (int i = 0; i < m.nviews; i++)
-        if (m.view[i].numel > maxn) maxn = m.view[i].numel;
-    zeros = z_calloc(maxn, sizeof(float), "zeros");
-    const char *pre[3] = {"model", "optim/m", "optim/v"};
-    int n = 0;
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < m.nviews; i++, n++) {
-            const ParamView *v = &m.view[i];
-            snprintf(t[n].name, sizeof t[n].name, "%s/%s", pre[k], v->name);
-            t[n].ndim = v->ndim, t[n].dims[0] = v->shape[0], t[n].dims[1] = v->shape[1];
-            t[n].lo = 0, t[n].hi = z_rank() == 0 ? (int64_t)v->numel : 0; /* rank 0 writes */
-            t[n].data = k == 0 ? model_param(&m, v) : zeros; /* fresh optimizer state */
-        }
-    char *text = config_format(&cfg, NULL), part[4200];
-    CkptMeta meta = {0};
-    meta.nint = 5;
-    const char *ik[] = {"step", "tokens_seen", "ranks_at_save", "zero_stage", "global_batch"};
-    for (int i = 0; i < 5; i++) meta.int_key[i] = ik[i], meta.int_val[i] = i == 2;
-    meta.nstr = 2;
-    meta.str_key[0] = "config", meta.str_val[0] = text;
-    meta.str_key[1] = "imported_from", meta.str_val[1] = from;
-    const char *sk[] = {"step", "cursor", "seed", "global_batch"};
-    for (int i = 0; i < 4; i++) meta.state_key[i] = sk[i], meta.state_val[i] = 0;
-    meta.state_val[2] = cfg.train.seed;
-    meta.nstate = 4;
-    snprintf(part, sizeof part, "%s.partial", out);
-    if (ckpt_write(part, t, n, &meta, CKPT_IO_DIRECT, err, sizeof err) || rename(part, out)) {
-        remove(part);
-        z_die_all("%s", err);
-    }
+    if (trainer_ckpt_from_model(out, &m, &cfg, from, err, sizeof err)) z_die_all("%s", err);
     if (ini) {
         char *model = config_format(&cfg, "model");
         FILE *f = fopen(ini, "w");
@@ -269,7 +209,6 @@ static int import_hf(const char *from, const char *out, const char *ini) {
     printf("imported %s (%s, %zu parameters) -> %s%s%s\n", from,
            m.c.arch == ARCH_ENCODER ? "BERT" : "GPT-2", m.nparams, out,
            ini ? ", model config " : "", ini ? ini : "");
-    free(text), free(zeros), free(t);
     model_free(&m);
     return 0;
 }

@@ -367,3 +367,64 @@ int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen
     *tensors = n;
     return rc;
 }
+
+int trainer_ckpt_model(const char *path, Model *m, char *err, size_t errlen) {
+    CkptHead h;
+    if (read_head(path, &h, err, errlen)) return -1;
+    CkptInfo *c = ckpt_open(path, err, errlen);
+    if (!c) return -1;
+    model_layout(m, &h.cfg.model, 1, 1);
+    model_alloc_params(m);
+    int rc = 0;
+    for (int i = 0; i < m->nviews && !rc; i++) {
+        char name[PARAM_NAME_MAX + 16];
+        int nd;
+        int64_t d[2];
+        snprintf(name, sizeof name, "model/%s", m->view[i].name);
+        float *t = ckpt_tensor(c, name, &nd, d, err, errlen);
+        if (!t)
+            rc = -1;
+        else if ((size_t)d[0] * (nd == 2 ? (size_t)d[1] : 1) != m->view[i].numel)
+            rc = z_fail(err, errlen, "%s: /%s has the wrong shape for its config", path, name);
+        else
+            memcpy(model_param(m, &m->view[i]), t, m->view[i].numel * sizeof(float));
+        free(t);
+    }
+    ckpt_close(c);
+    if (rc) model_free(m);
+    return rc;
+}
+
+int trainer_ckpt_from_model(const char *path, const Model *m, const Config *cfg, const char *origin,
+                            char *err, size_t errlen) {
+    int n;
+    CkptTensor *t = tensor_list(m, &n);
+    size_t maxn = 0;
+    for (int i = 0; i < m->nviews; i++)
+        if (m->view[i].numel > maxn) maxn = m->view[i].numel;
+    float *zeros = z_calloc(maxn, sizeof(float), "zeros");
+    for (int k = 0; k < n; k++) { /* rank 0 writes; the optimizer starts fresh */
+        const ParamView *v = &m->view[k % m->nviews];
+        t[k].lo = 0, t[k].hi = z_rank() == 0 ? (int64_t)v->numel : 0;
+        t[k].data = k < m->nviews ? model_param(m, v) : zeros;
+    }
+    char *text = config_format(cfg, NULL), part[PATH_MAX_CFG + 16];
+    CkptMeta meta = {0};
+    const char *ik[] = {"step", "tokens_seen", "ranks_at_save", "zero_stage", "global_batch"};
+    for (int i = 0; i < 5; i++) meta.int_key[i] = ik[i], meta.int_val[i] = i == 2;
+    meta.nint = 5;
+    meta.str_key[0] = "config", meta.str_val[0] = text;
+    meta.str_key[1] = "imported_from", meta.str_val[1] = origin;
+    meta.nstr = 2;
+    const char *sk[] = {"step", "cursor", "seed", "global_batch"};
+    for (int i = 0; i < 4; i++) meta.state_key[i] = sk[i], meta.state_val[i] = 0;
+    meta.state_val[2] = cfg->train.seed;
+    meta.nstate = 4;
+    snprintf(part, sizeof part, "%s.partial", path);
+    int rc = ckpt_write(part, t, n, &meta, CKPT_IO_DIRECT, err, errlen);
+    if (!rc && rename(part, path))
+        rc = z_fail(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
+    if (rc) remove(part);
+    free(text), free(zeros), free(t);
+    return rc;
+}

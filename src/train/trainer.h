@@ -144,5 +144,11 @@ int trainer_resume(Trainer *tr);
  * read by the same collective reader resume uses. 0 when resume would
  * accept it (then *tensors counts them); otherwise err says why. */
 int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen);
+/* Tools, one process: a checkpoint's model with its parameters (laid out
+ * for 1 rank, from its stored config), and a step-0 checkpoint of a model's
+ * parameters with fresh optimizer state (an import from elsewhere). */
+int trainer_ckpt_model(const char *path, Model *m, char *err, size_t errlen);
+int trainer_ckpt_from_model(const char *path, const Model *m, const Config *cfg, const char *origin,
+                            char *err, size_t errlen);
 
 #endif

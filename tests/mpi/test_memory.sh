@@ -23,20 +23,9 @@ plan 10
 ROOT=$PWD
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null ||
     bail "byte corpus"
-cat >"$TMP/tiny.ini" <<EOC
-include = $ROOT/configs/model/tiny.ini
-[model]
-vocab_size = 262
-max_positions = 64
-[data]
-path = $TMP/corpus.h5
-seq_len = 32
-val_batches = 0
-[train]
-micro_batch = 4
-steps = 2
-warmup = 1
-EOC
+# tiny on the byte corpus: 262 tokens, sequences of 32, 2 steps of 4 per rank
+printf 'include = %s\n[model]\nvocab_size = 262\nmax_positions = 64\n[data]\npath = %s\nseq_len = 32\nval_batches = 0\n[train]\nmicro_batch = 4\nsteps = 2\nwarmup = 1\n' \
+    "$ROOT/configs/model/tiny.ini" "$TMP/corpus.h5" >"$TMP/tiny.ini"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 # run NAME RANKS [overrides]: a training run and the plan of the same config
 run() {
