@@ -1,6 +1,6 @@
 /*
  * vmath.h — exp and erfc for 8 floats at a time (GCC vector extensions:
- * AVX2 where the CPU has it, plain SSE pairs elsewhere), for element-wise
+ * AVX where the build allows it, 4 lanes of SSE2 elsewhere), for element-wise
  * kernels whose libm calls would dominate them: GELU's erf ran at 1/17 of
  * this speed through libm, a fifth of a small model's step
  * (bench/NOTES.md). Float builds only; the double kernels keep libm.
@@ -18,9 +18,16 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef float kvf __attribute__((vector_size(32)));
-typedef int32_t kvi __attribute__((vector_size(32)));
-#define KV_LEN 8
+/* 8 lanes where the compiler may use AVX (-march=native on AVX CPUs), else 4
+ * (SSE2, every x86-64): a 32-byte vector without AVX would change the ABI */
+#ifdef __AVX__
+#define KV_BYTES 32
+#else
+#define KV_BYTES 16
+#endif
+typedef float kvf __attribute__((vector_size(KV_BYTES)));
+typedef int32_t kvi __attribute__((vector_size(KV_BYTES)));
+#define KV_LEN (KV_BYTES / 4)
 
 static inline kvf kv_load(const float *p) {
     kvf v;
