@@ -7,9 +7,12 @@
 # tests/mpi/test_memory.sh.)
 # The compute term: a step of mini (1 rank, 2 threads) took 2.0-2.2x the
 # FLOPs at the measured sgemm rate on 2026-12-01 (AMD EPYC, OpenBLAS Zen):
-# the non-GEMM work and the smaller GEMMs' lower rate; accepted 1.3-3.5x
-# (1.3-12x in the sanitizer build, whose non-BLAS code runs instrumented:
-# 5.1x measured).
+# the non-GEMM work and the smaller GEMMs' lower rate; 1.16x on a virtual
+# Intel Xeon whose OpenBLAS ran its slow Prescott kernels (there the GEMMs are
+# nearly all of the step). Accepted 0.8-3.5x: below 0.8 the FLOP count is too
+# high (a step cannot beat the sgemm rate by much); above 3.5 the time model
+# misses work (0.8-12x in the sanitizer build, whose non-BLAS code runs
+# instrumented: 5.1x measured).
 . "$(dirname "$0")/../lib/lib.sh"
 plan 27
 ROOT=$PWD
@@ -72,9 +75,9 @@ steps = [r["step_s"] for r in map(json.loads, open(f"{d}/mini/metrics.jsonl")) i
 meas = statistics.median(steps[1:])
 p = json.load(open(f"{d}/mini.plan.json"))
 r = meas / p["compute_s"]
-print(("ok - " if 1.3 <= r <= hi else "not ok - ") +
+print(("ok - " if 0.8 <= r <= hi else "not ok - ") +
       "compute model (mini, 1 rank, B=8, T=128, 2 threads): measured median step %.4f s vs "
-      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 1.3-%g%s)"
+      "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 0.8-%g%s)"
       % (meas, p["compute_s"], peak, r, hi, ", sanitizer build" if san else ""))
 PY
 fi
