@@ -3,6 +3,7 @@
 #   make            build/zeropt (mpicc, OpenBLAS, parallel HDF5, OpenMP; -O3 -march=native)
 #   make test       every test; the last line is "N passed, N failed"
 #   make bench      benchmarks (bench/RESULTS.md)
+#   make profile    per-kernel shares of a step, with FLOPs and bytes (bench/NOTES.md)
 #   make demo       the main job on a small real corpus
 #   make deps       install the Debian packages (root) or list what is missing
 #   make SAN=1 ...  ASan + UBSan build in build-san/
@@ -61,7 +62,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -105,6 +106,9 @@ bench: $(BUILD)/zeropt $(BENCH_BIN)
 
 bench-ckpt: $(BUILD)/zeropt
 	@BUILD=$(BUILD) bash bench/run.sh ckpt
+
+profile: # where a step's time goes, kernel by kernel (bench/profile.sh; needs perf)
+	@bash bench/profile.sh
 
 # The demo: fortune files -> BPE vocabulary -> HDF5 corpus -> MLM training on
 # 2 ranks -> the model's guesses for masked words of held-out fortunes. Each

@@ -53,15 +53,50 @@ static void gelu_erf_bwd(float *dx, const float *dy, const float *x, size_t n) {
                           v * (float)INV_SQRT_2PI * expf(-0.5f * v * v));
     }
 }
+
+/* tanh form, 8 at a time: ½(1 + tanh u) = σ(2u) = 1/(1 + e), e = e^(−2u),
+ * so with u = √(2/π)(x + 0.044715x³), s = σ(2u) and 1 − s = e·s (neither
+ * cancels at any x):
+ *   y = x·s,  dx += dy·(s + 2x·e·s²·u′),  u′ = √(2/π)(1 + 3·0.044715x²) */
+static inline kvf gelu_tanh_e(kvf v) {
+    return v_exp(-2.0f * (float)GELU_K * (v + 0.044715f * v * v * v));
+}
+
+static void gelu_tanh_fwd(float *y, const float *x, size_t n) {
+    size_t nv = n / KV_LEN;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nv; b++) {
+        kvf v = kv_load(x + b * KV_LEN);
+        kv_store(y + b * KV_LEN, v / (1.0f + gelu_tanh_e(v)));
+    }
+    for (size_t i = nv * KV_LEN; i < n; i++)
+        y[i] = 0.5f * x[i] * (1 + tanhf((float)GELU_K * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+static void gelu_tanh_bwd(float *dx, const float *dy, const float *x, size_t n) {
+    size_t nv = n / KV_LEN;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < nv; b++) {
+        kvf v = kv_load(x + b * KV_LEN), g = kv_load(dy + b * KV_LEN);
+        kvf e = gelu_tanh_e(v), s = 1.0f / (1.0f + e);
+        kvf du = (float)GELU_K * (1.0f + (float)(3 * 0.044715) * v * v);
+        kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * (s + 2.0f * v * e * s * s * du));
+    }
+    for (size_t i = nv * KV_LEN; i < n; i++) {
+        float v = x[i], t = tanhf((float)GELU_K * (v + 0.044715f * v * v * v));
+        float du = (float)GELU_K * (1 + (float)(3 * 0.044715) * v * v);
+        dx[i] += dy[i] * (0.5f * (1 + t) + 0.5f * v * (1 - t * t) * du);
+    }
+}
 #endif
 
 void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form) {
 #ifndef KERNELS_F64
-    if (form == K_GELU_ERF) {
+    if (form == K_GELU_ERF)
         gelu_erf_fwd(y, x, n);
-        return;
-    }
-#endif
+    else
+        gelu_tanh_fwd(y, x, n);
+#else
     if (form == K_GELU_TANH) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) {
@@ -75,17 +110,18 @@ void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form) {
             y[i] = (kreal)0.5 * v * (1 + k_erf(v * (kreal)INV_SQRT2));
         }
     }
+#endif
 }
 
 /* tanh: d/dx = ½(1+t) + ½x(1-t²)·√(2/π)(1 + 3·0.044715x²)
  * erf:  d/dx = Φ(x) + x·φ(x) */
 void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int form) {
 #ifndef KERNELS_F64
-    if (form == K_GELU_ERF) {
+    if (form == K_GELU_ERF)
         gelu_erf_bwd(dx, dy, x, n);
-        return;
-    }
-#endif
+    else
+        gelu_tanh_bwd(dx, dy, x, n);
+#else
     if (form == K_GELU_TANH) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) {
@@ -104,6 +140,7 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
             dx[i] += dy[i] * (cdf + v * pdf);
         }
     }
+#endif
 }
 
 void KF(k_dropout_fwd)(kreal *y, const kreal *x, size_t n, double p, uint64_t seed) {
