@@ -16,20 +16,6 @@
 
 #include <string.h>
 
-#ifndef KERNELS_F64
-#include "vmath.h"
-#endif
-
-/* row[j] = exp(row[j] − mx) for j < n (8 at a time in the float build: libm's
- * expf over T² scores per head was most of the forward at T = 512) */
-static void exp_shifted(kreal *row, int n, kreal mx) {
-    int j = 0;
-#ifndef KERNELS_F64
-    for (; j + KV_LEN <= n; j += KV_LEN) kv_store(row + j, v_exp(kv_load(row + j) - mx));
-#endif
-    for (; j < n; j++) row[j] = k_exp(row[j] - mx);
-}
-
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
 }
@@ -57,7 +43,8 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
                 kreal mx = -INFINITY;
                 for (int j = 0; j < jmax; j++)
                     if (!km || km[j]) mx = row[j] > mx ? row[j] : mx;
-                exp_shifted(row, jmax, mx);
+                k_exp_shift(row, row, (size_t)jmax,
+                            mx); /* libm's expf here was most of the forward at T = 512 */
                 double sum = 0;
                 for (int j = 0; j < T; j++) {
                     if (j >= jmax || (km && !km[j])) row[j] = 0;

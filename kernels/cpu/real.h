@@ -31,4 +31,18 @@
 
 #include "kernels/rng.h"
 
+#ifndef KERNELS_F64
+#include "vmath.h"
+#endif
+
+/* y[j] = exp(x[j] − mx) for j < n, y may be x: in vector lanes in the float
+ * build (vmath.h), libm in the double one */
+static inline void k_exp_shift(kreal *y, const kreal *x, size_t n, kreal mx) {
+#ifndef KERNELS_F64
+    v_exp_shift(y, x, n, mx);
+#else
+    for (size_t j = 0; j < n; j++) y[j] = exp(x[j] - mx);
+#endif
+}
+
 #endif

@@ -11,10 +11,14 @@
  *                fit of Numerical Recipes (erfcc): fractional error < 1.2e-7
  *   v_1perf(u)   1 + erf(u) without cancellation: erfc(−u) below 0, 2 − erfc(u)
  *                above
+ *   v_exp_shift  exp(x − max) over a row: softmax numerators (attention's T²
+ *                scores, the cross-entropy's vocabulary)
  */
 #ifndef ZEROPT_CPU_VMATH_H
 #define ZEROPT_CPU_VMATH_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -70,6 +74,13 @@ static inline kvf v_erfc(kvf z) {
     p = p * t + 1.00002368f;
     p = p * t - 1.26551223f;
     return t * v_exp(p - z * z);
+}
+
+/* y[j] = exp(x[j] − mx) for j < n, y may be x (softmax numerators) */
+static inline void v_exp_shift(float *y, const float *x, size_t n, float mx) {
+    size_t j = 0;
+    for (; j + KV_LEN <= n; j += KV_LEN) kv_store(y + j, v_exp(kv_load(x + j) - mx));
+    for (; j < n; j++) y[j] = expf(x[j] - mx);
 }
 
 static inline kvf v_1perf(kvf u) {

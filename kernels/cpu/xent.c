@@ -22,12 +22,9 @@ double KF(k_xent_fwd)(kreal *losses, kreal *probs, const kreal *logits, const in
         kreal zl = z[labels[n]]; /* read before p (maybe aliasing z) overwrites it */
         kreal mx = z[0];
         for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        k_exp_shift(p, z, (size_t)V, mx);
         double sum = 0;
-        for (int v = 0; v < V; v++) {
-            kreal e = k_exp(z[v] - mx);
-            p[v] = e;
-            sum += e;
-        }
+        for (int v = 0; v < V; v++) sum += p[v];
         kreal inv = (kreal)(1.0 / sum);
         double loss = log(sum) - ((double)zl - (double)mx);
         for (int v = 0; v < V; v++) p[v] *= inv;
