@@ -59,6 +59,13 @@ def classify(frames):
     syms = [base(s) for s in frames]
     in_step = "trainer_step" in syms
     kern = next((i for i, s in enumerate(syms) if s.startswith("k_")), None)
+    # the outermost of the kernels on the chain (k_exp_shift inlined into
+    # k_attention_fwd, OpenMP's outlined body under its kernel: the kernel)
+    i = kern
+    while i is not None and i + 1 < len(syms) and (syms[i + 1].startswith(("k_", "GOMP_", "gomp_"))):
+        i += 1
+        if syms[i].startswith("k_"):
+            kern = i
     if kern is None:
         leaf = syms[0] if syms else "?"
         if any(s.startswith(("zero_", "comm_", "PMPI", "MPI_")) for s in syms):
