@@ -14,8 +14,6 @@
  */
 #include "real.h"
 
-#include <string.h>
-
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
 }
@@ -70,6 +68,7 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
     int hs = C / NH, C3 = 3 * C;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     kreal *Pd = scratch, *dP = scratch + (size_t)T * T;
+    kreal dscale = (kreal)(1.0 / (1.0 - p_drop)); /* as k_dropout_bwd scales */
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
@@ -87,16 +86,17 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
             /* dP̃ = dy vᵀ ; dv += P̃ᵀ dy */
             k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1, dyb, C, v, C3, 0, dP, T);
             k_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1, Pv, T, dyb, C, 1, dv, C3);
-            if (p_drop > 0) {
-                /* dP = dP̃ ⊙ mask/(1-p): reuse the dropout kernel on dP in place via Pd */
-                memset(Pd, 0, sizeof(kreal) * T * T);
-                KF(k_dropout_bwd)(Pd, dP, (size_t)T * T, p_drop, hseed);
-                memcpy(dP, Pd, sizeof(kreal) * T * T);
-            }
 #pragma omp parallel for schedule(static)
             for (int i = 0; i < T; i++) {
                 const kreal *pr = P + (size_t)i * T;
                 kreal *gr = dP + (size_t)i * T;
+                if (p_drop > 0) {
+                    /* dP = dP̃ ⊙ mask/(1-p), the mask read off P̃: it is 0 exactly
+                     * where dropped or where P = 0, whose dS is 0 either way
+                     * (bit-identical to regenerating the mask, one pass fewer) */
+                    const kreal *pd = Pd + (size_t)i * T;
+                    for (int j = 0; j < T; j++) gr[j] = pd[j] != 0 ? gr[j] * dscale : 0;
+                }
                 double s = 0;
                 for (int j = 0; j < T; j++) s += pr[j] * gr[j];
                 kreal ks = (kreal)s;
