@@ -41,8 +41,8 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
                 kreal mx = -INFINITY;
                 for (int j = 0; j < jmax; j++)
                     if (!km || km[j]) mx = row[j] > mx ? row[j] : mx;
-                k_exp_shift(row, row, (size_t)jmax,
-                            mx); /* libm's expf here was most of the forward at T = 512 */
+                /* in vector lanes: libm's expf here was most of the forward at T = 512 */
+                k_exp_shift(row, row, (size_t)jmax, mx);
                 double sum = 0;
                 for (int j = 0; j < T; j++) {
                     if (j >= jmax || (km && !km[j])) row[j] = 0;

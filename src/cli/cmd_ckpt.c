@@ -200,6 +200,10 @@ static int import_hf(const char *from, const char *out, const char *ini) {
     model_alloc_params(&m);
     if (hf_import(&m, from, err, sizeof err)) z_die_all("%s", err);
     if (trainer_ckpt_from_model(out, &m, &cfg, from, err, sizeof err)) z_die_all("%s", err);
+    if (z_rank() != 0) { /* under mpirun: one copy of the side file and the line */
+        model_free(&m);
+        return 0;
+    }
     if (ini) {
         char *model = config_format(&cfg, "model");
         FILE *f = fopen(ini, "w");

@@ -422,9 +422,17 @@ int trainer_ckpt_from_model(const char *path, const Model *m, const Config *cfg,
     meta.nstate = 4;
     snprintf(part, sizeof part, "%s.partial", path);
     int rc = ckpt_write(part, t, n, &meta, CKPT_IO_DIRECT, err, errlen);
-    if (!rc && rename(part, path))
-        rc = z_fail(err, errlen, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc) remove(part);
+    if (!rc) { /* rank 0 commits as a save does: data on disk before the name */
+        char dir[PATH_MAX_CFG + 16];
+        const char *slash = strrchr(path, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+        int bad = z_rank() == 0 &&
+                  (fs_fsync_path(part) || rename(part, path) || fs_fsync_path(dir[0] ? dir : "/"));
+        if (bad) z_fail(err, errlen, "%s: cannot commit: %s", path, strerror(errno));
+        if (comm_any(bad, "checkpoint commit")) rc = -1;
+        if (rc && !bad) z_fail(err, errlen, "%s: rank 0 could not commit the checkpoint", path);
+    }
+    if (rc && z_rank() == 0) remove(part);
     free(text), free(zeros), free(t);
     return rc;
 }

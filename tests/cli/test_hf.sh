@@ -7,7 +7,7 @@
 # reads; models HF has no class for are refused with one line.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
 . "$(dirname "$0")/../lib/lib.sh"
-plan 9
+plan 10
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -61,5 +61,12 @@ expect_error "export of a pre-LN encoder refused" "BertForMaskedLM is post-LN" -
     "$ZEROPT" ckpt export "$TMP/pre/ckpt" --format safetensors --out "$TMP/exp_pre"
 expect_error "import from a directory without config.json" "config.json" -- \
     "$ZEROPT" ckpt import --from "$TMP/nothing" --out "$TMP/x.h5"
+# under mpirun, rank 0 writes and commits the file and the side config; both
+# ranks succeed and the file is the one a single process writes
+timeout -k 5 60 mpirun -q -np 2 "$ZEROPT" ckpt import --from tests/fixtures/hf_bert --out "$TMP/bert2.h5" \
+    --ini "$TMP/bert2.ini" >"$TMP/bert2.log" 2>&1 && [ "$(grep -c '^imported' "$TMP/bert2.log")" = 1 ] &&
+    "$ZEROPT" ckpt verify "$TMP/bert2.h5" >/dev/null && cmp -s "$TMP/bert.ini" "$TMP/bert2.ini" &&
+    ok "import under mpirun -np 2: one commit, one line, a checkpoint verify accepts" ||
+    notok "import on 2 ranks: $(tail -3 "$TMP/bert2.log" | tr '\n' '|')"
 expect_error "export to an unknown format" "only safetensors" -- \
     "$ZEROPT" ckpt export "$TMP/bert.h5" --format onnx --out "$TMP/exp_x"
