@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define now k_now
-
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -38,9 +36,9 @@ static double sgemm_gflops(int n, int reps) {
     double t[16];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = k_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        t[r] = now() - t0;
+        t[r] = k_now() - t0;
     }
     free(a), free(b), free(c);
     return 2.0 * n * n * n / median(t, reps) / 1e9;
@@ -74,11 +72,11 @@ static void bench(const char *name, int T, int B, int reps, double peak) {
     Batch b = {B, T, tok, lab, NULL, mask, NULL, 1, 1};
     double t[8];
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = k_now();
         model_zero_grads(&m);
         model_forward(&m, &b);
         model_backward(&m, &b, 1.0 / m.n_labels);
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = k_now() - t0;
     }
     double s = median(t, reps), tps = N / s;
     double mf = model_flops_per_token(&m, T, 1.0),

@@ -36,12 +36,8 @@ __attribute__((format(printf, 3, 4))) static void check(int cond, const char *na
     }
     check_count++;
     if (!cond) check_failures++;
-    if (check_quiet)
-        ;
-    else if (cond)
-        printf("ok - %s%s%s\n", name, *detail ? "  # " : "", detail);
-    else
-        printf("not ok - %s: %s\n", name, detail);
+    if (!check_quiet && cond) printf("ok - %s%s%s\n", name, *detail ? "  # " : "", detail);
+    if (!check_quiet && !cond) printf("not ok - %s: %s\n", name, detail);
     fflush(stdout);
 }
 
