@@ -5,14 +5,17 @@
 # ladder config at 512 ranks; largest_fitting; the time model's arithmetic;
 # bad input. (The plan against the bytes live runs count and send:
 # tests/mpi/test_memory.sh.)
-# The compute term: a step of mini (1 rank, 2 threads) took 2.0-2.2x the
-# FLOPs at the measured sgemm rate on 2026-12-01 (AMD EPYC, OpenBLAS Zen):
-# the non-GEMM work and the smaller GEMMs' lower rate; 1.16x on a virtual
-# Intel Xeon whose OpenBLAS ran its slow Prescott kernels (there the GEMMs are
-# nearly all of the step). Accepted 0.8-3.5x: below 0.8 the FLOP count is too
-# high (a step cannot beat the sgemm rate by much); above 3.5 the time model
-# misses work (0.8-12x in the sanitizer build, whose non-BLAS code runs
-# instrumented: 5.1x measured).
+# The compute term: the fastest of 9 steps of mini (1 rank, 2 threads) took
+# 1.6-1.9x the FLOPs at the best measured sgemm rate on 2026-12-02 (AMD EPYC,
+# OpenBLAS Zen; the median step gave 2.0-2.2x on 2026-12-01 and once 4.6x
+# when a load burst on this shared machine slowed the steps after the probe:
+# the fastest step and the best sgemm are both unloaded figures): the
+# non-GEMM work and the smaller GEMMs' lower rate; 1.16x (median) on a
+# virtual Intel Xeon whose OpenBLAS ran its slow Prescott kernels (there the
+# GEMMs are nearly all of the step). Accepted 0.8-3.5x: below 0.8 the FLOP
+# count is too high (a step cannot beat the sgemm rate by much); above 3.5
+# the time model misses work (0.8-12x in the sanitizer build, whose non-BLAS
+# code runs instrumented: 5.1x measured).
 . "$(dirname "$0")/../lib/lib.sh"
 plan 27
 ROOT=$PWD
@@ -53,7 +56,7 @@ seq_len = 128
 val_batches = 0
 [train]
 micro_batch = 8
-steps = 6
+steps = 10
 warmup = 1
 threads = 2
 [run]
@@ -68,15 +71,15 @@ else
     plan --model configs/model/mini.ini model.vocab_size=262 model.max_positions=128 --ranks 1 \
         --stage 0 --micro-batch 8 --seq 128 --device-tflops "$peak" --json >"$TMP/mini.plan.json"
     py "compute model" "$TMP" "$peak" "${SAN:-0}" <<'PY'
-import json, statistics, sys
+import json, sys
 d, peak, san = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
 hi = 12 if san else 3.5  # the sanitizer build instruments everything but the BLAS
 steps = [r["step_s"] for r in map(json.loads, open(f"{d}/mini/metrics.jsonl")) if "step_s" in r]
-meas = statistics.median(steps[1:])
+meas = min(steps[1:])  # the fastest step beside the best sgemm: both unloaded
 p = json.load(open(f"{d}/mini.plan.json"))
 r = meas / p["compute_s"]
 print(("ok - " if 0.8 <= r <= hi else "not ok - ") +
-      "compute model (mini, 1 rank, B=8, T=128, 2 threads): measured median step %.4f s vs "
+      "compute model (mini, 1 rank, B=8, T=128, 2 threads): fastest of 9 steps %.4f s vs "
       "predicted compute %.4f s at the measured sgemm rate %.3g TFLOP/s: ratio %.2f (want 0.8-%g%s)"
       % (meas, p["compute_s"], peak, r, hi, ", sanitizer build" if san else ""))
 PY
