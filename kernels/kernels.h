@@ -34,7 +34,7 @@ void k_blas_info(KBlasInfo *b);
  * timed calls after one warm-up. */
 double k_gemm_rate(int n, int reps);
 
-/* Optimizer arithmetic on fp32 shards (cpu/optim.c). */
+/* Optimizer arithmetic on shards (cpu/optim.c; formulas in optim_math.h). */
 typedef struct {
     float beta1, beta2, eps;
     float step;   /* lr / (1 − β1ᵗ) */
@@ -42,10 +42,76 @@ typedef struct {
     float keep;   /* 1 − lr·wd for tensors that decay, else 1 */
     float gscale; /* gradient scale (clipping) */
 } KAdamW;
+
+/* An optimizer-state array of n elements in one of three encodings: fp32,
+ * bf16, or q8 — one byte per element, block-wise dynamic quantization with
+ * one fp32 absmax per block of K_Q8_BLOCK elements counted from element 0
+ * (the last block may be shorter). Kernels that update a state decode a
+ * block, compute in fp32 and encode it again (q8: with the block's new
+ * absmax). */
+#define K_Q8_BLOCK 2048
+typedef enum { KST_F32, KST_BF16, KST_Q8 } KStateType;
+typedef struct {
+    KStateType type;
+    void *data;        /* float, uint16_t or uint8_t [n] */
+    float *absmax;     /* q8: [⌈n / K_Q8_BLOCK⌉] */
+    const float *code; /* q8: 256 increasing values (k_q8_code) */
+} KState;
+/* The dynamic quantization maps of bitsandbytes (Dettmers et al., 8-bit
+ * optimizers): signed for m (7 decades of ±10⁻⁶..1, 1, 2, .., 64 linear
+ * steps per decade, plus 0 and 1), unsigned for v (2, 4, .., 128 steps per
+ * decade, plus 0 and 1). Values computed in double, rounded once to fp32. */
+const float *k_q8_code(int is_signed);
+size_t k_q8_blocks(size_t n);
+/* Decode elements [lo, hi) of s into dst; encode all n elements from src. */
+void k_state_get(const KState *s, size_t n, size_t lo, size_t hi, float *dst);
+void k_state_set(const KState *s, size_t n, const float *src);
+
 /* AdamW, PyTorch semantics, on n elements:
  *   g ← gscale·g ;  m ← β1 m + (1−β1) g ;  v ← β2 v + (1−β2) g²
- *   p ← p·keep − step · m / (√v · rbc2 + ε) */
+ *   p ← p·keep − step · m / (√v · rbc2 + ε)
+ * k_adamw on fp32 states; k_adamw_state on any (the step uses the new m, v
+ * before they are encoded, as bitsandbytes' 8-bit Adam does). */
 void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdamW *a);
+void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, size_t n,
+                   const KAdamW *a);
+
+/* LAMB (You et al. 2019) in three passes over a tensor's part:
+ *   k_adam_moments    m ← β1 m + (1−β1) g ;  v ← β2 v + (1−β2) g²  (g = gscale·g)
+ *   k_lamb_sumsq      Σ u² of u = m·c1 / (√v·rbc2 + ε) + wd·p, from the stored m, v
+ *   k_lamb_apply      p ← p − rate · u   (rate = lr · trust ratio) */
+typedef struct {
+    float c1;   /* 1 / (1 − β1ᵗ) */
+    float rbc2; /* 1 / √(1 − β2ᵗ) */
+    float eps;
+    float wd; /* weight decay of this tensor (0: none) */
+} KLamb;
+void k_adam_moments(const float *g, const KState *m, const KState *v, size_t n, float beta1,
+                    float beta2, float gscale);
+double k_lamb_sumsq(const float *p, const KState *m, const KState *v, size_t n, const KLamb *l);
+void k_lamb_apply(float *p, const KState *m, const KState *v, size_t n, const KLamb *l, float rate);
+
+/* Adafactor (Shazeer & Stern 2018, as torch.optim.Adafactor) on a part of a
+ * tensor: n elements from flat index `first` of a tensor of rows of C
+ * elements (C = 0: a vector, unfactored).
+ *   k_rowcol_sq       row[(first+i)/C] += g², col[(first+i)%C] += g²  (double)
+ *   k_lerp_sq         v ← v + w·(gscale²·g² − v)      (vectors)
+ *   k_adafactor_sumsq Σ u² of u = gscale·g / √max(ṽ, eps1²), where
+ *                     ṽ = row[r]·col[c] / rdiv (matrices) or v (vectors)
+ *   k_adafactor_apply p ← p·keep − rate·u */
+typedef struct {
+    const float *row, *col; /* matrices: the tensor's factored second moment */
+    const float *v;         /* vectors: the part's second moment */
+    float rdiv;             /* max(mean(row), eps1) */
+    float eps1sq, gscale;
+    size_t first, C;
+} KAdafactor;
+void k_rowcol_sq(const float *g, size_t n, size_t first, size_t C, double *row, double *col);
+void k_lerp_sq(float *v, const float *g, size_t n, float w, float gscale);
+double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a);
+void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, float keep,
+                       float rate);
+
 /* Σ x² in double */
 double k_sumsq(const float *x, size_t n);
 /* x = 0 */

@@ -27,7 +27,6 @@ struct Zero {
     float **grads;   /* stages 0–1: [padded] */
     float **sparams; /* stage 3: [shard] */
     float **sgrads;  /* stages 2–3: [shard] */
-    float **m, **v;  /* stage 0: [padded]; 1–3: [shard] */
     /* stage 3: the gather arena; slot 0 at its front, slot 1 at its back */
     float *arena;
     size_t arena_len;
@@ -58,8 +57,6 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
     z->grads = z_calloc(nunits, sizeof(float *), "zero");
     z->sparams = z_calloc(nunits, sizeof(float *), "zero");
     z->sgrads = z_calloc(nunits, sizeof(float *), "zero");
-    z->m = z_calloc(nunits, sizeof(float *), "zero");
-    z->v = z_calloc(nunits, sizeof(float *), "zero");
     z->cur = z_calloc(nunits, sizeof(float *), "zero");
     z->gslot = z_malloc(nunits * sizeof(int), "zero");
     size_t maxwork = 0;
@@ -73,13 +70,10 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
         /* the arena holds any pair resident together */
         size_t pair = padded[u] + (u + 1 < nunits ? padded[u + 1] : 0);
         if (pair > z->arena_len) z->arena_len = pair;
-        size_t own = stage == 0 ? padded[u] : z->shard[u];
         if (stage <= 2) z->params[u] = fbuf(padded[u], MEM_PARAMS, "parameters");
         if (stage == 3) z->sparams[u] = fbuf(z->shard[u], MEM_PARAMS, "parameter shard");
         if (stage <= 1) z->grads[u] = fbuf(padded[u], MEM_GRADS, "gradients");
         if (stage >= 2) z->sgrads[u] = fbuf(z->shard[u], MEM_GRADS, "gradient shard");
-        z->m[u] = fbuf(own, MEM_OPTIM, "Adam m");
-        z->v[u] = fbuf(own, MEM_OPTIM, "Adam v");
     }
     if (tied_unit >= 0 && padded[tied_unit] + padded[nunits - 1] > z->arena_len)
         z->arena_len = padded[tied_unit] + padded[nunits - 1];
@@ -98,12 +92,11 @@ void zero_free(Zero *z) {
     if (!z) return;
     for (int u = 0; u < z->nunits; u++) {
         k_free(z->params[u]), k_free(z->grads[u]), k_free(z->sparams[u]), k_free(z->sgrads[u]);
-        k_free(z->m[u]), k_free(z->v[u]);
     }
     for (int i = 0; i < ZERO_POOL; i++) k_free(z->wbuf[i]);
     k_free(z->arena), k_free(z->tbuf);
     free(z->numel), free(z->padded), free(z->shard), free(z->params), free(z->grads);
-    free(z->sparams), free(z->sgrads), free(z->m), free(z->v), free(z->cur), free(z->gslot);
+    free(z->sparams), free(z->sgrads), free(z->cur), free(z->gslot);
     free(z);
 }
 
@@ -146,12 +139,6 @@ float *zero_own_grads(const Zero *z, int u) {
     if (z->stage == 1) return comm_rs_slice(z->grads[u], z->shard[u]);
     return z->sgrads[u];
 }
-float *zero_m(const Zero *z, int u) {
-    return z->m[u];
-}
-float *zero_v(const Zero *z, int u) {
-    return z->v[u];
-}
 
 static size_t slice_off(const Zero *z, int u) {
     return (size_t)z->rank * z->shard[u];
@@ -159,22 +146,12 @@ static size_t slice_off(const Zero *z, int u) {
 float *zero_slice_params(const Zero *z, int u) {
     return z->stage == 3 ? z->sparams[u] : z->params[u] + slice_off(z, u);
 }
-float *zero_slice_m(const Zero *z, int u) {
-    return z->stage == 0 ? z->m[u] + slice_off(z, u) : z->m[u];
-}
-float *zero_slice_v(const Zero *z, int u) {
-    return z->stage == 0 ? z->v[u] + slice_off(z, u) : z->v[u];
-}
 
 void zero_gather_resident(Zero *z) {
     for (int u = 0; u < z->nunits; u++) {
         if (z->stage <= 2)
             comm_wait(
                 comm_iallgather_f32(NULL, z->params[u], z->shard[u], "parameters (load)", -1));
-        if (z->stage == 0) {
-            comm_wait(comm_iallgather_f32(NULL, z->m[u], z->shard[u], "Adam m (load)", -1));
-            comm_wait(comm_iallgather_f32(NULL, z->v[u], z->shard[u], "Adam v (load)", -1));
-        }
     }
 }
 

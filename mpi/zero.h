@@ -2,12 +2,16 @@
  * zero.h — the ZeRO partition (DESIGN.md "The ZeRO partition"): one
  * mechanism for stages 0–3 over a list of units, each a flat fp32 buffer
  * padded to a multiple of ranks × alignment; rank r owns the r-th contiguous
- * slice (shard) of every unit. This module owns every parameter, gradient and
- * optimizer-state buffer and the collectives that move them; it knows units
- * and ranks, not layers.
+ * slice (shard) of every unit. This module owns every parameter and gradient
+ * buffer and the collectives that move them; it knows units and ranks, not
+ * layers. The optimizer state follows the same partition (the range
+ * zero_lo..zero_hi each rank updates) but is laid out over tensors, so it
+ * lives in src/optim.
  *
- *   stage 0  params, grads, Adam m/v full on every rank; grads all-reduced
- *   stage 1  params, grads full; m/v only for the shard; grads reduce-scattered
+ *   stage 0  params, grads (and optimizer state) full on every rank; grads
+ *            all-reduced
+ *   stage 1  params, grads full; optimizer state only for the shard; grads
+ *            reduce-scattered
  *            in place (the shard's sum lands inside the full buffer), the shard
  *            updated, params all-gathered
  *   stage 2  params full; a unit's grads reduce-scattered right after its
@@ -32,8 +36,8 @@
  * finishes the oldest, so a model of any number of units runs whether or not
  * MPI completes anything early.
  *
- * Buffers come from the counting allocator (kernels/mem.h): params, grads,
- * optimizer state and ZeRO buffers, each in its category.
+ * Buffers come from the counting allocator (kernels/mem.h): params, grads
+ * and ZeRO buffers, each in its category.
  */
 #ifndef ZEROPT_ZERO_H
 #define ZEROPT_ZERO_H
@@ -59,23 +63,18 @@ float *zero_grads(const Zero *z, int u);
 
 /* The range [lo, hi) of unit u this rank updates (stage 0: the whole unit;
  * otherwise its shard clipped to the real parameters), and the buffers for
- * it, all indexed from lo: parameters, reduced gradient, Adam m and v. */
+ * it, both indexed from lo: parameters and reduced gradient. */
 size_t zero_lo(const Zero *z, int u);
 size_t zero_hi(const Zero *z, int u);
 size_t zero_shard(const Zero *z, int u); /* shard length (padded / ranks) */
 float *zero_own_params(const Zero *z, int u);
 float *zero_own_grads(const Zero *z, int u);
-float *zero_m(const Zero *z, int u);
-float *zero_v(const Zero *z, int u);
 
 /* The r-th slice of unit u (padded / ranks floats from r·shard) of the
- * parameters and of Adam m and v, at any stage: what a checkpoint stores from
- * this rank. */
+ * parameters, at any stage: what a checkpoint stores from this rank. */
 float *zero_slice_params(const Zero *z, int u);
-float *zero_slice_m(const Zero *z, int u);
-float *zero_slice_v(const Zero *z, int u);
-/* After slices were loaded: rebuild what the stage keeps whole (stage 0:
- * parameters, m and v; stages 1–2: parameters) with all-gathers. */
+/* After slices were loaded: rebuild what the stage keeps whole (stages 0–2:
+ * the parameters) with all-gathers. */
 void zero_gather_resident(Zero *z);
 
 /* Whole units outside a step (init, loading, saving), without a buffer of

@@ -1,31 +1,306 @@
 /*
- * optim.c — the optimizer's element-wise arithmetic on fp32 shards: AdamW,
- * the squared norm of a gradient, clearing. Memory-bound: AdamW reads and
- * writes p, m, v and reads g — 28 bytes per element for ~10 FLOPs.
+ * optim.c — the optimizer's element-wise arithmetic on shards: AdamW, LAMB
+ * and Adafactor passes, optimizer states in fp32, bf16 or q8 (decoded a
+ * block at a time into the stack, updated in fp32, encoded again), the
+ * squared norm of a gradient, clearing. All memory-bound: AdamW on fp32
+ * states reads and writes p, m, v and reads g — 28 bytes per element for
+ * ~10 FLOPs; q8 states make it 16 bytes, bf16 20.
+ *
+ * Sums are deterministic: each thread sums a fixed range of blocks and the
+ * partial sums are added in thread order.
  */
 #include "kernels/kernels.h"
+#include "kernels/optim_math.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
-void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdamW *a) {
-    const float b1 = a->beta1, b2 = a->beta2, eps = a->eps, step = a->step, rbc2 = a->rbc2;
-    const float keep = a->keep, gs = a->gscale;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] * gs;
-        float mi = b1 * m[i] + (1 - b1) * gi;
-        float vi = b2 * v[i] + (1 - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i] * keep - step * mi / (sqrtf(vi) * rbc2 + eps);
+#define BLK K_Q8_BLOCK
+#define MAXT 256
+
+/* ------------------------------------------------------------------------- */
+/* the q8 codes                                                              */
+
+/* bitsandbytes' dynamic map with 7 exponent bits: for decade i = 0..6, the
+ * midpoints of linspace(0.1, 1, k + 1) times 10^(i−6), with k = 2^i signed
+ * (and their negatives) or 2^(i+1) unsigned; then 0 and 1; sorted. */
+static float code_signed[256], code_unsigned[256];
+static int codes_made;
+
+static void make_code(float *out, int is_signed) {
+    double d[256];
+    int n = 0;
+    for (int i = 0; i < 7; i++) {
+        int k = is_signed ? 1 << i : 1 << (i + 1);
+        double scale = pow(10.0, i - 6), step = 0.9 / k;
+        for (int j = 0; j < k; j++) {
+            double mid = ((0.1 + j * step) + (0.1 + (j + 1) * step)) / 2.0;
+            d[n++] = scale * mid;
+            if (is_signed) d[n++] = -scale * mid;
+        }
+    }
+    d[n++] = 0.0;
+    d[n++] = 1.0;
+    for (int i = 1; i < n; i++) /* insertion sort: 256 values */
+        for (int j = i; j > 0 && d[j] < d[j - 1]; j--) {
+            double t = d[j];
+            d[j] = d[j - 1], d[j - 1] = t;
+        }
+    for (int i = 0; i < 256; i++) out[i] = (float)d[i];
+}
+
+const float *k_q8_code(int is_signed) {
+    if (!codes_made) { /* first call on the main thread, before any kernel */
+        make_code(code_signed, 1);
+        make_code(code_unsigned, 0);
+        codes_made = 1;
+    }
+    return is_signed ? code_signed : code_unsigned;
+}
+
+size_t k_q8_blocks(size_t n) {
+    return (n + BLK - 1) / BLK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* decoding and encoding one block                                           */
+
+/* Elements [off, off + len) of s as fp32: in place for fp32, else decoded
+ * into buf (q8: off is a block start). */
+static float *get(const KState *s, size_t off, size_t len, float *buf) {
+    switch (s->type) {
+    case KST_BF16: {
+        const uint16_t *h = (const uint16_t *)s->data + off;
+        for (size_t i = 0; i < len; i++) buf[i] = km_from_bf16(h[i]);
+        return buf;
+    }
+    case KST_Q8: {
+        const uint8_t *q = (const uint8_t *)s->data + off;
+        float a = s->absmax[off / BLK];
+        for (size_t i = 0; i < len; i++) buf[i] = s->code[q[i]] * a;
+        return buf;
+    }
+    default:
+        return (float *)s->data + off;
     }
 }
 
-double k_sumsq(const float *x, size_t n) {
+/* Write a block computed in buf back (fp32: it was computed in place). */
+static void put(const KState *s, size_t off, size_t len, const float *buf) {
+    switch (s->type) {
+    case KST_BF16: {
+        uint16_t *h = (uint16_t *)s->data + off;
+        for (size_t i = 0; i < len; i++) h[i] = km_to_bf16(buf[i]);
+        break;
+    }
+    case KST_Q8: {
+        uint8_t *q = (uint8_t *)s->data + off;
+        float a = 0;
+        for (size_t i = 0; i < len; i++)
+            if (fabsf(buf[i]) > a) a = fabsf(buf[i]);
+        s->absmax[off / BLK] = a;
+        for (size_t i = 0; i < len; i++) q[i] = km_q8_index(s->code, a > 0 ? buf[i] / a : 0.0f);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void k_state_get(const KState *s, size_t n, size_t lo, size_t hi, float *dst) {
+    (void)n;
+    for (size_t i = lo; i < hi; i++) {
+        switch (s->type) {
+        case KST_BF16:
+            dst[i - lo] = km_from_bf16(((const uint16_t *)s->data)[i]);
+            break;
+        case KST_Q8:
+            dst[i - lo] = s->code[((const uint8_t *)s->data)[i]] * s->absmax[i / BLK];
+            break;
+        default:
+            dst[i - lo] = ((const float *)s->data)[i];
+        }
+    }
+}
+
+void k_state_set(const KState *s, size_t n, const float *src) {
+    if (s->type == KST_F32) {
+        if (n) memmove(s->data, src, n * sizeof(float));
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < k_q8_blocks(n); b++) {
+        size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
+        put(s, off, len, src + off);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* AdamW and LAMB                                                            */
+
+void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdamW *a) {
+    KState M = {KST_F32, m, NULL, NULL}, V = {KST_F32, v, NULL, NULL};
+    k_adamw_state(p, g, &M, &V, n, a);
+}
+
+void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, size_t n,
+                   const KAdamW *a) {
+    const float b1 = a->beta1, b2 = a->beta2, eps = a->eps, step = a->step, rbc2 = a->rbc2;
+    const float keep = a->keep, gs = a->gscale;
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < k_q8_blocks(n); b++) {
+        size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
+        float mbuf[BLK], vbuf[BLK];
+        float *mm = get(m, off, len, mbuf), *vv = get(v, off, len, vbuf);
+        float *pp = p + off;
+        const float *gg = g + off;
+        for (size_t i = 0; i < len; i++) {
+            float gi = gg[i] * gs;
+            float mi = b1 * mm[i] + (1 - b1) * gi;
+            float vi = b2 * vv[i] + (1 - b2) * gi * gi;
+            mm[i] = mi;
+            vv[i] = vi;
+            pp[i] = pp[i] * keep - step * mi / (sqrtf(vi) * rbc2 + eps);
+        }
+        put(m, off, len, mm);
+        put(v, off, len, vv);
+    }
+}
+
+void k_adam_moments(const float *g, const KState *m, const KState *v, size_t n, float beta1,
+                    float beta2, float gscale) {
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < k_q8_blocks(n); b++) {
+        size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
+        float mbuf[BLK], vbuf[BLK];
+        float *mm = get(m, off, len, mbuf), *vv = get(v, off, len, vbuf);
+        for (size_t i = 0; i < len; i++) {
+            float gi = g[off + i] * gscale;
+            mm[i] = beta1 * mm[i] + (1 - beta1) * gi;
+            vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi;
+        }
+        put(m, off, len, mm);
+        put(v, off, len, vv);
+    }
+}
+
+/* The LAMB direction of one element. */
+static inline float lamb_u(float p, float m, float v, const KLamb *l) {
+    return m * l->c1 / (sqrtf(v) * l->rbc2 + l->eps) + l->wd * p;
+}
+
+double k_lamb_sumsq(const float *p, const KState *m, const KState *v, size_t n, const KLamb *l) {
+    double part[MAXT] = {0};
+    int nt = 1;
+    size_t nb = k_q8_blocks(n);
+#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        if (t == 0) nt = T;
+        double s = 0;
+        for (size_t b = nb * t / T; b < nb * (t + 1) / T; b++) {
+            size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
+            float mbuf[BLK], vbuf[BLK];
+            const float *mm = get(m, off, len, mbuf), *vv = get(v, off, len, vbuf);
+            for (size_t i = 0; i < len; i++) {
+                float u = lamb_u(p[off + i], mm[i], vv[i], l);
+                s += (double)u * u;
+            }
+        }
+        part[t] = s;
+    }
     double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    for (int t = 0; t < nt; t++) s += part[t];
+    return s;
+}
+
+void k_lamb_apply(float *p, const KState *m, const KState *v, size_t n, const KLamb *l,
+                  float rate) {
+#pragma omp parallel for schedule(static)
+    for (size_t b = 0; b < k_q8_blocks(n); b++) {
+        size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
+        float mbuf[BLK], vbuf[BLK];
+        const float *mm = get(m, off, len, mbuf), *vv = get(v, off, len, vbuf);
+        for (size_t i = 0; i < len; i++) p[off + i] -= rate * lamb_u(p[off + i], mm[i], vv[i], l);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Adafactor                                                                 */
+
+void k_rowcol_sq(const float *g, size_t n, size_t first, size_t C, double *row, double *col) {
+    /* serial: the column sums would need a partial array per thread */
+    size_t r = first / C, c = first % C;
+    for (size_t i = 0; i < n; i++) {
+        double q = (double)g[i] * g[i];
+        row[r] += q;
+        col[c] += q;
+        if (++c == C) c = 0, r++;
+    }
+}
+
+void k_lerp_sq(float *v, const float *g, size_t n, float w, float gscale) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * gscale;
+        v[i] = v[i] + w * (gi * gi - v[i]);
+    }
+}
+
+/* The Adafactor update of element i of the part, before the step size. */
+static inline float adafactor_u(const KAdafactor *a, const float *g, size_t i) {
+    float est;
+    if (a->C) {
+        size_t f = a->first + i;
+        est = a->row[f / a->C] * a->col[f % a->C] / a->rdiv;
+    } else {
+        est = a->v[i];
+    }
+    if (est < a->eps1sq) est = a->eps1sq;
+    return (1.0f / sqrtf(est)) * (g[i] * a->gscale);
+}
+
+double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a) {
+    double part[MAXT] = {0};
+    int nt = 1;
+#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        if (t == 0) nt = T;
+        double s = 0;
+        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) {
+            float u = adafactor_u(a, g, i);
+            s += (double)u * u;
+        }
+        part[t] = s;
+    }
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += part[t];
+    return s;
+}
+
+void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, float keep,
+                       float rate) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) p[i] = p[i] * keep - rate * adafactor_u(a, g, i);
+}
+
+/* ------------------------------------------------------------------------- */
+
+double k_sumsq(const float *x, size_t n) {
+    double part[MAXT] = {0};
+    int nt = 1;
+#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        if (t == 0) nt = T;
+        double s = 0;
+        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) s += (double)x[i] * x[i];
+        part[t] = s;
+    }
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += part[t];
     return s;
 }
 

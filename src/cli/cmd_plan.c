@@ -11,6 +11,7 @@
 
 #include "src/config/config.h"
 #include "src/model/model.h"
+#include "src/optim/optim.h"
 #include "src/plan/plan.h"
 
 #include "mpi/err.h"
@@ -46,12 +47,14 @@ typedef struct {
     int timed;               /* --device-tflops given */
     double tflops, gbps, us; /* per-rank peak, link Gbit/s, latency µs */
     PlanBytes bytes;
+    OptimConfig optim;
 } Opts;
 
 /* A model with its unit sizes kept alive. */
 typedef struct {
     PlanModel pm;
     size_t *padded;
+    PlanTensor *tensors;
     int mlm;
 } Geo;
 
@@ -110,11 +113,19 @@ static void geo_model(Geo *g, const Config *c, const Opts *o, int accum) {
     g->mlm = c->data.objective == OBJ_MLM;
     p->head_rows = g->mlm ? model_mlm_head_rows(N, o->mask_rate) : N;
     p->flops_per_token = model_flops_per_token(&m, o->seq, g->mlm ? o->mask_rate : 1.0);
+    g->tensors = z_calloc((size_t)m.nviews, sizeof(PlanTensor), "tensors");
+    for (int i = 0; i < m.nviews; i++) {
+        const ParamView *v = &m.view[i];
+        g->tensors[i] = (PlanTensor){v->unit, v->offset, v->numel, v->ndim == 2 ? v->shape[0] : 0,
+                                     v->ndim == 2 ? v->shape[1] : 0};
+    }
+    p->tensors = g->tensors, p->ntensors = m.nviews;
+    p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
     model_free(&m);
 }
 
 /* --params P: one unit of P parameters, no activations, no tied embedding. */
-static void geo_bare(Geo *g, double P, const Opts *o) {
+static void geo_bare(Geo *g, double P, const Opts *o, const Config *c) {
     memset(g, 0, sizeof *g);
     size_t q = (size_t)o->ranks * MODEL_ALIGN_FLOATS, n = (size_t)llround(P);
     g->padded = z_malloc(sizeof(size_t), "units");
@@ -123,6 +134,11 @@ static void geo_bare(Geo *g, double P, const Opts *o) {
     p->nunits = 1, p->padded = g->padded, p->nparams = n, p->tied = -1;
     p->micro = o->micro, p->seq = o->seq, p->accum = 1;
     p->flops_per_token = 6.0 * (double)n; /* no attention term: the model has no shape */
+    /* one tensor, a vector: a bare count has no shapes to factor */
+    g->tensors = z_calloc(1, sizeof(PlanTensor), "tensors");
+    g->tensors[0] = (PlanTensor){0, 0, n, 0, 0};
+    p->tensors = g->tensors, p->ntensors = 1;
+    p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
 }
 
 static size_t padded_total(const Geo *g) {
@@ -221,9 +237,23 @@ static const char *gb(char *buf, size_t n, double bytes) {
 }
 
 static const char *precision_text(const Opts *o) {
-    return o->precision == PREC_MIXED
-               ? "mixed (bf16 params and grads, fp32 master + Adam m, v: K = 12)"
-               : "fp32 (params 4, grads 4, Adam m, v 8 bytes per parameter: K = 8)";
+    return o->precision == PREC_MIXED ? "mixed (bf16 params and grads, fp32 master and states)"
+                                      : "fp32 (params 4, grads 4 bytes per parameter)";
+}
+
+static const char *states_text(const Opts *o) {
+    if (o->optim.name == OPT_ADAFACTOR) return "no m, v factored (rows + columns)";
+    return o->optim.states == STATES_8BIT   ? "m, v 8bit (block-wise, 2048 per absmax)"
+           : o->optim.states == STATES_BF16 ? "m, v bf16"
+                                            : "m, v fp32";
+}
+
+/* K: optimizer bytes per parameter this rank updates (the ZeRO paper's K,
+ * master weights included in mixed precision). */
+static double k_of(const Geo *g, const Opts *o, int stage) {
+    double full = (double)padded_total(g);
+    double own = stage == 0 ? full : full / o->ranks;
+    return plan_optim_bytes(&g->pm, stage, o->ranks, &o->bytes) / own;
 }
 
 static void print_header(const char *what, const Config *c, const Geo *g, const Opts *o) {
@@ -241,6 +271,8 @@ static void print_header(const char *what, const Config *c, const Geo *g, const 
            g->pm.nparams, g->pm.nparams / 1e9, g->pm.nunits, padded_total(g), o->ranks,
            MODEL_ALIGN_FLOATS);
     printf("  precision %s\n", precision_text(o));
+    printf("  optimizer %s, %s: K = %.3f bytes per parameter (stage 1)\n",
+           optim_name(o->optim.name), states_text(o), k_of(g, o, 1));
     if (c) {
         printf("  micro-batch %d x seq %d, accumulation %d, recompute %s", o->micro, o->seq,
                g->pm.accum, o->recompute ? "on" : "off");
@@ -387,6 +419,12 @@ static json_t *common_json(const char *model, const Geo *g, const Opts *o, int b
     SET("param_elem_bytes", json_integer((json_int_t)b->param));
     SET("grad_elem_bytes", json_integer((json_int_t)b->grad));
     SET("optim_bytes_per_param", json_integer((json_int_t)b->state));
+    SET("optimizer", json_string(optim_name(o->optim.name)));
+    SET("optim_states", json_string(o->optim.name == OPT_ADAFACTOR   ? "factored"
+                                    : o->optim.states == STATES_8BIT ? "8bit"
+                                    : o->optim.states == STATES_BF16 ? "bf16"
+                                                                     : "fp32"));
+    SET("optim_K", json_real(k_of(g, o, 1)));
     SET("micro_batch", json_integer(o->micro));
     SET("accumulation", json_integer(g->pm.accum));
     SET("seq", json_integer(o->seq));
@@ -480,7 +518,14 @@ int cmd_plan(int argc, char **argv) {
     if (stage_override && o.stage < 0) o.stage = cfg.zero.stage;
     o.precision = strcmp(prec, "mixed") ? PREC_FP32 : PREC_MIXED;
     size_t copy = o.precision ? 2 : 4;
-    o.bytes = (PlanBytes){copy, copy, o.precision ? 12 : 8, copy, copy};
+    /* m and v in the unit layout (fp32, bf16 states of adamw and lamb); the
+     * others are laid out over tensors (src/plan: plan_optim_bytes) */
+    size_t states = cfg.optim.name == OPT_ADAFACTOR   ? 0
+                    : cfg.optim.states == STATES_FP32 ? 8
+                    : cfg.optim.states == STATES_BF16 ? 4
+                                                      : 0;
+    o.bytes = (PlanBytes){copy, copy, states, copy, copy, o.precision ? 4 : 0};
+    o.optim = cfg.optim;
     o.micro = B ? B : cfg.train.micro_batch;
     o.seq = T ? T : cfg.data.seq_len;
     o.recompute = recompute || cfg.train.recompute;
@@ -491,7 +536,7 @@ int cmd_plan(int argc, char **argv) {
     const char *what = model_path ? model_path : cfg_path;
     Geo g;
     if (bare) {
-        geo_bare(&g, P, &o);
+        geo_bare(&g, P, &o, &cfg);
     } else {
         if (o.seq > cfg.model.max_positions)
             z_die_all("plan: seq %d exceeds [model] max_positions = %d (%s)", o.seq,
@@ -553,8 +598,8 @@ int cmd_plan(int argc, char **argv) {
                    o.recompute ? ", recompute" : "", pl[s].largest ? pl[s].largest : "none");
         }
     }
-    free(g.padded);
+    free(g.padded), free(g.tensors);
     if (have_ladder)
-        for (int i = 0; i < NLADDER; i++) free(lg[i].padded);
+        for (int i = 0; i < NLADDER; i++) free(lg[i].padded), free(lg[i].tensors);
     return 0;
 }

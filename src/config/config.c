@@ -81,10 +81,10 @@ static const KeyDef KEYS[] = {
     {"train", "decay_frac", T_REAL, TR(decay_frac), "0.2", 0, 1, NULL,
      "wsd: fraction of the steps spent decaying"},
     {"train", "weight_decay", T_REAL, TR(weight_decay), "0.01", 0, 10, NULL,
-     "AdamW decoupled weight decay (not on norms and biases)"},
-    {"train", "beta1", T_REAL, TR(beta1), "0.9", 0, 0.999999, NULL, "AdamW beta1"},
-    {"train", "beta2", T_REAL, TR(beta2), "0.999", 0, 0.999999999, NULL, "AdamW beta2"},
-    {"train", "eps", T_REAL, TR(eps), "1e-8", 1e-30, 1, NULL, "AdamW epsilon"},
+     "decoupled weight decay, all optimizers (not on norms and biases)"},
+    {"train", "beta1", T_REAL, TR(beta1), "0.9", 0, 0.999999, NULL, "adamw/lamb beta1"},
+    {"train", "beta2", T_REAL, TR(beta2), "0.999", 0, 0.999999999, NULL, "adamw/lamb beta2"},
+    {"train", "eps", T_REAL, TR(eps), "1e-8", 1e-30, 1, NULL, "adamw/lamb epsilon"},
     {"train", "clip", T_REAL, TR(clip), "1.0", 0, 1e30, NULL,
      "global gradient-norm clip (0 = off)"},
     {"train", "seed", T_LONG, TR(seed), "1234", 0, 9.2e18, NULL,
@@ -100,6 +100,23 @@ static const KeyDef KEYS[] = {
      "write the initial parameters and every batch to this HDF5 file (1 rank)"},
     {"train", "replay", T_STR, TR(replay), "", 0, 0, NULL,
      "train on the initial parameters and batches of a dump file instead of a corpus"},
+#define O(field) offsetof(Config, optim.field)
+    {"optim", "name", T_ENUM, O(name), "adamw", 0, 0, "adamw|lamb|adafactor",
+     "adamw (PyTorch AdamW); lamb (Adam direction scaled per tensor by |w|/|u|, NVIDIA's BERT "
+     "recipe); adafactor (factored second moment, relative step: PyTorch Adafactor)"},
+    {"optim", "states", T_ENUM, O(states), "fp32", 0, 0, "fp32|bf16|8bit",
+     "adamw/lamb m and v: fp32 (8 bytes per parameter), bf16 (4), 8bit (2: block-wise dynamic "
+     "quantization, blocks of 2048 with one absmax each)"},
+    {"optim", "min_8bit_size", T_LONG, O(min_8bit), "4096", 0, 1e15, NULL,
+     "8bit: tensors with fewer elements keep fp32 states (norms, biases)"},
+    {"optim", "adafactor_decay", T_REAL, O(af_decay), "-0.8", -1, 0, NULL,
+     "adafactor: 1 - beta2 at step t is t^decay"},
+    {"optim", "adafactor_eps1", T_REAL, O(af_eps1), "0", 0, 1, NULL,
+     "adafactor: floor of the second-moment estimate, as its square root (0: FLT_EPSILON)"},
+    {"optim", "adafactor_eps2", T_REAL, O(af_eps2), "1e-3", 0, 1, NULL,
+     "adafactor: floor of a tensor's RMS in the step size max(eps2, RMS(w)) x min(lr, 1/sqrt(t))"},
+    {"optim", "adafactor_clip", T_REAL, O(af_clip), "1.0", 1, 1e30, NULL,
+     "adafactor: an update is divided by max(1, RMS(update) / clip)"},
 #define R(field) offsetof(Config, run.field)
     {"run", "dir", T_STR, R(dir), "runs/default", 0, 0, NULL,
      "run directory: config.ini, metrics.jsonl, model.h5"},
@@ -131,6 +148,7 @@ static const KeyDef KEYS[] = {
 #undef R
 #undef Z
 #undef CK
+#undef O
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
 static const KeyDef *find_key(const char *section, const char *key) {
@@ -359,6 +377,10 @@ void config_finish(Config *c, const char *src) {
             m->max_positions);
     TrainConfig *t = &c->train;
     if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
+    if (c->optim.name == OPT_ADAFACTOR && c->optim.states != STATES_FP32)
+        BAD("%s: [optim] states = %s: adafactor keeps no m and a factored v in fp32; states "
+            "applies to adamw and lamb",
+            src, c->optim.states == STATES_BF16 ? "bf16" : "8bit");
 }
 
 static void format_value(const Config *c, const KeyDef *k, char *out, size_t n) {

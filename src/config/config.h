@@ -1,6 +1,6 @@
 /*
  * config.h — the run's configuration: the structs of every section ([model],
- * [data], [train], [run], [zero], [checkpoint]), INI files read with
+ * [data], [train], [optim], [run], [zero], [checkpoint]), INI files read with
  * libinih, then `section.key=value` overrides from the command line, then
  * validation. Every key is declared once in a table (config.c) with its
  * type, default, range and help; unknown keys and impossible values are
@@ -83,6 +83,19 @@ typedef struct {
     int io;                    /* 0 direct, 1 hdf5: how tensor bytes move (CkptIo) */
 } CkptConfig;
 
+enum { OPT_ADAMW = 0, OPT_LAMB = 1, OPT_ADAFACTOR = 2 };
+enum { STATES_FP32 = 0, STATES_BF16 = 1, STATES_8BIT = 2 };
+
+typedef struct {
+    int name;        /* OPT_*: the update rule (src/optim/optim.h) */
+    int states;      /* STATES_*: how Adam's m and v are stored */
+    long min_8bit;   /* 8bit: tensors with fewer elements keep fp32 states */
+    double af_decay; /* Adafactor: 1 − β2ₜ = t^decay */
+    double af_eps1;  /* Adafactor: floor of the second moment, squared (0: FLT_EPSILON) */
+    double af_eps2;  /* Adafactor: floor of a tensor's RMS in the relative step */
+    double af_clip;  /* Adafactor: update RMS clipping threshold d */
+} OptimConfig;
+
 typedef struct {
     int stage;   /* 0–3 */
     int overlap; /* non-blocking reductions and prefetches progressed during compute */
@@ -95,6 +108,7 @@ typedef struct {
     RunConfig run;
     ZeroConfig zero;
     CkptConfig ckpt;
+    OptimConfig optim;
 } Config;
 
 /* Defaults for every key. */

@@ -41,6 +41,48 @@ double plan_index_bytes(const PlanModel *g) {
     return 4 * (2 * N) + 4 * N + 4 * N + 8.0 * g->micro; /* positions, rows, labels, seeds */
 }
 
+/* 8-bit state bytes of one tensor part: q8 (2 bytes and two absmax floats
+ * per block of 2048) or fp32 m, v for small tensors. */
+static double q8_part(const PlanModel *g, const PlanTensor *t, double n) {
+    if ((long)t->numel < g->min_8bit) return 8 * n;
+    return 2 * n + 8 * ceil(n / 2048);
+}
+
+double plan_optim_bytes(const PlanModel *g, int stage, int ranks, const PlanBytes *b) {
+    double full = 0, shard = 0, bytes = 0;
+    for (int u = 0; u < g->nunits; u++) full += (double)g->padded[u];
+    shard = full / ranks;
+    double own = stage == 0 ? full : shard;
+    bytes += own * (double)(b->state + b->master);
+    int adafactor = g->optim == OPT_ADAFACTOR;
+    if (adafactor || g->states == STATES_8BIT) {
+        /* rank 0's part of each tensor, cut at the slice boundaries k·S */
+        for (int i = 0; i < g->ntensors; i++) {
+            const PlanTensor *t = &g->tensors[i];
+            size_t S = g->padded[t->unit] / (size_t)ranks;
+            size_t a = t->offset, e = t->offset + t->numel;
+            if (stage > 0 && e > S) e = S;
+            while (a < e) {
+                size_t k = a / S, end = (k + 1) * S < e ? (k + 1) * S : e;
+                double n = (double)(end - a);
+                if (!adafactor)
+                    bytes += q8_part(g, t, n);
+                else if (t->rows == 0)
+                    bytes += 4 * n; /* a vector's v */
+                a = end;
+            }
+            if (adafactor && t->rows > 0) bytes += 4.0 * (t->rows + t->cols); /* row, column */
+        }
+    }
+    if (g->optim != OPT_ADAMW) { /* the loss, norm and flag, Σw² and Σu² per tensor */
+        double n = 3 + 2.0 * g->ntensors;
+        for (int i = 0; adafactor && i < g->ntensors; i++)
+            if (g->tensors[i].rows > 0) n += g->tensors[i].rows + g->tensors[i].cols;
+        bytes += 8 * n;
+    }
+    return bytes;
+}
+
 PlanMem plan_memory(const PlanModel *g, int stage, int ranks, const PlanBytes *b) {
     PlanMem m = {0};
     double full = 0, maxwork = 0, arena = 0;
@@ -56,7 +98,7 @@ PlanMem plan_memory(const PlanModel *g, int stage, int ranks, const PlanBytes *b
         arena = tied + (double)g->padded[g->nunits - 1];
     m.params = (stage <= 2 ? full : shard) * b->param;
     m.grads = (stage <= 1 ? full : shard) * b->grad;
-    m.optim = (stage == 0 ? full : shard) * b->state;
+    m.optim = plan_optim_bytes(g, stage, ranks, b);
     if (stage >= 2) m.buffers = (2 * maxwork + tied) * b->grad; /* working + tied gradients */
     if (stage == 3) m.buffers += arena * b->param;              /* the gather arena */
     m.activations = plan_activation_elems(g) * b->act + plan_index_bytes(g);

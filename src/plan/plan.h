@@ -17,6 +17,14 @@
 
 #include <stddef.h>
 
+/* A tensor as the plan sees it: where it lies in its unit and its shape
+ * (rows 0: a vector). The optimizer's state is laid out over tensors. */
+typedef struct {
+    int unit;
+    size_t offset, numel;
+    int rows, cols;
+} PlanTensor;
+
 /* A model as the plan sees it. */
 typedef struct {
     int nunits;
@@ -30,12 +38,19 @@ typedef struct {
     int head_rows;         /* labelled rows the MLM head is sized for (B·T for decoders) */
     int recompute;
     double flops_per_token;
+    /* the optimizer ([optim] name, states, min_8bit_size) and the tensors */
+    int optim, states;
+    long min_8bit;
+    const PlanTensor *tensors;
+    int ntensors;
 } PlanModel;
 
 /* Element sizes: the model copy (params, grads, buffers, communication),
- * optimizer state per parameter, activations. */
+ * optimizer state per parameter in the unit layout (m and v: fp32 8, bf16 4;
+ * 0 where the state is laid out over tensors: 8bit, adafactor), the fp32
+ * master copy (mixed precision: 4), activations. */
 typedef struct {
-    size_t param, grad, state, act, comm;
+    size_t param, grad, state, act, comm, master;
 } PlanBytes;
 
 typedef struct {
@@ -47,7 +62,12 @@ typedef struct {
     double latency_steps;
 } PlanMem;
 
-/* Memory and communication of one rank at a stage. */
+/* Rank 0's optimizer bytes at a stage: the states of src/optim/optim.h for
+ * the elements it updates, the fp32 master, and the sums its step adds over
+ * ranks (lamb, adafactor). */
+double plan_optim_bytes(const PlanModel *g, int stage, int ranks, const PlanBytes *b);
+
+/* Memory and communication of one rank (rank 0) at a stage. */
 PlanMem plan_memory(const PlanModel *g, int stage, int ranks, const PlanBytes *b);
 
 /* The activation arena in elements and the bytes of its index buffers, for

@@ -41,38 +41,65 @@ static void ckpt_dir(const Trainer *tr, char *out, size_t n) {
         snprintf(out, n, "%s/ckpt", tr->cfg.run.dir);
 }
 
-/* Every tensor × {model, optim/m, optim/v} of a model, named and shaped,
- * with no part yet: what a checkpoint holds. */
-static CkptTensor *tensor_list(const Model *m, int *count) {
-    CkptTensor *t = z_calloc(3 * (size_t)m->nviews, sizeof *t, "checkpoint tensors");
-    const char *pre[3] = {"model", "optim/m", "optim/v"};
-    int n = 0;
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < m->nviews; i++) {
-            const ParamView *v = &m->view[i];
-            CkptTensor *c = &t[n++];
-            snprintf(c->name, sizeof c->name, "%s/%s", pre[k], v->name);
-            c->ndim = v->ndim;
-            c->dims[0] = v->shape[0], c->dims[1] = v->shape[1];
-        }
-    *count = n;
+/* Every tensor of a checkpoint of model m trained with optimizer `name`: the
+ * model's, then the optimizer's (optim_tensors; *ot receives them when not
+ * NULL), named and shaped, with no part yet. */
+static CkptTensor *tensor_list(const Model *m, int name, int *count, OptTensor **ot) {
+    int no = optim_tensors(m, name, NULL);
+    OptTensor *o = z_calloc((size_t)no + 1, sizeof *o, "checkpoint tensors");
+    optim_tensors(m, name, o);
+    CkptTensor *t = z_calloc((size_t)m->nviews + no, sizeof *t, "checkpoint tensors");
+    const char *pre[4] = {"optim/m", "optim/v", "optim/row", "optim/col"};
+    for (int i = 0; i < m->nviews; i++) {
+        const ParamView *v = &m->view[i];
+        snprintf(t[i].name, sizeof t[i].name, "model/%s", v->name);
+        t[i].ndim = v->ndim;
+        t[i].dims[0] = v->shape[0], t[i].dims[1] = v->shape[1];
+    }
+    for (int k = 0; k < no; k++) {
+        CkptTensor *c = &t[m->nviews + k];
+        snprintf(c->name, sizeof c->name, "%s/%s", pre[o[k].kind], m->view[o[k].view].name);
+        c->ndim = o[k].ndim;
+        c->dims[0] = o[k].dims[0], c->dims[1] = o[k].dims[1];
+    }
+    *count = m->nviews + no;
+    if (ot)
+        *ot = o;
+    else
+        free(o);
     return t;
 }
 
-/* ... with this rank's part of each: what lies in the r-th slice of its unit. */
-static CkptTensor *tensor_parts(Trainer *tr, int *count) {
+static double tensor_mb(const CkptTensor *t, int n) {
+    double b = 0;
+    for (int i = 0; i < n; i++)
+        b += 4.0 * (double)t[i].dims[0] * (t[i].ndim == 2 ? t[i].dims[1] : 1);
+    return b / 1e6;
+}
+
+/* ... with this rank's part of each: what lies in the r-th slice of its unit
+ * (the optimizer's replicated factors: all of it on rank 0). Saving fills
+ * the optimizer's staging copies from its state. */
+static CkptTensor *tensor_parts(Trainer *tr, int name, int saving, int *count, OptTensor **ot) {
     const Model *m = &tr->m;
     Zero *z = tr->zero;
-    CkptTensor *t = tensor_list(m, count);
+    CkptTensor *t = tensor_list(m, name, count, ot);
     for (int n = 0; n < *count; n++) {
-        int k = n / m->nviews;
-        const ParamView *v = &m->view[n % m->nviews];
+        int k = n < m->nviews ? -1 : (*ot)[n - m->nviews].kind;
+        const ParamView *v = &m->view[n < m->nviews ? n : (*ot)[n - m->nviews].view];
+        if (k == OT_ROW || k == OT_COL) {
+            t[n].lo = 0, t[n].hi = tr->rank == 0 ? t[n].dims[0] : 0;
+            t[n].data = optim_factor(tr->opt, k, (*ot)[n - m->nviews].view);
+            continue;
+        }
         size_t S = zero_shard(z, v->unit), a = (size_t)tr->rank * S, b = a + S;
         size_t lo = v->offset > a ? v->offset : a,
                hi = v->offset + v->numel < b ? v->offset + v->numel : b;
-        float *base = k == 0   ? zero_slice_params(z, v->unit)
-                      : k == 1 ? zero_slice_m(z, v->unit)
-                               : zero_slice_v(z, v->unit);
+        /* the slice's first element in base: parameters from the slice start;
+         * the optimizer's image in the unit layout (stage 0: from 0) */
+        float *base = k < 0
+                          ? zero_slice_params(z, v->unit)
+                          : optim_image(tr->opt, k, v->unit, saving) + (zero_stage(z) == 0 ? a : 0);
         t[n].lo = hi > lo ? (int64_t)(lo - v->offset) : 0;
         t[n].hi = hi > lo ? (int64_t)(hi - v->offset) : 0;
         t[n].data = hi > lo ? base + (lo - a) : base;
@@ -179,7 +206,8 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     snprintf(part, sizeof part, "%s/.step_%06ld.h5.partial", dir, step);
     snprintf(final, sizeof final, "%s/step_%06ld.h5", dir, step);
     int n;
-    CkptTensor *t = tensor_parts(tr, &n);
+    OptTensor *ot;
+    CkptTensor *t = tensor_parts(tr, tr->cfg.optim.name, 1, &n, &ot);
     char *config = config_format(&tr->cfg, NULL);
     char when[64];
     time_t now = time(NULL);
@@ -201,9 +229,10 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     int64_t tv[] = {step, cursor, tr->cfg.train.seed, tr->batch};
     for (int i = 0; i < 4; i++) meta.state_key[i] = tk[i], meta.state_val[i] = tv[i];
     meta.nstate = 4;
-    double t0 = k_now(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
+    double t0 = k_now(), mb = tensor_mb(t, n);
     int rc = ckpt_write(part, t, n, &meta, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
-    free(t);
+    optim_release(tr->opt);
+    free(t), free(ot);
     free(config);
     if (rc) {
         if (tr->rank == 0) remove(part);
@@ -322,14 +351,53 @@ int trainer_resume(Trainer *tr) {
     if (h.seed != tr->cfg.train.seed)
         z_log("resume: note: [train] seed %ld differs from the checkpoint's %ld",
               tr->cfg.train.seed, (long)h.seed);
+    /* the optimizer's state carries over between optimizers of one family
+     * (adamw, lamb: m and v) and any states encoding; otherwise only from a
+     * checkpoint without any (step 0: an import) */
+    int saved = h.cfg.optim.name, now = tr->cfg.optim.name, fresh = 0;
+    if (!optim_compatible(saved, now)) {
+        if (h.step > 0)
+            z_die_all("%s: saved by [optim] name = %s at step %ld; its state cannot continue as "
+                      "%s (resume with name = %s, or start from a step-0 checkpoint)",
+                      path, optim_name(saved), (long)h.step, optim_name(now), optim_name(saved));
+        fresh = 1;
+        z_log("resume: the checkpoint's optimizer (%s) is not this run's (%s): fresh optimizer "
+              "state",
+              optim_name(saved), optim_name(now));
+    } else if (h.cfg.optim.states != tr->cfg.optim.states || saved != now) {
+        const char *st[3] = {"fp32", "bf16", "8bit"};
+        z_log("resume: optimizer %s, states %s in the checkpoint; now %s, states %s",
+              optim_name(saved), st[h.cfg.optim.states], optim_name(now), st[tr->cfg.optim.states]);
+    }
     int n;
-    CkptTensor *t = tensor_parts(tr, &n);
-    double t0 = k_now(), mb = 3.0 * (double)tr->m.nparams * sizeof(float) / 1e6;
+    OptTensor *ot;
+    CkptTensor *t = tensor_parts(tr, now, 0, &n, &ot);
+    if (fresh) n = tr->m.nviews;
+    double t0 = k_now(), mb = tensor_mb(t, n);
     int rc = ckpt_read(path, t, n, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
-    free(t);
     if (rc) z_die_all("%s", err);
     double dt = k_now() - t0;
     zero_gather_resident(tr->zero);
+    /* the optimizer's state: stage 0 keeps it whole (all-gather the slices),
+     * replicated factors come from rank 0, staging copies are encoded */
+    for (int i = tr->m.nviews; i < n; i++) {
+        const OptTensor *o = &ot[i - tr->m.nviews];
+        if (o->kind == OT_ROW || o->kind == OT_COL)
+            comm_bcast(t[i].data, (size_t)o->dims[0] * sizeof(float), 0, "optimizer factors");
+    }
+    if (zero_stage(tr->zero) == 0 && !fresh)
+        for (int u = 0; u < tr->m.nunits; u++)
+            for (int k = OT_M; k <= OT_V; k++) {
+                float *img = optim_image(tr->opt, k, u, 0);
+                if (img)
+                    comm_wait(comm_iallgather_f32(NULL, img, zero_shard(tr->zero, u),
+                                                  "optimizer state (load)", -1));
+            }
+    if (fresh)
+        optim_release(tr->opt);
+    else
+        optim_commit(tr->opt);
+    free(t), free(ot);
     z_log("resume: read %.1f MB in %.2f s = %.0f MB/s", mb, dt, mb / dt);
     tr->step0 = (long)h.step;
     tr->cursor0 = h.cursor;
@@ -346,7 +414,7 @@ int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen
     Model m;
     model_layout(&m, &h.cfg.model, 1, 1);
     int n, rc = 0;
-    CkptTensor *t = tensor_list(&m, &n);
+    CkptTensor *t = tensor_list(&m, h.cfg.optim.name, &n, NULL);
     /* whole tensors, read by rank 0 (any other rank passes empty parts), in
      * batches of at most 256 MB */
     for (int i = 0; i < n && !rc;) {
@@ -398,15 +466,15 @@ int trainer_ckpt_model(const char *path, Model *m, char *err, size_t errlen) {
 int trainer_ckpt_from_model(const char *path, const Model *m, const Config *cfg, const char *origin,
                             char *err, size_t errlen) {
     int n;
-    CkptTensor *t = tensor_list(m, &n);
+    CkptTensor *t = tensor_list(m, cfg->optim.name, &n, NULL);
     size_t maxn = 0;
     for (int i = 0; i < m->nviews; i++)
         if (m->view[i].numel > maxn) maxn = m->view[i].numel;
     float *zeros = z_calloc(maxn, sizeof(float), "zeros");
     for (int k = 0; k < n; k++) { /* rank 0 writes; the optimizer starts fresh */
-        const ParamView *v = &m->view[k % m->nviews];
-        t[k].lo = 0, t[k].hi = z_rank() == 0 ? (int64_t)v->numel : 0;
-        t[k].data = k < m->nviews ? model_param(m, v) : zeros;
+        size_t numel = (size_t)t[k].dims[0] * (t[k].ndim == 2 ? (size_t)t[k].dims[1] : 1);
+        t[k].lo = 0, t[k].hi = z_rank() == 0 ? (int64_t)numel : 0;
+        t[k].data = k < m->nviews ? model_param(m, &m->view[k]) : zeros;
     }
     char *text = config_format(cfg, NULL), part[PATH_MAX_CFG + 16];
     CkptMeta meta = {0};

@@ -68,28 +68,31 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
     Zero *z = tr->zero;
     Model *m = &tr->m;
     const TrainConfig *tc = &tr->cfg.train;
+    int nu = m->nunits;
+    float **p = tr->opt_p, **g = tr->opt_g;
+    for (int u = 0; u < nu; u++) p[u] = zero_own_params(z, u), g[u] = zero_own_grads(z, u);
     /* Σ g² over the shard each rank owns (stage 0: the same slice of its full
-     * copy), one all-reduce that also carries the loss and a NaN/Inf flag */
-    double red[3] = {0, 0, *loss_sum};
-    for (int u = 0; u < m->nunits; u++) {
+     * copy), one all-reduce that also carries the loss, a NaN/Inf flag and
+     * the optimizer's first sums */
+    size_t n0 = optim_nsums(tr->opt, 0), n1 = optim_nsums(tr->opt, 1);
+    double red3[3], *red = n0 + n1 ? tr->opt_sums : red3, *sum0 = red + 3, *sum1 = red + 3 + n0;
+    red[0] = 0, red[1] = 0, red[2] = *loss_sum;
+    for (int u = 0; u < nu; u++) {
         size_t shard = zero_shard(z, u), lo = (size_t)tr->rank * shard;
         size_t hi = lo + shard < m->unit[u].numel ? lo + shard : m->unit[u].numel;
         if (hi <= lo) continue;
-        const float *g = zero_stage(z) == 0 ? zero_own_grads(z, u) + lo : zero_own_grads(z, u);
-        red[0] += k_sumsq(g, hi - lo);
+        red[0] += k_sumsq(zero_stage(z) == 0 ? g[u] + lo : g[u], hi - lo);
     }
+    optim_sums0(tr->opt, p, g, sum0);
     red[1] = isfinite(red[0]) ? 0 : 1;
-    comm_allreduce_f64(red, 3, "gradient norm", step);
+    comm_allreduce_f64(red, 3 + n0, "gradient norm", step);
     *loss_sum = red[2];
     double gnorm = red[1] > 0 ? NAN : sqrt(red[0]);
     if (!isfinite(gnorm)) return gnorm; /* the caller stops every rank */
     double coef = tc->clip > 0 && gnorm > tc->clip ? tc->clip / (gnorm + 1e-6) : 1.0;
-    for (int u = 0; u < m->nunits; u++) {
-        size_t lo = zero_lo(z, u), hi = zero_hi(z, u);
-        if (hi > lo)
-            adamw_update(m, u, lo, hi, zero_own_params(z, u), zero_own_grads(z, u), zero_m(z, u),
-                         zero_v(z, u), lr, step + 1, coef, tc);
-    }
+    optim_sums1(tr->opt, p, g, step + 1, coef, sum0, sum1);
+    if (n1) comm_allreduce_f64(sum1, n1, "optimizer update norms", step);
+    optim_apply(tr->opt, p, g, lr, step + 1, coef, sum0, sum1);
     zero_after_update(z);
     return gnorm;
 }

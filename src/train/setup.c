@@ -226,6 +226,19 @@ void trainer_build(Trainer *tr) {
                            c->model.tied ? 0 : -1);
     free(numel);
     free(padded);
+    OptRange *r = z_malloc(m->nunits * sizeof *r, "units");
+    for (int u = 0; u < m->nunits; u++) {
+        size_t S = m->unit[u].padded / (size_t)tr->nranks;
+        r[u] = (OptRange){zero_lo(tr->zero, u), zero_hi(tr->zero, u),
+                          c->zero.stage == 0 ? 0 : (size_t)tr->rank * S,
+                          c->zero.stage == 0 ? m->unit[u].padded : S, S};
+    }
+    tr->opt = optim_create(m, c, r, tr->rank);
+    free(r);
+    size_t nsums = optim_nsums(tr->opt, 0) + optim_nsums(tr->opt, 1);
+    if (nsums) tr->opt_sums = z_alloc((3 + nsums) * sizeof(double), MEM_OPTIM, "optimizer sums");
+    tr->opt_p = z_calloc(m->nunits, sizeof(float *), "units");
+    tr->opt_g = z_calloc(m->nunits, sizeof(float *), "units");
     if (c->train.replay[0])
         trainer_load_params(tr, c->train.replay, "init");
     else
@@ -246,6 +259,8 @@ void trainer_free(Trainer *tr) {
     for (int u = 0; u < tr->m.nunits; u++) tr->m.unit[u].params = tr->m.unit[u].grads = NULL;
     model_free(&tr->m);
     zero_free(tr->zero);
+    optim_free(tr->opt);
+    k_free(tr->opt_sums), free(tr->opt_p), free(tr->opt_g);
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
     k_free(tr->tok), k_free(tr->lab), k_free(tr->pos);

@@ -21,6 +21,7 @@
 #include "src/data/data.h"
 #include "src/model/model.h"
 #include "src/objectives/objective.h"
+#include "src/optim/optim.h"
 
 #include "io/metrics.h"
 #include "io/tensorfile.h"
@@ -37,6 +38,9 @@ typedef struct {
     const char *cfg_path;
     Model m;
     Zero *zero;
+    Optim *opt;             /* this rank's optimizer state */
+    float **opt_p, **opt_g; /* [nunits] this rank's parameters and gradients, for the update */
+    double *opt_sums;       /* lamb, adafactor: the loss, norm, flag and the optimizer's sums */
     int rank, nranks;
     int micro, seq, accum; /* sequences per forward, tokens per sequence, micro-batches per step */
     int batch;             /* global batch: sequences per step over all ranks */
@@ -79,8 +83,9 @@ double trainer_rss(int peak);
 /* hooks.c */
 void trainer_install_hooks(Trainer *tr);
 /* Optimizer step over this rank's shards: global norm (double, one
- * all-reduce with a NaN/Inf flag and the loss), clipping, AdamW, parameter
- * all-gather. Returns the gradient norm; *loss_sum is summed over ranks. */
+ * all-reduce with a NaN/Inf flag, the loss and the optimizer's first sums),
+ * clipping, the optimizer's second sums, the update, parameter all-gather.
+ * Returns the gradient norm; *loss_sum is summed over ranks. */
 double trainer_update(Trainer *tr, long step, double lr, double *loss_sum);
 
 /* step.c */

@@ -15,6 +15,22 @@ Writes, for tests/unit/test_optim.c:
                      gradient scale per step (what clipping applies): the
                      initial values, every step's gradients, learning rate and
                      scale, and the parameters after every step.
+  /states/...        a matrix w [48, 96] with weight decay and a vector b [96]
+                     without, 8 steps of gradients, learning rates and scales,
+                     and the parameters after every step of
+      lamb           LAMB by its published rule as NVIDIA's FusedLAMB runs it
+                     (bias correction, u = m^/(sqrt(v^) + eps) + wd w, trust
+                     ratio |w|/|u| on the tensors that decay), in torch;
+      adafactor      torch.optim.Adafactor (w with weight decay, b without);
+      adam8bit       AdamW with bitsandbytes' block-wise 8-bit states (blocks
+                     of 2048 from the tensor's start, one absmax each, the
+                     signed dynamic map for m and the unsigned one for v,
+                     nearest code, ties to the lower; b, under 4096 elements,
+                     keeps fp32 states), a numpy reference quantizer; the two
+                     code tables are stored too;
+      adambf16       AdamW with m and v rounded to bf16 (nearest even, as
+                     torch's .to(bfloat16), asserted) after every update, in
+                     numpy float32 (the step uses the unrounded m, v).
 """
 import math
 import sys
@@ -58,6 +74,156 @@ def schedule(name, steps, warmup, lr, min_lr, decay_frac):
     return np.array(out)
 
 
+def dynamic_map(signed):
+    """bitsandbytes' dynamic map (7 exponent bits), in float64, rounded once."""
+    d = []
+    for i in range(7):
+        k = 2 ** i if signed else 2 ** (i + 1)
+        step = 0.9 / k
+        for j in range(k):
+            mid = ((0.1 + j * step) + (0.1 + (j + 1) * step)) / 2.0
+            d.append(10.0 ** (i - 6) * mid)
+            if signed:
+                d.append(-(10.0 ** (i - 6)) * mid)
+    d += [0.0, 1.0]
+    assert len(d) == 256
+    return np.array(sorted(d), np.float64).astype(np.float32)
+
+
+def quantize(x, code):
+    """Blocks of 2048 from element 0: absmax per block, nearest code index."""
+    q = np.zeros(x.size, np.uint8)
+    a = np.zeros((x.size + 2047) // 2048, np.float32)
+    for b in range(a.size):
+        blk = x[b * 2048:(b + 1) * 2048]
+        am = np.float32(np.max(np.abs(blk)))
+        a[b] = am
+        y = blk / am if am > 0 else np.zeros_like(blk)
+        q[b * 2048:b * 2048 + blk.size] = np.argmin(np.abs(code[None, :] - y[:, None]), axis=1)
+    return q, a
+
+
+def dequantize(q, a, code):
+    return (code[q] * np.repeat(a, 2048)[:q.size]).astype(np.float32)
+
+
+def states(f):
+    g = f.create_group("states")
+    torch.manual_seed(1)
+    R, C, steps = 48, 96, 8
+    b1, b2, eps, wd = 0.9, 0.98, 1e-6, 0.1
+    w0 = (torch.randn(R, C) * 0.05).float()
+    bias0 = (torch.randn(C) * 0.1).float()
+    grads, lrs, scales = [], [], []
+    for s in range(steps):
+        grads.append((torch.randn(R * C + C) * (1.0 + 0.3 * s) * 0.01).float())
+        scales.append(1.0 if s % 3 else 0.37)
+        lrs.append(2e-3 * (0.5 + 0.5 * math.cos(s)))
+    g.attrs.update(dict(beta1=b1, beta2=b2, eps=eps, weight_decay=wd, rows=R, cols=C))
+    g["init"] = torch.cat([w0.flatten(), bias0]).numpy()
+    g["grads"] = torch.stack(grads).numpy()
+    g["lr"] = np.array(lrs)
+    g["gscale"] = np.array(scales)
+
+    def flat(w, b):
+        return torch.cat([w.detach().flatten(), b.detach()]).numpy().astype(np.float32)
+
+    # LAMB, the published rule (FusedLAMB's defaults)
+    w, b = w0.clone(), bias0.clone()
+    st = {"w": [torch.zeros_like(w), torch.zeros_like(w)], "b": [torch.zeros_like(b), torch.zeros_like(b)]}
+    after = []
+    for s in range(steps):
+        gg = grads[s] * scales[s]
+        t = s + 1
+        new = {}
+        for name, p, gr, decay in (("w", w, gg[:R * C].view(R, C), wd), ("b", b, gg[R * C:], 0.0)):
+            m, v = st[name]
+            m.mul_(b1).add_(gr, alpha=1 - b1)
+            v.mul_(b2).addcmul_(gr, gr, value=1 - b2)
+            u = (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps) + decay * p
+            wn, un = p.norm().item(), u.norm().item()
+            ratio = wn / un if decay != 0 and wn > 0 and un > 0 else 1.0
+            new[name] = p - lrs[s] * ratio * u
+        w, b = new["w"], new["b"]
+        after.append(flat(w, b))
+    g["lamb"] = np.array(after)
+
+    # Adafactor: torch's own
+    w = torch.nn.Parameter(w0.clone())
+    b = torch.nn.Parameter(bias0.clone())
+    opt = torch.optim.Adafactor([{"params": [w], "weight_decay": wd}, {"params": [b], "weight_decay": 0.0}],
+                                lr=lrs[0])
+    after = []
+    for s in range(steps):
+        gg = grads[s] * scales[s]
+        for group in opt.param_groups:
+            group["lr"] = lrs[s]
+        w.grad, b.grad = gg[:R * C].view(R, C).clone(), gg[R * C:].clone()
+        opt.step()
+        after.append(flat(w, b))
+    g["adafactor"] = np.array(after)
+
+    # AdamW with 8-bit block-wise states (numpy, float32 throughout)
+    cs, cu = dynamic_map(True), dynamic_map(False)
+    g["code_signed"], g["code_unsigned"] = cs, cu
+    p = g["init"][()].astype(np.float32)
+    n = R * C
+    qm, am = quantize(np.zeros(n, np.float32), cs)
+    qv, av = quantize(np.zeros(n, np.float32), cu)
+    mb, vb = np.zeros(C, np.float32), np.zeros(C, np.float32)
+    after = []
+    f32 = np.float32
+    for s in range(steps):
+        gg = (grads[s].numpy() * f32(scales[s])).astype(np.float32)
+        t = s + 1
+        step = f32(lrs[s] / (1 - b1 ** t))
+        rbc2 = f32(1.0 / math.sqrt(1 - b2 ** t))
+        B1, B2, EPS = f32(b1), f32(b2), f32(eps)
+        m = dequantize(qm, am, cs)
+        v = dequantize(qv, av, cu)
+        gw = gg[:n]
+        m = B1 * m + (f32(1) - B1) * gw
+        v = B2 * v + (f32(1) - B2) * gw * gw
+        keep = f32(1 - lrs[s] * wd)
+        p[:n] = p[:n] * keep - step * m / (np.sqrt(v) * rbc2 + EPS)
+        qm, am = quantize(m, cs)
+        qv, av = quantize(v, cu)
+        gb = gg[n:]
+        mb = B1 * mb + (f32(1) - B1) * gb
+        vb = B2 * vb + (f32(1) - B2) * gb * gb
+        p[n:] = p[n:] - step * mb / (np.sqrt(vb) * rbc2 + EPS)
+        after.append(p.copy())
+    g["adam8bit"] = np.array(after)
+
+    # AdamW with bf16 states: numpy float32 in the kernel's order, m and v
+    # rounded to bf16 after every update (checked against torch's rounding)
+    def bf16(x):
+        u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+        u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
+        r = u.astype(np.uint32).view(np.float32)
+        t = torch.from_numpy(x.astype(np.float32)).to(torch.bfloat16).float().numpy()
+        assert np.array_equal(r, t), "bf16 rounding differs from torch's"
+        return r
+
+    p = g["init"][()].astype(np.float32)
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    after = []
+    for s in range(steps):
+        gg = (grads[s].numpy() * f32(scales[s])).astype(np.float32)
+        t = s + 1
+        step = f32(lrs[s] / (1 - b1 ** t))
+        rbc2 = f32(1.0 / math.sqrt(1 - b2 ** t))
+        B1, B2, EPS = f32(b1), f32(b2), f32(eps)
+        m = B1 * m + (f32(1) - B1) * gg
+        v = B2 * v + (f32(1) - B2) * gg * gg
+        keep = np.concatenate([np.full(n, f32(1 - lrs[s] * wd)), np.ones(C, np.float32)])
+        p = p * keep - step * m / (np.sqrt(v) * rbc2 + EPS)
+        m, v = bf16(m), bf16(v)
+        after.append(p.copy())
+    g["adambf16"] = np.array(after)
+
+
 def main(out):
     torch.manual_seed(0)
     with h5py.File(out, "w") as f:
@@ -94,6 +260,7 @@ def main(out):
         a["lr"] = np.array(lrs)
         a["gscale"] = np.array(scales)
         a["params"] = np.array(after, np.float32)
+        states(f)
     print(f"wrote {out}")
 
 

@@ -111,7 +111,7 @@ static void run(int stage, int nu, const size_t *numel, int tied, int full_check
     size_t sh = full / (size_t)nranks, want[MEM_NCAT] = {0};
     want[MEM_PARAMS] = 4 * (stage <= 2 ? full : sh);
     want[MEM_GRADS] = 4 * (stage <= 1 ? full : sh);
-    want[MEM_OPTIM] = 8 * (stage == 0 ? full : sh);
+    /* no optimizer state: that lives in src/optim, laid out over tensors */
     want[MEM_BUFFERS] = stage < 2 ? 0 : 4 * (2 * maxwork + (tied >= 0 ? padded[tied] : 0));
     if (stage == 3) want[MEM_BUFFERS] += 4 * arena;
     int bytes_ok = 1;

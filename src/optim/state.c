@@ -1,0 +1,229 @@
+/*
+ * state.c — the optimizer's state: its layout over this rank's part of
+ * every tensor, its storage (counted as MEM_OPTIM), and the fp32 images a
+ * checkpoint writes and reads (see optim.h).
+ */
+#include "internal.h"
+
+#include "mpi/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *optim_name(int name) {
+    return name == OPT_LAMB ? "lamb" : name == OPT_ADAFACTOR ? "adafactor" : "adamw";
+}
+
+int optim_compatible(int a, int b) {
+    return (a == OPT_ADAFACTOR) == (b == OPT_ADAFACTOR);
+}
+
+int optim_tensors(const Model *m, int name, OptTensor *out) {
+    int n = 0;
+    for (int k = 0; k < 2; k++) /* m of every tensor, then v (adafactor: row and column) */
+        for (int i = 0; i < m->nviews; i++) {
+            const ParamView *v = &m->view[i];
+            int factored = name == OPT_ADAFACTOR && v->ndim == 2;
+            if (name == OPT_ADAFACTOR && k == 0) continue; /* no m */
+            for (int f = 0; f < (factored ? 2 : 1); f++, n++) {
+                if (!out) continue;
+                OptTensor *t = &out[n];
+                t->view = i;
+                if (factored) {
+                    t->kind = f ? OT_COL : OT_ROW;
+                    t->ndim = 1;
+                    t->dims[0] = f ? v->shape[1] : v->shape[0], t->dims[1] = 1;
+                } else {
+                    t->kind = k ? OT_V : OT_M;
+                    t->ndim = v->ndim;
+                    t->dims[0] = v->shape[0], t->dims[1] = v->ndim == 2 ? v->shape[1] : 1;
+                }
+            }
+        }
+    return n;
+}
+
+static void *obuf(size_t bytes, const char *what) {
+    return bytes ? z_alloc(bytes, MEM_OPTIM, what) : NULL;
+}
+
+/* The segments: every view of every unit, cut to [lo, hi) and at slice
+ * boundaries, in unit and element order. With out NULL, only counted. */
+static int segments(const Model *m, const OptRange *r, int rank, Seg *out) {
+    int n = 0;
+    for (int u = 0; u < m->nunits; u++) {
+        const Unit *U = &m->unit[u];
+        size_t S = r[u].shard;
+        for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
+            const ParamView *v = &m->view[i];
+            size_t a = v->offset > r[u].lo ? v->offset : r[u].lo;
+            size_t b = v->offset + v->numel < r[u].hi ? v->offset + v->numel : r[u].hi;
+            while (a < b) {
+                size_t k = a / S, e = (k + 1) * S < b ? (k + 1) * S : b;
+                if (out) {
+                    Seg *s = &out[n];
+                    memset(s, 0, sizeof *s);
+                    s->view = i, s->unit = u, s->mine = (int)k == rank;
+                    s->start = a, s->n = e - a, s->first = a - v->offset;
+                }
+                n++;
+                a = e;
+            }
+        }
+    }
+    return n;
+}
+
+Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int rank) {
+    Optim *o = z_calloc(1, sizeof *o, "optimizer");
+    o->m = m, o->oc = cfg->optim, o->tc = cfg->train, o->rank = rank, o->nunits = m->nunits;
+    o->name = cfg->optim.name, o->states = cfg->optim.states;
+    o->r = z_malloc(m->nunits * sizeof *r, "optimizer");
+    memcpy(o->r, r, m->nunits * sizeof *r);
+    o->nseg = segments(m, r, rank, NULL);
+    o->seg = z_calloc(o->nseg ? o->nseg : 1, sizeof(Seg), "optimizer segments");
+    segments(m, r, rank, o->seg);
+    for (int k = 0; k < 2; k++) {
+        o->arr[k] = z_calloc(m->nunits, sizeof(void *), "optimizer");
+        o->pack[k] = z_calloc(m->nunits, sizeof(void *), "optimizer");
+        o->small[k] = z_calloc(m->nunits, sizeof(float *), "optimizer");
+        o->amax[k] = z_calloc(m->nunits, sizeof(float *), "optimizer");
+        o->img[k] = z_calloc(m->nunits, sizeof(float *), "optimizer");
+    }
+    o->row = z_calloc(m->nviews, sizeof(float *), "optimizer");
+    o->col = z_calloc(m->nviews, sizeof(float *), "optimizer");
+    o->rc_off = z_calloc(m->nviews, sizeof(size_t), "optimizer");
+    o->rdiv = z_calloc(m->nviews, sizeof(float), "optimizer");
+    o->wsq = z_calloc(m->nviews, sizeof(double), "optimizer");
+    const char *what[2] = {"optimizer m", "optimizer v"};
+    int adam = o->name != OPT_ADAFACTOR;
+    /* per unit: how much packed storage its segments need */
+    for (int u = 0; u < m->nunits; u++) {
+        size_t q = 0, f = 0, nb = 0;
+        for (int i = 0; i < o->nseg; i++) {
+            const Seg *s = &o->seg[i];
+            if (s->unit != u) continue;
+            const ParamView *v = &m->view[s->view];
+            if (adam && o->states == STATES_8BIT && (long)v->numel >= o->oc.min_8bit)
+                q += s->n, nb += k_q8_blocks(s->n);
+            else if (adam && o->states == STATES_8BIT)
+                f += s->n;
+            else if (!adam && v->ndim != 2)
+                q += s->n; /* adafactor vectors: fp32 v, packed */
+        }
+        for (int k = 0; k < 2; k++) {
+            if (adam && o->states != STATES_8BIT)
+                o->arr[k][u] = obuf(r[u].len * (o->states == STATES_BF16 ? 2 : 4), what[k]);
+            if (adam && o->states == STATES_8BIT) {
+                o->pack[k][u] = obuf(q, what[k]);
+                o->small[k][u] = obuf(f * 4, what[k]);
+                o->amax[k][u] = obuf(nb * 4, "optimizer absmax");
+            }
+            if (!adam && k == 1) o->pack[k][u] = obuf(q * 4, what[k]);
+        }
+    }
+    /* the segments' views of that storage */
+    size_t *qo = z_calloc(m->nunits, sizeof(size_t), "optimizer"),
+           *fo = z_calloc(m->nunits, sizeof(size_t), "optimizer"),
+           *bo = z_calloc(m->nunits, sizeof(size_t), "optimizer");
+    for (int i = 0; i < o->nseg; i++) {
+        Seg *s = &o->seg[i];
+        int u = s->unit;
+        const ParamView *v = &m->view[s->view];
+        for (int k = 0; k < 2; k++) {
+            KState *st = &s->s[k];
+            if (adam && o->states == STATES_FP32) {
+                *st = (KState){KST_F32, (float *)o->arr[k][u] + (s->start - r[u].base), NULL, NULL};
+            } else if (adam && o->states == STATES_BF16) {
+                *st = (KState){KST_BF16, (uint16_t *)o->arr[k][u] + (s->start - r[u].base), NULL,
+                               NULL};
+            } else if (adam && (long)v->numel >= o->oc.min_8bit) {
+                *st = (KState){KST_Q8, (uint8_t *)o->pack[k][u] + qo[u], o->amax[k][u] + bo[u],
+                               k_q8_code(k == 0)};
+            } else if (adam) {
+                *st = (KState){KST_F32, o->small[k][u] + fo[u], NULL, NULL};
+            } else if (k == 1 && v->ndim != 2) {
+                *st = (KState){KST_F32, (float *)o->pack[1][u] + qo[u], NULL, NULL};
+            }
+        }
+        if (adam && o->states == STATES_8BIT && (long)v->numel >= o->oc.min_8bit)
+            qo[u] += s->n, bo[u] += k_q8_blocks(s->n);
+        else if (adam && o->states == STATES_8BIT)
+            fo[u] += s->n;
+        else if (!adam && v->ndim != 2)
+            qo[u] += s->n;
+    }
+    free(qo), free(fo), free(bo);
+    /* sums: Σw² per tensor (lamb, adafactor); adafactor's row and column sums */
+    size_t nv = (size_t)m->nviews;
+    if (o->name != OPT_ADAMW) o->nsum[0] = o->nsum[1] = nv;
+    if (o->name == OPT_ADAFACTOR)
+        for (int i = 0; i < m->nviews; i++) {
+            const ParamView *v = &m->view[i];
+            if (v->ndim != 2) continue;
+            o->rc_off[i] = o->nsum[0];
+            o->nsum[0] += (size_t)v->shape[0] + (size_t)v->shape[1];
+            o->row[i] = obuf((size_t)v->shape[0] * 4, "adafactor row factor");
+            o->col[i] = obuf((size_t)v->shape[1] * 4, "adafactor column factor");
+        }
+    return o;
+}
+
+void optim_free(Optim *o) {
+    if (!o) return;
+    optim_release(o);
+    for (int k = 0; k < 2; k++) {
+        for (int u = 0; u < o->nunits; u++) {
+            k_free(o->arr[k][u]), k_free(o->pack[k][u]), k_free(o->small[k][u]);
+            k_free(o->amax[k][u]);
+        }
+        free(o->arr[k]), free(o->pack[k]), free(o->small[k]), free(o->amax[k]), free(o->img[k]);
+    }
+    for (int i = 0; i < o->m->nviews; i++) k_free(o->row[i]), k_free(o->col[i]);
+    free(o->row), free(o->col), free(o->rc_off), free(o->rdiv), free(o->wsq);
+    free(o->seg), free(o->r), free(o);
+}
+
+size_t optim_nsums(const Optim *o, int phase) {
+    return o->nsum[phase ? 1 : 0];
+}
+
+/* ------------------------------------------------------------------------- */
+/* checkpoint images                                                          */
+
+float *optim_image(Optim *o, int kind, int u, int fill) {
+    int k = kind == OT_M ? 0 : 1;
+    if (o->name == OPT_ADAFACTOR && k == 0) return NULL;
+    if (o->name != OPT_ADAFACTOR && o->states == STATES_FP32) return o->arr[k][u];
+    if (!o->img[k][u])
+        o->img[k][u] = z_calloc(o->r[u].len ? o->r[u].len : 1, sizeof(float), "state staging");
+    float *img = o->img[k][u];
+    if (fill)
+        for (int i = 0; i < o->nseg; i++) {
+            const Seg *s = &o->seg[i];
+            if (s->unit == u && s->s[k].data)
+                k_state_get(&s->s[k], s->n, 0, s->n, img + (s->start - o->r[u].base));
+        }
+    return img;
+}
+
+void optim_commit(Optim *o) {
+    for (int i = 0; i < o->nseg; i++) {
+        const Seg *s = &o->seg[i];
+        for (int k = 0; k < 2; k++) {
+            const float *img = o->img[k][s->unit];
+            if (img && s->s[k].data)
+                k_state_set(&s->s[k], s->n, img + (s->start - o->r[s->unit].base));
+        }
+    }
+    optim_release(o);
+}
+
+void optim_release(Optim *o) {
+    for (int k = 0; k < 2; k++)
+        for (int u = 0; u < o->nunits; u++) free(o->img[k][u]), o->img[k][u] = NULL;
+}
+
+float *optim_factor(Optim *o, int kind, int view) {
+    return kind == OT_ROW ? o->row[view] : kind == OT_COL ? o->col[view] : NULL;
+}
