@@ -45,7 +45,7 @@ SAN_OBJ  := $(BUILD)/tests/lib/san_keep_modules.o
 SAN_LD   := -Wl,--export-dynamic-symbol=dlclose
 endif
 
-CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS)
+CFLAGS   := -std=c11 -D_GNU_SOURCE -fno-math-errno $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS)
 LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) $(ZLIB_LIBS) -lm
 LDFLAGS  := -fopenmp $(SANITIZE) $(SAN_LD)
 

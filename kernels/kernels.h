@@ -62,8 +62,12 @@ typedef struct {
  * steps per decade, plus 0 and 1), unsigned for v (2, 4, .., 128 steps per
  * decade, plus 0 and 1). Values computed in double, rounded once to fp32. */
 const float *k_q8_code(int is_signed);
+/* The code index the q8 encoder gives y = x / absmax (km_q8_index's result,
+ * by a faster search); k_q8_code must have been called once. */
+uint8_t k_q8_quantize(float y, int is_signed);
 size_t k_q8_blocks(size_t n);
-/* Decode elements [lo, hi) of s into dst; encode all n elements from src. */
+/* Decode elements [lo, hi) of s into dst; encode all n elements from src
+ * (values that are a decoding of s's encoding give that encoding back). */
 void k_state_get(const KState *s, size_t n, size_t lo, size_t hi, float *dst);
 void k_state_set(const KState *s, size_t n, const float *src);
 

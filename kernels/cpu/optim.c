@@ -28,6 +28,40 @@
 static float code_signed[256], code_unsigned[256];
 static int codes_made;
 
+/* The nearest-code search, by table: neighbouring codes are at least 0.7 %
+ * apart (64 linear steps in a decade), their midpoints too, wider than a
+ * bf16 bucket (2^-8), so inside the bucket of y's upper 16 bits the answer
+ * is one index, or one of two neighbours split by one midpoint. pick_*[k]:
+ * the index at the bucket's lowest value, plus 256 when the bucket holds a
+ * midpoint (then the exact distances decide, as km_q8_index does). The
+ * result equals km_q8_index's (tests/unit/test_kernels.c). Codes are padded
+ * to 257 so the comparison may read code[i + 1] for every i. */
+static uint16_t pick_signed[65536], pick_unsigned[65536];
+static float pad_signed[257], pad_unsigned[257];
+
+static void make_pick(uint16_t *t, const float *code) {
+    for (uint32_t k = 0; k < 65536; k++) {
+        uint32_t b0 = k << 16, b1 = k << 16 | 0xffffu;
+        float lo, hi;
+        memcpy(&lo, k & 0x8000 ? &b1 : &b0, 4); /* negative: the larger magnitude is lower */
+        memcpy(&hi, k & 0x8000 ? &b0 : &b1, 4);
+        int a = km_q8_index(code, lo), b = km_q8_index(code, hi);
+        t[k] = (uint16_t)(a + (b != a ? 256 : 0)); /* b is a + 1: see above */
+    }
+}
+
+static inline uint8_t q8_index(const float *code, const uint16_t *pick, float y) {
+    uint32_t bits;
+    memcpy(&bits, &y, 4);
+    uint32_t t = pick[bits >> 16], i = t & 255;
+    return (uint8_t)(i + ((t >> 8) & (y - code[i] > code[i + 1] - y)));
+}
+
+uint8_t k_q8_quantize(float y, int is_signed) {
+    return is_signed ? q8_index(pad_signed, pick_signed, y)
+                     : q8_index(pad_unsigned, pick_unsigned, y);
+}
+
 static void make_code(float *out, int is_signed) {
     double d[256];
     int n = 0;
@@ -54,6 +88,11 @@ const float *k_q8_code(int is_signed) {
     if (!codes_made) { /* first call on the main thread, before any kernel */
         make_code(code_signed, 1);
         make_code(code_unsigned, 0);
+        memcpy(pad_signed, code_signed, sizeof code_signed);
+        memcpy(pad_unsigned, code_unsigned, sizeof code_unsigned);
+        pad_signed[256] = pad_unsigned[256] = 2; /* never chosen: t has no 256 bit at 255 */
+        make_pick(pick_signed, code_signed);
+        make_pick(pick_unsigned, code_unsigned);
         codes_made = 1;
     }
     return is_signed ? code_signed : code_unsigned;
@@ -100,7 +139,12 @@ static void put(const KState *s, size_t off, size_t len, const float *buf) {
         for (size_t i = 0; i < len; i++)
             if (fabsf(buf[i]) > a) a = fabsf(buf[i]);
         s->absmax[off / BLK] = a;
-        for (size_t i = 0; i < len; i++) q[i] = km_q8_index(s->code, a > 0 ? buf[i] / a : 0.0f);
+        int sg = s->code == code_signed;
+        const uint16_t *pk = sg ? pick_signed : pick_unsigned;
+        const float *c = sg ? pad_signed : pad_unsigned;
+        float y[BLK];
+        for (size_t i = 0; i < len; i++) y[i] = a > 0 ? buf[i] / a : 0.0f;
+        for (size_t i = 0; i < len; i++) q[i] = q8_index(c, pk, y[i]);
         break;
     }
     default:
@@ -124,6 +168,39 @@ void k_state_get(const KState *s, size_t n, size_t lo, size_t hi, float *dst) {
     }
 }
 
+/* Encode a q8 block with absmax a when that decodes to x exactly. */
+static int put_if_exact(const KState *s, size_t off, size_t len, const float *x, float a) {
+    int sg = s->code == code_signed;
+    const uint16_t *pk = sg ? pick_signed : pick_unsigned;
+    const float *c = sg ? pad_signed : pad_unsigned;
+    uint8_t *q = (uint8_t *)s->data + off;
+    if (!(a > 0) || !isfinite(a)) return 0;
+    for (size_t i = 0; i < len; i++) {
+        q[i] = q8_index(c, pk, x[i] / a);
+        if (s->code[q[i]] * a != x[i]) return 0;
+    }
+    s->absmax[off / BLK] = a;
+    return 1;
+}
+
+/* Encoding values that are a q8 decoding (a checkpoint's image) gives those
+ * q8 bytes back, so a resume continues bit for bit: the block's absmax was
+ * max |x| unless its extreme was negative — the signed code's lowest value is
+ * −0.993, not −1 — and then it is |min x| / 0.993 within an ulp. Other values
+ * are encoded as training encodes them. */
+static void put_exact(const KState *s, size_t off, size_t len, const float *x) {
+    float hi = 0, lo = 0;
+    for (size_t i = 0; i < len; i++) hi = fmaxf(hi, fabsf(x[i])), lo = fminf(lo, x[i]);
+    if (put_if_exact(s, off, len, x, hi)) return;
+    if (lo < 0) {
+        float a = -lo / -s->code[0];
+        if (put_if_exact(s, off, len, x, a) || put_if_exact(s, off, len, x, nextafterf(a, 0)) ||
+            put_if_exact(s, off, len, x, nextafterf(a, INFINITY)))
+            return;
+    }
+    put(s, off, len, x);
+}
+
 void k_state_set(const KState *s, size_t n, const float *src) {
     if (s->type == KST_F32) {
         if (n) memmove(s->data, src, n * sizeof(float));
@@ -132,7 +209,10 @@ void k_state_set(const KState *s, size_t n, const float *src) {
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < k_q8_blocks(n); b++) {
         size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
-        put(s, off, len, src + off);
+        if (s->type == KST_Q8)
+            put_exact(s, off, len, src + off);
+        else
+            put(s, off, len, src + off);
     }
 }
 
@@ -144,25 +224,30 @@ void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdam
     k_adamw_state(p, g, &M, &V, n, a);
 }
 
-void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, size_t n,
-                   const KAdamW *a) {
+/* One block of AdamW on fp32 values (restrict: the block's arrays never
+ * overlap, so the loop vectorizes). */
+static void adamw_block(float *restrict p, const float *restrict g, float *restrict m,
+                        float *restrict v, size_t len, const KAdamW *a) {
     const float b1 = a->beta1, b2 = a->beta2, eps = a->eps, step = a->step, rbc2 = a->rbc2;
     const float keep = a->keep, gs = a->gscale;
+    for (size_t i = 0; i < len; i++) {
+        float gi = g[i] * gs;
+        float mi = b1 * m[i] + (1 - b1) * gi;
+        float vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * keep - step * mi / (sqrtf(vi) * rbc2 + eps);
+    }
+}
+
+void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, size_t n,
+                   const KAdamW *a) {
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < k_q8_blocks(n); b++) {
         size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
         float mbuf[BLK], vbuf[BLK];
         float *mm = get(m, off, len, mbuf), *vv = get(v, off, len, vbuf);
-        float *pp = p + off;
-        const float *gg = g + off;
-        for (size_t i = 0; i < len; i++) {
-            float gi = gg[i] * gs;
-            float mi = b1 * mm[i] + (1 - b1) * gi;
-            float vi = b2 * vv[i] + (1 - b2) * gi * gi;
-            mm[i] = mi;
-            vv[i] = vi;
-            pp[i] = pp[i] * keep - step * mi / (sqrtf(vi) * rbc2 + eps);
-        }
+        adamw_block(p + off, g + off, mm, vv, len, a);
         put(m, off, len, mm);
         put(v, off, len, vv);
     }

@@ -10,6 +10,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/kernels_f64.h"
+#include "kernels/optim_math.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -349,8 +350,58 @@ static void test_determinism(void) {
     free(q), free(g), free(qf), free(gf), free(y), free(p), free(s), free(d1), free(d2);
 }
 
+/* ---- optimizer-state encodings ------------------------------------------ */
+static void test_state_codes(void) {
+    /* bf16: nearest even, NaN stays NaN, Inf stays Inf */
+    /* bf16 keeps 7 mantissa bits: its ulp at 1 is 2^-7 */
+    float one_ulp = 1.0f + 1.0f / 128, tie_down = 1.0f + 1.0f / 256; /* halfway to 1 + ulp */
+    float tie_up = 1.0f + 3.0f / 256, nan = NAN, inf = INFINITY;     /* halfway to 1 + 2 ulp */
+    int bf = km_from_bf16(km_to_bf16(one_ulp)) == one_ulp &&
+             km_from_bf16(km_to_bf16(tie_down)) == 1.0f &&
+             km_from_bf16(km_to_bf16(tie_up)) == 1.0f + 2.0f / 128 &&
+             isnan(km_from_bf16(km_to_bf16(nan))) && km_from_bf16(km_to_bf16(-inf)) == -inf;
+    check(bf, "bf16 rounds to nearest even (ties both ways), keeps NaN and Inf", NULL);
+    /* q8: the table search equals the binary search, at every code, halfway
+     * between neighbours (±1 ulp) and on 2M log-uniform values of each sign */
+    long bad = 0, n = 0;
+    for (int sg = 0; sg < 2; sg++) {
+        const float *c = k_q8_code(sg);
+        for (int i = 0; i < 256; i++) {
+            float mid = i < 255 ? (c[i] + c[i + 1]) / 2 : 1.0f;
+            float ys[4] = {c[i], mid, nextafterf(mid, -2), nextafterf(mid, 2)};
+            for (int k = 0; k < 4; k++, n++)
+                bad += k_q8_quantize(ys[k], sg) != km_q8_index(c, ys[k]);
+        }
+        for (long i = 0; i < 2000000; i++, n++) {
+            double e = -12 * k_rng_uniform(77 + sg, (uint64_t)i);
+            float y = (float)pow(10, e) * (sg && (i & 1) ? -1 : 1);
+            bad += k_q8_quantize(y, sg) != km_q8_index(c, y);
+        }
+    }
+    check(bad == 0, "q8 table search equals the binary search", "%ld values, %ld differ", n, bad);
+    /* q8 round trip: encoding decoded states gives back the same bytes, also
+     * for a block whose extreme is negative (the signed code has no −1) */
+    enum { N = 5000 };
+    float *x = malloc(N * 4), *y = malloc(N * 4);
+    uint8_t q1[N], q2[N];
+    float a1[3], a2[3];
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(0.3 * (2 * k_rng_uniform(5, (uint64_t)i) - 1) * (i % 97));
+    x[100] = -40, x[2100] = 40, x[4100] = -50; /* negative extremes in blocks 0 and 2 */
+    KState s1 = {KST_Q8, q1, a1, k_q8_code(1)}, s2 = {KST_Q8, q2, a2, k_q8_code(1)};
+    k_state_set(&s1, N, x);
+    k_state_get(&s1, N, 0, N, y);
+    k_state_set(&s2, N, y);
+    double err = 0;
+    for (int i = 0; i < N; i++) err = fmax(err, fabs(y[i] - x[i]) / a1[i / K_Q8_BLOCK]);
+    check(!memcmp(q1, q2, N) && !memcmp(a1, a2, sizeof a1) && err < 0.02,
+          "q8 encode(decode(q)) = q; decode within 2% of the block's absmax",
+          "3 blocks, worst error %.4f of absmax", err);
+    free(x), free(y);
+}
+
 int main(void) {
-    check_plan(31);
+    check_plan(34);
     test_matmul();
     test_add();
     test_embedding();
@@ -364,5 +415,6 @@ int main(void) {
     test_attention_long();
     test_xent();
     test_determinism();
+    test_state_codes();
     return check_exit();
 }
