@@ -62,7 +62,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt profile demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt bench-optim profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -106,6 +106,9 @@ bench: $(BUILD)/zeropt $(BENCH_BIN)
 
 bench-ckpt: $(BUILD)/zeropt
 	@BUILD=$(BUILD) bash bench/run.sh ckpt
+
+bench-optim: $(BUILD)/zeropt # the optimizer options on the demo corpus (needs make demo first)
+	@bash bench/optim_bench.sh
 
 profile: # where a step's time goes, kernel by kernel (bench/profile.sh; needs perf)
 	@bash bench/profile.sh

@@ -56,6 +56,10 @@ typedef struct {
     void *data;        /* float, uint16_t or uint8_t [n] */
     float *absmax;     /* q8: [⌈n / K_Q8_BLOCK⌉] */
     const float *code; /* q8: 256 increasing values (k_q8_code) */
+    /* bf16: updates round stochastically, element i with the random bits of
+     * k_rng_mix(seed ^ (index0 + i)·K) (K the multiplier of k_rng_uniform) —
+     * a function of the element's index in its unit, not of the layout */
+    uint64_t seed, index0;
 } KState;
 /* The dynamic quantization maps of bitsandbytes (Dettmers et al., 8-bit
  * optimizers): signed for m (7 decades of ±10⁻⁶..1, 1, 2, .., 64 linear

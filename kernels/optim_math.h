@@ -5,7 +5,10 @@
  * rounds and quantizes alike.
  *
  *   bf16     the upper 16 bits of an fp32, rounded to nearest even; NaN stays
- *            NaN (a quiet one), ±Inf stays ±Inf
+ *            NaN (a quiet one), ±Inf stays ±Inf. Optimizer states round
+ *            stochastically instead (km_to_bf16_sr): with β2 = 0.999 an update
+ *            of v is 0.1 % of it, under half a bf16 step (0.4 %), so nearest
+ *            rounding would keep v from ever decaying
  *   q8       one byte per element: the index of the nearest of 256 increasing
  *            code values to x / absmax (ties to the lower index), absmax the
  *            largest |x| of the element's block; decoded as code[q] · absmax
@@ -21,6 +24,17 @@ static inline uint16_t km_to_bf16(float x) {
     memcpy(&u, &x, 4);
     if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (uint16_t)((u >> 16) | 0x40);
     u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest, ties to even */
+    return (uint16_t)(u >> 16);
+}
+
+/* Stochastic rounding: r uniform in [0, 2^16) is added below the kept bits,
+ * so x rounds up with probability (its distance from the lower bf16) / step
+ * and E[result] = x; values that are bf16 already stay exact. */
+static inline uint16_t km_to_bf16_sr(float x, uint32_t r) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) return km_to_bf16(x);
+    u += r & 0xffffu;
     return (uint16_t)(u >> 16);
 }
 

@@ -105,6 +105,11 @@ size_t k_q8_blocks(size_t n) {
 /* ------------------------------------------------------------------------- */
 /* decoding and encoding one block                                           */
 
+/* The 16 random bits of element i's stochastic rounding. */
+static inline uint32_t bf16_bits(uint64_t seed, uint64_t i) {
+    return (uint32_t)(k_rng_mix(seed ^ (i * 0xD1B54A32D192ED03ull)) >> 48);
+}
+
 /* Elements [off, off + len) of s as fp32: in place for fp32, else decoded
  * into buf (q8: off is a block start). */
 static float *get(const KState *s, size_t off, size_t len, float *buf) {
@@ -130,7 +135,8 @@ static void put(const KState *s, size_t off, size_t len, const float *buf) {
     switch (s->type) {
     case KST_BF16: {
         uint16_t *h = (uint16_t *)s->data + off;
-        for (size_t i = 0; i < len; i++) h[i] = km_to_bf16(buf[i]);
+        uint64_t base = s->index0 + off;
+        for (size_t i = 0; i < len; i++) h[i] = km_to_bf16_sr(buf[i], bf16_bits(s->seed, base + i));
         break;
     }
     case KST_Q8: {
@@ -220,7 +226,7 @@ void k_state_set(const KState *s, size_t n, const float *src) {
 /* AdamW and LAMB                                                            */
 
 void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdamW *a) {
-    KState M = {KST_F32, m, NULL, NULL}, V = {KST_F32, v, NULL, NULL};
+    KState M = {KST_F32, m, NULL, NULL, 0, 0}, V = {KST_F32, v, NULL, NULL, 0, 0};
     k_adamw_state(p, g, &M, &V, n, a);
 }
 

@@ -116,11 +116,16 @@ static void geo_model(Geo *g, const Config *c, const Opts *o, int accum) {
     g->tensors = z_calloc((size_t)m.nviews, sizeof(PlanTensor), "tensors");
     for (int i = 0; i < m.nviews; i++) {
         const ParamView *v = &m.view[i];
-        g->tensors[i] = (PlanTensor){v->unit, v->offset, v->numel, v->ndim == 2 ? v->shape[0] : 0,
-                                     v->ndim == 2 ? v->shape[1] : 0};
+        g->tensors[i] = (PlanTensor){v->unit,
+                                     v->offset,
+                                     v->numel,
+                                     v->ndim == 2 ? v->shape[0] : 0,
+                                     v->ndim == 2 ? v->shape[1] : 0,
+                                     v->ndim == 2 && !strncmp(v->name, "embed.", 6)};
     }
     p->tensors = g->tensors, p->ntensors = m.nviews;
     p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
+    p->embed_8bit = c->optim.embed_8bit;
     model_free(&m);
 }
 
@@ -136,9 +141,10 @@ static void geo_bare(Geo *g, double P, const Opts *o, const Config *c) {
     p->flops_per_token = 6.0 * (double)n; /* no attention term: the model has no shape */
     /* one tensor, a vector: a bare count has no shapes to factor */
     g->tensors = z_calloc(1, sizeof(PlanTensor), "tensors");
-    g->tensors[0] = (PlanTensor){0, 0, n, 0, 0};
+    g->tensors[0] = (PlanTensor){0, 0, n, 0, 0, 0};
     p->tensors = g->tensors, p->ntensors = 1;
     p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
+    p->embed_8bit = c->optim.embed_8bit;
 }
 
 static size_t padded_total(const Geo *g) {

@@ -109,6 +109,9 @@ static const KeyDef KEYS[] = {
      "quantization, blocks of 2048 with one absmax each)"},
     {"optim", "min_8bit_size", T_LONG, O(min_8bit), "4096", 0, 1e15, NULL,
      "8bit: tensors with fewer elements keep fp32 states (norms, biases)"},
+    {"optim", "embeddings_8bit", T_BOOL, O(embed_8bit), "false", 0, 1, NULL,
+     "8bit: quantize the embedding tables' states too (by default fp32, as bitsandbytes advises: "
+     "a rare token's v falls below the code's smallest step while its m does not)"},
     {"optim", "adafactor_decay", T_REAL, O(af_decay), "-0.8", -1, 0, NULL,
      "adafactor: 1 - beta2 at step t is t^decay"},
     {"optim", "adafactor_eps1", T_REAL, O(af_eps1), "0", 0, 1, NULL,

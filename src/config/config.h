@@ -90,6 +90,7 @@ typedef struct {
     int name;        /* OPT_*: the update rule (src/optim/optim.h) */
     int states;      /* STATES_*: how Adam's m and v are stored */
     long min_8bit;   /* 8bit: tensors with fewer elements keep fp32 states */
+    int embed_8bit;  /* 8bit: embedding tables quantized too (default: fp32 states) */
     double af_decay; /* Adafactor: 1 − β2ₜ = t^decay */
     double af_eps1;  /* Adafactor: floor of the second moment, squared (0: FLT_EPSILON) */
     double af_eps2;  /* Adafactor: floor of a tensor's RMS in the relative step */

@@ -43,6 +43,12 @@ int optim_tensors(const Model *m, int name, OptTensor *out) {
     return n;
 }
 
+/* 8bit: whether a tensor's states are quantized. */
+static int quantized(const Optim *o, const ParamView *v) {
+    int embed = v->ndim == 2 && !strncmp(v->name, "embed.", 6);
+    return (long)v->numel >= o->oc.min_8bit && (!embed || o->oc.embed_8bit);
+}
+
 static void *obuf(size_t bytes, const char *what) {
     return bytes ? z_alloc(bytes, MEM_OPTIM, what) : NULL;
 }
@@ -104,7 +110,7 @@ Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int ra
             const Seg *s = &o->seg[i];
             if (s->unit != u) continue;
             const ParamView *v = &m->view[s->view];
-            if (adam && o->states == STATES_8BIT && (long)v->numel >= o->oc.min_8bit)
+            if (adam && o->states == STATES_8BIT && quantized(o, v))
                 q += s->n, nb += k_q8_blocks(s->n);
             else if (adam && o->states == STATES_8BIT)
                 f += s->n;
@@ -133,20 +139,26 @@ Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int ra
         for (int k = 0; k < 2; k++) {
             KState *st = &s->s[k];
             if (adam && o->states == STATES_FP32) {
-                *st = (KState){KST_F32, (float *)o->arr[k][u] + (s->start - r[u].base), NULL, NULL};
+                *st = (KState){
+                    KST_F32, (float *)o->arr[k][u] + (s->start - r[u].base), NULL, NULL, 0, 0};
             } else if (adam && o->states == STATES_BF16) {
-                *st = (KState){KST_BF16, (uint16_t *)o->arr[k][u] + (s->start - r[u].base), NULL,
-                               NULL};
-            } else if (adam && (long)v->numel >= o->oc.min_8bit) {
-                *st = (KState){KST_Q8, (uint8_t *)o->pack[k][u] + qo[u], o->amax[k][u] + bo[u],
-                               k_q8_code(k == 0)};
+                *st = (KState){KST_BF16, (uint16_t *)o->arr[k][u] + (s->start - r[u].base),
+                               NULL,     NULL,
+                               0,        s->start};
+            } else if (adam && quantized(o, v)) {
+                *st = (KState){KST_Q8,
+                               (uint8_t *)o->pack[k][u] + qo[u],
+                               o->amax[k][u] + bo[u],
+                               k_q8_code(k == 0),
+                               0,
+                               0};
             } else if (adam) {
-                *st = (KState){KST_F32, o->small[k][u] + fo[u], NULL, NULL};
+                *st = (KState){KST_F32, o->small[k][u] + fo[u], NULL, NULL, 0, 0};
             } else if (k == 1 && v->ndim != 2) {
-                *st = (KState){KST_F32, (float *)o->pack[1][u] + qo[u], NULL, NULL};
+                *st = (KState){KST_F32, (float *)o->pack[1][u] + qo[u], NULL, NULL, 0, 0};
             }
         }
-        if (adam && o->states == STATES_8BIT && (long)v->numel >= o->oc.min_8bit)
+        if (adam && o->states == STATES_8BIT && quantized(o, v))
             qo[u] += s->n, bo[u] += k_q8_blocks(s->n);
         else if (adam && o->states == STATES_8BIT)
             fo[u] += s->n;

@@ -17,6 +17,16 @@
 #include <float.h>
 #include <math.h>
 
+/* bf16 states: the seed of step t's stochastic rounding of state k of a
+ * segment's unit (the element's index in the unit is the counter). */
+static void seed_states(Optim *o, Seg *s, long t) {
+    for (int k = 0; k < 2; k++)
+        if (s->s[k].type == KST_BF16)
+            s->s[k].seed = k_rng_child(k_rng_child(k_rng_child((uint64_t)o->tc.seed, 0xB16),
+                                                   (uint64_t)t * 2 + (uint64_t)k),
+                                       (uint64_t)s->unit);
+}
+
 static float af_eps1(const Optim *o) {
     return o->oc.af_eps1 > 0 ? (float)o->oc.af_eps1 : FLT_EPSILON;
 }
@@ -91,7 +101,8 @@ void optim_sums1(Optim *o, float *const *p, float *const *g, long t, double coef
         return;
     }
     for (int i = 0; i < o->nseg; i++) { /* LAMB */
-        const Seg *s = &o->seg[i];
+        Seg *s = &o->seg[i];
+        seed_states(o, s, t);
         size_t at = s->start - o->r[s->unit].base;
         k_adam_moments(g[s->unit] + at, &s->s[0], &s->s[1], s->n, (float)tc->beta1,
                        (float)tc->beta2, (float)coef);
@@ -114,7 +125,8 @@ void optim_apply(Optim *o, float *const *p, float *const *g, double lr, long t, 
                     1.0f,
                     (float)coef};
         for (int i = 0; i < o->nseg; i++) {
-            const Seg *s = &o->seg[i];
+            Seg *s = &o->seg[i];
+            seed_states(o, s, t);
             size_t at = s->start - o->r[s->unit].base;
             a.keep = o->m->view[s->view].decay ? (float)(1 - lr * tc->weight_decay) : 1.0f;
             k_adamw_state(p[s->unit] + at, g[s->unit] + at, &s->s[0], &s->s[1], s->n, &a);

@@ -44,7 +44,7 @@ double plan_index_bytes(const PlanModel *g) {
 /* 8-bit state bytes of one tensor part: q8 (2 bytes and two absmax floats
  * per block of 2048) or fp32 m, v for small tensors. */
 static double q8_part(const PlanModel *g, const PlanTensor *t, double n) {
-    if ((long)t->numel < g->min_8bit) return 8 * n;
+    if ((long)t->numel < g->min_8bit || (t->embedding && !g->embed_8bit)) return 8 * n;
     return 2 * n + 8 * ceil(n / 2048);
 }
 

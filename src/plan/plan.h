@@ -23,6 +23,7 @@ typedef struct {
     int unit;
     size_t offset, numel;
     int rows, cols;
+    int embedding; /* an embedding table (8bit: fp32 states unless embeddings_8bit) */
 } PlanTensor;
 
 /* A model as the plan sees it. */
@@ -39,7 +40,7 @@ typedef struct {
     int recompute;
     double flops_per_token;
     /* the optimizer ([optim] name, states, min_8bit_size) and the tensors */
-    int optim, states;
+    int optim, states, embed_8bit;
     long min_8bit;
     const PlanTensor *tensors;
     int ntensors;

@@ -28,9 +28,9 @@ Writes, for tests/unit/test_optim.c:
                      nearest code, ties to the lower; b, under 4096 elements,
                      keeps fp32 states), a numpy reference quantizer; the two
                      code tables are stored too;
-      adambf16       AdamW with m and v rounded to bf16 (nearest even, as
-                     torch's .to(bfloat16), asserted) after every update, in
-                     numpy float32 (the step uses the unrounded m, v).
+      adambf16       AdamW with m and v rounded to bf16 stochastically with
+                     zeropt's counter-based bits after every update, in numpy
+                     float32 (the step uses the unrounded m, v).
 """
 import math
 import sys
@@ -196,8 +196,31 @@ def states(f):
     g["adam8bit"] = np.array(after)
 
     # AdamW with bf16 states: numpy float32 in the kernel's order, m and v
-    # rounded to bf16 after every update (checked against torch's rounding)
-    def bf16(x):
+    # rounded stochastically to bf16 after every update with zeropt's
+    # counter-based bits (kernels/rng.h: element i of unit 0, step t, state k
+    # under [train] seed = 1234); nearest-even rounding checked against torch's
+    M64 = (1 << 64) - 1
+
+    def mix(x):
+        x = (x + 0x9E3779B97F4A7C15) & M64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+        return x ^ (x >> 31)
+
+    def child(seed, tag):
+        return mix(seed ^ mix((tag + 0x632BE59BD9B4E019) & M64))
+
+    def bits16(seed, n):
+        i = np.arange(n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            x = np.uint64(seed) ^ (i * np.uint64(0xD1B54A32D192ED03))
+            x = x + np.uint64(0x9E3779B97F4A7C15)
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            x = x ^ (x >> np.uint64(31))
+        return x >> np.uint64(48)
+
+    def bf16_rne(x):
         u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
         u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
         r = u.astype(np.uint32).view(np.float32)
@@ -205,6 +228,13 @@ def states(f):
         assert np.array_equal(r, t), "bf16 rounding differs from torch's"
         return r
 
+    def bf16_sr(x, seed):
+        u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+        u = (u + bits16(seed, x.size)) >> np.uint64(16) << np.uint64(16)
+        return u.astype(np.uint32).view(np.float32)
+
+    bf16_rne(np.array(grads[0].numpy()))  # the nearest-even encoder, against torch
+    sroot = child(1234, 0xB16)
     p = g["init"][()].astype(np.float32)
     m = np.zeros_like(p)
     v = np.zeros_like(p)
@@ -219,7 +249,8 @@ def states(f):
         v = B2 * v + (f32(1) - B2) * gg * gg
         keep = np.concatenate([np.full(n, f32(1 - lrs[s] * wd)), np.ones(C, np.float32)])
         p = p * keep - step * m / (np.sqrt(v) * rbc2 + EPS)
-        m, v = bf16(m), bf16(v)
+        m = bf16_sr(m, child(child(sroot, t * 2 + 0), 0))
+        v = bf16_sr(v, child(child(sroot, t * 2 + 1), 0))
         after.append(p.copy())
     g["adambf16"] = np.array(after)
 

@@ -361,6 +361,16 @@ static void test_state_codes(void) {
              km_from_bf16(km_to_bf16(tie_up)) == 1.0f + 2.0f / 128 &&
              isnan(km_from_bf16(km_to_bf16(nan))) && km_from_bf16(km_to_bf16(-inf)) == -inf;
     check(bf, "bf16 rounds to nearest even (ties both ways), keeps NaN and Inf", NULL);
+    /* stochastic rounding: unbiased, bf16 values exact */
+    double mean = 0;
+    float xs = 1.0f + 0.3f / 128;
+    for (uint32_t i = 0; i < 65536; i++) mean += km_from_bf16(km_to_bf16_sr(xs, i));
+    mean /= 65536;
+    int exact = km_from_bf16(km_to_bf16_sr(one_ulp, 0xffff)) == one_ulp &&
+                km_from_bf16(km_to_bf16_sr(-3.0f, 0xffff)) == -3.0f;
+    check(fabs(mean - xs) < 1e-7 && exact,
+          "bf16 stochastic rounding: the mean over all 2^16 draws is x; bf16 values stay exact",
+          "x = 1 + 0.3 ulp: mean %.9f, x %.9f", mean, xs);
     /* q8: the table search equals the binary search, at every code, halfway
      * between neighbours (±1 ulp) and on 2M log-uniform values of each sign */
     long bad = 0, n = 0;
@@ -388,7 +398,7 @@ static void test_state_codes(void) {
     for (int i = 0; i < N; i++)
         x[i] = (float)(0.3 * (2 * k_rng_uniform(5, (uint64_t)i) - 1) * (i % 97));
     x[100] = -40, x[2100] = 40, x[4100] = -50; /* negative extremes in blocks 0 and 2 */
-    KState s1 = {KST_Q8, q1, a1, k_q8_code(1)}, s2 = {KST_Q8, q2, a2, k_q8_code(1)};
+    KState s1 = {KST_Q8, q1, a1, k_q8_code(1), 0, 0}, s2 = {KST_Q8, q2, a2, k_q8_code(1), 0, 0};
     k_state_set(&s1, N, x);
     k_state_get(&s1, N, 0, N, y);
     k_state_set(&s2, N, y);
@@ -401,7 +411,7 @@ static void test_state_codes(void) {
 }
 
 int main(void) {
-    check_plan(34);
+    check_plan(35);
     test_matmul();
     test_add();
     test_embedding();

@@ -253,7 +253,7 @@ int main(void) {
     test_states(f, "adam8bit", OPT_ADAMW, STATES_8BIT, 1e-7, 5e-3,
                 "AdamW with 8-bit states equals the reference quantizer's", "tolerance 1e-7");
     test_states(f, "adambf16", OPT_ADAMW, STATES_BF16, 1e-7, 1e-7,
-                "AdamW with bf16 states equals the reference's (torch's bf16 rounding)",
+                "AdamW with bf16 states (stochastic rounding) equals the reference's",
                 "tolerance 1e-7");
     H5Fclose(f);
     return check_exit();

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench/optim_bench.sh — the optimizer options on the demo (configs/train/demo.ini,
+# its corpus made by `make demo`): the same tokens for each of adamw fp32
+# (the anchor), adamw with bf16 and 8-bit states, lamb and adafactor, on 2
+# ranks at ZeRO stage 1. Writes bench/results/optim-<stamp>.json and a line
+# in bench/RESULTS.md: final validation loss against adamw fp32's (ratio), the
+# optimizer bytes per rank, and step time. lamb and adafactor take their own
+# learning rates (both scale a step by the tensor's norm, so their lr is not
+# Adam's): LAMB_LR, ADAFACTOR_LR.
+#   bash bench/optim_bench.sh        (make bench-optim; about 8 minutes on 2 cores)
+set -eu
+BUILD=${BUILD:-build}
+DEMO=${DEMO:-runs/demo}
+LAMB_LR=${LAMB_LR:-1e-2}
+ADAFACTOR_LR=${ADAFACTOR_LR:-1e-1}
+[ -f "$DEMO/corpus.h5" ] || { echo "bench/optim_bench.sh: $DEMO/corpus.h5 missing: run make demo first" >&2; exit 1; }
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OMP_WAIT_POLICY=PASSIVE
+fix=$("$BUILD/zeropt" blas --suggest)
+[ -n "$fix" ] && export "${fix?}"
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+runs=("adamw-fp32:optim.name=adamw" "adamw-bf16:optim.states=bf16" "adamw-8bit:optim.states=8bit"
+    "lamb-fp32:optim.name=lamb train.lr=$LAMB_LR" "lamb-8bit:optim.name=lamb optim.states=8bit train.lr=$LAMB_LR"
+    "adafactor:optim.name=adafactor train.lr=$ADAFACTOR_LR")
+for r in "${runs[@]}"; do
+    name=${r%%:*} ov=${r#*:}
+    echo "== $name ($ov)"
+    # shellcheck disable=SC2086
+    mpirun -q -np 2 "$BUILD/zeropt" train -c configs/train/demo.ini data.path="$DEMO/corpus.h5" \
+        run.dir="$work/$name" zero.stage=1 checkpoint.every=-1 checkpoint.resume=none $ov \
+        >"$work/$name.log" 2>&1 || { tail -3 "$work/$name.log"; exit 1; }
+    grep -o 'validation loss [0-9.]*' "$work/$name.log" | tail -1
+done
+python3 - "$work" "$stamp" "$(nproc --all) cores, $cpu" "$LAMB_LR" "$ADAFACTOR_LR" "${runs[@]%%:*}" <<'PY'
+import json, sys
+work, stamp, machine, llr, alr, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+rows = []
+for n in names:
+    recs = [json.loads(l) for l in open(f"{work}/{n}/metrics.jsonl")]
+    val = [r["val_loss"] for r in recs if "val_loss" in r]
+    steps = [r for r in recs if "loss" in r and "step_s" in r]
+    dt = sorted(r["step_s"] for r in steps)[len(steps) // 2] if steps else float("nan")
+    rows.append(dict(name=n, val_loss=val[-1], optim_bytes=recs[0]["optim_bytes"],
+                     tokens=recs[-1].get("tokens", None), step_s=dt))
+ref = rows[0]
+for r in rows:
+    r["val_ratio"] = r["val_loss"] / ref["val_loss"]
+    r["optim_ratio"] = r["optim_bytes"] / ref["optim_bytes"]
+json.dump(dict(stamp=stamp, machine=machine, lamb_lr=llr, adafactor_lr=alr, runs=rows),
+          open(f"bench/results/optim-{stamp}.json", "w"), indent=1)
+lines = [f"\n### {stamp} — optimizer options on the demo (2 ranks, ZeRO 1, 450 steps, equal tokens) — {machine}\n",
+         f"lamb lr {llr}, adafactor lr {alr}; the others configs/train/demo.ini's. Anchor: adamw fp32 in the same run.\n",
+         "| optimizer | validation loss | vs adamw fp32 | optimizer MB per rank | vs adamw fp32 | median step s |",
+         "|---|---|---|---|---|---|"]
+for r in rows:
+    lines.append(f"| {r['name']} | {r['val_loss']:.4f} | {r['val_ratio']:.4f} | {r['optim_bytes'] / 1e6:.2f} | "
+                 f"{r['optim_ratio']:.3f} | {r['step_s']:.3f} |")
+with open("bench/RESULTS.md", "a") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
