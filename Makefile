@@ -8,16 +8,32 @@
 #   make deps       install the Debian packages (root) or list what is missing
 #   make SAN=1 ...  ASan + UBSan build in build-san/
 #
+# The BLAS is one variable: BLAS=openblas (default), blis (Debian's
+# libblis-openmp-dev), mkl (mkl_rt; MKLROOT for its headers), or BLAS=custom
+# with your own BLAS_CFLAGS/BLAS_LIBS (Cray LibSci: BLAS_LIBS="" under the cc
+# wrapper). `zeropt blas` and `make bench` say which library and kernels ran.
 # Clusters bring their own toolchains: override MPICC, HDF5_CFLAGS/HDF5_LIBS,
-# BLAS_CFLAGS/BLAS_LIBS (MKL: BLAS_LIBS="-lmkl_rt"; Cray LibSci: BLAS_LIBS=""
-# under the cc wrapper), CUDA_HOME, NCCL_HOME.
+# CUDA_HOME, NCCL_HOME.
 
 MPICC       ?= mpicc
 HDF5_PKG    ?= hdf5-openmpi
 HDF5_CFLAGS ?= $(shell pkg-config --cflags $(HDF5_PKG) 2>/dev/null)
 HDF5_LIBS   ?= $(shell pkg-config --libs $(HDF5_PKG) 2>/dev/null)
+BLAS        ?= openblas
+ifeq ($(BLAS),openblas)
 BLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   ?= -lopenblas
+else ifeq ($(BLAS),blis)
+BLIS_FLAVOUR ?= blis-openmp
+BLAS_CFLAGS ?= -isystem /usr/include/$(shell gcc -print-multiarch)/$(BLIS_FLAVOUR)
+BLAS_LIBS   ?= -L/usr/lib/$(shell gcc -print-multiarch)/$(BLIS_FLAVOUR) -lblis
+else ifeq ($(BLAS),mkl)
+MKLROOT     ?= /opt/intel/oneapi/mkl/latest
+BLAS_CFLAGS ?= -isystem $(MKLROOT)/include -DZEROPT_MKL
+BLAS_LIBS   ?= -L$(MKLROOT)/lib -Wl,-rpath,$(MKLROOT)/lib -lmkl_rt
+else ifneq ($(BLAS),custom)
+$(error BLAS=$(BLAS): expected openblas, blis, mkl or custom)
+endif
 INIH_LIBS   ?= -linih
 JSON_LIBS   ?= -ljansson
 ZLIB_LIBS   ?= -lz
@@ -35,7 +51,7 @@ endif
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
-BUILD    ?= build
+BUILD    ?= build$(if $(filter-out openblas,$(BLAS)),-$(BLAS))
 ifeq ($(SAN),1)
 SANITIZE := -fsanitize=address,undefined
 OPT      := -O1 -g -fno-omit-frame-pointer $(SANITIZE) -fno-sanitize-recover=undefined

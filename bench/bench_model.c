@@ -14,7 +14,7 @@
 
 #include "kernels/clock.h"
 
-#include <cblas.h>
+#include "kernels/cpu/blas_api.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,6 +14,10 @@
 #include "mem.h"
 #include "rng.h"
 
+/* At start: a BLAS that follows neither OpenMP's nor its own setting by
+ * default (BLIS without BLIS_NUM_THREADS runs one thread) gets OpenMP's
+ * thread count. */
+void k_init_threads(void);
 /* Threads used by the CPU backend (OpenMP and BLAS); 0 leaves the defaults. */
 void k_set_threads(int n);
 int k_get_threads(void);

@@ -7,26 +7,29 @@
  * (SSE3) and ran sgemm at 29 GFLOP/s, 147 with OPENBLAS_CORETYPE=Cooperlake.
  * So the library's core is compared with what the CPU supports, and a core
  * clearly below it is reported with the exact fix — never forced silently.
- * The OpenBLAS calls are weak references: MKL or LibSci builds link too
- * (core "unknown", no advice).
+ * Each library's own calls are weak references (blas_api.h): the build links
+ * one BLAS (Makefile: BLAS=openblas|blis|mkl|custom) and this file names
+ * whichever answers — OpenBLAS with its core, BLIS with the sub-configuration
+ * it chose at run time, MKL with its version (it dispatches by itself);
+ * anything else is "a BLAS without a known API" (core "unknown", no advice).
  */
 #include "kernels/kernels.h"
 
 #include "kernels/clock.h"
 
-#include <cblas.h>
+#include "blas_api.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-char *openblas_get_corename(void) __attribute__((weak));
-char *openblas_get_config(void) __attribute__((weak));
-
 /* Vector level of a core's kernels: 1 SSE, 2 AVX, 3 AVX2, 4 AVX-512. */
 static int core_level(const char *core) {
-    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
-    static const char *const avx2[] = {"haswell", "zen", "excavator"};
+    /* OpenBLAS's core names, then BLIS's sub-configurations */
+    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids", "skx", "knl",
+                                         "zen4",     "zen5"};
+    static const char *const avx2[] = {"haswell", "zen", "excavator", "zen2", "zen3"};
     static const char *const avx[] = {"sandybridge", "bulldozer", "piledriver", "steamroller"};
     for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
         if (!strcasecmp(core, avx512[i])) return 4;
@@ -63,14 +66,30 @@ static int cpu_level(const char **best) {
 
 void k_blas_info(KBlasInfo *b) {
     memset(b, 0, sizeof *b);
-    const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
-    const char *conf = openblas_get_config ? openblas_get_config() : NULL;
-    snprintf(b->library, sizeof b->library, "%s", conf ? conf : "a BLAS without OpenBLAS's API");
-    snprintf(b->core, sizeof b->core, "%s", core ? core : "unknown");
     const char *best;
     int have = cpu_level(&best);
     snprintf(b->cpu_isa, sizeof b->cpu_isa, "%s", level_name(have));
+    snprintf(b->core, sizeof b->core, "unknown");
+    if (bli_info_get_version_str) { /* BLIS: its run-time sub-configuration */
+        snprintf(b->library, sizeof b->library, "BLIS %s", bli_info_get_version_str());
+        if (bli_arch_query_id && bli_arch_string) {
+            snprintf(b->core, sizeof b->core, "%s", bli_arch_string(bli_arch_query_id()));
+            snprintf(b->core_isa, sizeof b->core_isa, "%s", level_name(core_level(b->core)));
+        }
+        return;
+    }
+    if (mkl_get_version_string) { /* MKL dispatches on the CPU by itself */
+        char v[160];
+        mkl_get_version_string(v, sizeof v);
+        snprintf(b->library, sizeof b->library, "%s", v);
+        snprintf(b->core, sizeof b->core, "MKL dispatch");
+        return;
+    }
+    const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
+    const char *conf = openblas_get_config ? openblas_get_config() : NULL;
+    snprintf(b->library, sizeof b->library, "%s", conf ? conf : "a BLAS without a known API");
     if (!core) return;
+    snprintf(b->core, sizeof b->core, "%s", core);
     int got = core_level(core);
     snprintf(b->core_isa, sizeof b->core_isa, "%s", level_name(got));
     const char *forced = getenv("OPENBLAS_CORETYPE");

@@ -6,7 +6,7 @@
 #ifndef ZEROPT_CPU_REAL_H
 #define ZEROPT_CPU_REAL_H
 
-#include <cblas.h>
+#include "blas_api.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>

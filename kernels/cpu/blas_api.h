@@ -1,0 +1,30 @@
+/*
+ * blas_api.h — the CBLAS header of the BLAS the build chose (Makefile:
+ * BLAS=openblas|blis|mkl|custom), and the weakly linked calls of each
+ * library's own API that kernels/cpu/blas.c and threads.c use when present.
+ */
+#ifndef ZEROPT_BLAS_API_H
+#define ZEROPT_BLAS_API_H
+
+#ifdef ZEROPT_MKL
+#include <mkl_cblas.h>
+#else
+#include <cblas.h>
+#endif
+
+#include <stdint.h>
+
+/* OpenBLAS */
+char *openblas_get_corename(void) __attribute__((weak));
+char *openblas_get_config(void) __attribute__((weak));
+void openblas_set_num_threads(int) __attribute__((weak));
+/* BLIS */
+const char *bli_info_get_version_str(void) __attribute__((weak));
+int bli_arch_query_id(void) __attribute__((weak));
+const char *bli_arch_string(int id) __attribute__((weak));
+void bli_thread_set_num_threads(int64_t n) __attribute__((weak));
+/* MKL */
+void mkl_get_version_string(char *buf, int len) __attribute__((weak));
+void mkl_set_num_threads(int n) __attribute__((weak));
+
+#endif
