@@ -3,8 +3,6 @@
  */
 #include "src/cli/cmd.h"
 
-#include "kernels/kernels.h"
-
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +40,7 @@ int main(int argc, char **argv) {
      * exit must not have HDF5 flush, at exit, a file that a failed write left
      * half-closed (it would write to a full disk, or crash). */
     H5dont_atexit();
-    k_init_threads();
+    cli_init();
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -19,6 +19,10 @@ int cmd_blas(int argc, char **argv);
 extern const char USAGE_MODEL[], USAGE_TOKENIZER[], USAGE_PREP[], USAGE_CKPT[], USAGE_PLAN[],
     USAGE_TRAIN[], USAGE_EVAL[], USAGE_BLAS[];
 
+/* Process start-up shared by every command: the BLAS library's threads
+ * (kernels: k_init_threads). */
+void cli_init(void);
+
 /* 1 (after printing usage to stdout) when argv holds -h or --help. */
 int cli_help(int argc, char **argv, const char *usage);
 

@@ -34,3 +34,7 @@ int cmd_blas(int argc, char **argv) {
     if (b.advice[0]) printf("note     %s\n", b.advice);
     return 0;
 }
+
+void cli_init(void) {
+    k_init_threads();
+}
