@@ -134,7 +134,7 @@ static int verify(const char *path) {
     if (trainer_verify_ckpt(path, &n, err, sizeof err)) z_die_all("%s", err);
     if (z_rank() == 0)
         printf("%s: ok: resume accepts it (complete, config and training state, %d tensors: "
-               "model, Adam m and v with their shapes, every crc32 holds)\n",
+               "model and optimizer state with their shapes, every crc32 holds)\n",
                path, n);
     return 0;
 }

@@ -19,7 +19,7 @@ typedef struct {
 
 struct Optim {
     const Model *m;
-    int name, states, rank, nunits, nseg;
+    int name, states, rank, nunits, nviews, nseg;
     OptimConfig oc;
     TrainConfig tc;
     OptRange *r;

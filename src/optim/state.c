@@ -83,6 +83,7 @@ static int segments(const Model *m, const OptRange *r, int rank, Seg *out) {
 Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int rank) {
     Optim *o = z_calloc(1, sizeof *o, "optimizer");
     o->m = m, o->oc = cfg->optim, o->tc = cfg->train, o->rank = rank, o->nunits = m->nunits;
+    o->nviews = m->nviews;
     o->name = cfg->optim.name, o->states = cfg->optim.states;
     o->r = z_malloc(m->nunits * sizeof *r, "optimizer");
     memcpy(o->r, r, m->nunits * sizeof *r);
@@ -191,7 +192,8 @@ void optim_free(Optim *o) {
         }
         free(o->arr[k]), free(o->pack[k]), free(o->small[k]), free(o->amax[k]), free(o->img[k]);
     }
-    for (int i = 0; i < o->m->nviews; i++) k_free(o->row[i]), k_free(o->col[i]);
+    /* the model may be gone by now: the counts are the optimizer's own */
+    for (int i = 0; i < o->nviews; i++) k_free(o->row[i]), k_free(o->col[i]);
     free(o->row), free(o->col), free(o->rc_off), free(o->rdiv), free(o->wsq);
     free(o->seg), free(o->r), free(o);
 }

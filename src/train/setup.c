@@ -257,9 +257,9 @@ void trainer_build(Trainer *tr) {
 
 void trainer_free(Trainer *tr) {
     for (int u = 0; u < tr->m.nunits; u++) tr->m.unit[u].params = tr->m.unit[u].grads = NULL;
+    optim_free(tr->opt);
     model_free(&tr->m);
     zero_free(tr->zero);
-    optim_free(tr->opt);
     k_free(tr->opt_sums), free(tr->opt_p), free(tr->opt_g);
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
