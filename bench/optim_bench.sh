@@ -6,13 +6,18 @@
 # in bench/RESULTS.md: final validation loss against adamw fp32's (ratio), the
 # optimizer bytes per rank, and step time. lamb and adafactor take their own
 # learning rates (both scale a step by the tensor's norm, so their lr is not
-# Adam's): LAMB_LR, ADAFACTOR_LR.
+# Adam's) and warm-ups: LAMB_LR, LAMB_WARMUP, ADAFACTOR_LR, ADAFACTOR_WARMUP
+# (defaults: the best of a sweep on the demo, 2026-12-02 — lamb lr 1e-3,
+# 4e-3, 6e-3, 8e-3, 1e-2 with warm-up 20, 6e-3 with 60; adafactor lr 1e-2,
+# 3e-2, 5e-2, 1e-1 with warm-up 20, 3e-2 and 5e-2 with 60 and 120).
 #   bash bench/optim_bench.sh        (make bench-optim; about 8 minutes on 2 cores)
 set -eu
 BUILD=${BUILD:-build}
 DEMO=${DEMO:-runs/demo}
-LAMB_LR=${LAMB_LR:-1e-2}
-ADAFACTOR_LR=${ADAFACTOR_LR:-1e-1}
+LAMB_LR=${LAMB_LR:-6e-3}
+LAMB_WARMUP=${LAMB_WARMUP:-60}
+ADAFACTOR_LR=${ADAFACTOR_LR:-3e-2}
+ADAFACTOR_WARMUP=${ADAFACTOR_WARMUP:-60}
 [ -f "$DEMO/corpus.h5" ] || { echo "bench/optim_bench.sh: $DEMO/corpus.h5 missing: run make demo first" >&2; exit 1; }
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OMP_WAIT_POLICY=PASSIVE
@@ -23,8 +28,9 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 runs=("adamw-fp32:optim.name=adamw" "adamw-bf16:optim.states=bf16" "adamw-8bit:optim.states=8bit"
-    "lamb-fp32:optim.name=lamb train.lr=$LAMB_LR" "lamb-8bit:optim.name=lamb optim.states=8bit train.lr=$LAMB_LR"
-    "adafactor:optim.name=adafactor train.lr=$ADAFACTOR_LR")
+    "lamb-fp32:optim.name=lamb train.lr=$LAMB_LR train.warmup=$LAMB_WARMUP"
+    "lamb-8bit:optim.name=lamb optim.states=8bit train.lr=$LAMB_LR train.warmup=$LAMB_WARMUP"
+    "adafactor:optim.name=adafactor train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP")
 for r in "${runs[@]}"; do
     name=${r%%:*} ov=${r#*:}
     echo "== $name ($ov)"
@@ -34,7 +40,8 @@ for r in "${runs[@]}"; do
         >"$work/$name.log" 2>&1 || { tail -3 "$work/$name.log"; exit 1; }
     grep -o 'validation loss [0-9.]*' "$work/$name.log" | tail -1
 done
-python3 - "$work" "$stamp" "$(nproc --all) cores, $cpu" "$LAMB_LR" "$ADAFACTOR_LR" "${runs[@]%%:*}" <<'PY'
+python3 - "$work" "$stamp" "$(nproc --all) cores, $cpu" "$LAMB_LR (warm-up $LAMB_WARMUP)" \
+    "$ADAFACTOR_LR (warm-up $ADAFACTOR_WARMUP)" "${runs[@]%%:*}" <<'PY'
 import json, sys
 work, stamp, machine, llr, alr, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
 rows = []
