@@ -19,6 +19,24 @@
 #define BLK K_Q8_BLOCK
 #define MAXT 256
 
+/* Σ over items [0, n) of sum(ctx, lo, hi): each thread sums a fixed range
+ * and the partial sums are added in thread order (deterministic for a given
+ * thread count). */
+static double ordered_sum(size_t n, double (*sum)(const void *ctx, size_t lo, size_t hi),
+                          const void *ctx) {
+    double part[MAXT] = {0};
+    int nt = 1;
+#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        if (t == 0) nt = T;
+        part[t] = sum(ctx, n * t / T, n * (t + 1) / T);
+    }
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += part[t];
+    return s;
+}
+
 /* ------------------------------------------------------------------------- */
 /* the q8 codes                                                              */
 
@@ -281,29 +299,31 @@ static inline float lamb_u(float p, float m, float v, const KLamb *l) {
     return m * l->c1 / (sqrtf(v) * l->rbc2 + l->eps) + l->wd * p;
 }
 
-double k_lamb_sumsq(const float *p, const KState *m, const KState *v, size_t n, const KLamb *l) {
-    double part[MAXT] = {0};
-    int nt = 1;
-    size_t nb = k_q8_blocks(n);
-#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
-    {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        if (t == 0) nt = T;
-        double s = 0;
-        for (size_t b = nb * t / T; b < nb * (t + 1) / T; b++) {
-            size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
-            float mbuf[BLK], vbuf[BLK];
-            const float *mm = get(m, off, len, mbuf), *vv = get(v, off, len, vbuf);
-            for (size_t i = 0; i < len; i++) {
-                float u = lamb_u(p[off + i], mm[i], vv[i], l);
-                s += (double)u * u;
-            }
-        }
-        part[t] = s;
-    }
+typedef struct {
+    const float *p;
+    const KState *m, *v;
+    size_t n;
+    const KLamb *l;
+} LambSum;
+
+static double lamb_blocks(const void *ctx, size_t b0, size_t b1) { /* blocks [b0, b1) */
+    const LambSum *c = ctx;
     double s = 0;
-    for (int t = 0; t < nt; t++) s += part[t];
+    for (size_t b = b0; b < b1; b++) {
+        size_t off = b * BLK, len = c->n - off < BLK ? c->n - off : BLK;
+        float mbuf[BLK], vbuf[BLK];
+        const float *mm = get(c->m, off, len, mbuf), *vv = get(c->v, off, len, vbuf);
+        for (size_t i = 0; i < len; i++) {
+            float u = lamb_u(c->p[off + i], mm[i], vv[i], c->l);
+            s += (double)u * u;
+        }
+    }
     return s;
+}
+
+double k_lamb_sumsq(const float *p, const KState *m, const KState *v, size_t n, const KLamb *l) {
+    LambSum c = {p, m, v, n, l};
+    return ordered_sum(k_q8_blocks(n), lamb_blocks, &c);
 }
 
 void k_lamb_apply(float *p, const KState *m, const KState *v, size_t n, const KLamb *l,
@@ -352,23 +372,24 @@ static inline float adafactor_u(const KAdafactor *a, const float *g, size_t i) {
     return (1.0f / sqrtf(est)) * (g[i] * a->gscale);
 }
 
-double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a) {
-    double part[MAXT] = {0};
-    int nt = 1;
-#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
-    {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        if (t == 0) nt = T;
-        double s = 0;
-        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) {
-            float u = adafactor_u(a, g, i);
-            s += (double)u * u;
-        }
-        part[t] = s;
-    }
+typedef struct {
+    const float *g;
+    const KAdafactor *a;
+} AfSum;
+
+static double adafactor_range(const void *ctx, size_t lo, size_t hi) {
+    const AfSum *c = ctx;
     double s = 0;
-    for (int t = 0; t < nt; t++) s += part[t];
+    for (size_t i = lo; i < hi; i++) {
+        float u = adafactor_u(c->a, c->g, i);
+        s += (double)u * u;
+    }
     return s;
+}
+
+double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a) {
+    AfSum c = {g, a};
+    return ordered_sum(n, adafactor_range, &c);
 }
 
 void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, float keep,
@@ -379,20 +400,15 @@ void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, 
 
 /* ------------------------------------------------------------------------- */
 
-double k_sumsq(const float *x, size_t n) {
-    double part[MAXT] = {0};
-    int nt = 1;
-#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
-    {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        if (t == 0) nt = T;
-        double s = 0;
-        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) s += (double)x[i] * x[i];
-        part[t] = s;
-    }
+static double sumsq_range(const void *ctx, size_t lo, size_t hi) {
+    const float *x = ctx;
     double s = 0;
-    for (int t = 0; t < nt; t++) s += part[t];
+    for (size_t i = lo; i < hi; i++) s += (double)x[i] * x[i];
     return s;
+}
+
+double k_sumsq(const float *x, size_t n) {
+    return ordered_sum(n, sumsq_range, x);
 }
 
 void k_zero(float *x, size_t n) {
