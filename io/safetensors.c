@@ -16,18 +16,29 @@ static size_t numel_of(int ndim, const int64_t *d) {
     return n;
 }
 
+/* fp32 → bf16, round to nearest even (NaN stays a quiet NaN) */
+static uint16_t to_bf16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
 int st_write(const char *path, const StTensor *t, int n, const char *const *meta_kv, int nmeta,
-             char *err, size_t errlen) {
+             int bf16, char *err, size_t errlen) {
+    size_t esz = bf16 ? 2 : 4;
     json_t *h = json_object();
     size_t off = 0;
     for (int i = 0; i < n; i++) {
         json_t *shape = json_array();
         for (int d = 0; d < t[i].ndim; d++)
             json_array_append_new(shape, json_integer(t[i].dims[d]));
-        size_t bytes = numel_of(t[i].ndim, t[i].dims) * 4;
+        size_t bytes = numel_of(t[i].ndim, t[i].dims) * esz;
         json_object_set_new(h, t[i].name,
-                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", "F32", "shape", shape,
-                                      "data_offsets", (json_int_t)off, (json_int_t)(off + bytes)));
+                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", bf16 ? "BF16" : "F32", "shape",
+                                      shape, "data_offsets", (json_int_t)off,
+                                      (json_int_t)(off + bytes)));
         off += bytes;
     }
     if (nmeta) {
@@ -51,7 +62,16 @@ int st_write(const char *path, const StTensor *t, int n, const char *const *meta
               fwrite("        ", 1, pad, f) != pad;
     for (int i = 0; i < n && !bad; i++) {
         size_t k = numel_of(t[i].ndim, t[i].dims);
-        bad = fwrite(t[i].data, 4, k, f) != k;
+        if (!bf16) {
+            bad = fwrite(t[i].data, 4, k, f) != k;
+            continue;
+        }
+        uint16_t buf[4096]; /* converted a block at a time */
+        for (size_t o = 0; o < k && !bad; o += 4096) {
+            size_t c = k - o < 4096 ? k - o : 4096;
+            for (size_t j = 0; j < c; j++) buf[j] = to_bf16(t[i].data[o + j]);
+            bad = fwrite(buf, 2, c, f) != c;
+        }
     }
     if (fclose(f)) bad = 1;
     free(hdr);

@@ -2,7 +2,8 @@
  * safetensors.h — the safetensors format (Hugging Face): an 8-byte
  * little-endian header length, a JSON header mapping each tensor name to
  * {dtype, shape, data_offsets}, then the raw little-endian data. We write
- * F32; we read F32, F16 and BF16 (converted to float).
+ * F32 or BF16 (rounded to nearest even); we read F32, F16 and BF16
+ * (converted to float).
  */
 #ifndef ZEROPT_SAFETENSORS_H
 #define ZEROPT_SAFETENSORS_H
@@ -17,9 +18,10 @@ typedef struct {
     const float *data;
 } StTensor;
 
-/* Write tensors (and string metadata pairs, may be NULL) to path. 0 on success. */
+/* Write tensors (and string metadata pairs, may be NULL) to path, as F32 or
+ * (bf16) BF16. 0 on success. */
 int st_write(const char *path, const StTensor *t, int n, const char *const *meta_kv, int nmeta,
-             char *err, size_t errlen);
+             int bf16, char *err, size_t errlen);
 
 typedef struct StFile StFile;
 StFile *st_open(const char *path, char *err, size_t errlen);

@@ -124,6 +124,18 @@ double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a);
 void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, float keep,
                        float rate);
 
+/* bf16 arrays (cpu/bf16.c; rounding to nearest even, optim_math.h):
+ *   k_bf16_to_f32    x = h                 k_f32_to_bf16    h = bf16(x)
+ *   k_bf16_add_f32   h = bf16(h + w)       k_f32_add_bf16   w += h
+ *   k_bf16_add_bf16  h = bf16(h + in)      (the sum of bf16 reductions)
+ *   k_sumsq_bf16     Σ h² in double, deterministic for a thread count */
+void k_bf16_to_f32(float *x, const uint16_t *h, size_t n);
+void k_f32_to_bf16(uint16_t *h, const float *x, size_t n);
+void k_bf16_add_f32(uint16_t *h, const float *w, size_t n);
+void k_f32_add_bf16(float *w, const uint16_t *h, size_t n);
+void k_bf16_add_bf16(uint16_t *h, const uint16_t *in, size_t n);
+double k_sumsq_bf16(const uint16_t *h, size_t n);
+
 /* Σ x² in double */
 double k_sumsq(const float *x, size_t n);
 /* x = 0 */

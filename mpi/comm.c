@@ -7,6 +7,7 @@
 #include "fault.h"
 
 #include "kernels/clock.h"
+#include "kernels/kernels.h"
 
 #include <limits.h>
 #include <mpi.h>
@@ -28,9 +29,12 @@ void comm_init(int *argc, char ***argv) {
               got);
 }
 
+static MPI_Op bf16_sum = MPI_OP_NULL; /* the bf16 sum (created at first use) */
+
 void comm_finalize(void) {
     int fin = 0;
     MPI_Finalized(&fin);
+    if (!fin && bf16_sum != MPI_OP_NULL) MPI_Op_free(&bf16_sum);
     if (!fin) MPI_Finalize();
 }
 
@@ -193,6 +197,59 @@ CommReq comm_iallgather_f32(const float *mine, float *full, size_t per_rank, con
     stats.calls++;
     check(MPI_Iallgather(mine ? (const void *)mine : MPI_IN_PLACE, mine ? c : 0, MPI_FLOAT, full, c,
                          MPI_FLOAT, MPI_COMM_WORLD, &reqs[r]),
+          "all-gather", what, step);
+    return r;
+}
+
+/* bf16 tensors travel as 16-bit words; the sum of two adds in fp32 and
+ * rounds once (k_bf16_add_bf16), so a ring's partial sums are rounded once
+ * per hop. */
+static void bf16_sum_fn(void *in, void *inout, int *len, MPI_Datatype *type) {
+    (void)type;
+    k_bf16_add_bf16(inout, in, (size_t)*len);
+}
+static MPI_Op bf16_op(void) {
+    if (bf16_sum == MPI_OP_NULL)
+        check(MPI_Op_create(bf16_sum_fn, 1, &bf16_sum), "op create", "bf16 sum", -1);
+    return bf16_sum;
+}
+
+CommReq comm_iallreduce_bf16(uint16_t *buf, size_t n, const char *what, long step) {
+    int c = count(n, what, step);
+    MPI_Op op = bf16_op();
+    CommReq r = slot(what, step);
+    stats.tensor_bytes += (double)n * 2;
+    stats.calls++;
+    check(MPI_Iallreduce(MPI_IN_PLACE, buf, c, MPI_UINT16_T, op, MPI_COMM_WORLD, &reqs[r]),
+          "all-reduce", what, step);
+    return r;
+}
+
+CommReq comm_ireduce_scatter_bf16(uint16_t *buf, size_t per_rank, const char *what, long step) {
+    int c = count(per_rank, what, step);
+    MPI_Op op = bf16_op();
+    CommReq r = slot(what, step);
+    stats.tensor_bytes += (double)per_rank * z_nranks() * 2;
+    stats.calls++;
+    check(
+        MPI_Ireduce_scatter_block(MPI_IN_PLACE, buf, c, MPI_UINT16_T, op, MPI_COMM_WORLD, &reqs[r]),
+        "reduce-scatter", what, step);
+    return r;
+}
+
+uint16_t *comm_rs_slice_bf16(uint16_t *buf, size_t per_rank) {
+    (void)per_rank;
+    return buf;
+}
+
+CommReq comm_iallgather_bf16(const uint16_t *mine, uint16_t *full, size_t per_rank,
+                             const char *what, long step) {
+    int c = count(per_rank, what, step);
+    CommReq r = slot(what, step);
+    stats.tensor_bytes += (double)per_rank * 2;
+    stats.calls++;
+    check(MPI_Iallgather(mine ? (const void *)mine : MPI_IN_PLACE, mine ? c : 0, MPI_UINT16_T, full,
+                         c, MPI_UINT16_T, MPI_COMM_WORLD, &reqs[r]),
           "all-gather", what, step);
     return r;
 }

@@ -11,6 +11,7 @@
 #define ZEROPT_COMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void comm_init(int *argc, char ***argv);
 void comm_finalize(void);
@@ -58,6 +59,13 @@ CommReq comm_ireduce_scatter_f32(float *buf, size_t per_rank, const char *what, 
 float *comm_rs_slice(float *buf, size_t per_rank);
 CommReq comm_iallgather_f32(const float *mine, float *full, size_t per_rank, const char *what,
                             long step);
+/* The same for bf16 tensors (16-bit words): sums add in fp32 and round to
+ * bf16 once per combination; counts are in elements. */
+CommReq comm_iallreduce_bf16(uint16_t *buf, size_t n, const char *what, long step);
+CommReq comm_ireduce_scatter_bf16(uint16_t *buf, size_t per_rank, const char *what, long step);
+uint16_t *comm_rs_slice_bf16(uint16_t *buf, size_t per_rank);
+CommReq comm_iallgather_bf16(const uint16_t *mine, uint16_t *full, size_t per_rank,
+                             const char *what, long step);
 int comm_test(CommReq r); /* 1 when complete (the handle is then free) */
 void comm_wait(CommReq r);
 int comm_in_flight(void); /* handles not yet completed */

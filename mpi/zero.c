@@ -6,6 +6,7 @@
 #include "err.h"
 
 #include "kernels/kernels.h"
+#include "kernels/optim_math.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ typedef struct {
 
 struct Zero {
     int stage, overlap, rank, n, nunits, tied, last_micro;
+    int mixed, red16; /* bf16 copies with fp32 master; reductions in bf16 */
     long step;
     size_t *numel, *padded, *shard;
     float **params;  /* stages 0–2: [padded] */
@@ -30,6 +32,15 @@ struct Zero {
     /* stage 3: the gather arena; slot 0 at its front, slot 1 at its back */
     float *arena;
     size_t arena_len;
+    /* mixed precision (see zero.h): bf16 copies, the fp32 master, fp32 views */
+    uint16_t **hparams;   /* stages 0–2: [padded] */
+    uint16_t **hsparams;  /* stage 3: [shard] */
+    uint16_t **hgrads;    /* stages 0–1: [padded] */
+    uint16_t **hsgrads;   /* stages 2–3: [shard] */
+    float **master;       /* stage 0: [padded]; 1–3: [shard] */
+    float *view;          /* [arena_len] the resident units in fp32, slots as the arena's */
+    uint16_t *harena;     /* stage 3: [arena_len] the bf16 gather arena */
+    int ready[ZERO_POOL]; /* the slot's view holds its unit */
     int gunit[ZERO_POOL];
     CommReq greq[ZERO_POOL];
     int *gslot; /* per unit: gather slot or −1 */
@@ -44,11 +55,26 @@ struct Zero {
 static float *fbuf(size_t n, MemCat cat, const char *what) {
     return z_alloc(n * sizeof(float), cat, what);
 }
+static uint16_t *hbuf(size_t n, MemCat cat, const char *what) {
+    return z_alloc(n * sizeof(uint16_t), cat, what);
+}
+
+/* Units take slots of the arena while resident: gathered at stage 3,
+ * converted to fp32 in mixed precision. */
+static int pooled(const Zero *z) {
+    return z->stage == 3 || z->mixed;
+}
+/* The backward accumulates a unit's gradient in an fp32 working buffer:
+ * stages 2–3, and every stage in mixed precision. */
+static int working(const Zero *z) {
+    return z->stage >= 2 || z->mixed;
+}
 
 Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const size_t *padded,
-                  int tied_unit) {
+                  int tied_unit, int mixed, int reduce_bf16) {
     Zero *z = z_calloc(1, sizeof *z, "zero");
     z->stage = stage, z->overlap = overlap, z->nunits = nunits, z->tied = tied_unit;
+    z->mixed = mixed, z->red16 = mixed && reduce_bf16;
     z->rank = z_rank(), z->n = z_nranks();
     z->numel = z_malloc(nunits * sizeof(size_t), "zero");
     z->padded = z_malloc(nunits * sizeof(size_t), "zero");
@@ -58,6 +84,11 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
     z->sparams = z_calloc(nunits, sizeof(float *), "zero");
     z->sgrads = z_calloc(nunits, sizeof(float *), "zero");
     z->cur = z_calloc(nunits, sizeof(float *), "zero");
+    z->hparams = z_calloc(nunits, sizeof(uint16_t *), "zero");
+    z->hsparams = z_calloc(nunits, sizeof(uint16_t *), "zero");
+    z->hgrads = z_calloc(nunits, sizeof(uint16_t *), "zero");
+    z->hsgrads = z_calloc(nunits, sizeof(uint16_t *), "zero");
+    z->master = z_calloc(nunits, sizeof(float *), "zero");
     z->gslot = z_malloc(nunits * sizeof(int), "zero");
     size_t maxwork = 0;
     for (int u = 0; u < nunits; u++) {
@@ -70,6 +101,14 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
         /* the arena holds any pair resident together */
         size_t pair = padded[u] + (u + 1 < nunits ? padded[u + 1] : 0);
         if (pair > z->arena_len) z->arena_len = pair;
+        if (mixed) {
+            if (stage <= 2) z->hparams[u] = hbuf(padded[u], MEM_PARAMS, "bf16 parameters");
+            if (stage == 3) z->hsparams[u] = hbuf(z->shard[u], MEM_PARAMS, "bf16 parameter shard");
+            if (stage <= 1) z->hgrads[u] = hbuf(padded[u], MEM_GRADS, "bf16 gradients");
+            if (stage >= 2) z->hsgrads[u] = hbuf(z->shard[u], MEM_GRADS, "bf16 gradient shard");
+            z->master[u] = fbuf(stage == 0 ? padded[u] : z->shard[u], MEM_OPTIM, "fp32 master");
+            continue;
+        }
         if (stage <= 2) z->params[u] = fbuf(padded[u], MEM_PARAMS, "parameters");
         if (stage == 3) z->sparams[u] = fbuf(z->shard[u], MEM_PARAMS, "parameter shard");
         if (stage <= 1) z->grads[u] = fbuf(padded[u], MEM_GRADS, "gradients");
@@ -80,10 +119,12 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
     for (int i = 0; i < ZERO_POOL; i++) {
         z->gunit[i] = z->wunit[i] = -1;
         z->greq[i] = COMM_NONE;
-        if (stage >= 2) z->wbuf[i] = fbuf(maxwork, MEM_BUFFERS, "working gradients");
+        if (working(z)) z->wbuf[i] = fbuf(maxwork, MEM_BUFFERS, "working gradients");
     }
-    if (stage == 3) z->arena = fbuf(z->arena_len, MEM_BUFFERS, "gather arena");
-    if (stage >= 2 && tied_unit >= 0)
+    if (stage == 3 && !mixed) z->arena = fbuf(z->arena_len, MEM_BUFFERS, "gather arena");
+    if (stage == 3 && mixed) z->harena = hbuf(z->arena_len, MEM_BUFFERS, "bf16 gather arena");
+    if (mixed) z->view = fbuf(z->arena_len, MEM_BUFFERS, "fp32 parameter views");
+    if (working(z) && tied_unit >= 0)
         z->tbuf = fbuf(padded[tied_unit], MEM_BUFFERS, "tied-unit gradients");
     return z;
 }
@@ -92,9 +133,12 @@ void zero_free(Zero *z) {
     if (!z) return;
     for (int u = 0; u < z->nunits; u++) {
         k_free(z->params[u]), k_free(z->grads[u]), k_free(z->sparams[u]), k_free(z->sgrads[u]);
+        k_free(z->hparams[u]), k_free(z->hsparams[u]), k_free(z->hgrads[u]);
+        k_free(z->hsgrads[u]), k_free(z->master[u]);
     }
     for (int i = 0; i < ZERO_POOL; i++) k_free(z->wbuf[i]);
-    k_free(z->arena), k_free(z->tbuf);
+    k_free(z->arena), k_free(z->tbuf), k_free(z->view), k_free(z->harena);
+    free(z->hparams), free(z->hsparams), free(z->hgrads), free(z->hsgrads), free(z->master);
     free(z->numel), free(z->padded), free(z->shard), free(z->params), free(z->grads);
     free(z->sparams), free(z->sgrads), free(z->cur), free(z->gslot);
     free(z);
@@ -110,13 +154,26 @@ static size_t slot_off(const Zero *z, int s, int u) {
 }
 
 float *zero_params(const Zero *z, int u) {
-    if (z->stage <= 2) return z->params[u];
+    if (!pooled(z)) return z->params[u];
     int s = z->gslot[u];
-    return s >= 0 ? z->arena + slot_off(z, s, u) : NULL;
+    return s >= 0 ? (z->mixed ? z->view : z->arena) + slot_off(z, s, u) : NULL;
 }
 
 float *zero_grads(const Zero *z, int u) {
-    return z->stage <= 1 ? z->grads[u] : z->cur[u];
+    return working(z) ? z->cur[u] : z->grads[u];
+}
+
+int zero_mixed(const Zero *z) {
+    return z->mixed;
+}
+
+float *zero_scratch(const Zero *z, size_t *n) {
+    size_t w = 0, t = z->tied >= 0 && z->tbuf ? z->padded[z->tied] : 0;
+    for (int u = 0; u < z->nunits; u++)
+        if (u != z->tied && z->padded[u] > w) w = z->padded[u];
+    if (!z->wbuf[0]) return *n = 0, NULL;
+    *n = t > w ? t : w;
+    return t > w ? z->tbuf : z->wbuf[0];
 }
 
 size_t zero_shard(const Zero *z, int u) {
@@ -131,10 +188,18 @@ size_t zero_hi(const Zero *z, int u) {
     return hi < z->numel[u] ? hi : z->numel[u];
 }
 float *zero_own_params(const Zero *z, int u) {
+    if (z->mixed) return z->master[u];
     if (z->stage == 3) return z->sparams[u];
     return z->params[u] + (z->stage == 0 ? 0 : (size_t)z->rank * z->shard[u]);
 }
+const uint16_t *zero_own_grads_bf16(const Zero *z, int u) {
+    if (!z->mixed) return NULL;
+    if (z->stage == 0) return z->hgrads[u];
+    if (z->stage == 1) return comm_rs_slice_bf16(z->hgrads[u], z->shard[u]);
+    return z->hsgrads[u];
+}
 float *zero_own_grads(const Zero *z, int u) {
+    if (z->mixed) return NULL;
     if (z->stage == 0) return z->grads[u];
     if (z->stage == 1) return comm_rs_slice(z->grads[u], z->shard[u]);
     return z->sgrads[u];
@@ -144,27 +209,62 @@ static size_t slice_off(const Zero *z, int u) {
     return (size_t)z->rank * z->shard[u];
 }
 float *zero_slice_params(const Zero *z, int u) {
+    if (z->mixed) return z->master[u] + (z->stage == 0 ? slice_off(z, u) : 0);
     return z->stage == 3 ? z->sparams[u] : z->params[u] + slice_off(z, u);
+}
+
+/* Mixed precision: the bf16 copy of what this rank updates, from the master
+ * (stages 1–2: its slice of the full copy, for the all-gather that follows). */
+static void publish(Zero *z, int u) {
+    if (z->stage == 0)
+        k_f32_to_bf16(z->hparams[u], z->master[u], z->padded[u]);
+    else if (z->stage <= 2)
+        k_f32_to_bf16(z->hparams[u] + slice_off(z, u), z->master[u], z->shard[u]);
+    else
+        k_f32_to_bf16(z->hsparams[u], z->master[u], z->shard[u]);
 }
 
 void zero_gather_resident(Zero *z) {
     for (int u = 0; u < z->nunits; u++) {
-        if (z->stage <= 2)
+        if (z->mixed) {
+            if (z->stage == 0)
+                comm_wait(comm_iallgather_f32(NULL, z->master[u], z->shard[u],
+                                              "master parameters (load)", -1));
+            publish(z, u);
+            if (z->stage == 1 || z->stage == 2)
+                comm_wait(comm_iallgather_bf16(NULL, z->hparams[u], z->shard[u],
+                                               "bf16 parameters (load)", -1));
+        } else if (z->stage <= 2)
             comm_wait(
                 comm_iallgather_f32(NULL, z->params[u], z->shard[u], "parameters (load)", -1));
     }
 }
 
 float *zero_full_scratch(Zero *z, int u) {
+    if (z->mixed) return z->stage == 0 ? z->master[u] : z->view;
     return z->stage == 3 ? z->arena : z->params[u];
 }
 
 void zero_store_full(Zero *z, int u, const float *full) {
+    if (z->mixed) {
+        if (z->stage > 0) memcpy(z->master[u], full + slice_off(z, u), z->shard[u] * sizeof(float));
+        if (z->stage <= 2)
+            k_f32_to_bf16(z->hparams[u], full, z->padded[u]);
+        else
+            publish(z, u);
+        return;
+    }
     if (z->stage != 3) return;
     memcpy(z->sparams[u], full + slice_off(z, u), z->shard[u] * sizeof(float));
 }
 
 float *zero_full_params(Zero *z, int u) {
+    if (z->mixed) {
+        if (z->stage == 0) return z->master[u];
+        comm_wait(comm_iallgather_f32(z->master[u], z->view, z->shard[u],
+                                      "master parameters (whole)", z->step));
+        return z->view;
+    }
     if (z->stage != 3) return z->params[u];
     comm_wait(
         comm_iallgather_f32(z->sparams[u], z->arena, z->shard[u], "parameters (whole)", z->step));
@@ -176,6 +276,8 @@ void zero_begin_step(Zero *z, long step) {
     for (int u = 0; u < z->nunits; u++) {
         if (z->grads[u]) k_zero(z->grads[u], z->padded[u]);
         if (z->sgrads[u]) k_zero(z->sgrads[u], z->shard[u]);
+        if (z->hgrads[u]) memset(z->hgrads[u], 0, z->padded[u] * sizeof(uint16_t));
+        if (z->hsgrads[u]) memset(z->hsgrads[u], 0, z->shard[u] * sizeof(uint16_t));
     }
 }
 
@@ -199,11 +301,18 @@ static int fitting_slot(const Zero *z, int u) {
     return -1;
 }
 
+/* Unit u takes slot s: stage 3 gathers it (in bf16 when mixed); stages
+ * 0–2 in mixed precision only convert it, at acquire. */
 static void post_gather(Zero *z, int u, int s) {
     z->gunit[s] = u;
     z->gslot[u] = s;
-    z->greq[s] = comm_iallgather_f32(z->sparams[u], z->arena + slot_off(z, s, u), z->shard[u],
-                                     "parameters (gather)", z->step);
+    z->ready[s] = 0;
+    if (z->stage != 3) return;
+    size_t off = slot_off(z, s, u);
+    z->greq[s] = z->mixed ? comm_iallgather_bf16(z->hsparams[u], z->harena + off, z->shard[u],
+                                                 "bf16 parameters (gather)", z->step)
+                          : comm_iallgather_f32(z->sparams[u], z->arena + off, z->shard[u],
+                                                "parameters (gather)", z->step);
 }
 
 void zero_prefetch(Zero *z, int u) {
@@ -215,37 +324,60 @@ void zero_prefetch(Zero *z, int u) {
 }
 
 void zero_acquire(Zero *z, int u) {
-    if (z->stage != 3) return;
+    if (!pooled(z)) return;
     if (z->gslot[u] < 0) {
         int s = fitting_slot(z, u);
         if (s < 0)
-            z_die("ZeRO-3: unit %d does not fit the gather arena beside units %d and %d", u,
-                  z->gunit[0], z->gunit[1]);
+            z_die("ZeRO: unit %d does not fit the %s arena beside units %d and %d", u,
+                  z->stage == 3 ? "gather" : "view", z->gunit[0], z->gunit[1]);
         post_gather(z, u, s);
     }
     int s = z->gslot[u];
     comm_wait(z->greq[s]);
     z->greq[s] = COMM_NONE;
+    if (z->mixed && !z->ready[s]) { /* the fp32 view the model computes with */
+        size_t off = slot_off(z, s, u);
+        k_bf16_to_f32(z->view + off, z->stage == 3 ? z->harena + off : z->hparams[u], z->padded[u]);
+        z->ready[s] = 1;
+    }
 }
 
 void zero_release(Zero *z, int u) {
-    if (z->stage != 3 || z->gslot[u] < 0) return;
+    if (!pooled(z) || z->gslot[u] < 0) return;
     int s = z->gslot[u];
     comm_wait(z->greq[s]);
     z->greq[s] = COMM_NONE;
     z->gunit[s] = -1;
     z->gslot[u] = -1;
+    z->ready[s] = 0;
 }
 
 /* ------------------------------------------------------------------------- */
 /* gradient reductions                                                        */
 
+static float *wbuf_of(const Zero *z, int wslot) {
+    return wslot == -2 ? z->tbuf : z->wbuf[wslot];
+}
+
 /* A reduction is done: at stages 2–3 add this micro-batch's reduced slice
- * (in place at the front of its working buffer) into the shard. */
+ * (in place at the front of its working buffer) into the shard; mixed
+ * precision with fp32 reductions at stages 0–1: round the sum into the bf16
+ * gradient (stage 1: the slice). */
 static void land(Zero *z, const Flight *f) {
-    if (z->stage < 2) return;
-    float *buf = f->wslot == -2 ? z->tbuf : z->wbuf[f->wslot];
-    k_accum(z->sgrads[f->u], comm_rs_slice(buf, z->shard[f->u]), z->shard[f->u]);
+    int u = f->u;
+    size_t S = z->shard[u];
+    if (f->wslot == -1) return; /* reduced in its own buffer */
+    float *buf = wbuf_of(z, f->wslot);
+    if (!z->mixed)
+        k_accum(z->sgrads[u], comm_rs_slice(buf, S), S);
+    else if (z->stage == 0)
+        k_f32_to_bf16(z->hgrads[u], buf, z->padded[u]);
+    else if (z->stage == 1)
+        k_f32_to_bf16(comm_rs_slice_bf16(z->hgrads[u], S), comm_rs_slice(buf, S), S);
+    else if (z->red16)
+        k_bf16_add_bf16(z->hsgrads[u], comm_rs_slice_bf16((uint16_t *)buf, S), S);
+    else
+        k_bf16_add_f32(z->hsgrads[u], comm_rs_slice(buf, S), S);
     if (f->wslot >= 0) z->wunit[f->wslot] = -1;
 }
 
@@ -269,14 +401,14 @@ void zero_progress(Zero *z) {
 }
 
 void zero_bwd_begin(Zero *z) {
-    if (z->stage >= 2 && z->tied >= 0) {
+    if (working(z) && z->tied >= 0) {
         k_zero(z->tbuf, z->padded[z->tied]);
         z->cur[z->tied] = z->tbuf;
     }
 }
 
 void zero_grad_begin(Zero *z, int u) {
-    if (z->stage < 2 || u == z->tied) return;
+    if (!working(z) || u == z->tied) return;
     int s = -1;
     while (s < 0) {
         for (int i = 0; i < ZERO_POOL && s < 0; i++)
@@ -294,11 +426,61 @@ void zero_grad_begin(Zero *z, int u) {
     z->cur[u] = z->wbuf[s];
 }
 
+/* In place, front to back (element i's bytes lie at or after where its bf16
+ * goes): a working buffer's fp32 becomes bf16 at its front, for a bf16
+ * reduction. One thread: threads would overwrite what others still read. */
+static uint16_t *to_bf16_in_place(float *w, size_t n) {
+    uint16_t *h = (uint16_t *)w;
+    for (size_t i = 0; i < n; i++) {
+        float x = w[i];
+        h[i] = km_to_bf16(x);
+    }
+    return h;
+}
+
+/* Mixed precision: post unit u's reduction from its fp32 working buffer
+ * (wslot: its slot, −2 the tied unit's buffer), or only accumulate it into
+ * the bf16 gradient (stages 0–1 before the last micro-batch). */
+static void grad_end_mixed(Zero *z, int u, Flight *f, int wslot) {
+    float *w = wbuf_of(z, wslot);
+    size_t S = z->shard[u], P = z->padded[u];
+    z->cur[u] = NULL;
+    if (z->stage <= 1) {
+        if (!z->last_micro || z->red16) {
+            k_bf16_add_f32(z->hgrads[u], w, P); /* added in fp32, rounded once */
+            if (wslot >= 0) z->wunit[wslot] = -1;
+            if (!z->last_micro) return;
+            f->req =
+                z->stage == 0
+                    ? comm_iallreduce_bf16(z->hgrads[u], P, "bf16 gradients (all-reduce)", z->step)
+                    : comm_ireduce_scatter_bf16(z->hgrads[u], S, "bf16 gradients (reduce-scatter)",
+                                                z->step);
+            return;
+        }
+        k_f32_add_bf16(w, z->hgrads[u], P); /* the earlier micro-batches */
+        f->wslot = wslot;
+        f->req = z->stage == 0
+                     ? comm_iallreduce_f32(w, P, "gradients (all-reduce)", z->step)
+                     : comm_ireduce_scatter_f32(w, S, "gradients (reduce-scatter)", z->step);
+        return;
+    }
+    f->wslot = wslot;
+    f->req = z->red16 ? comm_ireduce_scatter_bf16(to_bf16_in_place(w, P), S,
+                                                  "bf16 gradients (reduce-scatter)", z->step)
+                      : comm_ireduce_scatter_f32(w, S, "gradients (reduce-scatter)", z->step);
+}
+
 void zero_grad_end(Zero *z, int u) {
-    if (z->stage <= 1 && !z->last_micro) return;
+    if (!z->mixed && z->stage <= 1 && !z->last_micro) return;
     if (z->nflight == ZERO_MAX_INFLIGHT) finish(z, 0); /* the bound, before posting */
     Flight f = {COMM_NONE, u, -1};
-    if (z->stage == 0) {
+    if (z->mixed) {
+        int wslot = u == z->tied ? -2 : -1;
+        for (int i = 0; i < ZERO_POOL && wslot == -1; i++)
+            if (z->wunit[i] == u) wslot = i;
+        grad_end_mixed(z, u, &f, wslot);
+        if (f.req == COMM_NONE && f.wslot == -1) return; /* accumulated only */
+    } else if (z->stage == 0) {
         f.req = comm_iallreduce_f32(z->grads[u], z->padded[u], "gradients (all-reduce)", z->step);
     } else if (z->stage == 1) {
         f.req = comm_ireduce_scatter_f32(z->grads[u], z->shard[u], "gradients (reduce-scatter)",
@@ -321,6 +503,8 @@ void zero_end_backward(Zero *z) {
 }
 
 void zero_after_update(Zero *z) {
+    if (z->mixed)
+        for (int u = 0; u < z->nunits; u++) publish(z, u);
     if (z->stage != 1 && z->stage != 2) return;
     CommReq r[ZERO_MAX_INFLIGHT];
     int n = 0;
@@ -330,8 +514,10 @@ void zero_after_update(Zero *z) {
             memmove(r, r + 1, (size_t)(n - 1) * sizeof *r);
             n--;
         }
-        r[n++] = comm_iallgather_f32(NULL, z->params[u], z->shard[u], "parameters (all-gather)",
-                                     z->step);
+        r[n++] = z->mixed ? comm_iallgather_bf16(NULL, z->hparams[u], z->shard[u],
+                                                 "bf16 parameters (all-gather)", z->step)
+                          : comm_iallgather_f32(NULL, z->params[u], z->shard[u],
+                                                "parameters (all-gather)", z->step);
     }
     for (int i = 0; i < n; i++) comm_wait(r[i]);
 }

@@ -36,6 +36,20 @@
  * finishes the oldest, so a model of any number of units runs whether or not
  * MPI completes anything early.
  *
+ * Mixed precision (mixed = 1, [train] precision = bf16): what the model
+ * reads and the gradients are bf16 copies — the full unit at stages 0–2 (a
+ * shard at 3), the gradient full at 0–1 (a shard at 2–3) — and the fp32
+ * master of what this rank updates (stage 0: the unit; else its shard) lives
+ * here too, counted as optimizer state: the ZeRO paper's 2 + 2 + K bytes.
+ * The CPU kernels compute in fp32: a unit is converted into an fp32 view
+ * when acquired (at every stage; slots as stage 3's arena), its gradient
+ * accumulated in an fp32 working buffer and, when the unit's backward ends,
+ * added into the bf16 gradient (sum in fp32, one rounding) or reduced.
+ * Reductions move bf16 (reduce_bf16; each combination adds in fp32 and
+ * rounds) or fp32 (then the earlier micro-batches' bf16 sum is added to the
+ * working buffer first and the result rounded once); all-gathers move bf16.
+ * After the update the master is rounded (nearest even) into the bf16 copy.
+ *
  * Buffers come from the counting allocator (kernels/mem.h): params, grads
  * and ZeRO buffers, each in its category.
  */
@@ -45,6 +59,7 @@
 #include "comm.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ZERO_MAX_INFLIGHT 16
 #define ZERO_POOL 2 /* gathered units (stage 3) and working gradient buffers (2–3) */
@@ -52,9 +67,13 @@
 typedef struct Zero Zero;
 
 Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const size_t *padded,
-                  int tied_unit);
+                  int tied_unit, int mixed, int reduce_bf16);
 void zero_free(Zero *z);
 int zero_stage(const Zero *z);
+int zero_mixed(const Zero *z);
+/* The largest working gradient buffer (*n floats; NULL where there is none),
+ * free between a backward and the next: the update may borrow it. */
+float *zero_scratch(const Zero *z, size_t *n);
 
 /* Where the model reads a unit's parameters now (NULL: not resident) and
  * accumulates its gradient (NULL outside the unit's backward at stages 2–3). */
@@ -63,27 +82,33 @@ float *zero_grads(const Zero *z, int u);
 
 /* The range [lo, hi) of unit u this rank updates (stage 0: the whole unit;
  * otherwise its shard clipped to the real parameters), and the buffers for
- * it, both indexed from lo: parameters and reduced gradient. */
+ * it, both indexed from lo: parameters (mixed: the fp32 master) and reduced
+ * gradient (mixed: NULL; zero_own_grads_bf16 gives the bf16 one, else NULL). */
 size_t zero_lo(const Zero *z, int u);
 size_t zero_hi(const Zero *z, int u);
 size_t zero_shard(const Zero *z, int u); /* shard length (padded / ranks) */
 float *zero_own_params(const Zero *z, int u);
 float *zero_own_grads(const Zero *z, int u);
+const uint16_t *zero_own_grads_bf16(const Zero *z, int u);
 
 /* The r-th slice of unit u (padded / ranks floats from r·shard) of the
- * parameters, at any stage: what a checkpoint stores from this rank. */
+ * parameters (mixed: of the master), at any stage: what a checkpoint stores
+ * from this rank. */
 float *zero_slice_params(const Zero *z, int u);
 /* After slices were loaded: rebuild what the stage keeps whole (stages 0–2:
- * the parameters) with all-gathers. */
+ * the parameters; mixed: the bf16 copies from the master) with all-gathers. */
 void zero_gather_resident(Zero *z);
 
 /* Whole units outside a step (init, loading, saving), without a buffer of
  * their own at stage 3:
  *   zero_full_scratch  a buffer of padded[u] floats to fill (stages 0–2: the
- *                      resident parameters; 3: the gather arena)
- *   zero_store_full    keep this rank's shard of it (stage 3; else nothing)
- *   zero_full_params   the whole current parameters of u (stage 3: gathered
- *                      into the arena, collective), valid until the next call */
+ *                      resident parameters; 3: the gather arena; mixed: the
+ *                      master at stage 0, else the view arena)
+ *   zero_store_full    keep what this rank holds of it (stage 3: its shard;
+ *                      mixed: the master's part and the bf16 copy)
+ *   zero_full_params   the whole current parameters of u (stage 3, and mixed
+ *                      at 1–3: gathered, collective; mixed: the fp32 master),
+ *                      valid until the next call */
 float *zero_full_scratch(Zero *z, int u);
 void zero_store_full(Zero *z, int u, const float *full);
 float *zero_full_params(Zero *z, int u);

@@ -174,16 +174,18 @@ static int logits(const char *path, const char *in, const char *out) {
     return 0;
 }
 
-static int export_hf(const char *path, const char *fmt, const char *out) {
+static int export_hf(const char *path, const char *fmt, const char *out, const char *dtype) {
     char err[Z_ERR_MAX];
     if (strcmp(fmt, "safetensors")) z_die_all("ckpt export: --format %s: only safetensors", fmt);
+    if (strcmp(dtype, "fp32") && strcmp(dtype, "bf16"))
+        z_die_all("ckpt export: --dtype %s: fp32 or bf16", dtype);
     Model m;
     load_model(path, &m);
     if (mkdir(out, 0755) && errno != EEXIST)
         z_die_all("%s: cannot create: %s", out, strerror(errno));
-    if (hf_export(&m, out, err, sizeof err)) z_die_all("%s", err);
-    printf("exported %s -> %s/model.safetensors and %s/config.json (%s)\n", path, out, out,
-           m.c.arch == ARCH_ENCODER ? "BertForMaskedLM" : "GPT2LMHeadModel");
+    if (hf_export(&m, out, !strcmp(dtype, "bf16"), err, sizeof err)) z_die_all("%s", err);
+    printf("exported %s -> %s/model.safetensors and %s/config.json (%s, %s)\n", path, out, out,
+           m.c.arch == ARCH_ENCODER ? "BertForMaskedLM" : "GPT2LMHeadModel", dtype);
     model_free(&m);
     return 0;
 }
@@ -220,7 +222,8 @@ static int import_hf(const char *from, const char *out, const char *ini) {
 const char USAGE_CKPT[] =
     "zeropt ckpt info <ckpt.h5|dir> [--json]      what a checkpoint holds\n"
     "zeropt ckpt verify <ckpt.h5|dir>             exit 0 only when resume would accept it\n"
-    "zeropt ckpt export <ckpt.h5|dir> --format safetensors --out DIR   to HF BERT / GPT-2\n"
+    "zeropt ckpt export <ckpt.h5|dir> --format safetensors --out DIR [--dtype fp32|bf16]\n"
+    "    to HF BERT / GPT-2 (the fp32 master weights, written as F32 or rounded to BF16)\n"
     "zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]  from HF safetensors\n"
     "zeropt ckpt logits <ckpt.h5|dir> --tokens IN.h5 --out OUT.h5\n"
     "    logits [B, T, V] of the model (dropout off) for the int32 dataset tokens [B, T]\n"
@@ -231,7 +234,7 @@ int cmd_ckpt(int argc, char **argv) {
     comm_init(&argc, &argv);
     if (argc < 1) z_die_all("ckpt: which subcommand? (zeropt ckpt --help)");
     const char *sub = argv[0], *target = NULL, *fmt = "safetensors", *out = NULL, *from = NULL,
-               *ini = NULL, *tokens = NULL;
+               *ini = NULL, *tokens = NULL, *dtype = "fp32";
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
@@ -240,6 +243,8 @@ int cmd_ckpt(int argc, char **argv) {
             fmt = argv[++i];
         else if (!strcmp(argv[i], "--out") && i + 1 < argc)
             out = argv[++i];
+        else if (!strcmp(argv[i], "--dtype") && i + 1 < argc)
+            dtype = argv[++i];
         else if (!strcmp(argv[i], "--from") && i + 1 < argc)
             from = argv[++i];
         else if (!strcmp(argv[i], "--ini") && i + 1 < argc)
@@ -265,7 +270,7 @@ int cmd_ckpt(int argc, char **argv) {
             rc = verify(path);
         else if (!strcmp(sub, "export")) {
             if (!out) z_die_all("ckpt export: --out DIR is required");
-            rc = export_hf(path, fmt, out);
+            rc = export_hf(path, fmt, out, dtype);
         } else if (!strcmp(sub, "logits")) {
             if (!tokens || !out)
                 z_die_all("ckpt logits: --tokens IN.h5 and --out OUT.h5 are required");

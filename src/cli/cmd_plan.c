@@ -25,18 +25,24 @@
 
 const char USAGE_PLAN[] =
     "zeropt plan --model <model.ini> | -c <config.ini> | --params P  [--ranks N]\n"
-    "    [--stage 0-3|all] [--micro-batch B] [--seq T] [--recompute] [--precision fp32|mixed]\n"
-    "    [--device-gib M] [--mask-rate R] [--device-tflops F --link-gbps G --link-us U] [--json]\n"
+    "    [--stage 0-3|all] [--micro-batch B] [--seq T] [--recompute]\n"
+    "    [--precision fp32|bf16|mixed] [--device-gib M] [--mask-rate R]\n"
+    "    [--device-tflops F --link-gbps G --link-us U] [--json]\n"
     "    [section.key=value ...]\n"
     "    per-rank memory (params, grads, optimizer, buffers, activations, batch), communication\n"
-    "    and step time, without allocating; the largest ladder model that fits\n";
+    "    and step time, without allocating; the largest ladder model that fits\n"
+    "    (precision: the config's by default; bf16 is [train] precision = bf16 as the CPU\n"
+    "    path allocates it, mixed the same with bf16 activations, as a GPU keeps them)\n";
 
 static const char *const LADDER[] = {"tiny", "mini",  "small", "medium",
                                      "base", "large", "xl",    "xxl"};
 #define NLADDER ((int)(sizeof LADDER / sizeof LADDER[0]))
 #define DIR_MAX 4096
 
-enum { PREC_FP32 = 0, PREC_MIXED = 1 };
+/* fp32; bf16 ([train] precision = bf16 as the code allocates it: bf16
+ * copies, fp32 master, fp32 activations); mixed (the same with the
+ * activation arena estimated at 2 bytes, as a bf16 GPU path keeps it) */
+enum { PREC_FP32 = 0, PREC_MIXED = 1, PREC_BF16 = 2 };
 
 /* Everything the command line fixes apart from the model. */
 typedef struct {
@@ -243,8 +249,12 @@ static const char *gb(char *buf, size_t n, double bytes) {
 }
 
 static const char *precision_text(const Opts *o) {
-    return o->precision == PREC_MIXED ? "mixed (bf16 params and grads, fp32 master and states)"
-                                      : "fp32 (params 4, grads 4 bytes per parameter)";
+    return o->precision == PREC_MIXED
+               ? "mixed (bf16 params and grads, fp32 master and states; bf16 activations)"
+           : o->precision == PREC_BF16
+               ? "bf16 (bf16 params and grads, fp32 master and states; fp32 activations, as "
+                 "[train] precision = bf16 runs on CPUs)"
+               : "fp32 (params 4, grads 4 bytes per parameter)";
 }
 
 static const char *states_text(const Opts *o) {
@@ -299,11 +309,11 @@ static void print_one(const Plan *p, const Opts *o, int bare) {
     ROW("optimizer state", m->optim);
     ROW("model state", p->model_state);
     ROW("buffers", m->buffers);
-    printf("  %-24s %18.0f %11s%s\n", "activations", m->activations,
-           gb(b, sizeof b, m->activations),
-           bare           ? "  (none: bare parameter count)"
-           : o->precision ? "  (estimate: bf16 activations, 2 bytes per arena element)"
-                          : "");
+    printf(
+        "  %-24s %18.0f %11s%s\n", "activations", m->activations, gb(b, sizeof b, m->activations),
+        bare                         ? "  (none: bare parameter count)"
+        : o->precision == PREC_MIXED ? "  (estimate: bf16 activations, 2 bytes per arena element)"
+                                     : "");
     ROW("batch", m->data);
     ROW("total", m->total);
     ROW("communication per step", m->wire_bytes);
@@ -349,9 +359,9 @@ static void print_all(const Plan *pl, const Opts *o, int bare) {
     ROW("optimizer state", p->mem.optim);
     ROW("model state", p->model_state);
     ROW("buffers", p->mem.buffers);
-    ROW(bare           ? "activations (none)"
-        : o->precision ? "activations (bf16 est.)"
-                       : "activations",
+    ROW(bare                         ? "activations (none)"
+        : o->precision == PREC_MIXED ? "activations (bf16 est.)"
+                                     : "activations",
         p->mem.activations);
     ROW("batch", p->mem.data);
     ROW("total", p->mem.total);
@@ -421,7 +431,11 @@ static json_t *common_json(const char *model, const Geo *g, const Opts *o, int b
     SET("padded_params", json_integer((json_int_t)padded_total(g)));
     SET("units", json_integer(g->pm.nunits));
     SET("ranks", json_integer(o->ranks));
-    SET("precision", json_string(o->precision ? "mixed" : "fp32"));
+    SET("precision", json_string(o->precision == PREC_MIXED  ? "mixed"
+                                 : o->precision == PREC_BF16 ? "bf16"
+                                                             : "fp32"));
+    SET("reduce_elem_bytes", json_integer((json_int_t)b->reduce));
+    SET("gather_elem_bytes", json_integer((json_int_t)b->comm));
     SET("param_elem_bytes", json_integer((json_int_t)b->param));
     SET("grad_elem_bytes", json_integer((json_int_t)b->grad));
     SET("optim_bytes_per_param", json_integer((json_int_t)b->state));
@@ -441,7 +455,7 @@ static json_t *common_json(const char *model, const Geo *g, const Opts *o, int b
     }
     SET("activation_elements", json_integer((json_int_t)plan_activation_elems(&g->pm)));
     SET("activation_elem_bytes", json_integer((json_int_t)b->act));
-    SET("activation_estimate", json_boolean(!bare && o->precision));
+    SET("activation_estimate", json_boolean(!bare && o->precision == PREC_MIXED));
     SET("flops_per_token", json_real(g->pm.flops_per_token));
     SET("device_gib", json_real(o->device_gib));
     SET("device_bytes", json_integer((json_int_t)(o->device_gib * 1073741824.0)));
@@ -463,7 +477,7 @@ int cmd_plan(int argc, char **argv) {
     Opts o;
     memset(&o, 0, sizeof o);
     o.ranks = 1, o.stage = -1, o.device_gib = 80;
-    const char *model_path = NULL, *cfg_path = NULL, *prec = "fp32";
+    const char *model_path = NULL, *cfg_path = NULL, *prec = NULL;
     double P = 0, mask = -1;
     int json = 0, B = 0, T = 0, recompute = 0, have_gbps = 0, have_us = 0, stage_override = 0;
     for (int i = 0; i < argc; i++) {
@@ -492,8 +506,8 @@ int cmd_plan(int argc, char **argv) {
             recompute = 1;
         } else if (!strcmp(a, "--precision")) {
             prec = need_value(argc, argv, i++);
-            if (strcmp(prec, "fp32") && strcmp(prec, "mixed"))
-                z_die_all("plan: --precision must be fp32 or mixed (got '%s')", prec);
+            if (strcmp(prec, "fp32") && strcmp(prec, "mixed") && strcmp(prec, "bf16"))
+                z_die_all("plan: --precision must be fp32, bf16 or mixed (got '%s')", prec);
         } else if (!strcmp(a, "--device-gib")) {
             o.device_gib = parse_real(a, need_value(argc, argv, i), 1e-6, 1e9), i++;
         } else if (!strcmp(a, "--mask-rate")) {
@@ -522,15 +536,20 @@ int cmd_plan(int argc, char **argv) {
     if (o.timed && !have_gbps && o.ranks > 1)
         z_die_all("plan: --device-tflops at %d ranks needs --link-gbps (and --link-us)", o.ranks);
     if (stage_override && o.stage < 0) o.stage = cfg.zero.stage;
-    o.precision = strcmp(prec, "mixed") ? PREC_FP32 : PREC_MIXED;
+    if (!prec) prec = cfg.train.precision == DT_BF16 ? "bf16" : "fp32"; /* the config's */
+    o.precision = !strcmp(prec, "mixed")  ? PREC_MIXED
+                  : !strcmp(prec, "bf16") ? PREC_BF16
+                                          : PREC_FP32;
     size_t copy = o.precision ? 2 : 4;
+    size_t act = o.precision == PREC_MIXED ? 2 : 4;
+    size_t reduce = o.precision && cfg.zero.reduce_dtype == DT_BF16 ? 2 : 4;
     /* m and v in the unit layout (fp32, bf16 states of adamw and lamb); the
      * others are laid out over tensors (src/plan: plan_optim_bytes) */
     size_t states = cfg.optim.name == OPT_ADAFACTOR   ? 0
                     : cfg.optim.states == STATES_FP32 ? 8
                     : cfg.optim.states == STATES_BF16 ? 4
                                                       : 0;
-    o.bytes = (PlanBytes){copy, copy, states, copy, copy, o.precision ? 4 : 0};
+    o.bytes = (PlanBytes){copy, copy, states, act, copy, o.precision ? 4 : 0, reduce};
     o.optim = cfg.optim;
     o.micro = B ? B : cfg.train.micro_batch;
     o.seq = T ? T : cfg.data.seq_len;
@@ -600,8 +619,8 @@ int cmd_plan(int argc, char **argv) {
             }
             printf("largest ladder model that fits %d x %.4g GiB at stage %d (%s, B=%d, T=%d%s): "
                    "%s\n",
-                   o.ranks, o.device_gib, s, o.precision ? "mixed" : "fp32", o.micro, o.seq,
-                   o.recompute ? ", recompute" : "", pl[s].largest ? pl[s].largest : "none");
+                   o.ranks, o.device_gib, s, prec, o.micro, o.seq, o.recompute ? ", recompute" : "",
+                   pl[s].largest ? pl[s].largest : "none");
         }
     }
     free(g.padded), free(g.tensors);

@@ -96,6 +96,9 @@ static const KeyDef KEYS[] = {
      "CPU threads per rank (0 = OMP_NUM_THREADS or all cores)"},
     {"train", "recompute", T_BOOL, TR(recompute), "false", 0, 1, NULL,
      "keep only each block's input; recompute its forward inside its backward"},
+    {"train", "precision", T_ENUM, TR(precision), "fp32", 0, 0, "fp32|bf16",
+     "bf16: parameters and gradients as bf16 copies (gathered and reduced as such), fp32 master "
+     "weights and optimizer state; the CPU kernels compute in fp32 on converted units"},
     {"train", "dump_batches", T_STR, TR(dump_batches), "", 0, 0, NULL,
      "write the initial parameters and every batch to this HDF5 file (1 rank)"},
     {"train", "replay", T_STR, TR(replay), "", 0, 0, NULL,
@@ -130,6 +133,9 @@ static const KeyDef KEYS[] = {
      "ZeRO stage: 0 all-reduce, 1 shard optimizer state, 2 + gradients, 3 + parameters"},
     {"zero", "overlap", T_BOOL, Z(overlap), "true", 0, 1, NULL,
      "overlap gradient reductions and parameter prefetches with compute"},
+    {"zero", "reduce_dtype", T_ENUM, Z(reduce_dtype), "bf16", 0, 0, "fp32|bf16",
+     "precision = bf16: what gradient reductions move (bf16 halves the bytes; each addition is "
+     "done in fp32 either way)"},
 #define CK(field) offsetof(Config, ckpt.field)
     {"checkpoint", "every", T_LONG, CK(every), "0", -1, 1e15, NULL,
      "save every N steps (0 = only at the end, -1 = never)"},

@@ -63,8 +63,9 @@ typedef struct {
     long seed;       /* init, sampling, masking, dropout */
     long eval_every; /* steps between validations (0 = only at the end) */
     long log_every;
-    int threads;                     /* CPU threads per rank (0 = OpenMP default) */
-    int recompute;                   /* activation recomputation per block */
+    int threads;   /* CPU threads per rank (0 = OpenMP default) */
+    int recompute; /* activation recomputation per block */
+    int precision; /* DT_FP32, or DT_BF16: bf16 copies, fp32 master (mpi/zero.h) */
     char dump_batches[PATH_MAX_CFG]; /* write initial params + every batch here (1 rank) */
     char replay[PATH_MAX_CFG];       /* train on the batches (and init) of a dump file */
 } TrainConfig;
@@ -83,6 +84,9 @@ typedef struct {
     int io;                    /* 0 direct, 1 hdf5: how tensor bytes move (CkptIo) */
 } CkptConfig;
 
+/* element types of precision options */
+enum { DT_FP32 = 0, DT_BF16 = 1 };
+
 enum { OPT_ADAMW = 0, OPT_LAMB = 1, OPT_ADAFACTOR = 2 };
 enum { STATES_FP32 = 0, STATES_BF16 = 1, STATES_8BIT = 2 };
 
@@ -98,8 +102,9 @@ typedef struct {
 } OptimConfig;
 
 typedef struct {
-    int stage;   /* 0–3 */
-    int overlap; /* non-blocking reductions and prefetches progressed during compute */
+    int stage;        /* 0–3 */
+    int overlap;      /* non-blocking reductions and prefetches progressed during compute */
+    int reduce_dtype; /* DT_*: what gradient reductions move (mixed precision) */
 } ZeroConfig;
 
 typedef struct {

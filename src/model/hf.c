@@ -108,7 +108,7 @@ static int supported(const Model *m, char *err, size_t n) {
     return 0;
 }
 
-static int write_config(const Model *m, const char *path, char *err, size_t n) {
+static int write_config(const Model *m, const char *path, int bf16, char *err, size_t n) {
     const ModelConfig *c = &m->c;
     json_t *j;
     if (c->arch == ARCH_ENCODER)
@@ -129,12 +129,13 @@ static int write_config(const Model *m, const char *path, char *err, size_t n) {
                       c->gelu == K_GELU_TANH ? "gelu_new" : "gelu", "layer_norm_epsilon", c->ln_eps,
                       "resid_pdrop", c->dropout, "embd_pdrop", c->dropout, "attn_pdrop",
                       c->attn_dropout, "initializer_range", c->init_std, "tie_word_embeddings", 1);
+    json_object_set_new(j, "torch_dtype", json_string(bf16 ? "bfloat16" : "float32"));
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
     return rc ? z_fail(err, n, "%s: cannot write", path) : 0;
 }
 
-int hf_export(const Model *m, const char *dir, char *err, size_t errlen) {
+int hf_export(const Model *m, const char *dir, int bf16, char *err, size_t errlen) {
     if (supported(m, err, errlen)) return -1;
     int C = m->c.width;
     StTensor *t = z_calloc(3 * (size_t)m->nviews, sizeof *t, "export");
@@ -173,12 +174,12 @@ int hf_export(const Model *m, const char *dir, char *err, size_t errlen) {
     char path[4096];
     const char *meta[] = {"format", "pt", "producer", "zeropt"};
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    int rc = st_write(path, t, n, meta, 2, err, errlen);
+    int rc = st_write(path, t, n, meta, 2, bf16, err, errlen);
     for (int i = 0; i < n; i++) free(own[i]);
     free(own), free(t);
     if (rc) return rc;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    return write_config(m, path, err, errlen);
+    return write_config(m, path, bf16, err, errlen);
 }
 
 static int jint(json_t *j, const char *k, int def) {

@@ -11,10 +11,11 @@
 
 #include <stddef.h>
 
-/* Write dir/model.safetensors and dir/config.json for a model whose unit
- * params are full buffers. 0 on success; err says why otherwise (e.g. a
- * pre-LN encoder has no BertForMaskedLM equivalent). */
-int hf_export(const Model *m, const char *dir, char *err, size_t errlen);
+/* Write dir/model.safetensors (F32, or BF16 when bf16) and dir/config.json
+ * (its torch_dtype says which) for a model whose unit params are full
+ * buffers. 0 on success; err says why otherwise (e.g. a pre-LN encoder has
+ * no BertForMaskedLM equivalent). */
+int hf_export(const Model *m, const char *dir, int bf16, char *err, size_t errlen);
 
 /* Model configuration from dir/config.json (model_type bert or gpt2). */
 int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen);

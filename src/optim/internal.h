@@ -34,6 +34,9 @@ struct Optim {
     double *wsq;        /* per view: Σw² of the whole tensor (from sums0) */
     size_t nsum[2];
     float **img[2]; /* per unit: checkpoint staging copies (or NULL) */
+    int gbf16;      /* gradients arrive as bf16 */
+    float *scratch; /* their fp32 conversion, one segment at a time */
+    size_t nscratch;
 };
 
 #endif

@@ -60,12 +60,19 @@ void optim_free(Optim *o);
 
 /* Doubles of the two sums (0: skip the reduction). */
 size_t optim_nsums(const Optim *o, int phase);
-/* p[u], g[u]: unit u's parameters and reduced gradients, indexed from r[u].base. */
-void optim_sums0(Optim *o, float *const *p, float *const *g, double *out);
-void optim_sums1(Optim *o, float *const *p, float *const *g, long t, double coef,
+/* p[u], g[u]: unit u's parameters (fp32: the master in mixed precision)
+ * and reduced gradients, indexed from r[u].base. The gradients are fp32, or
+ * bf16 when [train] precision = bf16: then each segment's is converted into
+ * the scratch buffer before its pass. */
+void optim_sums0(Optim *o, float *const *p, const void *const *g, double *out);
+void optim_sums1(Optim *o, float *const *p, const void *const *g, long t, double coef,
                  const double *sum0, double *out);
-void optim_apply(Optim *o, float *const *p, float *const *g, double lr, long t, double coef,
+void optim_apply(Optim *o, float *const *p, const void *const *g, double lr, long t, double coef,
                  const double *sum0, const double *sum1);
+/* bf16 gradients: a buffer of n floats free during the step's update (the
+ * trainer lends a ZeRO working buffer); n must hold the largest segment. */
+void optim_set_scratch(Optim *o, float *buf, size_t n);
+size_t optim_scratch_need(const Optim *o);
 
 /* ---- checkpoints --------------------------------------------------------- */
 

@@ -85,6 +85,7 @@ Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int ra
     o->m = m, o->oc = cfg->optim, o->tc = cfg->train, o->rank = rank, o->nunits = m->nunits;
     o->nviews = m->nviews;
     o->name = cfg->optim.name, o->states = cfg->optim.states;
+    o->gbf16 = cfg->train.precision == DT_BF16;
     o->r = z_malloc(m->nunits * sizeof *r, "optimizer");
     memcpy(o->r, r, m->nunits * sizeof *r);
     o->nseg = segments(m, r, rank, NULL);

@@ -14,6 +14,8 @@
  */
 #include "internal.h"
 
+#include "mpi/err.h"
+
 #include <float.h>
 #include <math.h>
 
@@ -25,6 +27,27 @@ static void seed_states(Optim *o, Seg *s, long t) {
             s->s[k].seed = k_rng_child(k_rng_child(k_rng_child((uint64_t)o->tc.seed, 0xB16),
                                                    (uint64_t)t * 2 + (uint64_t)k),
                                        (uint64_t)s->unit);
+}
+
+/* Segment s's gradient in fp32: in place, or converted into the scratch. */
+static const float *grad(const Optim *o, const void *const *g, const Seg *s) {
+    size_t at = s->start - o->r[s->unit].base;
+    if (!o->gbf16) return (const float *)g[s->unit] + at;
+    if (s->n > o->nscratch)
+        z_die("optimizer: segment of %zu elements exceeds the scratch (%zu)", s->n, o->nscratch);
+    k_bf16_to_f32(o->scratch, (const uint16_t *)g[s->unit] + at, s->n);
+    return o->scratch;
+}
+
+void optim_set_scratch(Optim *o, float *buf, size_t n) {
+    o->scratch = buf, o->nscratch = n;
+}
+
+size_t optim_scratch_need(const Optim *o) {
+    size_t n = 0;
+    for (int i = 0; o->gbf16 && i < o->nseg; i++)
+        if (o->seg[i].n > n) n = o->seg[i].n;
+    return n;
 }
 
 static float af_eps1(const Optim *o) {
@@ -40,7 +63,7 @@ static KAdafactor af_args(const Optim *o, const Seg *s, const float *v, double c
     return a;
 }
 
-void optim_sums0(Optim *o, float *const *p, float *const *g, double *out) {
+void optim_sums0(Optim *o, float *const *p, const void *const *g, double *out) {
     if (o->name == OPT_ADAMW) return;
     for (size_t i = 0; i < o->nsum[0]; i++) out[i] = 0;
     for (int i = 0; i < o->nseg; i++) {
@@ -51,7 +74,7 @@ void optim_sums0(Optim *o, float *const *p, float *const *g, double *out) {
         const ParamView *v = &o->m->view[s->view];
         if (o->name == OPT_ADAFACTOR && v->ndim == 2) {
             double *row = out + o->rc_off[s->view], *col = row + v->shape[0];
-            k_rowcol_sq(g[s->unit] + at, s->n, s->first, (size_t)v->shape[1], row, col);
+            k_rowcol_sq(grad(o, g, s), s->n, s->first, (size_t)v->shape[1], row, col);
         }
     }
 }
@@ -64,7 +87,7 @@ static KLamb lamb_args(const Optim *o, const Seg *s, long t) {
     return l;
 }
 
-void optim_sums1(Optim *o, float *const *p, float *const *g, long t, double coef,
+void optim_sums1(Optim *o, float *const *p, const void *const *g, long t, double coef,
                  const double *sum0, double *out) {
     if (o->name == OPT_ADAMW) return;
     for (int i = 0; i < o->m->nviews; i++) o->wsq[i] = sum0[i], out[i] = 0;
@@ -91,12 +114,12 @@ void optim_sums1(Optim *o, float *const *p, float *const *g, long t, double coef
         }
         for (int i = 0; i < o->nseg; i++) {
             const Seg *s = &o->seg[i];
-            size_t at = s->start - o->r[s->unit].base;
             float *v = s->s[1].data;
-            if (v) k_lerp_sq(v, g[s->unit] + at, s->n, w, (float)coef);
+            const float *gs = v || s->mine ? grad(o, g, s) : NULL;
+            if (v) k_lerp_sq(v, gs, s->n, w, (float)coef);
             if (!s->mine) continue;
             KAdafactor a = af_args(o, s, v, coef);
-            out[s->view] += k_adafactor_sumsq(g[s->unit] + at, s->n, &a);
+            out[s->view] += k_adafactor_sumsq(gs, s->n, &a);
         }
         return;
     }
@@ -104,15 +127,15 @@ void optim_sums1(Optim *o, float *const *p, float *const *g, long t, double coef
         Seg *s = &o->seg[i];
         seed_states(o, s, t);
         size_t at = s->start - o->r[s->unit].base;
-        k_adam_moments(g[s->unit] + at, &s->s[0], &s->s[1], s->n, (float)tc->beta1,
-                       (float)tc->beta2, (float)coef);
+        k_adam_moments(grad(o, g, s), &s->s[0], &s->s[1], s->n, (float)tc->beta1, (float)tc->beta2,
+                       (float)coef);
         if (!s->mine) continue;
         KLamb l = lamb_args(o, s, t);
         out[s->view] += k_lamb_sumsq(p[s->unit] + at, &s->s[0], &s->s[1], s->n, &l);
     }
 }
 
-void optim_apply(Optim *o, float *const *p, float *const *g, double lr, long t, double coef,
+void optim_apply(Optim *o, float *const *p, const void *const *g, double lr, long t, double coef,
                  const double *sum0, const double *sum1) {
     (void)sum0;
     const TrainConfig *tc = &o->tc;
@@ -129,7 +152,7 @@ void optim_apply(Optim *o, float *const *p, float *const *g, double lr, long t, 
             seed_states(o, s, t);
             size_t at = s->start - o->r[s->unit].base;
             a.keep = o->m->view[s->view].decay ? (float)(1 - lr * tc->weight_decay) : 1.0f;
-            k_adamw_state(p[s->unit] + at, g[s->unit] + at, &s->s[0], &s->s[1], s->n, &a);
+            k_adamw_state(p[s->unit] + at, grad(o, g, s), &s->s[0], &s->s[1], s->n, &a);
         }
         return;
     }
@@ -149,7 +172,7 @@ void optim_apply(Optim *o, float *const *p, float *const *g, double lr, long t, 
             double denom = fmax(1.0, un / sqrt(numel) / o->oc.af_clip);
             KAdafactor a = af_args(o, s, s->s[1].data, coef);
             float keep = v->decay ? (float)(1 - lr * tc->weight_decay) : 1.0f;
-            k_adafactor_apply(p[s->unit] + at, g[s->unit] + at, s->n, &a, keep,
+            k_adafactor_apply(p[s->unit] + at, grad(o, g, s), s->n, &a, keep,
                               (float)(alpha / denom));
         }
     }

@@ -99,23 +99,34 @@ PlanMem plan_memory(const PlanModel *g, int stage, int ranks, const PlanBytes *b
     m.params = (stage <= 2 ? full : shard) * b->param;
     m.grads = (stage <= 1 ? full : shard) * b->grad;
     m.optim = plan_optim_bytes(g, stage, ranks, b);
-    if (stage >= 2) m.buffers = (2 * maxwork + tied) * b->grad; /* working + tied gradients */
-    if (stage == 3) m.buffers += arena * b->param;              /* the gather arena */
+    if (b->master) { /* fp32 working gradients and views at every stage */
+        m.buffers = (2 * maxwork + tied) * 4 + arena * 4;
+        if (stage == 3) m.buffers += arena * b->param; /* the bf16 gather arena */
+    } else {
+        if (stage >= 2) m.buffers = (2 * maxwork + tied) * b->grad; /* working + tied gradients */
+        if (stage == 3) m.buffers += arena * b->param;              /* the gather arena */
+    }
     m.activations = plan_activation_elems(g) * b->act + plan_index_bytes(g);
     if (g->has_shape) /* the step's tokens, labels and positions */
         m.data = (double)g->accum * g->micro * (8.0 * g->seq + 8);
     m.total = m.params + m.grads + m.optim + m.buffers + m.activations + m.data;
     /* communication: what the collectives are handed per step (a
      * micro-batches), and what a ring sends, accumulation 1 */
-    double a = g->has_shape ? g->accum : 1, e = b->comm, f = (double)(ranks - 1) / ranks;
+    double a = g->has_shape ? g->accum : 1, e = b->comm, r = b->reduce,
+           f = (double)(ranks - 1) / ranks;
     if (stage == 0)
-        m.mpi_bytes = full * e;
+        m.mpi_bytes = full * r;
     else if (stage <= 2)
-        m.mpi_bytes = (stage == 1 ? 1 : a) * full * e + shard * e;
+        m.mpi_bytes = (stage == 1 ? 1 : a) * full * r + shard * e;
     else
-        m.mpi_bytes = a * (full + 2 * shard + (g->tied >= 0 ? 2 * tied / ranks : 0)) * e;
-    double words = (stage < 3 ? 2 : 3) * full * f + (stage == 3 ? 2 * tied * f : 0);
-    m.wire_bytes = words * e;
+        m.mpi_bytes = a * (full * r + (2 * shard + (g->tied >= 0 ? 2 * tied / ranks : 0)) * e);
+    /* a ring all-reduce is a reduce-scatter and an all-gather, both of the
+     * reduced type */
+    if (stage == 0)
+        m.wire_bytes = 2 * full * f * r;
+    else
+        m.wire_bytes =
+            full * f * r + ((stage < 3 ? 1 : 2) * full * f + (stage == 3 ? 2 * tied * f : 0)) * e;
     /* ring collectives, each N−1 latency steps: stage 0 one all-reduce per
      * unit (2(N−1) steps), stages 1–2 a reduce-scatter and an all-gather per
      * unit, stage 3 two all-gathers and a reduce-scatter per unit plus the

@@ -46,12 +46,15 @@ typedef struct {
     int ntensors;
 } PlanModel;
 
-/* Element sizes: the model copy (params, grads, buffers, communication),
- * optimizer state per parameter in the unit layout (m and v: fp32 8, bf16 4;
- * 0 where the state is laid out over tensors: 8bit, adafactor), the fp32
- * master copy (mixed precision: 4), activations. */
+/* Element sizes: the model copy (params, grads), optimizer state per
+ * parameter in the unit layout (m and v: fp32 8, bf16 4; 0 where the state is
+ * laid out over tensors: 8bit, adafactor), activations, what all-gathers
+ * move (comm) and what gradient reductions move (reduce), the fp32 master
+ * copy (mixed precision: 4; 0 in fp32). Mixed precision (master > 0) also
+ * has the buffers of mpi/zero.h: fp32 views of the resident units and fp32
+ * working gradients at every stage, a bf16 gather arena at stage 3. */
 typedef struct {
-    size_t param, grad, state, act, comm, master;
+    size_t param, grad, state, act, comm, master, reduce;
 } PlanBytes;
 
 typedef struct {

@@ -364,7 +364,13 @@ int trainer_resume(Trainer *tr) {
         z_log("resume: the checkpoint's optimizer (%s) is not this run's (%s): fresh optimizer "
               "state",
               optim_name(saved), optim_name(now));
-    } else if (h.cfg.optim.states != tr->cfg.optim.states || saved != now) {
+    }
+    if (h.cfg.train.precision != tr->cfg.train.precision)
+        z_log("resume: precision %s in the checkpoint, now %s (the checkpoint holds the fp32 "
+              "master weights either way)",
+              h.cfg.train.precision == DT_BF16 ? "bf16" : "fp32",
+              tr->cfg.train.precision == DT_BF16 ? "bf16" : "fp32");
+    if (!fresh && (h.cfg.optim.states != tr->cfg.optim.states || saved != now)) {
         const char *st[3] = {"fp32", "bf16", "8bit"};
         z_log("resume: optimizer %s, states %s in the checkpoint; now %s, states %s",
               optim_name(saved), st[h.cfg.optim.states], optim_name(now), st[tr->cfg.optim.states]);

@@ -69,8 +69,12 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
     Model *m = &tr->m;
     const TrainConfig *tc = &tr->cfg.train;
     int nu = m->nunits;
-    float **p = tr->opt_p, **g = tr->opt_g;
-    for (int u = 0; u < nu; u++) p[u] = zero_own_params(z, u), g[u] = zero_own_grads(z, u);
+    float **p = tr->opt_p;
+    const void **g = tr->opt_g;
+    int mixed = zero_mixed(z);
+    for (int u = 0; u < nu; u++)
+        p[u] = zero_own_params(z, u),
+        g[u] = mixed ? (const void *)zero_own_grads_bf16(z, u) : (const void *)zero_own_grads(z, u);
     /* Σ g² over the shard each rank owns (stage 0: the same slice of its full
      * copy), one all-reduce that also carries the loss, a NaN/Inf flag and
      * the optimizer's first sums */
@@ -81,7 +85,9 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
         size_t shard = zero_shard(z, u), lo = (size_t)tr->rank * shard;
         size_t hi = lo + shard < m->unit[u].numel ? lo + shard : m->unit[u].numel;
         if (hi <= lo) continue;
-        red[0] += k_sumsq(zero_stage(z) == 0 ? g[u] + lo : g[u], hi - lo);
+        size_t at = zero_stage(z) == 0 ? lo : 0;
+        red[0] += mixed ? k_sumsq_bf16((const uint16_t *)g[u] + at, hi - lo)
+                        : k_sumsq((const float *)g[u] + at, hi - lo);
     }
     optim_sums0(tr->opt, p, g, sum0);
     red[1] = isfinite(red[0]) ? 0 : 1;

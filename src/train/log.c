@@ -30,6 +30,11 @@ static void write_record(Trainer *tr) {
 static void log_memory(Trainer *tr) {
     MemStats ms = k_mem_stats();
     double rss = trainer_rss(0), mb = 1e6;
+    int bf16 = tr->cfg.train.precision == DT_BF16;
+    if (bf16)
+        z_log("precision bf16: bf16 parameters and gradients, fp32 master weights (counted as "
+              "optimizer state); reductions in %s, all-gathers in bf16; fp32 compute",
+              tr->cfg.zero.reduce_dtype == DT_BF16 ? "bf16" : "fp32");
     z_log("memory per rank (ZeRO stage %d, counted): params %.1f MB, grads %.1f MB, optimizer "
           "%.1f MB, buffers %.1f MB, activations %.1f MB, batch %.1f MB = %.1f MB; resident %.1f "
           "MB (%.1f MB before these buffers)",
@@ -42,6 +47,9 @@ static void log_memory(Trainer *tr) {
     metrics_int(mt, "step", 0);
     metrics_int(mt, "zero_stage", zero_stage(tr->zero));
     metrics_int(mt, "ranks", tr->nranks);
+    metrics_str(mt, "precision", bf16 ? "bf16" : "fp32");
+    if (bf16)
+        metrics_str(mt, "reduce_dtype", tr->cfg.zero.reduce_dtype == DT_BF16 ? "bf16" : "fp32");
     metrics_int(mt, "params", (long long)tr->m.nparams);
     for (int c = 0; c < MEM_NCAT; c++) {
         char key[48];

@@ -223,7 +223,8 @@ void trainer_build(Trainer *tr) {
     for (int u = 0; u < m->nunits; u++) numel[u] = m->unit[u].numel, padded[u] = m->unit[u].padded;
     tr->rss_base = trainer_rss(0);
     tr->zero = zero_create(c->zero.stage, c->zero.overlap, m->nunits, numel, padded,
-                           c->model.tied ? 0 : -1);
+                           c->model.tied ? 0 : -1, c->train.precision == DT_BF16,
+                           c->zero.reduce_dtype == DT_BF16);
     free(numel);
     free(padded);
     OptRange *r = z_malloc(m->nunits * sizeof *r, "units");
@@ -235,10 +236,16 @@ void trainer_build(Trainer *tr) {
     }
     tr->opt = optim_create(m, c, r, tr->rank);
     free(r);
+    size_t nscratch, need = optim_scratch_need(tr->opt);
+    float *scratch = zero_scratch(tr->zero, &nscratch);
+    if (need > nscratch)
+        z_die("optimizer: a segment of %zu elements does not fit the working buffer (%zu)", need,
+              nscratch);
+    optim_set_scratch(tr->opt, scratch, nscratch);
     size_t nsums = optim_nsums(tr->opt, 0) + optim_nsums(tr->opt, 1);
     if (nsums) tr->opt_sums = z_alloc((3 + nsums) * sizeof(double), MEM_OPTIM, "optimizer sums");
     tr->opt_p = z_calloc(m->nunits, sizeof(float *), "units");
-    tr->opt_g = z_calloc(m->nunits, sizeof(float *), "units");
+    tr->opt_g = z_calloc(m->nunits, sizeof(void *), "units");
     if (c->train.replay[0])
         trainer_load_params(tr, c->train.replay, "init");
     else

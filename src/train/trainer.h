@@ -38,9 +38,10 @@ typedef struct {
     const char *cfg_path;
     Model m;
     Zero *zero;
-    Optim *opt;             /* this rank's optimizer state */
-    float **opt_p, **opt_g; /* [nunits] this rank's parameters and gradients, for the update */
-    double *opt_sums;       /* lamb, adafactor: the loss, norm, flag and the optimizer's sums */
+    Optim *opt;         /* this rank's optimizer state */
+    float **opt_p;      /* [nunits] this rank's parameters (mixed: master), for the update */
+    const void **opt_g; /* [nunits] its gradients (fp32, or bf16 in mixed precision) */
+    double *opt_sums;   /* lamb, adafactor: the loss, norm, flag and the optimizer's sums */
     int rank, nranks;
     int micro, seq, accum; /* sequences per forward, tokens per sequence, micro-batches per step */
     int batch;             /* global batch: sequences per step over all ranks */

@@ -185,7 +185,7 @@ expect_error "no model" "nothing to plan" -- "$ZEROPT" plan --ranks 8
 expect_error "params and model" "not both" -- "$ZEROPT" plan --model $M --params 1e9
 expect_error "params negative" "--params" -- "$ZEROPT" plan --params -5
 expect_error "params junk" "--params" "1e9x" -- "$ZEROPT" plan --params 1e9x
-expect_error "precision" "--precision must be fp32 or mixed" -- "$ZEROPT" plan --model $M --precision fp16
+expect_error "precision" "--precision must be fp32, bf16 or mixed" -- "$ZEROPT" plan --model $M --precision fp16
 expect_error "seq too long" "seq 1024 exceeds" "max_positions = 512" -- "$ZEROPT" plan --model $M --seq 1024
 expect_error "micro-batch 0" "--micro-batch" -- "$ZEROPT" plan --model $M --micro-batch 0
 expect_error "device-gib junk" "--device-gib" -- "$ZEROPT" plan --model $M --device-gib lots

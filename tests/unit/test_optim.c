@@ -131,7 +131,8 @@ static void ranks_step(Ranks *k, float *p, float *g, long t, double lr, double c
     size_t n0 = optim_nsums(k->o[0], 0), n1 = optim_nsums(k->o[0], 1);
     double *s0 = calloc(n0 + 1, sizeof *s0), *s1 = calloc(n1 + 1, sizeof *s1);
     double *part = calloc(n0 + n1 + 1, sizeof *part);
-    float *pr[2], *gr[2];
+    float *pr[2];
+    const void *gr[2];
     for (int r = 0; r < k->nr; r++) pr[r] = p + k->r[r].base, gr[r] = g + k->r[r].base;
     for (int r = 0; r < k->nr; r++) {
         optim_sums0(k->o[r], &pr[r], &gr[r], part);

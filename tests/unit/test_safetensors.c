@@ -39,7 +39,7 @@ int main(void) {
     StTensor t[2] = {{"layer.0.weight", 2, {2, 3}, a}, {"bias", 1, {4}, b}};
     const char *meta[] = {"format", "pt"};
     const char *p = check_path("ok.safetensors");
-    int rc = st_write(p, t, 2, meta, 1, err, sizeof err);
+    int rc = st_write(p, t, 2, meta, 1, 0, err, sizeof err);
     StFile *f = rc ? NULL : st_open(p, err, sizeof err);
     int64_t d[4] = {0};
     size_t n = 0;

@@ -95,7 +95,7 @@ static void run(int stage, int nu, const size_t *numel, int tied, int full_check
     size_t padded[128];
     pad_units(nu, numel, padded);
     MemStats before = k_mem_stats();
-    Zero *z = zero_create(stage, 1, nu, numel, padded, tied);
+    Zero *z = zero_create(stage, 1, nu, numel, padded, tied, 0, 0);
     MemStats after = k_mem_stats();
     char name[160];
     const char *tn = tied >= 0 ? "tied" : "untied";

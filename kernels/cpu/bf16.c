@@ -1,0 +1,61 @@
+/*
+ * bf16.c — arrays of bf16 (mixed precision, DESIGN.md "Precision"): the
+ * conversions between the bf16 copies ZeRO keeps and the fp32 the CPU
+ * kernels compute in, the accumulations that add in fp32 and round once,
+ * and the squared norm. Rounding is km_to_bf16's (nearest, ties to even).
+ * All memory-bound: 6 bytes per element for a conversion, 8 for an
+ * accumulation; threads take fixed ranges.
+ */
+#include "kernels/kernels.h"
+#include "kernels/optim_math.h"
+
+#include <omp.h>
+
+/* below this many elements one thread is faster than waking the team */
+#define PAR_MIN 32768
+
+void k_bf16_to_f32(float *x, const uint16_t *h, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] = km_from_bf16(h[i]);
+}
+
+void k_f32_to_bf16(uint16_t *h, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(x[i]);
+}
+
+void k_bf16_add_f32(uint16_t *h, const float *w, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(km_from_bf16(h[i]) + w[i]);
+}
+
+void k_f32_add_bf16(float *w, const uint16_t *h, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) w[i] += km_from_bf16(h[i]);
+}
+
+void k_bf16_add_bf16(uint16_t *h, const uint16_t *in, size_t n) {
+    for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(km_from_bf16(h[i]) + km_from_bf16(in[i]));
+}
+
+double k_sumsq_bf16(const uint16_t *h, size_t n) {
+    /* each thread a fixed range, the partial sums added in thread order (as
+     * k_sumsq: deterministic for a given thread count) */
+    enum { MAXT = 256 };
+    double part[MAXT] = {0};
+    int nt = 1;
+#pragma omp parallel num_threads(omp_get_max_threads() < MAXT ? omp_get_max_threads() : MAXT)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        if (t == 0) nt = T;
+        double s = 0;
+        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) {
+            double x = km_from_bf16(h[i]);
+            s += x * x;
+        }
+        part[t] = s;
+    }
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += part[t];
+    return s;
+}
