@@ -78,7 +78,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt bench-optim profile demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -125,6 +125,9 @@ bench-ckpt: $(BUILD)/zeropt
 
 bench-optim: $(BUILD)/zeropt # the optimizer options on the demo corpus (needs make demo first)
 	@bash bench/optim_bench.sh
+
+bench-precision: $(BUILD)/zeropt # bf16 against fp32 on the demo corpus (needs make demo first)
+	@bash bench/precision_bench.sh
 
 profile: # where a step's time goes, kernel by kernel (bench/profile.sh; needs perf)
 	@bash bench/profile.sh

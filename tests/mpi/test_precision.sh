@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# [train] precision = bf16 (mpi/zero.h "Mixed precision"): a tiny encoder
+# (MLM) and a tiny pre-LN decoder (causal LM) on a real-text byte corpus, 2
+# ranks. Checks:
+#   - counted bytes of every category, and bytes handed to MPI per step,
+#     equal `zeropt plan`'s at stages 0-3, reductions in bf16 and in fp32;
+#   - model state per rank = the ZeRO paper's (2 + 2 + K)·Ψ/N_d terms, byte
+#     for byte (Ψ the padded parameter count): K = 12 (fp32 m, v) and 8 (bf16
+#     m, v); 8-bit and Adafactor states equal the plan's closed form;
+#   - stage 3 hands half of fp32's bytes to MPI (bf16 gathers and
+#     reductions), and with fp32 reductions the gathers alone are halved;
+#   - stages 1-3 follow stage 0's loss curve; run to run bit-identical; stop
+#     at step 8 and resume: bit-identical; resume under 1 rank, bf16 -> fp32
+#     and fp32 -> bf16 continue the curve;
+#   - bf16 follows fp32's loss curve within 1 % (MLM and CLM, 200 steps);
+#   - the checkpoint holds the fp32 master (float32 datasets, `ckpt verify`
+#     accepts it); `ckpt export --dtype bf16` writes BF16 tensors equal to
+#     the master rounded to nearest even.
+# Measured 2026-12-02 (AMD EPYC): see the tolerances at each check.
+. "$(dirname "$0")/../lib/lib.sh"
+plan 9
+src=/usr/share/games/fortunes
+$PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" >/dev/null ||
+    bail "byte corpus"
+cat >"$TMP/cfg.ini" <<EOC
+[model]
+vocab_size = 262
+max_positions = 32
+layers = 2
+width = 64
+heads = 2
+ffn = 128
+dropout = 0.1
+attn_dropout = 0.1
+[data]
+path = $TMP/corpus.h5
+seq_len = 32
+val_batches = 0
+[train]
+global_batch = 16
+micro_batch = 8
+steps = 16
+lr = 3e-3
+warmup = 2
+precision = bf16
+[optim]
+min_8bit_size = 1024
+[checkpoint]
+keep_last = 0
+every = 8
+[run]
+peak_tflops = 1
+EOC
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+dec="model.arch=decoder model.norm=pre model.gelu=tanh"
+train() { # ranks run_dir [overrides]: 0 when it succeeded
+    local n=$1 dir=$2; shift 2
+    timeout -k 5 300 mpirun -q -np "$n" "$ZEROPT" train -c "$TMP/cfg.ini" run.dir="$dir" \
+        train.micro_batch=$((16 / n)) "$@" >"$dir.log" 2>&1
+}
+# run NAME [overrides]: a 2-rank run and the plan of the same config
+run() {
+    local name=$1; shift
+    local st
+    train 2 "$TMP/$name" "$@" || { notok "run $name: $(tail -2 "$TMP/$name.log" | tr '\n' '|')"; return 1; }
+    st=$(sed -n 's/.*ZeRO stage \([0-3]\), counted.*/\1/p' "$TMP/$name.log")
+    "$ZEROPT" plan -c "$TMP/cfg.ini" --ranks 2 --stage "$st" train.micro_batch=8 "$@" --json \
+        >"$TMP/$name.plan.json"
+}
+stages="0 1 2 3"
+[ "${ZEROPT_TEST_QUICK:-}" = 1 ] && stages="0 3" # the sanitizer build: memory errors, not numerics
+fails=0
+for st in $stages; do
+    run e16-s$st zero.stage=$st || fails=1
+    run e32-s$st zero.stage=$st zero.reduce_dtype=fp32 || fails=1
+    run d16-s$st zero.stage=$st $dec || fails=1
+    run bs-s$st zero.stage=$st optim.states=bf16 || fails=1
+    run q8-s$st zero.stage=$st optim.states=8bit || fails=1
+    run af-s$st zero.stage=$st optim.name=adafactor train.lr=3e-2 || fails=1
+done
+run f32-s3 zero.stage=3 train.precision=fp32 || fails=1
+"$ZEROPT" model -c "$TMP/cfg.ini" --ranks 2 --json >"$TMP/model.json"
+[ $fails = 0 ] && py "bytes" "$TMP" $stages <<'PY'
+import json, sys
+from tap import ok
+d, stages = sys.argv[1], [int(s) for s in sys.argv[2:]]
+cats = ["params", "grads", "optim", "buffers", "activations", "data"]
+def rec(n): return json.loads(open(f"{d}/{n}/metrics.jsonl").readline())
+def plan(n): return json.load(open(f"{d}/{n}.plan.json"))
+def sent(n): return [json.loads(l)["comm_bytes"] for l in open(f"{d}/{n}/metrics.jsonl") if "comm_bytes" in l]
+bad = []
+for k in ["e16", "e32", "d16", "bs", "q8", "af"]:
+    for st in stages:
+        n = f"{k}-s{st}"
+        r, p = rec(n), plan(n)
+        bad += [f"{n} {c}: counted {r[c + '_bytes']} plan {p[c + '_bytes']}" for c in cats
+                if r[c + "_bytes"] != p[c + "_bytes"]]
+        bad += [f"{n} sent {x} plan {p['mpi_bytes_per_step']}" for x in sent(n)
+                if x != p["mpi_bytes_per_step"]]
+        if r.get("precision") != "bf16": bad.append(f"{n}: precision {r.get('precision')}")
+ok(f"bf16, stages {stages}, 6 variants: counted bytes of every category and bytes sent equal the plan",
+   not bad, "; ".join(bad[:4]) if bad else "encoder (bf16 and fp32 reductions), decoder, bf16/8-bit/adafactor states")
+psi = sum(u["padded"] for u in json.load(open(f"{d}/model.json"))["units"])  # Ψ for 2 ranks
+N = 2
+terms = {0: (2 * psi, 2 * psi, psi), 1: (2 * psi, 2 * psi, psi / N),
+         2: (2 * psi, 2 * psi / N, psi / N), 3: (2 * psi / N, 2 * psi / N, psi / N)}
+bad, shown = [], []
+for k, K in (("e16", 12), ("bs", 8)):
+    for st in stages:
+        r = rec(f"{k}-s{st}")
+        p_, g_, o_ = terms[st]
+        want = (p_, g_, K * o_)
+        got = (r["params_bytes"], r["grads_bytes"], r["optim_bytes"])
+        if got != want: bad.append(f"{k} s{st}: counted {got}, (2, 2, {K}) terms {want}")
+        shown.append(f"K={K} s{st} {sum(got)}")
+for k in ("q8", "af"):
+    for st in stages:
+        r, p = rec(f"{k}-s{st}"), plan(f"{k}-s{st}")
+        own = psi if st == 0 else psi / N
+        p_, g_, _ = terms[st]
+        if (r["params_bytes"], r["grads_bytes"], r["optim_bytes"]) != (p_, g_, p["optim_bytes"]):
+            bad.append(f"{k} s{st}: counted {r['params_bytes']}, {r['grads_bytes']}, {r['optim_bytes']}; "
+                       f"terms {p_}, {g_}, plan {p['optim_bytes']}")
+        shown.append(f"{k} K={r['optim_bytes'] / own:.3f} s{st}")
+ok("model state per rank = (2 + 2 + K) Psi / N_d terms, byte for byte (K 12, 8; 8-bit, adafactor: plan's K)",
+   not bad, "; ".join(bad) if bad else f"Psi = {psi}: " + ", ".join(shown))
+f32, b16, b32 = sent("f32-s3")[0], sent("e16-s3")[0], sent("e32-s3")[0]
+red = 4 * psi  # fp32 reduce-scatter of every unit, accumulation 1
+ok("stage 3 moves half the fp32 bytes: all bf16 = fp32 / 2; with fp32 reductions the gathers halve",
+   b16 * 2 == f32 and b32 - red == (f32 - red) / 2,
+   f"per step: fp32 {f32:.0f}, bf16 {b16:.0f}, bf16 gathers + fp32 reductions {b32:.0f} bytes")
+PY
+[ $fails = 0 ] || { notok "bytes (runs failed)"; notok "model state"; notok "stage 3 bytes"; }
+
+# stages agree; run to run; stop and resume
+{ train 2 "$TMP/again" zero.stage=3 && train 2 "$TMP/half" zero.stage=3 train.stop_at=8 &&
+    train 2 "$TMP/half" zero.stage=1; } || notok "resume runs: $(tail -2 "$TMP"/half.log | tr '\n' '|')"
+py "stages" "$TMP" $stages <<'PY'
+import sys
+from ckpt_check import ok, losses, tensors, same
+d, stages = sys.argv[1], [int(s) for s in sys.argv[2:]]
+worst, bad = 0.0, []
+for k in ["e16", "e32", "d16"]:
+    ref = losses(d, f"{k}-s0") if 0 in stages else []
+    for st in stages[1:]:
+        cur = losses(d, f"{k}-s{st}")
+        if len(cur) != 16 or len(ref) != 16:
+            bad.append(f"{k} s{st}: {len(cur)} losses"); continue
+        worst = max(worst, max(abs(a - b) / abs(b) for a, b in zip(cur, ref)))
+ok(f"bf16: stages {stages[1:]} follow stage 0's loss curve", not bad and worst < 1e-7,
+   f"3 variants x 16 steps, worst relative difference {worst:.1e} (tolerance 1e-7)" + "; ".join(bad))
+try:
+    a = tensors(f"{d}/e16-s3/ckpt/step_000016.h5")
+    b = tensors(f"{d}/again/ckpt/step_000016.h5")
+    c = tensors(f"{d}/half/ckpt/step_000016.h5")
+    ok("bf16 stage 3: run to run, and stop at step 8 + resume at stage 1, are bit-identical",
+       same(a, b) and same(a, c) and losses(d, "e16-s3") == losses(d, "again") == losses(d, "half"),
+       f"{len(a)} tensors (fp32 master, m, v), 16 losses")
+except Exception as e:
+    ok("bf16: bit-exact", False, repr(e))
+PY
+
+# resume elsewhere: 1 rank (accumulation 2), bf16 -> fp32, fp32 -> bf16
+ck() { echo "$TMP/$1/ckpt/step_000008.h5"; }
+train 2 "$TMP/f32-s1" zero.stage=1 train.precision=fp32 || notok "fp32 run: $(tail -2 "$TMP/f32-s1.log" | tr '\n' '|')"
+train 1 "$TMP/x-n1" zero.stage=0 train.micro_batch=8 checkpoint.resume="$(ck e16-s1)" &&
+    train 2 "$TMP/x-to32" zero.stage=2 train.precision=fp32 checkpoint.resume="$(ck e16-s1)" &&
+    train 2 "$TMP/x-to16" zero.stage=3 checkpoint.resume="$(ck f32-s1)" ||
+    notok "cross resumes: $(tail -2 "$TMP"/x-*.log | tr '\n' '|')"
+py "cross" "$TMP" <<'PY'
+import sys
+from ckpt_check import ok, losses
+d = sys.argv[1]
+def dev(run, ref):
+    a, b = losses(d, run), losses(d, ref)[8:]
+    return max(abs(x - y) / y for x, y in zip(a, b)) if len(a) == 8 else float("inf")
+e1, e2, e3 = dev("x-n1", "e16-s1"), dev("x-to32", "e16-s1"), dev("x-to16", "f32-s1")
+ok("a bf16 checkpoint resumes under 1 rank and as fp32, an fp32 one as bf16, and the curves continue",
+   e1 < 2e-3 and e2 < 2e-3 and e3 < 2e-3,
+   f"8 steps after each resume, worst {e1:.1e} (1 rank, bf16), {e2:.1e} (-> fp32), {e3:.1e} (-> bf16) "
+   "of the uninterrupted run (tolerance 2e-3; measured 2026-12-02: 6e-6, 3.5e-4, 3.8e-4)")
+PY
+
+# bf16 follows fp32 over 200 steps, MLM and CLM. lr 1e-3: at 3e-3 this tiny
+# decoder crosses a plateau at a step that varies from seed to seed (two
+# fp32 seeds differed by 5.9 % there, bf16 from fp32 by 3.4 %); at 1e-3 two
+# fp32 seeds differ by up to 4 % (MLM 2.5 %), bf16 from fp32 by 0.33 % (CLM)
+# and 0.01 % (MLM), measured 2026-12-02
+long="train.steps=200 train.log_every=1 train.lr=1e-3 checkpoint.every=-1 zero.stage=1"
+lfail=0
+for p in fp32 bf16; do
+    train 2 "$TMP/long-e-$p" $long train.precision=$p || lfail=1
+    # shellcheck disable=SC2086
+    train 2 "$TMP/long-d-$p" $long train.precision=$p $dec || lfail=1
+done
+[ $lfail = 0 ] && py "curve" "$TMP" <<'PY'
+import sys
+from ckpt_check import ok, losses
+d = sys.argv[1]
+W, msg, good = 20, [], True
+for k, what in (("e", "MLM"), ("d", "CLM")):
+    a, b = losses(d, f"long-{k}-bf16"), losses(d, f"long-{k}-fp32")
+    wa = [sum(a[i:i + W]) / W for i in range(0, len(a) - W + 1, W)]
+    wb = [sum(b[i:i + W]) / W for i in range(0, len(b) - W + 1, W)]
+    dev = max(abs(x - y) / y for x, y in zip(wa, wb)) if len(a) == len(b) == 200 else float("inf")
+    good = good and dev < 0.01
+    msg.append(f"{what}: worst {100 * dev:.2f} % over 10 windows of {W} steps, last {wa[-1]:.4f} vs {wb[-1]:.4f}")
+ok("bf16 follows the fp32 loss curve within 1 % (200 steps, 2 ranks)", good, "; ".join(msg))
+PY
+[ $lfail = 0 ] || notok "long runs: $(tail -2 "$TMP"/long-*.log | tr '\n' '|')"
+
+# the checkpoint holds fp32; export as BF16
+c16="$TMP/e16-s1/ckpt/step_000016.h5"
+"$ZEROPT" ckpt verify "$c16" >"$TMP/verify.out" 2>&1 &&
+    h5dump -H -d /model/blocks.00.attn.qkv.weight "$c16" | sed -n 3p | grep -q H5T_IEEE_F32LE &&
+    ok "a bf16 run's checkpoint holds the fp32 master (float32 datasets) and ckpt verify accepts it" ||
+    notok "bf16 checkpoint: $(tail -1 "$TMP/verify.out") $(h5dump -H -d /model/blocks.00.attn.qkv.weight "$c16" 2>&1 | sed -n 3p)"
+"$ZEROPT" ckpt export "$c16" --format safetensors --out "$TMP/hf16" --dtype bf16 >"$TMP/export.out" 2>&1 ||
+    notok "export --dtype bf16: $(tail -1 "$TMP/export.out")"
+py "export" "$TMP" "$c16" <<'PY'
+import json, struct, sys
+import h5py, numpy as np
+from tap import ok
+d, ck = sys.argv[1], sys.argv[2]
+raw = open(f"{d}/hf16/model.safetensors", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n])
+name = next(k for k in hdr if k.endswith("word_embeddings.weight"))
+e = hdr[name]
+got = np.frombuffer(raw[8 + n + e["data_offsets"][0]:8 + n + e["data_offsets"][1]], dtype="<u2")
+with h5py.File(ck) as f:
+    w = f["model/embed.tok.weight"][()].astype(np.float32).reshape(-1)
+u = w.view(np.uint32).astype(np.uint64)
+want = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)  # nearest even
+dtypes = {v["dtype"] for k, v in hdr.items() if k != "__metadata__"}
+cfg = json.load(open(f"{d}/hf16/config.json"))
+ok("ckpt export --dtype bf16: BF16 tensors, the fp32 master rounded to nearest even; torch_dtype bfloat16",
+   dtypes == {"BF16"} and np.array_equal(got, want) and cfg.get("torch_dtype") == "bfloat16",
+   f"{len(hdr) - 1} tensors, dtypes {sorted(dtypes)}, {name}: {got.size} values")
+PY
