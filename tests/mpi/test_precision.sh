@@ -163,8 +163,8 @@ PY
 # resume elsewhere: 1 rank (accumulation 2), bf16 -> fp32, fp32 -> bf16
 ck() { echo "$TMP/$1/ckpt/step_000008.h5"; }
 train 2 "$TMP/f32-s1" zero.stage=1 train.precision=fp32 || notok "fp32 run: $(tail -2 "$TMP/f32-s1.log" | tr '\n' '|')"
-train 1 "$TMP/x-n1" zero.stage=0 train.micro_batch=8 checkpoint.resume="$(ck e16-s1)" &&
-    train 2 "$TMP/x-to32" zero.stage=2 train.precision=fp32 checkpoint.resume="$(ck e16-s1)" &&
+train 1 "$TMP/x-n1" zero.stage=0 train.micro_batch=8 checkpoint.resume="$(ck e16-s3)" &&
+    train 2 "$TMP/x-to32" zero.stage=2 train.precision=fp32 checkpoint.resume="$(ck e16-s3)" &&
     train 2 "$TMP/x-to16" zero.stage=3 checkpoint.resume="$(ck f32-s1)" ||
     notok "cross resumes: $(tail -2 "$TMP"/x-*.log | tr '\n' '|')"
 py "cross" "$TMP" <<'PY'
@@ -174,7 +174,7 @@ d = sys.argv[1]
 def dev(run, ref):
     a, b = losses(d, run), losses(d, ref)[8:]
     return max(abs(x - y) / y for x, y in zip(a, b)) if len(a) == 8 else float("inf")
-e1, e2, e3 = dev("x-n1", "e16-s1"), dev("x-to32", "e16-s1"), dev("x-to16", "f32-s1")
+e1, e2, e3 = dev("x-n1", "e16-s3"), dev("x-to32", "e16-s3"), dev("x-to16", "f32-s1")
 ok("a bf16 checkpoint resumes under 1 rank and as fp32, an fp32 one as bf16, and the curves continue",
    e1 < 2e-3 and e2 < 2e-3 and e3 < 2e-3,
    f"8 steps after each resume, worst {e1:.1e} (1 rank, bf16), {e2:.1e} (-> fp32), {e3:.1e} (-> bf16) "
@@ -188,6 +188,9 @@ PY
 # and 0.01 % (MLM), measured 2026-12-02
 long="train.steps=200 train.log_every=1 train.lr=1e-3 checkpoint.every=-1 zero.stage=1"
 lfail=0
+if [ "${ZEROPT_TEST_QUICK:-}" = 1 ]; then
+    skip "bf16 follows the fp32 loss curve within 1 %" "the sanitizer build looks for memory errors; the normal build checks the curves"
+else
 for p in fp32 bf16; do
     train 2 "$TMP/long-e-$p" $long train.precision=$p || lfail=1
     # shellcheck disable=SC2086
@@ -207,10 +210,11 @@ for k, what in (("e", "MLM"), ("d", "CLM")):
     msg.append(f"{what}: worst {100 * dev:.2f} % over 10 windows of {W} steps, last {wa[-1]:.4f} vs {wb[-1]:.4f}")
 ok("bf16 follows the fp32 loss curve within 1 % (200 steps, 2 ranks)", good, "; ".join(msg))
 PY
+fi
 [ $lfail = 0 ] || notok "long runs: $(tail -2 "$TMP"/long-*.log | tr '\n' '|')"
 
 # the checkpoint holds fp32; export as BF16
-c16="$TMP/e16-s1/ckpt/step_000016.h5"
+c16="$TMP/e16-s3/ckpt/step_000016.h5"
 "$ZEROPT" ckpt verify "$c16" >"$TMP/verify.out" 2>&1 &&
     h5dump -H -d /model/blocks.00.attn.qkv.weight "$c16" | sed -n 3p | grep -q H5T_IEEE_F32LE &&
     ok "a bf16 run's checkpoint holds the fp32 master (float32 datasets) and ckpt verify accepts it" ||

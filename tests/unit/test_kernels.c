@@ -410,8 +410,43 @@ static void test_state_codes(void) {
     free(x), free(y);
 }
 
+/* The bf16 array kernels of mixed precision against the scalar formulas,
+ * and the squared norm against a double sum. */
+static void test_bf16_arrays(void) {
+    enum { N = 100003 }; /* above the threaded threshold, odd */
+    float *x = malloc(N * 4), *w = malloc(N * 4), *y = malloc(N * 4);
+    uint16_t *h = malloc(N * 2), *g = malloc(N * 2);
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)(3 * (2 * k_rng_uniform(11, (uint64_t)i) - 1));
+        w[i] = (float)(1e-3 * (2 * k_rng_uniform(12, (uint64_t)i) - 1));
+    }
+    k_f32_to_bf16(h, x, N);
+    k_bf16_to_f32(y, h, N);
+    long bad = 0;
+    for (int i = 0; i < N; i++) bad += h[i] != km_to_bf16(x[i]) || y[i] != km_from_bf16(h[i]);
+    memcpy(g, h, N * 2);
+    k_bf16_add_f32(g, w, N); /* g = bf16(h + w) */
+    for (int i = 0; i < N; i++) bad += g[i] != km_to_bf16(km_from_bf16(h[i]) + w[i]);
+    memcpy(y, w, N * 4);
+    k_f32_add_bf16(y, h, N); /* y = w + h */
+    for (int i = 0; i < N; i++) bad += y[i] != w[i] + km_from_bf16(h[i]);
+    uint16_t *s = malloc(N * 2);
+    memcpy(s, h, N * 2);
+    k_bf16_add_bf16(s, g, N); /* s = bf16(h + g) */
+    for (int i = 0; i < N; i++) bad += s[i] != km_to_bf16(km_from_bf16(h[i]) + km_from_bf16(g[i]));
+    double ref = 0;
+    for (int i = 0; i < N; i++) ref += (double)km_from_bf16(h[i]) * km_from_bf16(h[i]);
+    double got = k_sumsq_bf16(h, N);
+    check(bad == 0 && fabs(got - ref) <= 1e-12 * ref,
+          "bf16 arrays: conversions and fp32-sum accumulations equal the scalar formulas; "
+          "the squared norm equals a double sum",
+          "%d elements, %ld differ; sumsq %.17g vs %.17g", N, bad, got, ref);
+    free(x), free(w), free(y), free(h), free(g), free(s);
+}
+
 int main(void) {
-    check_plan(35);
+    check_plan(36);
+    test_bf16_arrays();
     test_matmul();
     test_add();
     test_embedding();
