@@ -78,7 +78,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision profile demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -128,6 +128,9 @@ bench-optim: $(BUILD)/zeropt # the optimizer options on the demo corpus (needs m
 
 bench-precision: $(BUILD)/zeropt # bf16 against fp32 on the demo corpus (needs make demo first)
 	@bash bench/precision_bench.sh
+
+bench-precision-speed: $(BUILD)/zeropt # fp32 and bf16 tokens/s against PyTorch fp32 and bf16 autocast
+	@bash bench/precision_speed.sh
 
 profile: # where a step's time goes, kernel by kernel (bench/profile.sh; needs perf)
 	@bash bench/profile.sh

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch anchor for `make bench`: the same model (tests/ref/refmodel.py),
 fp32, the same threads and batch, AdamW, MLM head at the ~15 % masked rows —
-whole training steps timed. Prints one JSON line.
+whole training steps timed. Prints one JSON line. With a sixth argument
+`bf16` the forward runs under torch.autocast("cpu", bfloat16) (fp32
+parameters and optimizer, bf16 matmuls), PyTorch's mixed precision on CPUs.
 
-    python bench/torch_train.py configs/model/tiny.ini T B steps threads
+    python bench/torch_train.py configs/model/tiny.ini T B steps threads [fp32|bf16]
 """
+import contextlib
 import configparser
 import json
 import os
@@ -17,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from refmodel import Cfg, decays, forward, names  # noqa: E402
 
 
-def main(ini_path, T, B, steps, threads):
+def main(ini_path, T, B, steps, threads, precision="fp32"):
     torch.set_num_threads(threads)
     ini = configparser.ConfigParser()
     ini.read(ini_path)
@@ -43,15 +46,19 @@ def main(ini_path, T, B, steps, threads):
             labels = torch.roll(tokens, -1, 1)
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss, _ = forward(ps, c, tokens, labels)
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+        with ctx:
+            loss, _ = forward(ps, c, tokens, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(ps.values()), 1.0)
         opt.step()
         times.append(time.perf_counter() - t0)
     t = sorted(times[1:])[len(times[1:]) // 2]
     print(json.dumps({"bench": "torch_train", "config": os.path.basename(ini_path)[:-4], "T": T, "B": B,
-                      "step_s": t, "tokens_per_s": B * T / t, "torch": torch.__version__, "threads": threads}))
+                      "step_s": t, "tokens_per_s": B * T / t, "torch": torch.__version__, "threads": threads,
+                      "precision": precision}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
+         sys.argv[6] if len(sys.argv) > 6 else "fp32")

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench/precision_speed.sh — tokens/s of fp32 and bf16 training for base and
+# GPT-2 124M at T = 128 and 512, 1 rank, THREADS threads (default 2):
+# zeropt ([train] precision) against PyTorch fp32 and PyTorch bf16 autocast
+# (bench/torch_train.py) in the same run, and each zeropt run's model FLOP
+# rate as a fraction of the machine's sgemm rate measured at its start.
+# Writes bench/results/precision-speed-<stamp>.jsonl and a table in
+# bench/RESULTS.md with the CPU model and the BLAS core that ran.
+#   bash bench/precision_speed.sh      (make bench-precision-speed; ~15 minutes on 2 cores)
+set -u
+BUILD=${BUILD:-build}
+Z=$BUILD/zeropt
+THREADS=${THREADS:-2}
+TORCH_PY=${TORCH_PY:-$HOME/venv-ref/bin/python}
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fix=$("$Z" blas --suggest)
+[ -n "$fix" ] && export "${fix?}"
+mkdir -p bench/results
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+out=bench/results/precision-speed-$stamp.jsonl
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+inputs=$(for f in /usr/share/games/fortunes/*; do case $f in *.dat | *.u8) ;; *) [ -f "$f" ] && echo "--input $f" ;; esac; done)
+# shellcheck disable=SC2086
+$Z tokenizer train $inputs --separator % --vocab-size 8192 --output "$W/tok.json" >/dev/null &&
+    $Z prep --tokenizer "$W/tok.json" $inputs --separator % --output "$W/corpus.h5" >/dev/null || exit 1
+common="data.path=$W/corpus.h5 data.val_batches=0 checkpoint.every=-1 model.dropout=0 model.attn_dropout=0"
+for run in "base 128 8 4" "base 512 2 4" "gpt2-small 128 8 4" "gpt2-small 512 2 4"; do
+    set -- $run
+    for p in fp32 bf16; do
+        # shellcheck disable=SC2086
+        $Z train -c configs/model/$1.ini $common data.seq_len=$2 train.micro_batch=$3 train.steps=$4 \
+            train.precision=$p run.dir="$W/$1-$2-$p" >"$W/log" 2>&1 || { tail -3 "$W/log"; continue; }
+        tp=null
+        [ -x "$TORCH_PY" ] && tp=$($TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
+        python3 - "$W/$1-$2-$p/metrics.jsonl" "$1" "$2" "$3" "$p" "$tp" <<'PY' | tee -a "$out"
+import json, sys, statistics as s
+recs = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r for r in recs if "step_s" in r][1:]
+t = json.loads(sys.argv[6]) if sys.argv[6] != "null" else None
+print(json.dumps({"config": sys.argv[2], "T": int(sys.argv[3]), "B": int(sys.argv[4]), "precision": sys.argv[5],
+                  "zeropt_step_s": s.median(r["step_s"] for r in steps),
+                  "frac_of_sgemm": s.median(r["mfu"] for r in steps), "sgemm_flops": recs[0]["sgemm_flops"],
+                  "blas_core": recs[0]["blas_core"], "torch_step_s": t["step_s"] if t else None,
+                  "torch": t["torch"] if t else None}))
+PY
+    done
+done
+python3 - "$out" "$stamp" "$(nproc --all) cores, $cpu" "$THREADS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+core = rows[0]["blas_core"] if rows else "?"
+lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {sys.argv[4]} threads) — {sys.argv[3]}, BLAS core {core}\n",
+         "zeropt bf16: bf16 copies + fp32 master, fp32 compute on converted units (no bf16 GEMM on this CPU); "
+         "PyTorch bf16: torch.autocast(cpu, bfloat16). Fraction: model FLOP rate over the sgemm rate measured at the run's start.\n",
+         "| config | T | B | precision | zeropt tokens/s | PyTorch tokens/s | ratio | fraction of sgemm |",
+         "|---|---|---|---|---|---|---|---|"]
+for r in rows:
+    z = r["B"] * r["T"] / r["zeropt_step_s"]
+    t = r["B"] * r["T"] / r["torch_step_s"] if r["torch_step_s"] else None
+    lines.append(f"| {r['config']} | {r['T']} | {r['B']} | {r['precision']} | {z:.0f} | "
+                 + (f"{t:.0f} | {z / t:.2f}" if t else "n/a | n/a") + f" | {r['frac_of_sgemm']:.3f} |")
+with open("bench/RESULTS.md", "a") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
