@@ -4,7 +4,8 @@
 # (the anchor), adamw with bf16 and 8-bit states, lamb and adafactor, on 2
 # ranks at ZeRO stage 1. Writes bench/results/optim-<stamp>.json and a line
 # in bench/RESULTS.md: final validation loss against adamw fp32's (ratio), the
-# optimizer bytes per rank, and step time. lamb and adafactor take their own
+# optimizer bytes per rank, and step time. adafactor-m is Adafactor with
+# momentum ([optim] adafactor_beta1 = 0.9) at Adafactor's lr. lamb and adafactor take their own
 # learning rates (both scale a step by the tensor's norm, so their lr is not
 # Adam's) and warm-ups: LAMB_LR, LAMB_WARMUP, ADAFACTOR_LR, ADAFACTOR_WARMUP
 # (defaults: the best of a sweep on the demo, 2026-12-02 — lamb lr 1e-3,
@@ -30,7 +31,8 @@ trap 'rm -rf "$work"' EXIT
 runs=("adamw-fp32:optim.name=adamw" "adamw-bf16:optim.states=bf16" "adamw-8bit:optim.states=8bit"
     "lamb-fp32:optim.name=lamb train.lr=$LAMB_LR train.warmup=$LAMB_WARMUP"
     "lamb-8bit:optim.name=lamb optim.states=8bit train.lr=$LAMB_LR train.warmup=$LAMB_WARMUP"
-    "adafactor:optim.name=adafactor train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP")
+    "adafactor:optim.name=adafactor train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP"
+    "adafactor-m:optim.name=adafactor optim.adafactor_beta1=0.9 train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP")
 for r in "${runs[@]}"; do
     name=${r%%:*} ov=${r#*:}
     echo "== $name ($ov)"

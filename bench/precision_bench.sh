@@ -23,7 +23,9 @@ stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dec="model.arch=decoder model.norm=pre model.gelu=tanh data.objective=clm"
+# the decoder at lr 1e-3 (gpt-demo.ini's): at demo.ini's 2e-3 its fp32 run hit a
+# non-finite gradient norm at step 780 (2026-12-02)
+dec="model.arch=decoder model.norm=pre model.gelu=tanh data.objective=clm train.lr=1e-3"
 common="data.path=$DEMO/corpus.h5 train.steps=$STEPS train.eval_every=$STEPS train.log_every=1 checkpoint.every=-1 checkpoint.resume=none"
 names=()
 for obj in mlm clm; do
@@ -35,7 +37,7 @@ for obj in mlm clm; do
         # shellcheck disable=SC2086
         mpirun -q -np 2 "$BUILD/zeropt" train -c configs/train/demo.ini $common $ov \
             run.dir="$work/$name" zero.stage=$st train.precision=$p >"$work/$name.log" 2>&1 ||
-            { tail -3 "$work/$name.log"; exit 1; }
+            { echo "$name failed: $(tail -1 "$work/$name.log")"; continue; }
         grep -o 'validation loss [0-9.]*' "$work/$name.log" | tail -1
         names+=("$name")
     done
@@ -54,6 +56,8 @@ def load(n):
     return dict(name=n, steps=len(loss), windows=win, val_loss=val[-1], model_state_bytes=state,
                 step_s=dt[len(dt) // 2])
 rows = {n: load(n) for n in names}
+for n in [n for n in rows if n.split("-")[0] + "-fp32-s0" not in rows]:
+    del rows[n]  # no anchor: its fp32 run failed (printed above)
 for n, r in rows.items():
     ref = rows[n.split("-")[0] + "-fp32-s0"]
     d = [abs(a - b) / b for a, b in zip(r["windows"], ref["windows"])]
@@ -63,7 +67,7 @@ for n, r in rows.items():
 json.dump(dict(stamp=stamp, machine=machine, steps=steps, window=W, runs=list(rows.values())),
           open(f"bench/results/precision-{stamp}.json", "w"), indent=1)
 lines = [f"\n### {stamp} — bf16 mixed precision vs fp32 on the demo corpus (2 ranks, {steps} steps, equal tokens) — {machine}\n",
-         f"MLM: configs/train/demo.ini; CLM: the same model as a pre-LN decoder. Training loss as means over windows of {W} steps; the anchor is fp32 at stage 0 in the same run.\n",
+         f"MLM: configs/train/demo.ini; CLM: the same model as a pre-LN decoder at lr 1e-3. Training loss as means over windows of {W} steps; the anchor is fp32 at stage 0 in the same run.\n",
          "| run | steps | largest loss difference | at the end | validation loss | vs fp32 | model state MB per rank | vs fp32 | median step s |",
          "|---|---|---|---|---|---|---|---|---|"]
 for r in rows.values():

@@ -394,6 +394,15 @@ double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a) {
 
 void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, float keep,
                        float rate) {
+    if (a->m) { /* momentum of the scaled update (Shazeer & Stern's beta1) */
+        float b1 = a->beta1, c = (1 - a->beta1) * rate;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            a->m[i] = b1 * a->m[i] + c * adafactor_u(a, g, i);
+            p[i] = p[i] * keep - a->m[i];
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) p[i] = p[i] * keep - rate * adafactor_u(a, g, i);
 }

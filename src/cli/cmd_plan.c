@@ -131,7 +131,7 @@ static void geo_model(Geo *g, const Config *c, const Opts *o, int accum) {
     }
     p->tensors = g->tensors, p->ntensors = m.nviews;
     p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
-    p->embed_8bit = c->optim.embed_8bit;
+    p->embed_8bit = c->optim.embed_8bit, p->af_momentum = c->optim.af_beta1 > 0;
     model_free(&m);
 }
 
@@ -150,7 +150,7 @@ static void geo_bare(Geo *g, double P, const Opts *o, const Config *c) {
     g->tensors[0] = (PlanTensor){0, 0, n, 0, 0, 0};
     p->tensors = g->tensors, p->ntensors = 1;
     p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
-    p->embed_8bit = c->optim.embed_8bit;
+    p->embed_8bit = c->optim.embed_8bit, p->af_momentum = c->optim.af_beta1 > 0;
 }
 
 static size_t padded_total(const Geo *g) {
@@ -258,7 +258,9 @@ static const char *precision_text(const Opts *o) {
 }
 
 static const char *states_text(const Opts *o) {
-    if (o->optim.name == OPT_ADAFACTOR) return "no m, v factored (rows + columns)";
+    if (o->optim.name == OPT_ADAFACTOR)
+        return o->optim.af_beta1 > 0 ? "m fp32 (momentum), v factored (rows + columns)"
+                                     : "no m, v factored (rows + columns)";
     return o->optim.states == STATES_8BIT   ? "m, v 8bit (block-wise, 2048 per absmax)"
            : o->optim.states == STATES_BF16 ? "m, v bf16"
                                             : "m, v fp32";
@@ -440,7 +442,8 @@ static json_t *common_json(const char *model, const Geo *g, const Opts *o, int b
     SET("grad_elem_bytes", json_integer((json_int_t)b->grad));
     SET("optim_bytes_per_param", json_integer((json_int_t)b->state));
     SET("optimizer", json_string(optim_name(o->optim.name)));
-    SET("optim_states", json_string(o->optim.name == OPT_ADAFACTOR   ? "factored"
+    SET("optim_states", json_string(o->optim.name == OPT_ADAFACTOR
+                                        ? (o->optim.af_beta1 > 0 ? "factored+m" : "factored")
                                     : o->optim.states == STATES_8BIT ? "8bit"
                                     : o->optim.states == STATES_BF16 ? "bf16"
                                                                      : "fp32"));

@@ -123,6 +123,9 @@ static const KeyDef KEYS[] = {
      "adafactor: floor of a tensor's RMS in the step size max(eps2, RMS(w)) x min(lr, 1/sqrt(t))"},
     {"optim", "adafactor_clip", T_REAL, O(af_clip), "1.0", 1, 1e30, NULL,
      "adafactor: an update is divided by max(1, RMS(update) / clip)"},
+    {"optim", "adafactor_beta1", T_REAL, O(af_beta1), "0", 0, 0.999999, NULL,
+     "adafactor: momentum of the update, kept in fp32 (4 bytes per parameter; 0: none, as "
+     "torch.optim.Adafactor; Shazeer & Stern's and PaLM's 0.9)"},
 #define R(field) offsetof(Config, run.field)
     {"run", "dir", T_STR, R(dir), "runs/default", 0, 0, NULL,
      "run directory: config.ini, metrics.jsonl, model.h5"},

@@ -99,6 +99,7 @@ typedef struct {
     double af_eps1;  /* Adafactor: floor of the second moment, squared (0: FLT_EPSILON) */
     double af_eps2;  /* Adafactor: floor of a tensor's RMS in the relative step */
     double af_clip;  /* Adafactor: update RMS clipping threshold d */
+    double af_beta1; /* Adafactor: momentum of the update (0: none, torch's) */
 } OptimConfig;
 
 typedef struct {

@@ -86,10 +86,16 @@ typedef struct {
     int ndim;
     int64_t dims[2];
 } OptTensor;
-/* Fills out (when not NULL) and returns the count. */
-int optim_tensors(const Model *m, int name, OptTensor *out);
+/* What a checkpoint of an optimizer config holds: OSTATE_MV (adamw, lamb: m
+ * and v), OSTATE_FACTORED (adafactor: v factored), OSTATE_FACTORED_M
+ * (adafactor with momentum: m too). */
+enum { OSTATE_MV, OSTATE_FACTORED, OSTATE_FACTORED_M };
+int optim_state_kind(const OptimConfig *oc);
+/* The tensors of a checkpoint of state kind `kind`: fills out (when not
+ * NULL) and returns the count. */
+int optim_tensors(const Model *m, int kind, OptTensor *out);
 /* 1 when a checkpoint of optimizer a holds what optimizer b needs. */
-int optim_compatible(int a, int b);
+int optim_compatible(const OptimConfig *a, const OptimConfig *b);
 const char *optim_name(int name);
 
 /* Per-element state of unit u as an fp32 array in the unit layout (r.len

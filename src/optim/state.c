@@ -14,17 +14,22 @@ const char *optim_name(int name) {
     return name == OPT_LAMB ? "lamb" : name == OPT_ADAFACTOR ? "adafactor" : "adamw";
 }
 
-int optim_compatible(int a, int b) {
-    return (a == OPT_ADAFACTOR) == (b == OPT_ADAFACTOR);
+int optim_state_kind(const OptimConfig *oc) {
+    if (oc->name != OPT_ADAFACTOR) return OSTATE_MV;
+    return oc->af_beta1 > 0 ? OSTATE_FACTORED_M : OSTATE_FACTORED;
 }
 
-int optim_tensors(const Model *m, int name, OptTensor *out) {
-    int n = 0;
+int optim_compatible(const OptimConfig *a, const OptimConfig *b) {
+    return optim_state_kind(a) == optim_state_kind(b);
+}
+
+int optim_tensors(const Model *m, int kind, OptTensor *out) {
+    int n = 0, adafactor = kind != OSTATE_MV;
     for (int k = 0; k < 2; k++) /* m of every tensor, then v (adafactor: row and column) */
         for (int i = 0; i < m->nviews; i++) {
             const ParamView *v = &m->view[i];
-            int factored = name == OPT_ADAFACTOR && v->ndim == 2;
-            if (name == OPT_ADAFACTOR && k == 0) continue; /* no m */
+            int factored = adafactor && v->ndim == 2 && k == 1;
+            if (kind == OSTATE_FACTORED && k == 0) continue; /* no m */
             for (int f = 0; f < (factored ? 2 : 1); f++, n++) {
                 if (!out) continue;
                 OptTensor *t = &out[n];
@@ -128,6 +133,8 @@ Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int ra
                 o->amax[k][u] = obuf(nb * 4, "optimizer absmax");
             }
             if (!adam && k == 1) o->pack[k][u] = obuf(q * 4, what[k]);
+            if (!adam && k == 0 && o->oc.af_beta1 > 0) /* momentum: fp32, unit layout */
+                o->arr[0][u] = obuf(r[u].len * 4, what[0]);
         }
     }
     /* the segments' views of that storage */
@@ -156,6 +163,9 @@ Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int ra
                                0};
             } else if (adam) {
                 *st = (KState){KST_F32, o->small[k][u] + fo[u], NULL, NULL, 0, 0};
+            } else if (k == 0 && o->arr[0][u]) {
+                *st = (KState){
+                    KST_F32, (float *)o->arr[0][u] + (s->start - r[u].base), NULL, NULL, 0, 0};
             } else if (k == 1 && v->ndim != 2) {
                 *st = (KState){KST_F32, (float *)o->pack[1][u] + qo[u], NULL, NULL, 0, 0};
             }
@@ -208,7 +218,7 @@ size_t optim_nsums(const Optim *o, int phase) {
 
 float *optim_image(Optim *o, int kind, int u, int fill) {
     int k = kind == OT_M ? 0 : 1;
-    if (o->name == OPT_ADAFACTOR && k == 0) return NULL;
+    if (o->name == OPT_ADAFACTOR && k == 0) return o->arr[0][u]; /* momentum or none */
     if (o->name != OPT_ADAFACTOR && o->states == STATES_FP32) return o->arr[k][u];
     if (!o->img[k][u])
         o->img[k][u] = z_calloc(o->r[u].len ? o->r[u].len : 1, sizeof(float), "state staging");

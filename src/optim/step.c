@@ -58,8 +58,9 @@ static KAdafactor af_args(const Optim *o, const Seg *s, const float *v, double c
     const ParamView *pv = &o->m->view[s->view];
     float e1 = af_eps1(o);
     KAdafactor a = {
-        o->row[s->view], o->col[s->view], v,        o->rdiv[s->view],
-        e1 * e1,         (float)coef,     s->first, pv->ndim == 2 ? (size_t)pv->shape[1] : 0};
+        o->row[s->view], o->col[s->view],      v,        o->rdiv[s->view],
+        e1 * e1,         (float)coef,          s->first, pv->ndim == 2 ? (size_t)pv->shape[1] : 0,
+        s->s[0].data,    (float)o->oc.af_beta1};
     return a;
 }
 

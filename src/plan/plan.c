@@ -55,6 +55,7 @@ double plan_optim_bytes(const PlanModel *g, int stage, int ranks, const PlanByte
     double own = stage == 0 ? full : shard;
     bytes += own * (double)(b->state + b->master);
     int adafactor = g->optim == OPT_ADAFACTOR;
+    if (adafactor && g->af_momentum) bytes += own * 4; /* m, fp32 */
     if (adafactor || g->states == STATES_8BIT) {
         /* rank 0's part of each tensor, cut at the slice boundaries k·S */
         for (int i = 0; i < g->ntensors; i++) {

@@ -41,6 +41,7 @@ typedef struct {
     double flops_per_token;
     /* the optimizer ([optim] name, states, min_8bit_size) and the tensors */
     int optim, states, embed_8bit;
+    int af_momentum; /* adafactor keeps m (fp32, in the unit layout) */
     long min_8bit;
     const PlanTensor *tensors;
     int ntensors;

@@ -41,13 +41,14 @@ static void ckpt_dir(const Trainer *tr, char *out, size_t n) {
         snprintf(out, n, "%s/ckpt", tr->cfg.run.dir);
 }
 
-/* Every tensor of a checkpoint of model m trained with optimizer `name`: the
- * model's, then the optimizer's (optim_tensors; *ot receives them when not
- * NULL), named and shaped, with no part yet. */
-static CkptTensor *tensor_list(const Model *m, int name, int *count, OptTensor **ot) {
-    int no = optim_tensors(m, name, NULL);
+/* Every tensor of a checkpoint of model m trained with an optimizer of state
+ * kind `kind` (optim_state_kind): the model's, then the optimizer's
+ * (optim_tensors; *ot receives them when not NULL), named and shaped, with no
+ * part yet. */
+static CkptTensor *tensor_list(const Model *m, int kind, int *count, OptTensor **ot) {
+    int no = optim_tensors(m, kind, NULL);
     OptTensor *o = z_calloc((size_t)no + 1, sizeof *o, "checkpoint tensors");
-    optim_tensors(m, name, o);
+    optim_tensors(m, kind, o);
     CkptTensor *t = z_calloc((size_t)m->nviews + no, sizeof *t, "checkpoint tensors");
     const char *pre[4] = {"optim/m", "optim/v", "optim/row", "optim/col"};
     for (int i = 0; i < m->nviews; i++) {
@@ -80,10 +81,10 @@ static double tensor_mb(const CkptTensor *t, int n) {
 /* ... with this rank's part of each: what lies in the r-th slice of its unit
  * (the optimizer's replicated factors: all of it on rank 0). Saving fills
  * the optimizer's staging copies from its state. */
-static CkptTensor *tensor_parts(Trainer *tr, int name, int saving, int *count, OptTensor **ot) {
+static CkptTensor *tensor_parts(Trainer *tr, int kind, int saving, int *count, OptTensor **ot) {
     const Model *m = &tr->m;
     Zero *z = tr->zero;
-    CkptTensor *t = tensor_list(m, name, count, ot);
+    CkptTensor *t = tensor_list(m, kind, count, ot);
     for (int n = 0; n < *count; n++) {
         int k = n < m->nviews ? -1 : (*ot)[n - m->nviews].kind;
         const ParamView *v = &m->view[n < m->nviews ? n : (*ot)[n - m->nviews].view];
@@ -207,7 +208,7 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     snprintf(final, sizeof final, "%s/step_%06ld.h5", dir, step);
     int n;
     OptTensor *ot;
-    CkptTensor *t = tensor_parts(tr, tr->cfg.optim.name, 1, &n, &ot);
+    CkptTensor *t = tensor_parts(tr, optim_state_kind(&tr->cfg.optim), 1, &n, &ot);
     char *config = config_format(&tr->cfg, NULL);
     char when[64];
     time_t now = time(NULL);
@@ -352,17 +353,24 @@ int trainer_resume(Trainer *tr) {
         z_log("resume: note: [train] seed %ld differs from the checkpoint's %ld",
               tr->cfg.train.seed, (long)h.seed);
     /* the optimizer's state carries over between optimizers of one family
-     * (adamw, lamb: m and v) and any states encoding; otherwise only from a
-     * checkpoint without any (step 0: an import) */
+     * (adamw, lamb: m and v; adafactor with or without momentum) and any
+     * states encoding; otherwise only from a checkpoint without any (step 0:
+     * an import) */
     int saved = h.cfg.optim.name, now = tr->cfg.optim.name, fresh = 0;
-    if (!optim_compatible(saved, now)) {
+    if (!optim_compatible(&h.cfg.optim, &tr->cfg.optim)) {
+        int mom = saved == OPT_ADAFACTOR && now == OPT_ADAFACTOR; /* only beta1 differs */
+        if (h.step > 0 && mom)
+            z_die_all("%s: saved by adafactor with adafactor_beta1 = %g at step %ld; its state "
+                      "cannot continue with adafactor_beta1 = %g (resume with %g)",
+                      path, h.cfg.optim.af_beta1, (long)h.step, tr->cfg.optim.af_beta1,
+                      h.cfg.optim.af_beta1);
         if (h.step > 0)
             z_die_all("%s: saved by [optim] name = %s at step %ld; its state cannot continue as "
                       "%s (resume with name = %s, or start from a step-0 checkpoint)",
                       path, optim_name(saved), (long)h.step, optim_name(now), optim_name(saved));
         fresh = 1;
-        z_log("resume: the checkpoint's optimizer (%s) is not this run's (%s): fresh optimizer "
-              "state",
+        z_log("resume: the checkpoint's optimizer state (%s) is not this run's (%s): fresh "
+              "optimizer state",
               optim_name(saved), optim_name(now));
     }
     if (h.cfg.train.precision != tr->cfg.train.precision)
@@ -377,7 +385,7 @@ int trainer_resume(Trainer *tr) {
     }
     int n;
     OptTensor *ot;
-    CkptTensor *t = tensor_parts(tr, now, 0, &n, &ot);
+    CkptTensor *t = tensor_parts(tr, optim_state_kind(&tr->cfg.optim), 0, &n, &ot);
     if (fresh) n = tr->m.nviews;
     double t0 = k_now(), mb = tensor_mb(t, n);
     int rc = ckpt_read(path, t, n, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
@@ -420,7 +428,7 @@ int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen
     Model m;
     model_layout(&m, &h.cfg.model, 1, 1);
     int n, rc = 0;
-    CkptTensor *t = tensor_list(&m, h.cfg.optim.name, &n, NULL);
+    CkptTensor *t = tensor_list(&m, optim_state_kind(&h.cfg.optim), &n, NULL);
     /* whole tensors, read by rank 0 (any other rank passes empty parts), in
      * batches of at most 256 MB */
     for (int i = 0; i < n && !rc;) {
@@ -472,7 +480,7 @@ int trainer_ckpt_model(const char *path, Model *m, char *err, size_t errlen) {
 int trainer_ckpt_from_model(const char *path, const Model *m, const Config *cfg, const char *origin,
                             char *err, size_t errlen) {
     int n;
-    CkptTensor *t = tensor_list(m, cfg->optim.name, &n, NULL);
+    CkptTensor *t = tensor_list(m, optim_state_kind(&cfg->optim), &n, NULL);
     size_t maxn = 0;
     for (int i = 0; i < m->nviews; i++)
         if (m->view[i].numel > maxn) maxn = m->view[i].numel;

@@ -2,7 +2,7 @@
 # The optimizer options in training runs ([optim] name, states): a tiny
 # encoder (width 64, so its matrices are quantized: min_8bit_size 1024) on
 # 2 ranks, 16 steps, for adamw with 8-bit and bf16 states, lamb with fp32 and
-# 8-bit states, and adafactor:
+# 8-bit states, and adafactor without and with momentum (adafactor_beta1):
 #   - stages 1-3 follow stage 0's loss curve (the same block layout at every
 #     stage: blocks start at each tensor's part in a shard, also at stage 0);
 #   - the optimizer bytes rank 0 counts equal `zeropt plan`'s, every stage;
@@ -12,12 +12,13 @@
 #   - resume under 4 ranks (8-bit blocks cut elsewhere), and across states
 #     (fp32 -> 8bit, 8bit -> fp32, adamw -> lamb) continue the curve;
 #   - an adamw checkpoint past step 0 resumed as adafactor is refused with one
-#     line; `ckpt verify` accepts the checkpoints of every option.
+#     line, as is adafactor with momentum resumed without; `ckpt verify`
+#     accepts the checkpoints of every option.
 # Measured 2026-12-02 (AMD EPYC): stages 1-3 against stage 0: 0 (tolerance
 # 1e-7); 2 -> 4 ranks: 1.1e-04 of the loss (1e-3); fp32 <-> 8bit: 1.3e-04
 # (1.5e-3).
 . "$(dirname "$0")/../lib/lib.sh"
-plan 11
+plan 14
 src=/usr/share/games/fortunes
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" >/dev/null ||
     bail "byte corpus"
@@ -57,10 +58,11 @@ train() { # ranks run_dir [overrides]: 0 when it succeeded
 }
 # the sanitizer build (ZEROPT_TEST_QUICK) runs stages 0-1 only: it looks for
 # memory errors, the normal build for numerics across all four stages
-stages="0 1 2 3" resumes="l8:2 af:3 a8:1"
-[ "${ZEROPT_TEST_QUICK:-}" = 1 ] && stages="0 1" resumes="l8:1 af:0 a8:1"
+stages="0 1 2 3" resumes="l8:2 af:3 a8:1 am:1"
+[ "${ZEROPT_TEST_QUICK:-}" = 1 ] && stages="0 1" resumes="l8:1 af:0 a8:1 am:1"
 opts=("a8:optim.states=8bit" "a16:optim.states=bf16" "l32:optim.name=lamb train.lr=1e-2"
-    "l8:optim.name=lamb optim.states=8bit train.lr=1e-2" "af:optim.name=adafactor train.lr=1e-1")
+    "l8:optim.name=lamb optim.states=8bit train.lr=1e-2" "af:optim.name=adafactor train.lr=1e-1"
+    "am:optim.name=adafactor optim.adafactor_beta1=0.9 train.lr=3e-2")
 fails=0
 for o in "${opts[@]}"; do
     key=${o%%:*} ov=${o#*:}
@@ -76,7 +78,7 @@ done
 import json, sys
 from ckpt_check import ok, losses
 d, stages = sys.argv[1], [int(s) for s in sys.argv[2:]]
-keys = ["a8", "a16", "l32", "l8", "af"]
+keys = ["a8", "a16", "l32", "l8", "af", "am"]
 worst, bad, counted = 0.0, [], []
 for k in keys:
     ref = losses(d, f"{k}-s0")
@@ -93,7 +95,7 @@ for k in keys:
             bad.append(f"{k} s{st}: counted {rec['optim_bytes']} plan {p['optim_bytes']}")
         counted.append(rec["optim_bytes"])
 ok(f"every option: stages {stages[1:]} follow stage 0's loss curve", not bad and worst < 1e-7,
-   f"5 options x 16 steps, worst relative difference {worst:.1e} (tolerance 1e-7)" + "; ".join(bad))
+   f"6 options x 16 steps, worst relative difference {worst:.1e} (tolerance 1e-7)" + "; ".join(bad))
 ok(f"every option: counted optimizer bytes equal the plan's at stages {stages}", not bad,
    "bytes (s0..s3 per option): " + ", ".join(map(str, counted)))
 PY
@@ -153,15 +155,22 @@ PY
 expect_error "adamw state past step 0 is refused as adafactor" "step_000008.h5" "adamw" \
     "adafactor" -- mpirun -q -np 2 "$ZEROPT" train -c "$TMP/cfg.ini" run.dir="$TMP/refuse" \
     optim.name=adafactor checkpoint.resume="$(ck f32-s1)"
+expect_error "adafactor with momentum past step 0 is refused without it" "step_000008.h5" \
+    "adafactor_beta1 = 0.9" -- mpirun -q -np 2 "$ZEROPT" train -c "$TMP/cfg.ini" \
+    run.dir="$TMP/refuse2" optim.name=adafactor checkpoint.resume="$(ck am-s1)"
 vfail=""
 last=${stages##* }
-for r in a8-s0 a16-s0 l8-s$last af-s$last; do
+for r in a8-s0 a16-s0 l8-s$last af-s$last am-s$last; do
     "$ZEROPT" ckpt verify "$TMP/$r/ckpt/step_000016.h5" >"$TMP/verify.out" 2>&1 ||
         vfail="$vfail $r: $(tail -1 "$TMP/verify.out")"
 done
-[ -z "$vfail" ] && ok "ckpt verify accepts the checkpoints of 8-bit, bf16, lamb and adafactor runs" ||
+[ -z "$vfail" ] && ok "ckpt verify accepts the checkpoints of 8-bit, bf16, lamb and adafactor (with and without momentum) runs" ||
     notok "ckpt verify:$vfail"
 h5ls -r "$TMP/af-s$last/ckpt/step_000016.h5" | grep -q "optim/row/blocks.00.attn.qkv.weight" &&
     ! h5ls -r "$TMP/af-s$last/ckpt/step_000016.h5" | grep -q "optim/m/" &&
     ok "an adafactor checkpoint holds optim/v, optim/row, optim/col and no optim/m (h5ls)" ||
     notok "adafactor checkpoint layout: $(h5ls -r "$TMP/af-s$last/ckpt/step_000016.h5" | grep optim | head -3 | tr '\n' '|')"
+h5ls -r "$TMP/am-s$last/ckpt/step_000016.h5" | grep -q "optim/m/blocks.00.attn.qkv.weight" &&
+    h5ls -r "$TMP/am-s$last/ckpt/step_000016.h5" | grep -q "optim/row/blocks.00.attn.qkv.weight" &&
+    ok "adafactor with momentum: the checkpoint adds optim/m (fp32, shaped as the tensor)" ||
+    notok "adafactor momentum layout: $(h5ls -r "$TMP/am-s$last/ckpt/step_000016.h5" | grep optim | head -3 | tr '\n' '|')"

@@ -22,6 +22,10 @@ Writes, for tests/unit/test_optim.c:
                      (bias correction, u = m^/(sqrt(v^) + eps) + wd w, trust
                      ratio |w|/|u| on the tensors that decay), in torch;
       adafactor      torch.optim.Adafactor (w with weight decay, b without);
+      adafactor_m    the same with momentum (beta1 = adafactor_beta1, Shazeer &
+                     Stern 2018): torch.optim.Adafactor's own update u of each
+                     step (fed the momentum run's parameters, in float64),
+                     then m = beta1 m + (1 - beta1) u, w = w (1 - lr wd) - m;
       adam8bit       AdamW with bitsandbytes' block-wise 8-bit states (blocks
                      of 2048 from the tensor's start, one absmax each, the
                      signed dynamic map for m and the unsigned one for v,
@@ -162,6 +166,31 @@ def states(f):
         opt.step()
         after.append(flat(w, b))
     g["adafactor"] = np.array(after)
+
+    # Adafactor with momentum: torch's update, then the momentum over it (float64)
+    ab1 = 0.9
+    g.attrs["adafactor_beta1"] = ab1
+    w = torch.nn.Parameter(w0.clone().double())
+    b = torch.nn.Parameter(bias0.clone().double())
+    opt = torch.optim.Adafactor([{"params": [w], "weight_decay": wd}, {"params": [b], "weight_decay": 0.0}],
+                                lr=lrs[0])
+    pw, pb = w0.clone().double(), bias0.clone().double()
+    mw, mb = torch.zeros_like(pw), torch.zeros_like(pb)
+    after = []
+    for s in range(steps):
+        gg = (grads[s] * scales[s]).double()
+        for group in opt.param_groups:
+            group["lr"] = lrs[s]
+        with torch.no_grad():
+            w.copy_(pw), b.copy_(pb)
+        w.grad, b.grad = gg[:R * C].view(R, C).clone(), gg[R * C:].clone()
+        opt.step()
+        keep = 1 - lrs[s] * wd
+        uw, ub = pw * keep - w.detach(), pb - b.detach()  # torch's update alpha*u
+        mw, mb = ab1 * mw + (1 - ab1) * uw, ab1 * mb + (1 - ab1) * ub
+        pw, pb = pw * keep - mw, pb - mb
+        after.append(flat(pw, pb))
+    g["adafactor_m"] = np.array(after)
 
     # AdamW with 8-bit block-wise states (numpy, float32 throughout)
     cs, cu = dynamic_map(True), dynamic_map(False)

@@ -13,7 +13,8 @@
  * vector that does not, 8 steps), each through the optimizer's three-call
  * protocol on one rank and on two (the sums added as the all-reduces do).
  * Measured 2026-12-02: LAMB against its published rule 1.9e-08 (tolerance
- * 2e-7), Adafactor against torch.optim.Adafactor 7.7e-09 (1e-7), 8-bit
+ * 2e-7), Adafactor against torch.optim.Adafactor 7.7e-09 (1e-7), with
+ * momentum against a float64 reference of the same rule 1.2e-07 (2e-7), 8-bit
  * AdamW against the numpy reference quantizer and bf16-state AdamW against
  * its reference 0 (1e-7: the same float32 operations in the same order);
  * two shards against one: 0 for all but 8-bit, 6.6e-04 there (5e-3: a
@@ -199,6 +200,7 @@ static void test_states(hid_t f, const char *ref, int name, int states, double t
              !read_f32(f, "states/grads", grads) && !read_f32(f, path, want) &&
              !read_f64(f, "states/lr", lr) && !read_f64(f, "states/gscale", gs);
     Config c = config(f, "states", name, states);
+    if (!strcmp(ref, "adafactor_m")) c.optim.af_beta1 = attr(f, "states", "adafactor_beta1");
     Ranks one, two;
     ranks_make(&one, &t, &c, 1);
     ranks_make(&two, &t, &c, 2);
@@ -237,7 +239,7 @@ static void test_codes(hid_t f) {
 }
 
 int main(void) {
-    check_plan(15);
+    check_plan(17);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(FIX, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
@@ -251,6 +253,10 @@ int main(void) {
                 "LAMB equals its published rule (FusedLAMB semantics)", "tolerance 2e-7");
     test_states(f, "adafactor", OPT_ADAFACTOR, STATES_FP32, 1e-7, 1e-7,
                 "Adafactor equals torch.optim.Adafactor", "tolerance 1e-7");
+    test_states(f, "adafactor_m", OPT_ADAFACTOR, STATES_FP32, 2e-7, 1e-7,
+                "Adafactor with momentum equals torch.optim.Adafactor's update with beta1 "
+                "momentum over it",
+                "float64 reference, tolerance 2e-7");
     test_states(f, "adam8bit", OPT_ADAMW, STATES_8BIT, 1e-7, 5e-3,
                 "AdamW with 8-bit states equals the reference quantizer's", "tolerance 1e-7");
     test_states(f, "adambf16", OPT_ADAMW, STATES_BF16, 1e-7, 1e-7,
