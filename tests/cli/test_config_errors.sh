@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Impossible configs are refused with one line naming the key and the value.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 18
+plan 20
 good=configs/model/tiny.ini
 m="$ZEROPT model -c"
 
@@ -15,6 +15,8 @@ expect_error "not an integer" "layers = two" "not an integer" -- $m $good model.
 expect_error "bad choice" "norm = middle" "post|pre" -- $m $good model.norm=middle
 expect_error "unknown key on the command line" "unknown key" "colour = blue" -- $m $good model.colour=blue
 expect_error "override without section" "layers=3" -- $m $good layers=3
+expect_error "precision fp16" "precision = fp16" "fp32|bf16" -- $m $good train.precision=fp16
+expect_error "reduce dtype" "reduce_dtype = int8" "fp32|bf16" -- $m $good zero.reduce_dtype=int8
 
 printf '[model]\nlayers = 2\ncolour = blue\n' >"$TMP/unknown.ini"
 expect_error "unknown key in a file" "$TMP/unknown.ini" "unknown key [model] colour = blue" -- $m "$TMP/unknown.ini"
