@@ -8,6 +8,9 @@
  *   comm-slow     MPI_Test never reports completion — allowed by MPI — so
  *                 every non-blocking collective completes only when waited
  *                 for (mpi/comm.c): the worst case for bounded requests
+ *   nan-grad      at step 3 rank 0's gradient of the first element it
+ *                 updates in the last unit turns NaN before the norm
+ *                 (src/train/hooks.c)
  * Unknown point names in ZEROPT_FAULT are refused at the first query.
  */
 #ifndef ZEROPT_FAULT_H

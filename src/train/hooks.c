@@ -13,8 +13,11 @@
 #include "src/optim/optim.h"
 
 #include "mpi/comm.h"
+#include "mpi/fault.h"
+#include "kernels/optim_math.h"
 
 #include <math.h>
+#include <stdio.h>
 
 static void bind(Trainer *tr, int u) {
     tr->m.unit[u].params = zero_params(tr->zero, u);
@@ -64,6 +67,30 @@ void trainer_install_hooks(Trainer *tr) {
     tr->m.hook_ctx = tr;
 }
 
+/* This rank's first non-finite gradient element, by tensor, into tr->err
+ * (nothing when its part is finite): what the step's error line names. */
+static void find_nonfinite(Trainer *tr, const void *const *g, int mixed, long step) {
+    const Model *m = &tr->m;
+    Zero *z = tr->zero;
+    tr->err[0] = 0;
+    if (zero_stage(z) == 0 && tr->rank) return; /* every rank holds the same gradient */
+    for (int i = 0; i < m->nviews; i++) {
+        const ParamView *v = &m->view[i];
+        size_t lo = zero_lo(z, v->unit), hi = zero_hi(z, v->unit), at = zero_stage(z) ? lo : 0;
+        size_t a = v->offset > lo ? v->offset : lo, e = v->offset + v->numel;
+        for (size_t k = a; k < (e < hi ? e : hi); k++) {
+            float x = mixed ? km_from_bf16(((const uint16_t *)g[v->unit])[k - at])
+                            : ((const float *)g[v->unit])[k - at];
+            if (isfinite(x)) continue;
+            snprintf(tr->err, sizeof tr->err,
+                     "step %ld: the gradient of %s is %g at element %zu of %zu (the first in "
+                     "this rank's part); lower [train] lr or raise warmup",
+                     step + 1, v->name, x, k - v->offset, v->numel);
+            return;
+        }
+    }
+}
+
 double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
     Zero *z = tr->zero;
     Model *m = &tr->m;
@@ -75,6 +102,12 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
     for (int u = 0; u < nu; u++)
         p[u] = zero_own_params(z, u),
         g[u] = mixed ? (const void *)zero_own_grads_bf16(z, u) : (const void *)zero_own_grads(z, u);
+    if (step == 2 && tr->rank == 0 && z_fault("nan-grad")) {
+        if (mixed) /* the first element of the last unit rank 0 updates */
+            ((uint16_t *)g[nu - 1])[0] = 0x7fc0; /* a quiet NaN */
+        else
+            ((float *)g[nu - 1])[0] = NAN;
+    }
     /* Σ g² over the shard each rank owns (stage 0: the same slice of its full
      * copy), one all-reduce that also carries the loss, a NaN/Inf flag and
      * the optimizer's first sums */
@@ -94,7 +127,10 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
     comm_allreduce_f64(red, 3 + n0, "gradient norm", step);
     *loss_sum = red[2];
     double gnorm = red[1] > 0 ? NAN : sqrt(red[0]);
-    if (!isfinite(gnorm)) return gnorm; /* the caller stops every rank */
+    if (!isfinite(gnorm)) { /* the caller stops every rank; each names its first bad element */
+        find_nonfinite(tr, g, mixed, step);
+        return gnorm;
+    }
     double coef = tc->clip > 0 && gnorm > tc->clip ? tc->clip / (gnorm + 1e-6) : 1.0;
     optim_sums1(tr->opt, p, g, step + 1, coef, sum0, sum1);
     if (n1) comm_allreduce_f64(sum1, n1, "optimizer update norms", step);

@@ -110,10 +110,15 @@ StepStats trainer_step(Trainer *tr, long s) {
     }
     st.gnorm = trainer_update(tr, s, st.lr, &loss);
     st.loss = loss / cnt[0];
-    if (!isfinite(st.gnorm) || !isfinite(st.loss))
-        z_die_all("step %ld: non-finite loss (%g) or gradient norm (%g); lower [train] lr or "
-                  "raise warmup",
-                  s + 1, st.loss, st.gnorm);
+    if (!isfinite(st.gnorm) || !isfinite(st.loss)) { /* every rank sees it (all-reduced) */
+        int named = comm_any(tr->err[0] != 0, "non-finite gradient");
+        if (!named && tr->rank == 0)
+            snprintf(tr->err, sizeof tr->err,
+                     "step %ld: non-finite loss (%g) or gradient norm (%g); lower [train] lr or "
+                     "raise warmup",
+                     s + 1, st.loss, st.gnorm);
+        z_exit_agreed(tr->err);
+    }
     CommStats cs = comm_stats();
     st.comm_bytes = cs.tensor_bytes, st.control_bytes = cs.control_bytes, st.wait_s = cs.wait_s;
     return st;

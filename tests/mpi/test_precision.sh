@@ -13,12 +13,15 @@
 #     at step 8 and resume: bit-identical; resume under 1 rank, bf16 -> fp32
 #     and fp32 -> bf16 continue the curve;
 #   - bf16 follows fp32's loss curve within 1 % (MLM and CLM, 200 steps);
+#   - a NaN in a gradient (ZEROPT_FAULT=nan-grad, at step 3), fp32 and bf16,
+#     stops both ranks with one line naming the step and the tensor, and the
+#     step-2 checkpoint stays the latest;
 #   - the checkpoint holds the fp32 master (float32 datasets, `ckpt verify`
 #     accepts it); `ckpt export --dtype bf16` writes BF16 tensors equal to
 #     the master rounded to nearest even.
 # Measured 2026-12-02 (AMD EPYC): see the tolerances at each check.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 9
+plan 12
 src=/usr/share/games/fortunes
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" >/dev/null ||
     bail "byte corpus"
@@ -245,3 +248,15 @@ ok("ckpt export --dtype bf16: BF16 tensors, the fp32 master rounded to nearest e
    dtypes == {"BF16"} and np.array_equal(got, want) and cfg.get("torch_dtype") == "bfloat16",
    f"{len(hdr) - 1} tensors, dtypes {sorted(dtypes)}, {name}: {got.size} values")
 PY
+
+# a NaN gradient: one line naming the step and the tensor, exit on every rank
+for p in fp32 bf16; do
+    ZEROPT_FAULT=nan-grad expect_error "a NaN gradient ($p, stage 3) stops both ranks with one line" \
+        "step 3: the gradient of head.transform.weight is nan" "lower [train] lr" -- \
+        mpirun -q -np 2 "$ZEROPT" train -c "$TMP/cfg.ini" run.dir="$TMP/nan-$p" zero.stage=3 \
+        train.precision=$p checkpoint.every=2 train.micro_batch=8
+done
+"$ZEROPT" ckpt verify "$TMP/nan-bf16/ckpt" >"$TMP/nanv.out" 2>&1 &&
+    grep -q "step_000002.h5" "$TMP/nan-bf16/ckpt/latest" && [ ! -e "$TMP/nan-bf16/ckpt/step_000003.h5" ] &&
+    ok "after the NaN stop the step-2 checkpoint is the latest and verifies" ||
+    notok "checkpoint after the NaN stop: $(cat "$TMP/nan-bf16/ckpt/latest" 2>&1) $(tail -1 "$TMP/nanv.out")"
