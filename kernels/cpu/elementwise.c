@@ -56,8 +56,8 @@ static void gelu_erf_bwd(float *dx, const float *dy, const float *x, size_t n) {
 
 /* tanh form, 8 at a time: ½(1 + tanh u) = σ(2u) = 1/(1 + e), e = e^(−2u),
  * so with u = √(2/π)(x + 0.044715x³), s = σ(2u) and 1 − s = e·s (neither
- * cancels at any x):
- *   y = x·s,  dx += dy·(s + 2x·e·s²·u′),  u′ = √(2/π)(1 + 3·0.044715x²) */
+ * cancels at any x; e·s is formed first, so nothing overflows either):
+ *   y = x·s,  dx += dy·(s + 2x·(e·s)·s·u′),  u′ = √(2/π)(1 + 3·0.044715x²) */
 static inline kvf gelu_tanh_e(kvf v) {
     return v_exp(-2.0f * (float)GELU_K * (v + 0.044715f * v * v * v));
 }
@@ -78,9 +78,11 @@ static void gelu_tanh_bwd(float *dx, const float *dy, const float *x, size_t n) 
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < nv; b++) {
         kvf v = kv_load(x + b * KV_LEN), g = kv_load(dy + b * KV_LEN);
-        kvf e = gelu_tanh_e(v), s = 1.0f / (1.0f + e);
+        kvf e = gelu_tanh_e(v), s = 1.0f / (1.0f + e), es = e * s; /* es = 1 − s ≤ 1 */
         kvf du = (float)GELU_K * (1.0f + (float)(3 * 0.044715) * v * v);
-        kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * (s + 2.0f * v * e * s * s * du));
+        /* es first: 2·v·e overflows where e = e^88 (x below about −10.7), and
+         * inf·0 made NaN gradients in a long run */
+        kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * (s + 2.0f * v * es * s * du));
     }
     for (size_t i = nv * KV_LEN; i < n; i++) {
         float v = x[i], t = tanhf((float)GELU_K * (v + 0.044715f * v * v * v));

@@ -203,6 +203,26 @@ static void test_gelu(int form, const char *name) {
              form == K_GELU_ERF ? "erf" : "tanh");
     check(ry < GELU_TOL_Y && ad < GELU_TOL_D, nm,
           "worst relative error of y (|y| > 1e-3) %.1e, absolute of y' %.1e", ry, ad);
+    /* far tails, in vector lanes (8 values, no scalar tail): finite and equal
+     * to the double kernel's (the tanh form's backward once overflowed
+     * below x = -10.7 and gave NaN) */
+    float tx[16] = {-1e4f, -300,   -50, -20, -12, -11, -10.75f, -10.5f,
+                    10.5f, 10.75f, 11,  12,  20,  50,  300,     1e4f};
+    float ty[16], tdx[16] = {0}, tg[16];
+    double txd[16], tyd[16], tdd[16] = {0}, tgd[16];
+    for (int i = 0; i < 16; i++) tg[i] = 1, tgd[i] = 1, txd[i] = tx[i];
+    k_gelu_fwd(ty, tx, 16, form), k_gelu_fwd_f64(tyd, txd, 16, form);
+    k_gelu_bwd(tdx, tg, tx, 16, form), k_gelu_bwd_f64(tdd, tgd, txd, 16, form);
+    int fin = 1;
+    double tail = 0;
+    for (int i = 0; i < 16; i++) {
+        fin = fin && isfinite(ty[i]) && isfinite(tdx[i]);
+        double e = fabs(tdx[i] - tdd[i]) + fabs(ty[i] - tyd[i]) / fmax(1, fabs(tyd[i]));
+        if (e > tail) tail = e;
+    }
+    snprintf(nm, sizeof nm, "gelu %s fp32 finite and exact in the tails (|x| 10.5 .. 1e4)",
+             form == K_GELU_ERF ? "erf" : "tanh");
+    check(fin && tail < 1e-6, nm, "16 values, worst error %.1e", tail);
 }
 
 /* ---- dropout ------------------------------------------------------------- */
@@ -445,7 +465,7 @@ static void test_bf16_arrays(void) {
 }
 
 int main(void) {
-    check_plan(36);
+    check_plan(38);
     test_bf16_arrays();
     test_matmul();
     test_add();
