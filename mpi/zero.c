@@ -25,6 +25,7 @@ struct Zero {
     int mixed, red16; /* bf16 copies with fp32 master; reductions in bf16 */
     long step;
     size_t *numel, *padded, *shard;
+    size_t maxwork;  /* the largest unit but the tied one: a working buffer's length */
     float **params;  /* stages 0–2: [padded] */
     float **grads;   /* stages 0–1: [padded] */
     float **sparams; /* stage 3: [shard] */
@@ -114,6 +115,7 @@ Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const
         if (stage <= 1) z->grads[u] = fbuf(padded[u], MEM_GRADS, "gradients");
         if (stage >= 2) z->sgrads[u] = fbuf(z->shard[u], MEM_GRADS, "gradient shard");
     }
+    z->maxwork = maxwork;
     if (tied_unit >= 0 && padded[tied_unit] + padded[nunits - 1] > z->arena_len)
         z->arena_len = padded[tied_unit] + padded[nunits - 1];
     for (int i = 0; i < ZERO_POOL; i++) {
@@ -168,9 +170,7 @@ int zero_mixed(const Zero *z) {
 }
 
 float *zero_scratch(const Zero *z, size_t *n) {
-    size_t w = 0, t = z->tied >= 0 && z->tbuf ? z->padded[z->tied] : 0;
-    for (int u = 0; u < z->nunits; u++)
-        if (u != z->tied && z->padded[u] > w) w = z->padded[u];
+    size_t w = z->maxwork, t = z->tbuf ? z->padded[z->tied] : 0;
     if (!z->wbuf[0]) return *n = 0, NULL;
     *n = t > w ? t : w;
     return t > w ? z->tbuf : z->wbuf[0];
