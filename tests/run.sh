@@ -43,7 +43,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && fix=$("$ZEROPT" blas --suggest 2>/dev/null
 fi
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
-pass=0 fail=0 skip=0
+pass=0 fail=0 skip=0 failed=()
 filter=${1:-}
 allow=${ZEROPT_ALLOW_SKIP:-}
 
@@ -66,7 +66,7 @@ run_one() { # name, command...
     while IFS= read -r line; do
         case "$line" in
         1..*) [ -z "$planned" ] && planned=${line#1..} ;;
-        "not ok"*) f=$((f + 1)); echo "[$name] $line" ;;
+        "not ok"*) f=$((f + 1)); echo "[$name] $line"; failed+=("[$name] ${line:0:300}") ;;
         ok*)
             if [[ "$line" =~ \#[[:space:]]*[Ss][Kk][Ii][Pp]([[:space:]]+(.*))?$ ]]; then
                 why=${BASH_REMATCH[2]}
@@ -74,6 +74,7 @@ run_one() { # name, command...
                     s=$((s + 1)); echo "[$name] $line"
                 else
                     f=$((f + 1)); echo "[$name] not allowed under CI (ZEROPT_ALLOW_SKIP='$allow'): $line"
+                    failed+=("[$name] skip not allowed: ${line:0:300}")
                 fi
             else
                 p=$((p + 1))
@@ -92,6 +93,7 @@ run_one() { # name, command...
     if [ -n "$bad" ]; then
         f=$((f + 1))
         echo "not ok - $name: $bad; its last lines:"
+        failed+=("[$name] $bad: $(tail -n 2 "$out" | tr '\n' '|' | cut -c1-300)")
         tail -n 6 "$out" | sed 's/^/    /'
     fi
     printf '%-40s %3d passed %3d failed %3d skipped %4ds\n' "$name" "$p" "$f" "$s" $((SECONDS - t0))
@@ -104,5 +106,10 @@ done
 for t in tests/cli/test_*.sh tests/mpi/test_*.sh tests/slurm/test_*.sh; do
     [ -f "$t" ] && run_one "$(basename "$t" .sh)" bash "$t"
 done
+# the failures again, just above the summary, so a log's tail names them
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "failed checks:"
+    printf '  %s\n' "${failed[@]}"
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

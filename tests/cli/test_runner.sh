@@ -3,9 +3,10 @@
 # and must count a test that ran fewer checks than it planned, one without a
 # plan, an embedded Python block that raises, a silent non-zero exit and a
 # skip that CI does not allow as failures; an allowed skip as a skip; and end
-# with the totals line.
+# with the totals line, the failed checks recapped just above it (a log's tail
+# names what failed).
 . "$(dirname "$0")/../lib/lib.sh"
-plan 8
+plan 9
 ROOT=$PWD
 tree="$TMP/tree"
 mkdir -p "$tree/tests/cli" "$tree/build/tests"
@@ -44,3 +45,8 @@ grep -q "not allowed under CI" <<<"$out" && [[ "$(row skipother)" == *" 1 failed
 last=$(tail -n 1 <<<"$out")
 [ "$last" = "8 passed, 6 failed, 1 skipped" ] && [ $rc -ne 0 ] &&
     ok "the last line totals them and the run fails  # $last, exit $rc" || notok "totals: '$last', exit $rc"
+recap=$(sed -n '/^failed checks:$/,$p' <<<"$out")
+for t in short noplan raises silent skipother; do grep -q "^  \[test_$t\]" <<<"$recap" || recap_bad+=" $t"; done
+[ -z "${recap_bad:-}" ] && ! grep -q "test_good\|test_skipgpu" <<<"$recap" &&
+    ok "the failed checks are recapped just above the totals line, and only they  # $(wc -l <<<"$recap") lines" ||
+    notok "recap (missing:${recap_bad:-}): $recap"
