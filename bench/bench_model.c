@@ -34,10 +34,10 @@ static double sgemm_gflops(int n, int reps) {
           *c = malloc(sizeof(float) * n * n);
     for (size_t i = 0; i < (size_t)n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
     double t[16];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    k_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
     for (int r = 0; r < reps; r++) {
         double t0 = k_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        k_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
         t[r] = k_now() - t0;
     }
     free(a), free(b), free(c);
@@ -95,15 +95,22 @@ static void bench(const char *name, int T, int B, int reps, double peak) {
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     k_set_threads(threads);
+    const char *err = k_sgemm_init();
+    if (err) {
+        fprintf(stderr, "bench_model: %s\n", err);
+        return 1;
+    }
     double g1 = sgemm_gflops(1024, 7), g2 = sgemm_gflops(2048, 5);
     double peak = g1 > g2 ? g1 : g2;
     KBlasInfo bl;
     k_blas_info(&bl);
     if (bl.advice[0]) fprintf(stderr, "bench: note: %s\n", bl.advice);
     printf("{\"bench\":\"sgemm\",\"threads\":%d,\"gflops_1024\":%.1f,\"gflops_2048\":%.1f,"
-           "\"blas\":\"%s\",\"blas_core\":\"%s\",\"core_isa\":\"%s\",\"cpu_isa\":\"%s\","
+           "\"sgemm\":\"%s\",\"blas\":\"%s\",\"blas_core\":\"%s\",\"core_isa\":\"%s\",\"cpu_isa\":"
+           "\"%s\","
            "\"advice\":\"%s\"}\n",
-           threads, g1, g2, bl.library, bl.core, bl.core_isa, bl.cpu_isa, bl.advice);
+           threads, g1, g2, k_sgemm_name(k_sgemm_get()), bl.library, bl.core, bl.core_isa,
+           bl.cpu_isa, bl.advice);
     fflush(stdout);
     struct {
         const char *name;

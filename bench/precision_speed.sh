@@ -12,7 +12,9 @@ BUILD=${BUILD:-build}
 Z=$BUILD/zeropt
 THREADS=${THREADS:-2}
 TORCH_PY=${TORCH_PY:-$HOME/venv-ref/bin/python}
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# zeropt sets OMP_WAIT_POLICY=PASSIVE by itself; PyTorch runs with its own
+# default (under PASSIVE its GPT-2 step at T=256 took 7.53 s instead of 6.70)
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fix=$("$Z" blas --suggest)
 [ -n "$fix" ] && export "${fix?}"
@@ -34,7 +36,7 @@ for run in "base 128 8 4" "base 512 2 4" "gpt2-small 128 8 4" "gpt2-small 512 2 
         $Z train -c configs/model/$1.ini $common data.seq_len=$2 train.micro_batch=$3 train.steps=$4 \
             train.precision=$p run.dir="$W/$1-$2-$p" >"$W/log" 2>&1 || { tail -3 "$W/log"; continue; }
         tp=null
-        [ -x "$TORCH_PY" ] && tp=$($TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
+        [ -x "$TORCH_PY" ] && tp=$(env -u OMP_WAIT_POLICY $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
         python3 - "$W/$1-$2-$p/metrics.jsonl" "$1" "$2" "$3" "$p" "$tp" <<'PY' | tee -a "$out"
 import json, sys, statistics as s
 recs = [json.loads(l) for l in open(sys.argv[1])]
@@ -43,7 +45,7 @@ t = json.loads(sys.argv[6]) if sys.argv[6] != "null" else None
 print(json.dumps({"config": sys.argv[2], "T": int(sys.argv[3]), "B": int(sys.argv[4]), "precision": sys.argv[5],
                   "zeropt_step_s": s.median(r["step_s"] for r in steps),
                   "frac_of_sgemm": s.median(r["mfu"] for r in steps), "sgemm_flops": recs[0]["sgemm_flops"],
-                  "blas_core": recs[0]["blas_core"], "torch_step_s": t["step_s"] if t else None,
+                  "blas_core": recs[0]["blas_core"], "sgemm": recs[0].get("sgemm", "the BLAS"), "torch_step_s": t["step_s"] if t else None,
                   "torch": t["torch"] if t else None}))
 PY
     done
@@ -52,8 +54,10 @@ python3 - "$out" "$stamp" "$(nproc --all) cores, $cpu" "$THREADS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 core = rows[0]["blas_core"] if rows else "?"
-lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {sys.argv[4]} threads) — {sys.argv[3]}, BLAS core {core}\n",
-         "zeropt bf16: bf16 copies + fp32 master, fp32 compute on converted units (no bf16 GEMM on this CPU); "
+gemm = rows[0]["sgemm"] if rows else "?"
+lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {sys.argv[4]} threads) — {sys.argv[3]}, BLAS core {core}, products through {gemm}\n",
+         "zeropt bf16: bf16 copies + fp32 master, fp32 compute on converted units (bf16 GEMMs measured slower than "
+         "fp32 ones on this CPU: bench/gemm_bench); "
          "PyTorch bf16: torch.autocast(cpu, bfloat16). Fraction: model FLOP rate over the sgemm rate measured at the run's start.\n",
          "| config | T | B | precision | zeropt tokens/s | PyTorch tokens/s | ratio | fraction of sgemm |",
          "|---|---|---|---|---|---|---|---|"]

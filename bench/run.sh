@@ -27,7 +27,7 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 sg = rows[0]
 core = f"BLAS core {sg.get('blas_core', '?')} ({sg.get('core_isa', '?')}) on a CPU with {sg.get('cpu_isa', '?')}"
 lines = [f"\n### {sys.argv[2]} — model forward+backward (CPU, {sg['threads']} threads) — {sys.argv[3]}, {core}\n",
-         f"sgemm ({sg.get('blas', '?').split(' NO_')[0]}, same run): {sg['gflops_1024']:.0f} GFLOP/s at 1024³, {sg['gflops_2048']:.0f} at 2048³"
+         f"sgemm ({sg.get('sgemm', 'the BLAS')}; BLAS {sg.get('blas', '?').split(' NO_')[0]}; same run): {sg['gflops_1024']:.0f} GFLOP/s at 1024³, {sg['gflops_2048']:.0f} at 2048³"
          + (f" — note: {sg['advice']}" if sg.get("advice") else "") + "\n",
          "| config | T | B | params | step s | tokens/s | model GFLOP/s | fraction of sgemm | executed fraction |",
          "|---|---|---|---|---|---|---|---|---|"]

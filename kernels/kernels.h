@@ -34,7 +34,21 @@ typedef struct {
     char fix[64]; /* the environment setting advice names ("OPENBLAS_CORETYPE=..."), or "" */
 } KBlasInfo;
 void k_blas_info(KBlasInfo *b);
-/* sgemm FLOP/s of an n³ product on this process's threads: best of reps
+/* Who computes the CPU kernels' single-precision products (cpu/gemm.c):
+ * the BLAS the build links, or oneDNN's sgemm (builds with DNNL=1; the
+ * default on CPUs with AVX-512, where it measured faster). k_sgemm_init
+ * applies ZEROPT_SGEMM=blas|onednn and returns NULL, or the problem in one
+ * line; k_sgemm_set returns -1 for a provider the build lacks. */
+typedef enum { K_SGEMM_BLAS, K_SGEMM_ONEDNN } KSgemm;
+const char *k_sgemm_init(void);
+int k_sgemm_set(KSgemm p);
+KSgemm k_sgemm_get(void);
+const char *k_sgemm_name(KSgemm p); /* "the BLAS", "oneDNN 2.6.3" */
+/* cblas_sgemm's contract (row- or column-major, CblasTrans/CblasNoTrans),
+ * through the chosen provider */
+void k_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+/* FLOP/s of an n³ product through k_sgemm on this process's threads: best of reps
  * timed calls after one warm-up. */
 double k_gemm_rate(int n, int reps);
 

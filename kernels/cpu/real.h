@@ -23,7 +23,7 @@
 #include "kernels/kernels.h"
 #define kreal float
 #define KF(name) name
-#define k_gemm cblas_sgemm
+#define k_gemm k_sgemm
 #define k_exp expf
 #define k_tanh tanhf
 #define k_erf erff

@@ -1,7 +1,8 @@
 /*
  * cmd_blas.c — `zeropt blas`: the BLAS library, the kernels it picked on
  * this CPU, what the CPU supports, and the sgemm rate of this process's
- * threads; when the kernels are clearly below the CPU, the fix. --suggest
+ * threads (through the provider the model uses, and the other one); when
+ * the kernels are clearly below the CPU, the fix. --suggest
  * prints only the fix (an environment assignment, or nothing), for scripts.
  */
 #include "cmd.h"
@@ -29,12 +30,21 @@ int cmd_blas(int argc, char **argv) {
     }
     printf("library  %s\nkernels  %s (%s) on a CPU with %s\n", b.library, b.core,
            b.core_isa[0] ? b.core_isa : "?", b.cpu_isa);
-    printf("sgemm    %.1f GFLOP/s at 1024^3 (%d threads)\n", k_gemm_rate(1024, 3) / 1e9,
-           k_get_threads());
+    /* the provider the model's products use, then the other one for comparison */
+    KSgemm use = k_sgemm_get(), other = use == K_SGEMM_BLAS ? K_SGEMM_ONEDNN : K_SGEMM_BLAS;
+    printf("sgemm    %.1f GFLOP/s at 1024^3 (%d threads) through %s: the model's products\n",
+           k_gemm_rate(1024, 3) / 1e9, k_get_threads(), k_sgemm_name(use));
+    if (!k_sgemm_set(other)) {
+        printf("         %.1f GFLOP/s through %s (ZEROPT_SGEMM=%s)\n", k_gemm_rate(1024, 3) / 1e9,
+               k_sgemm_name(other), other == K_SGEMM_BLAS ? "blas" : "onednn");
+        k_sgemm_set(use);
+    }
     if (b.advice[0]) printf("note     %s\n", b.advice);
     return 0;
 }
 
 void cli_init(void) {
     k_init_threads();
+    const char *err = k_sgemm_init();
+    if (err) z_die_all("%s", err);
 }

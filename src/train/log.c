@@ -61,6 +61,7 @@ static void log_memory(Trainer *tr) {
     metrics_int(mt, "rss_base_bytes", (long long)tr->rss_base);
     if (!isnan(tr->unigram)) metrics_real(mt, "unigram_entropy", tr->unigram);
     metrics_str(mt, "blas_core", tr->blas.core);
+    metrics_str(mt, "sgemm", k_sgemm_name(k_sgemm_get()));
     metrics_real(mt, "sgemm_flops", tr->peak_flops);
     write_record(tr);
 }
@@ -68,11 +69,13 @@ static void log_memory(Trainer *tr) {
 void trainer_log_header(Trainer *tr, double fpt) {
     const Config *c = &tr->cfg;
     KBlasInfo *b = &tr->blas;
+    KSgemm gemm = k_sgemm_get();
     z_log("blas: %s; kernels %s (%s) on a CPU with %s; sgemm %.1f GFLOP/s per rank (%d "
-          "threads)",
+          "threads) through %s",
           b->library, b->core, b->core_isa[0] ? b->core_isa : "?", b->cpu_isa, tr->peak_flops / 1e9,
-          k_get_threads());
-    if (b->advice[0]) z_log("note: %s", b->advice);
+          k_get_threads(), k_sgemm_name(gemm));
+    /* the BLAS's kernels matter when it computes the products */
+    if (b->advice[0] && gemm == K_SGEMM_BLAS) z_log("note: %s", b->advice);
     z_log("model: %zu parameters, %d units | ranks %d | micro_batch %d x accumulation %d x ranks "
           "%d = global batch %d sequences of %d tokens",
           tr->m.nparams, tr->m.nunits, tr->nranks, tr->micro, tr->accum, tr->nranks, tr->batch,

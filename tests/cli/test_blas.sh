@@ -3,12 +3,14 @@
 # their sgemm rate; with kernels below what the CPU supports (forced here
 # with OPENBLAS_CORETYPE=Prescott, what OpenBLAS 0.3.21 picks by itself on
 # CPU models it does not know) it prints the fix, `--suggest` prints only the
-# fix, and a training run says so once in its header, beside the rate.
+# fix, and a training run says so once in its header, beside the rate (when
+# the BLAS computes the products: ZEROPT_SGEMM=blas). The header names the
+# sgemm provider; a ZEROPT_SGEMM that names none is one line and exit 1.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 4
+plan 6
 out=$("$ZEROPT" blas)
 grep -q '^library  ' <<<"$out" && grep -q '^kernels  .* on a CPU with ' <<<"$out" &&
-    grep -Eq '^sgemm    [0-9.]+ GFLOP/s' <<<"$out" && ok "zeropt blas  # $(echo $out | cut -c1-160)" ||
+    grep -Eq '^sgemm    [0-9.]+ GFLOP/s at 1024\^3 \([0-9]+ threads\) through (the BLAS|oneDNN [0-9.]+): ' <<<"$out" && ok "zeropt blas  # $(echo $out | cut -c1-160)" ||
     notok "zeropt blas: $out"
 isa=$(sed -n 's/.*on a CPU with \(.*\)$/\1/p' <<<"$out")
 slow=$(OPENBLAS_CORETYPE=Prescott "$ZEROPT" blas)
@@ -26,10 +28,20 @@ fi
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null || bail "byte corpus"
 printf '[model]\nvocab_size = 262\nmax_positions = 16\nlayers = 1\nwidth = 16\nheads = 2\n[data]\npath = %s\nseq_len = 16\nval_batches = 0\n[train]\nsteps = 1\n[checkpoint]\nevery = -1\n[run]\ndir = %s\n' \
     "$TMP/corpus.h5" "$TMP/run" >"$TMP/cfg.ini"
-OPENBLAS_CORETYPE=Prescott OMP_NUM_THREADS=1 timeout -k 5 60 mpirun -q -np 2 -x OPENBLAS_CORETYPE \
+OPENBLAS_CORETYPE=Prescott ZEROPT_SGEMM=blas OMP_NUM_THREADS=1 timeout -k 5 60 mpirun -q -np 2 -x OPENBLAS_CORETYPE -x ZEROPT_SGEMM \
     "$ZEROPT" train -c "$TMP/cfg.ini" >"$TMP/log" 2>&1
-head=$(grep -c '^blas: .*kernels Prescott (SSE).*sgemm [0-9.]* GFLOP/s per rank' "$TMP/log")
+head=$(grep -c '^blas: .*kernels Prescott (SSE).*sgemm [0-9.]* GFLOP/s per rank (1 threads) through the BLAS$' "$TMP/log")
 notes=$(grep -c '^note: OpenBLAS runs its Prescott kernels' "$TMP/log")
 if [ "$isa" = SSE ]; then want=0; else want=1; fi
 [ "$head" = 1 ] && [ "$notes" = "$want" ] && ok "the run header names the kernels and their rate; the note once  # $(grep -m1 '^blas:' "$TMP/log" | cut -c1-140)" ||
     notok "run header: $head blas lines, $notes notes (want 1 and $want): $(head -c 400 "$TMP/log" | tr '\n' '|')"
+OMP_NUM_THREADS=1 timeout -k 5 60 mpirun -q -np 2 "$ZEROPT" train -c "$TMP/cfg.ini" >"$TMP/log2" 2>&1
+want=$(sed -n 's/^sgemm .* through \(.*\): the model.s products$/\1/p' <<<"$out")
+grep -q "^blas: .* through $want\$" "$TMP/log2" && grep -q "\"sgemm\":\"$want\"" "$TMP/run/metrics.jsonl" &&
+    ok "by default the run header and the metrics name the provider zeropt blas names  # $want" ||
+    notok "default provider '$want': $(grep '^blas:' "$TMP/log2")"
+ZEROPT_SGEMM=mkl timeout -k 5 30 mpirun -q -np 2 -x ZEROPT_SGEMM "$ZEROPT" train -c "$TMP/cfg.ini" >"$TMP/log3" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ "$(grep -c 'ZEROPT_SGEMM=mkl: expected blas or onednn' "$TMP/log3")" -ge 1 ] &&
+    ! grep -q "^blas:" "$TMP/log3" && ok "ZEROPT_SGEMM=mkl: one line, exit $rc, before any work" ||
+    notok "ZEROPT_SGEMM=mkl: exit $rc: $(head -c 300 "$TMP/log3")"

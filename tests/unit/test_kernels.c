@@ -9,6 +9,7 @@
 #include "tests/lib/check.h"
 
 #include "kernels/kernels.h"
+#include "kernels/cpu/blas_api.h"
 #include "kernels/kernels_f64.h"
 #include "kernels/optim_math.h"
 
@@ -464,8 +465,71 @@ static void test_bf16_arrays(void) {
     free(x), free(w), free(y), free(h), free(g), free(s);
 }
 
+/* k_sgemm through each provider the build has: every transpose pair, a
+ * leading dimension wider than the matrix, beta 0 and 1, against a double
+ * product; the same call twice gives the same bits. */
+static void test_sgemm_providers(void) {
+    enum { M = 37, N = 29, K = 45, LD = 53 };
+    float *a = malloc(sizeof(float) * K * LD), *b = malloc(sizeof(float) * K * LD),
+          *c0 = malloc(sizeof(float) * M * LD), *c = malloc(sizeof(float) * M * LD),
+          *c2 = malloc(sizeof(float) * M * LD);
+    for (int i = 0; i < K * LD; i++) {
+        a[i] = (float)(2 * k_rng_uniform(21, (uint64_t)i) - 1);
+        b[i] = (float)(2 * k_rng_uniform(22, (uint64_t)i) - 1);
+    }
+    for (int i = 0; i < M * LD; i++) c0[i] = (float)(2 * k_rng_uniform(23, (uint64_t)i) - 1);
+    KSgemm was = k_sgemm_get();
+    for (int p = K_SGEMM_BLAS; p <= K_SGEMM_ONEDNN; p++) {
+        char name[128];
+        snprintf(name, sizeof name,
+                 "k_sgemm through %s: 4 transposes x beta 0/1 equal a double "
+                 "product, and repeat bit for bit",
+                 p == K_SGEMM_BLAS ? "the BLAS" : "oneDNN");
+        if (k_sgemm_set((KSgemm)p)) {
+#ifdef ZEROPT_DNNL
+            check(0, name, "k_sgemm_set refused a provider this build has");
+#else
+            check(1, name, "a build without oneDNN refuses it (k_sgemm_set -1)");
+#endif
+            continue;
+        }
+        double worst = 0;
+        int same = 1;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int beta = 0; beta < 2; beta++) {
+                    /* A is M×K (or K×M stored), B is K×N (or N×K stored), rows LD apart */
+                    memcpy(c, c0, sizeof(float) * M * LD);
+                    k_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                            tb ? CblasTrans : CblasNoTrans, M, N, K, 0.75f, a, LD, b, LD,
+                            (float)beta, c, LD);
+                    memcpy(c2, c0, sizeof(float) * M * LD);
+                    k_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                            tb ? CblasTrans : CblasNoTrans, M, N, K, 0.75f, a, LD, b, LD,
+                            (float)beta, c2, LD);
+                    same &= !memcmp(c, c2, sizeof(float) * M * LD);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++) {
+                            double r = beta * (double)c0[i * LD + j];
+                            for (int k = 0; k < K; k++)
+                                r += 0.75 * (double)(ta ? a[k * LD + i] : a[i * LD + k]) *
+                                     (tb ? b[j * LD + k] : b[k * LD + j]);
+                            double e = fabs(c[i * LD + j] - r);
+                            if (e > worst) worst = e;
+                        }
+                    for (int i = 0; i < M; i++) /* columns past N are not touched */
+                        for (int j = N; j < LD; j++) same &= c[i * LD + j] == c0[i * LD + j];
+                }
+        check(worst < 1e-5 && same, name, "largest error %.2e (limit 1e-5)%s", worst,
+              same ? "" : "; a repeat or the padding differs");
+    }
+    k_sgemm_set(was);
+    free(a), free(b), free(c0), free(c), free(c2);
+}
+
 int main(void) {
-    check_plan(38);
+    check_plan(40);
+    test_sgemm_providers();
     test_bf16_arrays();
     test_matmul();
     test_add();
