@@ -29,7 +29,9 @@ inputs=$(for f in /usr/share/games/fortunes/*; do case $f in *.dat | *.u8) ;; *)
 $Z tokenizer train $inputs --separator % --vocab-size 8192 --output "$W/tok.json" >/dev/null &&
     $Z prep --tokenizer "$W/tok.json" $inputs --separator % --output "$W/corpus.h5" >/dev/null || exit 1
 common="data.path=$W/corpus.h5 data.val_batches=0 checkpoint.every=-1 model.dropout=0 model.attn_dropout=0"
-for run in "base 128 8 4" "base 512 2 4" "gpt2-small 128 8 4" "gpt2-small 512 2 4"; do
+# SPEED_RUNS: "config T B steps" entries separated by ";" (default: all four)
+IFS=';' read -ra runs <<<"${SPEED_RUNS:-base 128 8 4;base 512 2 4;gpt2-small 128 8 4;gpt2-small 512 2 4}"
+for run in "${runs[@]}"; do
     set -- $run
     for p in fp32 bf16; do
         # shellcheck disable=SC2086

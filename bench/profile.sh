@@ -7,7 +7,7 @@
 # per (model op, kernel) the share of the step beside the FLOPs and bytes the
 # shapes imply (bench/profile_table.py). One thread, so that every sample's
 # call chain reaches the model code; the 2-thread step time is measured
-# beside it. Tables go to stdout and JSON to bench/results/profile-*.json.
+# beside it (PROFILE_RUNS picks other shapes). Tables go to stdout and JSON to bench/results/profile-*.json.
 set -eu
 PROF_BUILD=${PROF_BUILD:-build-prof}
 STEPS=${STEPS:-3}
@@ -27,7 +27,9 @@ median_step() {
     python3 -c 'import json,sys,statistics as s; r=[x["step_s"] for x in map(json.loads,open(sys.argv[1])) if "step_s" in x][1:]; print(s.median(r))' "$1"
 }
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $($Z blas | sed -n 's/^kernels *//p')"
-for run in "gpt2-small decoder 4 256 50257 124439808" "base encoder 2 512 30522 109514298"; do
+# PROFILE_RUNS: "config arch B T vocab params" entries separated by ";"
+IFS=';' read -ra runs <<<"${PROFILE_RUNS:-gpt2-small decoder 4 256 50257 124439808;base encoder 2 512 30522 109514298}"
+for run in "${runs[@]}"; do
     set -- $run
     cfg=configs/model/$1.ini args="$common data.seq_len=$4 train.micro_batch=$3 train.global_batch=$3"
     OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 $Z train -c "$cfg" $args run.dir="$W/$1-2t" >"$W/log" 2>&1 ||

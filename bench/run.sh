@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the benchmarks, keeps their JSON in bench/results/ and
 # appends a summary to bench/RESULTS.md (date, machine, ratios).
-#   bash bench/run.sh         everything (make bench)
+#   bash bench/run.sh         everything (make bench): model steps, the GEMM
+#                             providers (gemm_bench.sh), training vs PyTorch
 #   bash bench/run.sh ckpt    checkpoint write/read against dd only (make bench-ckpt)
 set -eu
 what=${1:-all}
@@ -19,6 +20,7 @@ if [ "$what" = ckpt ]; then
     bash bench/ckpt_bench.sh "$tout"
 else
     "$BUILD/bench/bench_model" "$THREADS" | tee "$out"
+    BUILD=$BUILD bash bench/gemm_bench.sh
     bash bench/train_bench.sh "$tout"
 fi
 [ -f "$out" ] && python3 - "$out" "$stamp" "$machine" <<'PY'
