@@ -8,6 +8,9 @@
 # training loss (mean over windows of 50 steps) against fp32's — the largest
 # relative difference over the run and at the end — the final validation
 # loss, counted model-state bytes per rank and the median step time.
+# NOISE=1 adds fp32 at stage 0 with the other sgemm provider (ZEROPT_SGEMM):
+# the same run but for the rounding of the products, the floor against which
+# bf16's differences are read. OBJS picks the objectives (default "mlm clm").
 #   bash bench/precision_bench.sh     (make bench-precision; ~40 minutes on 2 cores)
 set -eu
 BUILD=${BUILD:-build}
@@ -28,14 +31,19 @@ trap 'rm -rf "$work"' EXIT
 dec="model.arch=decoder model.norm=pre model.gelu=tanh data.objective=clm train.lr=1e-3"
 common="data.path=$DEMO/corpus.h5 train.steps=$STEPS train.eval_every=$STEPS train.log_every=1 checkpoint.every=-1 checkpoint.resume=none"
 names=()
-for obj in mlm clm; do
+# the provider this machine uses by default, and the other one
+gemm=$("$BUILD/zeropt" blas | sed -n 's/^sgemm .* through \(.*\): the model.s products$/\1/p')
+case $gemm in oneDNN*) alt=blas ;; *) alt=onednn ;; esac
+for obj in ${OBJS:-mlm clm}; do
     ov=""
     [ $obj = clm ] && ov=$dec
-    for run in fp32:0 $(for s in $STAGES; do echo bf16:$s; done); do
-        p=${run%:*} st=${run#*:} name=$obj-${run%:*}-s${run#*:}
+    for run in fp32:0 ${NOISE:+fp32:0:$alt} $(for s in $STAGES; do echo bf16:$s; done); do
+        p=${run%%:*} st=${run#*:} sg=""
+        case $st in *:*) sg=${st#*:} st=${st%%:*} ;; esac
+        name=$obj-$p-s$st${sg:+-$sg}
         echo "== $name"
         # shellcheck disable=SC2086
-        mpirun -q -np 2 "$BUILD/zeropt" train -c configs/train/demo.ini $common $ov \
+        ZEROPT_SGEMM=${sg:-${ZEROPT_SGEMM:-}} mpirun -q -np 2 -x ZEROPT_SGEMM "$BUILD/zeropt" train -c configs/train/demo.ini $common $ov \
             run.dir="$work/$name" zero.stage=$st train.precision=$p >"$work/$name.log" 2>&1 ||
             { echo "$name failed: $(tail -1 "$work/$name.log")"; continue; }
         grep -o 'validation loss [0-9.]*' "$work/$name.log" | tail -1
@@ -67,7 +75,8 @@ for n, r in rows.items():
 json.dump(dict(stamp=stamp, machine=machine, steps=steps, window=W, runs=list(rows.values())),
           open(f"bench/results/precision-{stamp}.json", "w"), indent=1)
 lines = [f"\n### {stamp} — bf16 mixed precision vs fp32 on the demo corpus (2 ranks, {steps} steps, equal tokens) — {machine}\n",
-         f"MLM: configs/train/demo.ini; CLM: the same model as a pre-LN decoder at lr 1e-3. Training loss as means over windows of {W} steps; the anchor is fp32 at stage 0 in the same run.\n",
+         f"MLM: configs/train/demo.ini; CLM: the same model as a pre-LN decoder at lr 1e-3. Training loss as means over windows of {W} steps; the anchor is fp32 at stage 0 in the same run"
+         + ("; fp32-s0-blas/-onednn: the anchor with the other sgemm provider, i.e. only the products' rounding differs (the noise floor)" if any(n.endswith(("-blas", "-onednn")) for n in names) else "") + ".\n",
          "| run | steps | largest loss difference | at the end | validation loss | vs fp32 | model state MB per rank | vs fp32 | median step s |",
          "|---|---|---|---|---|---|---|---|---|"]
 for r in rows.values():
