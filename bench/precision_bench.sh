@@ -10,7 +10,9 @@
 # loss, counted model-state bytes per rank and the median step time.
 # NOISE=1 adds fp32 at stage 0 with the other sgemm provider (ZEROPT_SGEMM):
 # the same run but for the rounding of the products, the floor against which
-# bf16's differences are read. OBJS picks the objectives (default "mlm clm").
+# bf16's differences are read; SEEDS="1235 1236" adds fp32 at stage 0 with
+# other seeds (init, data order, masks): the spread of fp32 itself. OBJS
+# picks the objectives (default "mlm clm").
 #   bash bench/precision_bench.sh     (make bench-precision; ~40 minutes on 2 cores)
 set -eu
 BUILD=${BUILD:-build}
@@ -37,14 +39,17 @@ case $gemm in oneDNN*) alt=blas ;; *) alt=onednn ;; esac
 for obj in ${OBJS:-mlm clm}; do
     ov=""
     [ $obj = clm ] && ov=$dec
-    for run in fp32:0 ${NOISE:+fp32:0:$alt} $(for s in $STAGES; do echo bf16:$s; done); do
-        p=${run%%:*} st=${run#*:} sg=""
+    for run in fp32:0 ${NOISE:+fp32:0:$alt} $(for s in ${SEEDS:-}; do echo fp32:0:seed$s; done) \
+        $(for s in $STAGES; do echo bf16:$s; done); do
+        p=${run%%:*} st=${run#*:} sg="" seed=""
         case $st in *:*) sg=${st#*:} st=${st%%:*} ;; esac
+        case $sg in seed*) seed=${sg#seed} ;; esac
         name=$obj-$p-s$st${sg:+-$sg}
+        [ -n "$seed" ] && sg=""
         echo "== $name"
         # shellcheck disable=SC2086
         ZEROPT_SGEMM=${sg:-${ZEROPT_SGEMM:-}} mpirun -q -np 2 -x ZEROPT_SGEMM "$BUILD/zeropt" train -c configs/train/demo.ini $common $ov \
-            run.dir="$work/$name" zero.stage=$st train.precision=$p >"$work/$name.log" 2>&1 ||
+            run.dir="$work/$name" zero.stage=$st train.precision=$p ${seed:+train.seed=$seed} >"$work/$name.log" 2>&1 ||
             { echo "$name failed: $(tail -1 "$work/$name.log")"; continue; }
         grep -o 'validation loss [0-9.]*' "$work/$name.log" | tail -1
         names+=("$name")
@@ -76,7 +81,8 @@ json.dump(dict(stamp=stamp, machine=machine, steps=steps, window=W, runs=list(ro
           open(f"bench/results/precision-{stamp}.json", "w"), indent=1)
 lines = [f"\n### {stamp} — bf16 mixed precision vs fp32 on the demo corpus (2 ranks, {steps} steps, equal tokens) — {machine}\n",
          f"MLM: configs/train/demo.ini; CLM: the same model as a pre-LN decoder at lr 1e-3. Training loss as means over windows of {W} steps; the anchor is fp32 at stage 0 in the same run"
-         + ("; fp32-s0-blas/-onednn: the anchor with the other sgemm provider, i.e. only the products' rounding differs (the noise floor)" if any(n.endswith(("-blas", "-onednn")) for n in names) else "") + ".\n",
+         + ("; fp32-s0-blas/-onednn: the anchor with the other sgemm provider, i.e. only the products' rounding differs" if any(n.endswith(("-blas", "-onednn")) for n in names) else "")
+         + ("; fp32-s0-seedN: the anchor with another seed (init, data order, masks): fp32's own spread" if any("-seed" in n for n in names) else "") + ".\n",
          "| run | steps | largest loss difference | at the end | validation loss | vs fp32 | model state MB per rank | vs fp32 | median step s |",
          "|---|---|---|---|---|---|---|---|---|"]
 for r in rows.values():

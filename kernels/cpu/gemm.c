@@ -5,9 +5,10 @@
  * Two providers: the BLAS the build links (Makefile BLAS=...), and oneDNN's
  * sgemm where the build has it (Makefile DNNL=1, Debian's libdnnl-dev).
  * Measured on a virtual Xeon with AVX-512 (bench/NOTES.md, "sgemm
- * providers"), oneDNN 2.6's JIT sgemm ran the model's shapes 1.1–1.25x
- * faster than OpenBLAS 0.3.21's Cooperlake kernels, so it is the default on
- * CPUs with AVX-512; elsewhere the BLAS is, as measured on AMD EPYC before.
+ * providers"), oneDNN 2.6's JIT sgemm ran a GPT-2 step's products 1.06x
+ * faster than OpenBLAS 0.3.21's Cooperlake kernels (the step 1.07x), so it
+ * is the default on CPUs with AVX-512; elsewhere the BLAS is, as measured on
+ * AMD EPYC before.
  * ZEROPT_SGEMM=blas|onednn overrides. The provider is fixed once per
  * process (k_sgemm_init, or the first product), so a run's arithmetic is
  * the same from step to step and run to run.
