@@ -13,9 +13,9 @@
 # with your own BLAS_CFLAGS/BLAS_LIBS (Cray LibSci: BLAS_LIBS="" under the cc
 # wrapper). `zeropt blas` and `make bench` say which library and kernels ran.
 # oneDNN's sgemm sits beside the BLAS: DNNL=1 (default; Debian's libdnnl-dev)
-# links it, and the model's products run on it on CPUs with AVX-512, where it
-# measured faster (ZEROPT_SGEMM=blas|onednn chooses at run time); DNNL=0
-# builds without it.
+# links it, and ZEROPT_SGEMM=onednn runs the model's products on it (1.06x
+# OpenBLAS on AVX-512; opt-in, see kernels/cpu/gemm.c); DNNL=0 builds
+# without it.
 # Clusters bring their own toolchains: override MPICC, HDF5_CFLAGS/HDF5_LIBS,
 # CUDA_HOME, NCCL_HOME.
 

@@ -35,8 +35,9 @@ typedef struct {
 } KBlasInfo;
 void k_blas_info(KBlasInfo *b);
 /* Who computes the CPU kernels' single-precision products (cpu/gemm.c):
- * the BLAS the build links, or oneDNN's sgemm (builds with DNNL=1; the
- * default on CPUs with AVX-512, where it measured faster). k_sgemm_init
+ * the BLAS the build links (the default), or oneDNN's sgemm (builds with
+ * DNNL=1; 1.06x faster on AVX-512, opt-in until a heap corruption seen in
+ * signal-stopped runs under it is explained: cpu/gemm.c). k_sgemm_init
  * applies ZEROPT_SGEMM=blas|onednn and returns NULL, or the problem in one
  * line; k_sgemm_set returns -1 for a provider the build lacks. */
 typedef enum { K_SGEMM_BLAS, K_SGEMM_ONEDNN } KSgemm;
