@@ -8,8 +8,11 @@
  * providers"), oneDNN 2.6's JIT sgemm ran a GPT-2 step's products 1.06x
  * faster than OpenBLAS 0.3.21's Cooperlake kernels (the step 1.07x). It is
  * not the default: runs stopped by SIGUSR1 under it ended in a glibc heap
- * corruption abort in 3 of 13 trials (0 of 15 through the BLAS), not yet
- * explained (bench/NOTES.md) — a stop must never lose its checkpoint.
+ * corruption abort in 3 of 13 trials (0 of 15 through the BLAS), most
+ * likely the signal frame overwriting data its JIT code keeps below the
+ * stack pointer; with zeropt's handler on an alternate stack 0 of 28, but
+ * other libraries' handlers could still meet it (bench/NOTES.md) — and a
+ * stop must never lose its checkpoint.
  * ZEROPT_SGEMM=onednn asks for it. The provider is fixed once per process
  * (k_sgemm_init, or the first product), so a run's arithmetic is the same
  * from step to step and run to run.

@@ -76,9 +76,18 @@ static void on_stop_signal(int sig) {
     stop_requested = 1;
 }
 
+/* The handler runs on a stack of its own (SA_ONSTACK), never below the
+ * interrupted stack pointer: JIT-compiled kernels may keep data there. */
 void trainer_catch_signals(void) {
-    signal(SIGUSR1, on_stop_signal);
-    signal(SIGTERM, on_stop_signal);
+    static char altstack[64 * 1024];
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART | (sigaltstack(&ss, NULL) ? 0 : SA_ONSTACK);
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 StepStats trainer_step(Trainer *tr, long s) {
