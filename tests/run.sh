@@ -67,6 +67,7 @@ run_one() { # name, command...
         case "$line" in
         1..*) [ -z "$planned" ] && planned=${line#1..} ;;
         "not ok"*) f=$((f + 1)); echo "[$name] $line"; failed+=("[$name] ${line:0:300}") ;;
+        "# warning:"*) echo "[$name] ${line:0:600}" ;; # a test's note for the log
         ok*)
             if [[ "$line" =~ \#[[:space:]]*[Ss][Kk][Ii][Pp]([[:space:]]+(.*))?$ ]]; then
                 why=${BASH_REMATCH[2]}

