@@ -31,14 +31,10 @@
 
 static int provider = -1; /* KSgemm, -1 until chosen */
 
-static KSgemm default_provider(void) {
-    return K_SGEMM_BLAS;
-}
-
 const char *k_sgemm_init(void) {
     static char err[160];
     const char *want = getenv("ZEROPT_SGEMM");
-    KSgemm p = default_provider();
+    KSgemm p = K_SGEMM_BLAS; /* the default */
     if (want && *want) {
         if (!strcmp(want, "blas"))
             p = K_SGEMM_BLAS;
@@ -69,7 +65,7 @@ int k_sgemm_set(KSgemm p) {
 KSgemm k_sgemm_get(void) {
     int p = __atomic_load_n(&provider, __ATOMIC_RELAXED);
     if (p < 0) { /* a program that did not call k_sgemm_init: the default */
-        p = (int)default_provider();
+        p = (int)K_SGEMM_BLAS;
         __atomic_store_n(&provider, p, __ATOMIC_RELAXED);
     }
     return (KSgemm)p;

@@ -33,6 +33,9 @@ py() {
 
 # expect_error NAME PATTERN... -- COMMAND...: non-zero exit, exactly one line
 # on stderr, and that line matches every PATTERN (fixed strings).
+# The stack frames of a sanitizer report in file $1, on one line.
+san_frames() { grep -m10 -E '^ +#[0-9]+ ' "$1" | sed 's/^ *//' | cut -c1-140 | tr '\n' '|'; }
+
 expect_error() {
     local name=$1; shift
     local pats=()
@@ -47,8 +50,7 @@ expect_error() {
     # not reproduced in 50 runs here); it is shown, with its frames, and the
     # check is judged on the second try. A leak that repeats fails.
     if [ "$lines" -gt 1 ] && grep -q "LeakSanitizer" "$err"; then
-        echo "# warning: $name: a LeakSanitizer report on the first try (tried again): $(grep -m10 -E '^ +#[0-9]+ ' "$err" |
-            sed 's/^ *//' | cut -c1-140 | tr '\n' '|')"
+        echo "# warning: $name: a LeakSanitizer report on the first try (tried again): $(san_frames "$err")"
         timeout -k 5 60 "$@" >"$TMP/out" 2>"$err"
         rc=$?
         lines=$(wc -l <"$err")
@@ -56,7 +58,7 @@ expect_error() {
     if [ "$rc" -eq 0 ]; then notok "$name: exit 0 (expected an error)"; return; fi
     if [ "$rc" -ge 124 ]; then notok "$name: exit $rc (timeout or signal)"; return; fi
     if [ "$lines" -ne 1 ]; then
-        notok "$name: $lines lines on stderr: $(head -c 300 "$err" | tr '\n' '|')$(grep -m10 -E '^ +#[0-9]+ ' "$err" | sed 's/^ *//' | cut -c1-140 | tr '\n' '|')"
+        notok "$name: $lines lines on stderr: $(head -c 300 "$err" | tr '\n' '|')$(san_frames "$err")"
         return
     fi
     for p in "${pats[@]}"; do
