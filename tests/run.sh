@@ -57,11 +57,55 @@ allowed_skip() {
     return 1
 }
 
+# every process below pid, depth first
+descendants() {
+    local c
+    for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+
+# with_limit SECONDS OUT CMD...: runs CMD with its output in OUT; its exit
+# status. When it runs past SECONDS, timed_out=1 and OUT first gets the processes
+# still running under it ("# timeout:" lines, which the summary repeats: a
+# hang names what hung), and they get SIGTERM, then SIGKILL 10 s later.
+with_limit() {
+    local limit=$1 out=$2 cpid spid done pids
+    shift 2
+    timed_out=0
+    "$@" >"$out" 2>&1 &
+    cpid=$!
+    sleep "$limit" &
+    spid=$!
+    wait -n -p done "$cpid" "$spid"
+    if [ "$done" = "$cpid" ]; then
+        kill "$spid" 2>/dev/null
+        wait "$spid" 2>/dev/null
+        wait "$cpid"
+        return
+    fi
+    pids=$(descendants "$cpid" | paste -sd,)
+    {
+        echo "# timeout: still running after ${limit} s (pid, seconds, command):"
+        [ -n "$pids" ] && ps -o pid=,etimes=,args= -p "$pids" | sed 's/^ *//; s/  */ /g' | cut -c1-200 | sed 's/^/# timeout:   /'
+    } >>"$out"
+    kill -TERM "$cpid" ${pids//,/ } 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 "$cpid" 2>/dev/null || break
+        sleep 1
+    done
+    kill -KILL "$cpid" $(descendants "$cpid") ${pids//,/ } 2>/dev/null
+    wait "$cpid" 2>/dev/null
+    timed_out=1
+    return 124
+}
+
 run_one() { # name, command...
     local name=$1; shift
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
     local out="$log/$(basename "$name").out" t0=$SECONDS
-    timeout -k 10 "${TEST_TIMEOUT:-600}" "$@" >"$out" 2>&1
+    with_limit "${TEST_TIMEOUT:-600}" "$out" "$@"
     local rc=$? p=0 f=0 s=0 planned="" line why
     while IFS= read -r line; do
         case "$line" in
@@ -84,7 +128,9 @@ run_one() { # name, command...
         esac
     done <"$out"
     local ran=$((p + f + s)) bad=""
-    if ! [[ "$planned" =~ ^[0-9]+$ ]]; then
+    if [ "$timed_out" = 1 ]; then
+        bad="ran past ${TEST_TIMEOUT:-600} s"
+    elif ! [[ "$planned" =~ ^[0-9]+$ ]]; then
         bad="no plan (1..N) printed"
     elif [ "$ran" -ne "$planned" ]; then
         bad="planned $planned checks, reported $ran"
@@ -94,8 +140,14 @@ run_one() { # name, command...
     if [ -n "$bad" ]; then
         f=$((f + 1))
         echo "not ok - $name: $bad; its last lines:"
-        failed+=("[$name] $bad: $(tail -n 2 "$out" | tr '\n' '|' | cut -c1-300)")
-        tail -n 6 "$out" | sed 's/^/    /'
+        if [ "$timed_out" = 1 ]; then # the last check reported, then what was running
+            failed+=("[$name] $bad: after '$(grep -E '^(not )?ok' "$out" | tail -n 1 | cut -c1-120)'; $(grep '^# timeout:  ' "$out" | sed 's/^# timeout: *//' | tr '\n' '|' | cut -c1-900)")
+            grep -E '^(not )?ok' "$out" | tail -n 3 | sed 's/^/    /'
+            grep '^# timeout:' "$out" | sed 's/^/    /'
+        else
+            failed+=("[$name] $bad: $(tail -n 2 "$out" | tr '\n' '|' | cut -c1-300)")
+            tail -n 6 "$out" | sed 's/^/    /'
+        fi
     fi
     printf '%-40s %3d passed %3d failed %3d skipped %4ds\n' "$name" "$p" "$f" "$s" $((SECONDS - t0))
     pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))

@@ -4,9 +4,10 @@
 # plan, an embedded Python block that raises, a silent non-zero exit and a
 # skip that CI does not allow as failures; an allowed skip as a skip; and end
 # with the totals line, the failed checks recapped just above it (a log's tail
-# names what failed).
+# names what failed); a test that runs past TEST_TIMEOUT is stopped, with its
+# processes, and the recap names its last check and the command that hung.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 9
+plan 10
 ROOT=$PWD
 tree="$TMP/tree"
 mkdir -p "$tree/tests/cli" "$tree/build/tests"
@@ -25,7 +26,8 @@ PY'
 fake silent 'plan 1; ok "one"; exit 3'
 fake skipgpu 'plan 1; skip "kernel on the device" "no GPU on this machine"'
 fake skipother 'plan 1; skip "slurm run" "slurmctld missing"'
-out=$(cd "$tree" && CI=true ZEROPT_ALLOW_SKIP="no GPU" BUILD=build bash "$ROOT/tests/run.sh" 2>&1)
+fake hangs 'plan 2; ok "before the hang"; bash -c "sleep 77; :"; ok "never"'
+out=$(cd "$tree" && CI=true TEST_TIMEOUT=3 ZEROPT_ALLOW_SKIP="no GPU" BUILD=build bash "$ROOT/tests/run.sh" 2>&1)
 rc=$?
 row() { grep -E "^test_$1 +" <<<"$out" | sed 's/  */ /g'; }
 [ "$(row good)" = "test_good 2 passed 0 failed 0 skipped 0s" ] && ok "a test that ran its plan passes  # $(row good)" ||
@@ -43,10 +45,15 @@ grep -q "test_silent: exited 3 without reporting a failure" <<<"$out" && ok "a s
 grep -q "not allowed under CI" <<<"$out" && [[ "$(row skipother)" == *" 1 failed "* ]] &&
     ok "a skip CI does not allow: a failure" || notok "skipother: '$(row skipother)'"
 last=$(tail -n 1 <<<"$out")
-[ "$last" = "8 passed, 6 failed, 1 skipped" ] && [ $rc -ne 0 ] &&
+[ "$last" = "9 passed, 7 failed, 1 skipped" ] && [ $rc -ne 0 ] &&
     ok "the last line totals them and the run fails  # $last, exit $rc" || notok "totals: '$last', exit $rc"
 recap=$(sed -n '/^failed checks:$/,$p' <<<"$out")
-for t in short noplan raises silent skipother; do grep -q "^  \[test_$t\]" <<<"$recap" || recap_bad+=" $t"; done
+for t in short noplan raises silent skipother hangs; do grep -q "^  \[test_$t\]" <<<"$recap" || recap_bad+=" $t"; done
 [ -z "${recap_bad:-}" ] && ! grep -q "test_good\|test_skipgpu" <<<"$recap" &&
     ok "the failed checks are recapped just above the totals line, and only they  # $(wc -l <<<"$recap") lines" ||
     notok "recap (missing:${recap_bad:-}): $recap"
+hang=$(grep '^  \[test_hangs\]' <<<"$recap")
+[[ "$hang" == *"ran past 3 s: after 'ok - before the hang'"*"sleep 77"* ]] && [[ "$(row hangs)" == *" 1 passed 1 failed "* ]] &&
+    ! pgrep -f "sleep 77" >/dev/null &&
+    ok "a test past its time limit: stopped with its processes, the recap names its last check and what hung  # $(cut -c1-160 <<<"$hang")" ||
+    notok "hangs: '$hang' row '$(row hangs)'; left running: $(pgrep -af 'sleep 77')"
