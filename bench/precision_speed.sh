@@ -47,7 +47,8 @@ t = json.loads(sys.argv[6]) if sys.argv[6] != "null" else None
 print(json.dumps({"config": sys.argv[2], "T": int(sys.argv[3]), "B": int(sys.argv[4]), "precision": sys.argv[5],
                   "zeropt_step_s": s.median(r["step_s"] for r in steps),
                   "frac_of_sgemm": s.median(r["mfu"] for r in steps), "sgemm_flops": recs[0]["sgemm_flops"],
-                  "blas_core": recs[0]["blas_core"], "sgemm": recs[0].get("sgemm", "the BLAS"), "torch_step_s": t["step_s"] if t else None,
+                  "blas_core": recs[0]["blas_core"], "sgemm": recs[0].get("sgemm", "the BLAS"),
+                  "bf16_matmul": recs[0].get("bf16_matmul", "off"), "torch_step_s": t["step_s"] if t else None,
                   "torch": t["torch"] if t else None}))
 PY
     done
@@ -58,16 +59,16 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 core = rows[0]["blas_core"] if rows else "?"
 gemm = rows[0]["sgemm"] if rows else "?"
 lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {sys.argv[4]} threads) — {sys.argv[3]}, BLAS core {core}, products through {gemm}\n",
-         "zeropt bf16: bf16 copies + fp32 master, fp32 compute on converted units (bf16 GEMMs measured slower than "
-         "fp32 ones on this CPU: bench/gemm_bench); "
+         "zeropt bf16: bf16 copies + fp32 master; the linear layers' products on bf16 inputs ([train] bf16_matmul, "
+         "auto: on where oneDNN runs them on AMX) or fp32 products on the bf16 weights, the rest fp32; "
          "PyTorch bf16: torch.autocast(cpu, bfloat16). Fraction: model FLOP rate over the sgemm rate measured at the run's start.\n",
-         "| config | T | B | precision | zeropt tokens/s | PyTorch tokens/s | ratio | fraction of sgemm |",
-         "|---|---|---|---|---|---|---|---|"]
+         "| config | T | B | precision | zeropt tokens/s | PyTorch tokens/s | ratio | fraction of sgemm | bf16 products |",
+         "|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     z = r["B"] * r["T"] / r["zeropt_step_s"]
     t = r["B"] * r["T"] / r["torch_step_s"] if r["torch_step_s"] else None
     lines.append(f"| {r['config']} | {r['T']} | {r['B']} | {r['precision']} | {z:.0f} | "
-                 + (f"{t:.0f} | {z / t:.2f}" if t else "n/a | n/a") + f" | {r['frac_of_sgemm']:.3f} |")
+                 + (f"{t:.0f} | {z / t:.2f}" if t else "n/a | n/a") + f" | {r['frac_of_sgemm']:.3f} | {r.get('bf16_matmul', 'off') if r['precision'] == 'bf16' else '-'} |")
 with open("bench/RESULTS.md", "a") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

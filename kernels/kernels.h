@@ -49,6 +49,22 @@ const char *k_sgemm_name(KSgemm p); /* "the BLAS", "oneDNN 2.6.3" */
  * through the chosen provider */
 void k_sgemm(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
+/* The product on bf16 inputs (cpu/gemm_bf16.c, oneDNN's matmul: AMX tiles
+ * where the CPU has them): k_sgemm's row-major contract with beta 0 or 1, A
+ * and B rounded to bf16 (nearest even) on the way in, fp32 accumulation and
+ * output — PyTorch autocast's linear layer. k_bf16_gemm_set(1) makes the
+ * linear layers (k_matmul_fwd/bwd) use it; k_bf16_gemm_available: 0 in a
+ * build without oneDNN (then k_sgemm_bf16 must not be called);
+ * k_bf16_gemm_impl: oneDNN's implementation for a 512³ product
+ * ("brg:avx512_core_amx_bf16"), NULL without oneDNN; k_bf16_gemm_panel
+ * sets the conversion panels' size in elements (tests force small blocks). */
+int k_bf16_gemm_available(void);
+const char *k_bf16_gemm_impl(void);
+void k_bf16_gemm_set(int on);
+int k_bf16_gemm_on(void);
+void k_bf16_gemm_panel(size_t elems);
+void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc);
 /* FLOP/s of an n³ product through k_sgemm on this process's threads: best of reps
  * timed calls after one warm-up. */
 double k_gemm_rate(int n, int reps);

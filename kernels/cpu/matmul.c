@@ -4,16 +4,24 @@
  */
 #include "real.h"
 
+#ifdef KERNELS_F64
+#define GEMM(ta, tb, ...) k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__)
+#else /* bf16 inputs when the run asks for them (k_bf16_gemm_set) */
+#define GEMM(ta, tb, ...)                                                                          \
+    (k_bf16_gemm_on() ? k_sgemm_bf16(ta, tb, __VA_ARGS__)                                          \
+                      : k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__))
+#endif
+
 /* y = x · Wᵀ */
 void KF(k_matmul_fwd)(kreal *y, const kreal *x, const kreal *w, int M, int K, int N) {
-    k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, x, K, w, K, 0, y, N);
+    GEMM(CblasNoTrans, CblasTrans, M, N, K, 1, x, K, w, K, 0, y, N);
 }
 
 /* dx += dy · W ; dW += dyᵀ · x */
 void KF(k_matmul_bwd)(kreal *dx, kreal *dw, const kreal *dy, const kreal *x, const kreal *w, int M,
                       int K, int N) {
-    if (dx) k_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, dy, N, w, K, 1, dx, K);
-    if (dw) k_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1, dy, N, x, K, 1, dw, K);
+    if (dx) GEMM(CblasNoTrans, CblasNoTrans, M, K, N, 1, dy, N, w, K, 1, dx, K);
+    if (dw) GEMM(CblasTrans, CblasNoTrans, N, K, M, 1, dy, N, x, K, 1, dw, K);
 }
 
 void KF(k_bias_fwd)(kreal *y, const kreal *b, int M, int N) {

@@ -99,6 +99,10 @@ static const KeyDef KEYS[] = {
     {"train", "precision", T_ENUM, TR(precision), "fp32", 0, 0, "fp32|bf16",
      "bf16: parameters and gradients as bf16 copies (gathered and reduced as such), fp32 master "
      "weights and optimizer state; the CPU kernels compute in fp32 on converted units"},
+    {"train", "bf16_matmul", T_ENUM, TR(bf16_matmul), "auto", 0, 0, "auto|on|off",
+     "precision = bf16: linear layers multiply bf16-rounded inputs with fp32 accumulation "
+     "(oneDNN's matmul, as PyTorch autocast); auto = on where oneDNN runs it on AMX tiles, off "
+     "= fp32 products on the bf16-valued weights"},
     {"train", "dump_batches", T_STR, TR(dump_batches), "", 0, 0, NULL,
      "write the initial parameters and every batch to this HDF5 file (1 rank)"},
     {"train", "replay", T_STR, TR(replay), "", 0, 0, NULL,
@@ -389,6 +393,8 @@ void config_finish(Config *c, const char *src) {
             m->max_positions);
     TrainConfig *t = &c->train;
     if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
+    if (t->bf16_matmul == BF16MM_ON && t->precision != DT_BF16)
+        BAD("%s: [train] bf16_matmul = on needs precision = bf16 (fp32 runs multiply in fp32)", src);
     if (c->optim.name == OPT_ADAFACTOR && c->optim.states != STATES_FP32)
         BAD("%s: [optim] states = %s: adafactor keeps no m and a factored v in fp32; states "
             "applies to adamw and lamb",

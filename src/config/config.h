@@ -66,6 +66,7 @@ typedef struct {
     int threads;   /* CPU threads per rank (0 = OpenMP default) */
     int recompute; /* activation recomputation per block */
     int precision; /* DT_FP32, or DT_BF16: bf16 copies, fp32 master (mpi/zero.h) */
+    int bf16_matmul; /* BF16MM_*: linear layers on bf16 inputs (precision = bf16) */
     char dump_batches[PATH_MAX_CFG]; /* write initial params + every batch here (1 rank) */
     char replay[PATH_MAX_CFG];       /* train on the batches (and init) of a dump file */
 } TrainConfig;
@@ -84,6 +85,7 @@ typedef struct {
     int io;                    /* 0 direct, 1 hdf5: how tensor bytes move (CkptIo) */
 } CkptConfig;
 
+enum { BF16MM_AUTO, BF16MM_ON, BF16MM_OFF }; /* [train] bf16_matmul */
 /* element types of precision options */
 enum { DT_FP32 = 0, DT_BF16 = 1 };
 

@@ -33,8 +33,10 @@ static void log_memory(Trainer *tr) {
     int bf16 = tr->cfg.train.precision == DT_BF16;
     if (bf16)
         z_log("precision bf16: bf16 parameters and gradients, fp32 master weights (counted as "
-              "optimizer state); reductions in %s, all-gathers in bf16; fp32 compute",
-              tr->cfg.zero.reduce_dtype == DT_BF16 ? "bf16" : "fp32");
+              "optimizer state); reductions in %s, all-gathers in bf16; %s",
+              tr->cfg.zero.reduce_dtype == DT_BF16 ? "bf16" : "fp32",
+              k_bf16_gemm_on() ? "linear layers on bf16 inputs (oneDNN matmul), the rest in fp32"
+                               : "fp32 compute");
     z_log("memory per rank (ZeRO stage %d, counted): params %.1f MB, grads %.1f MB, optimizer "
           "%.1f MB, buffers %.1f MB, activations %.1f MB, batch %.1f MB = %.1f MB; resident %.1f "
           "MB (%.1f MB before these buffers)",
@@ -62,6 +64,7 @@ static void log_memory(Trainer *tr) {
     if (!isnan(tr->unigram)) metrics_real(mt, "unigram_entropy", tr->unigram);
     metrics_str(mt, "blas_core", tr->blas.core);
     metrics_str(mt, "sgemm", k_sgemm_name(k_sgemm_get()));
+    metrics_str(mt, "bf16_matmul", k_bf16_gemm_on() ? k_bf16_gemm_impl() : "off");
     metrics_real(mt, "sgemm_flops", tr->peak_flops);
     write_record(tr);
 }

@@ -208,12 +208,27 @@ static int head_rows_for(const Trainer *tr) {
     return model_mlm_head_rows(N, c->data.mask_rate);
 }
 
+/* [train] bf16_matmul: whether the linear layers take bf16 inputs. auto
+ * turns it on where oneDNN's bf16 matmul runs on AMX tiles: there it
+ * measured 1.7x the fp32 sgemm on a GPT-2 step's products; with AVX512-BF16
+ * alone 0.64x (bench/NOTES.md). */
+static void choose_matmul(const Config *c) {
+    int want = c->train.bf16_matmul, bf16 = c->train.precision == DT_BF16;
+    if (want == BF16MM_ON && !k_bf16_gemm_available())
+        z_die_all("train.bf16_matmul = on: this build has no oneDNN (build with DNNL=1 and "
+                  "libdnnl-dev)");
+    int on = bf16 && (want == BF16MM_ON || (want == BF16MM_AUTO && k_bf16_gemm_available() &&
+                                            strstr(k_bf16_gemm_impl(), "amx")));
+    k_bf16_gemm_set(on);
+}
+
 void trainer_build(Trainer *tr) {
     Config *c = &tr->cfg;
     tr->rank = comm_rank();
     tr->nranks = comm_size();
     batch_geometry(tr);
     if (c->train.threads > 0) k_set_threads(c->train.threads);
+    choose_matmul(c);
     open_data(tr);
     if (c->train.replay[0]) open_replay(tr);
     Model *m = &tr->m;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Impossible configs are refused with one line naming the key and the value.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 20
+plan 21
 good=configs/model/tiny.ini
 m="$ZEROPT model -c"
 
@@ -16,6 +16,7 @@ expect_error "bad choice" "norm = middle" "post|pre" -- $m $good model.norm=midd
 expect_error "unknown key on the command line" "unknown key" "colour = blue" -- $m $good model.colour=blue
 expect_error "override without section" "layers=3" -- $m $good layers=3
 expect_error "precision fp16" "precision = fp16" "fp32|bf16" -- $m $good train.precision=fp16
+expect_error "bf16 products in an fp32 run" "bf16_matmul = on needs precision = bf16" -- $m $good train.bf16_matmul=on
 expect_error "reduce dtype" "reduce_dtype = int8" "fp32|bf16" -- $m $good zero.reduce_dtype=int8
 
 printf '[model]\nlayers = 2\ncolour = blue\n' >"$TMP/unknown.ini"

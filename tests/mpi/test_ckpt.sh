@@ -175,7 +175,7 @@ for t in $(seq 1 $trials); do
         timeout -k 5 60 "$ZEROPT" train -c "$TMP/crash.ini" run.dir="$TMP/crash_resume" \
             checkpoint.dir="$dir/ckpt" checkpoint.every=-1 train.steps=1 >"$TMP/resume.log" 2>&1
         if { [ -z "$newest" ] && ! grep -q "resume:" "$TMP/resume.log"; } ||
-            { [ -n "$newest" ] && "$ZEROPT" ckpt verify "$newest" >/dev/null 2>&1 &&
+            { [ -n "$newest" ] && timeout -k 5 60 "$ZEROPT" ckpt verify "$newest" >/dev/null 2>&1 &&
                 grep -q "resume: $newest" "$TMP/resume.log"; }; then
             good=$((good + 1))
         else
@@ -184,7 +184,7 @@ for t in $(seq 1 $trials); do
         continue
     fi
     latest="$dir/ckpt/$(cat "$dir/ckpt/latest")"
-    if ! "$ZEROPT" ckpt verify "$latest" >"$TMP/verify.log" 2>&1; then
+    if ! timeout -k 5 60 "$ZEROPT" ckpt verify "$latest" >"$TMP/verify.log" 2>&1; then
         notok "trial $t: latest does not verify: $(cat "$TMP/verify.log")"
         continue
     fi

@@ -16,7 +16,10 @@
 #   - stages 1-3 follow stage 0's loss curve; run to run bit-identical; stop
 #     at step 8 and resume: bit-identical; resume under 1 rank, bf16 -> fp32
 #     and fp32 -> bf16 continue the curve;
-#   - bf16 follows fp32's loss curve within 1 % (MLM and CLM, 200 steps);
+#   - bf16 follows fp32's loss curve within 1 % (MLM and CLM, 200 steps),
+#     with the linear layers on bf16 inputs (bf16_matmul = on, the setting
+#     of every bf16 run here: oneDNN's matmul, AMX or not) and with fp32
+#     products on the bf16 weights (bf16_matmul = off; the log says which);
 #   - a NaN in a gradient (ZEROPT_FAULT=nan-grad, at step 3), fp32 and bf16,
 #     stops both ranks with one line naming the step and the tensor, and the
 #     step-2 checkpoint stays the latest;
@@ -50,6 +53,7 @@ steps = 16
 lr = 3e-3
 warmup = 2
 precision = bf16
+bf16_matmul = on
 [optim]
 min_8bit_size = 1024
 [checkpoint]
@@ -227,24 +231,31 @@ PY
 # and 0.01 % (MLM), measured 2026-12-02
 long="train.steps=$steps train.log_every=1 train.lr=1e-3 checkpoint.every=-1 zero.stage=1"
 lfail=0
-for p in fp32 bf16; do
-    train 2 "$TMP/long-e-$p" $long train.precision=$p || lfail=1
+for p in fp32 bf16 bf16-off; do
+    o="train.precision=${p%-off}"
+    [ "$p" = bf16-off ] && o="$o train.bf16_matmul=off"
     # shellcheck disable=SC2086
-    train 2 "$TMP/long-d-$p" $long train.precision=$p $dec || lfail=1
+    train 2 "$TMP/long-e-$p" $long $o || lfail=1
+    # shellcheck disable=SC2086
+    train 2 "$TMP/long-d-$p" $long $o $dec || lfail=1
 done
+grep -q "linear layers on bf16 inputs" "$TMP/long-e-bf16.log" && ! grep -q "linear layers on bf16" "$TMP/long-e-bf16-off.log" ||
+    lfail=1
 [ $lfail = 0 ] && py "curve" "$TMP" "$steps" <<'PY'
 import sys
 from ckpt_check import ok, losses
 d, steps = sys.argv[1], int(sys.argv[2])
 W, msg, good = 20, [], True
-for k, what in (("e", "MLM"), ("d", "CLM")):
-    a, b = losses(d, f"long-{k}-bf16"), losses(d, f"long-{k}-fp32")
+for (k, what), mm in [(kw, mm) for mm in ("bf16", "bf16-off") for kw in (("e", "MLM"), ("d", "CLM"))]:
+    a, b = losses(d, f"long-{k}-{mm}"), losses(d, f"long-{k}-fp32")
+    what += " (bf16 products)" if mm == "bf16" else " (fp32 products)"
     wa = [sum(a[i:i + W]) / W for i in range(0, len(a) - W + 1, W)]
     wb = [sum(b[i:i + W]) / W for i in range(0, len(b) - W + 1, W)]
     dev = max(abs(x - y) / y for x, y in zip(wa, wb)) if len(a) == len(b) == steps else float("inf")
     good = good and dev < 0.01
     msg.append(f"{what}: worst {100 * dev:.2f} % over {len(wa)} windows of {W} steps, last {wa[-1]:.4f} vs {wb[-1]:.4f}")
-ok(f"bf16 follows the fp32 loss curve within 1 % ({steps} steps, 2 ranks)", good, "; ".join(msg))
+ok(f"bf16 follows the fp32 loss curve within 1 % ({steps} steps, 2 ranks), linear layers on bf16 inputs and on fp32 ones",
+   good, "; ".join(msg))
 PY
 [ $lfail = 0 ] || notok "long runs: $(tail -2 "$TMP"/long-*.log | tr '\n' '|')"
 

@@ -529,9 +529,99 @@ static void test_sgemm_providers(void) {
     free(a), free(b), free(c0), free(c), free(c2);
 }
 
+/* k_sgemm_bf16: every transpose pair, beta 0 and 1, alpha, wide leading
+ * dimensions, against a double product of the bf16-rounded inputs — in one
+ * block, and with panels so small that the inner dimension, the rows and
+ * the columns are all split (sums across inner blocks go through C); each
+ * call twice gives the same bits, and the unrounded fp32 product is far
+ * (the inputs really are rounded). Then the linear layer follows the switch
+ * (k_bf16_gemm_set). Largest error measured 6.5e-07 through AMX (limit 1e-5). */
+static void test_sgemm_bf16(void) {
+#ifndef ZEROPT_DNNL
+    check(!k_bf16_gemm_available() && !k_bf16_gemm_impl(), "k_sgemm_bf16: one block",
+          "a build without oneDNN has none");
+    check(1, "k_sgemm_bf16: blocks", "a build without oneDNN has none");
+    check(1, "k_matmul_fwd/bwd follow k_bf16_gemm_set", "a build without oneDNN has none");
+#else
+    enum { M = 37, N = 29, K = 45, LD = 53 };
+    float *a = malloc(sizeof(float) * K * LD), *b = malloc(sizeof(float) * K * LD),
+          *c0 = malloc(sizeof(float) * M * LD), *c = malloc(sizeof(float) * M * LD),
+          *c2 = malloc(sizeof(float) * M * LD);
+    for (int i = 0; i < K * LD; i++) {
+        a[i] = (float)(2 * k_rng_uniform(31, (uint64_t)i) - 1);
+        b[i] = (float)(2 * k_rng_uniform(32, (uint64_t)i) - 1);
+    }
+    for (int i = 0; i < M * LD; i++) c0[i] = (float)(2 * k_rng_uniform(33, (uint64_t)i) - 1);
+#define R16(x) ((double)km_from_bf16(km_to_bf16(x)))
+    for (int blocks = 0; blocks < 2; blocks++) {
+        k_bf16_gemm_panel(blocks ? 256 : (size_t)4 << 20);
+        double worst = 0, far = 1e30;
+        int same = 1;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int beta = 0; beta < 2; beta++) {
+                    float alpha = beta ? 1.0f : 0.75f;
+                    memcpy(c, c0, sizeof(float) * M * LD);
+                    k_sgemm_bf16(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                                 N, K, alpha, a, LD, b, LD, (float)beta, c, LD);
+                    memcpy(c2, c0, sizeof(float) * M * LD);
+                    k_sgemm_bf16(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                                 N, K, alpha, a, LD, b, LD, (float)beta, c2, LD);
+                    same &= !memcmp(c, c2, sizeof(float) * M * LD);
+                    double dist = 0;
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++) {
+                            double r = beta * (double)c0[i * LD + j], r32 = r;
+                            for (int k = 0; k < K; k++) {
+                                float x = ta ? a[k * LD + i] : a[i * LD + k],
+                                      y = tb ? b[j * LD + k] : b[k * LD + j];
+                                r += alpha * R16(x) * R16(y);
+                                r32 += alpha * (double)x * y;
+                            }
+                            double e = fabs(c[i * LD + j] - r), d = fabs(c[i * LD + j] - r32);
+                            if (e > worst) worst = e;
+                            if (d > dist) dist = d;
+                        }
+                    if (dist < far) far = dist;
+                    for (int i = 0; i < M; i++) /* columns past N are not touched */
+                        for (int j = N; j < LD; j++) same &= c[i * LD + j] == c0[i * LD + j];
+                }
+        check(worst < 1e-5 && same && far > 1e-3,
+              blocks ? "k_sgemm_bf16 in blocks (inner dimension, rows and columns split): equals "
+                       "a double product of bf16-rounded inputs, repeats bit for bit"
+                     : "k_sgemm_bf16 in one block: 4 transposes x beta 0/1 equal a double "
+                       "product of bf16-rounded inputs, repeat bit for bit",
+              "largest error %.2e (limit 1e-5); the unrounded product is %.1e away; %s%s", worst,
+              far, k_bf16_gemm_impl(), same ? "" : "; a repeat or the padding differs");
+    }
+    k_bf16_gemm_panel((size_t)4 << 20);
+    /* the linear layer: y = x·Wᵀ, dx += dy·W, dW += dyᵀ·x through the switch */
+    float *y = calloc(M * N, sizeof(float)), *y2 = calloc(M * N, sizeof(float));
+    float *dx = calloc(M * K, sizeof(float)), *dx2 = calloc(M * K, sizeof(float));
+    float *dw = calloc(N * K, sizeof(float)), *dw2 = calloc(N * K, sizeof(float));
+    k_bf16_gemm_set(1);
+    k_matmul_fwd(y, a, b, M, K, N);
+    k_matmul_bwd(dx, dw, c0, a, b, M, K, N);
+    k_bf16_gemm_set(0);
+    k_sgemm_bf16(CblasNoTrans, CblasTrans, M, N, K, 1, a, K, b, K, 0, y2, N);
+    k_sgemm_bf16(CblasNoTrans, CblasNoTrans, M, K, N, 1, c0, N, b, K, 1, dx2, K);
+    k_sgemm_bf16(CblasTrans, CblasNoTrans, N, K, M, 1, c0, N, a, K, 1, dw2, K);
+    int on = !memcmp(y, y2, sizeof(float) * M * N) && !memcmp(dx, dx2, sizeof(float) * M * K) &&
+             !memcmp(dw, dw2, sizeof(float) * N * K);
+    k_matmul_fwd(y, a, b, M, K, N);
+    int off = memcmp(y, y2, sizeof(float) * M * N) != 0;
+    check(on && off && !k_bf16_gemm_on(), "k_matmul_fwd/bwd follow k_bf16_gemm_set",
+          "on: %s; off: %s", on ? "the bf16 product's bits" : "differs from k_sgemm_bf16",
+          off ? "the fp32 product" : "still the bf16 product");
+    free(y), free(y2), free(dx), free(dx2), free(dw), free(dw2);
+    free(a), free(b), free(c0), free(c), free(c2);
+#endif
+}
+
 int main(void) {
-    check_plan(40);
+    check_plan(43);
     test_sgemm_providers();
+    test_sgemm_bf16();
     test_bf16_arrays();
     test_matmul();
     test_add();

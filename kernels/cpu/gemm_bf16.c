@@ -1,0 +1,244 @@
+/*
+ * gemm_bf16.c — the single-precision product on bf16 inputs (k_sgemm_bf16):
+ * C = alpha·op(A)·op(B) + beta·C with k_sgemm's row-major contract, A and B
+ * rounded to bf16 (nearest even) on the way in, the products accumulated
+ * and C written in fp32 — what PyTorch's bf16 autocast does to a linear
+ * layer, through oneDNN's matmul (AMX tiles where the CPU has them).
+ *
+ * The operands stay fp32 in the model; each product converts them in
+ * panels: op(A) by blocks of rows and of the inner dimension, op(B) by
+ * blocks of columns and of the inner dimension, each panel at most
+ * panel_elems elements (4 Mi: two panels, 16 MB, allocated once per
+ * process — a packing buffer, like the BLAS's own, so not counted as the
+ * model's memory). An inner dimension longer than a panel allows is summed
+ * block after block into C (beta = 1 after the first), so any shape runs in
+ * the same 16 MB. Blocks are a function of the shape alone: a product's
+ * arithmetic is the same from call to call and run to run.
+ *
+ * Conversions cost 6 bytes per element read; a GPT-2 layer's products are
+ * 2·M·N·K FLOPs on (M+N)·K converted elements, so at M = B·T = 1024 the
+ * conversions are a few per cent of the product (bench/NOTES.md).
+ */
+#include "kernels/kernels.h"
+#include "kernels/optim_math.h"
+
+#include "blas_api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int mode; /* k_bf16_gemm_set: 1 when matmul.c's products take bf16 inputs */
+static size_t panel_elems = (size_t)4 << 20;
+
+void k_bf16_gemm_set(int on) {
+    mode = on;
+}
+int k_bf16_gemm_on(void) {
+    return mode;
+}
+void k_bf16_gemm_panel(size_t elems) {
+    panel_elems = elems < 256 ? 256 : elems;
+}
+
+#ifndef ZEROPT_DNNL
+
+int k_bf16_gemm_available(void) {
+    return 0;
+}
+const char *k_bf16_gemm_impl(void) {
+    return NULL;
+}
+void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc) {
+    (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B;
+    (void)ldb, (void)beta, (void)C, (void)ldc;
+    fprintf(stderr, "zeropt: k_sgemm_bf16 called in a build without oneDNN\n");
+    abort();
+}
+
+#else
+#include <oneapi/dnnl/dnnl.h>
+
+static dnnl_engine_t eng;
+static dnnl_stream_t stream;
+static uint16_t *pa, *pb; /* the two panels, panel_elems each */
+static size_t pcap;
+
+/* oneDNN's calls cannot fail once its engine exists, short of running out of
+ * memory: a failure is a bug or an exhausted machine, stated and fatal */
+#define DN(x)                                                                                      \
+    do {                                                                                           \
+        dnnl_status_t s_ = (x);                                                                    \
+        if (s_ != dnnl_success) {                                                                  \
+            fprintf(stderr, "zeropt: oneDNN: %s failed (status %d)\n", #x, (int)s_);               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static void setup(void) {
+    if (!eng) {
+        DN(dnnl_engine_create(&eng, dnnl_cpu, 0));
+        DN(dnnl_stream_create(&stream, eng, dnnl_stream_default_flags));
+    }
+    if (pcap < panel_elems) {
+        free(pa), free(pb);
+        pa = aligned_alloc(64, (panel_elems * 2 + 63) / 64 * 64);
+        pb = aligned_alloc(64, (panel_elems * 2 + 63) / 64 * 64);
+        if (!pa || !pb) {
+            fprintf(stderr, "zeropt: out of memory for the bf16 product's panels (%zu MB)\n",
+                    panel_elems * 4 >> 20);
+            abort();
+        }
+        pcap = panel_elems;
+    }
+}
+
+/* A primitive per block shape, made once: oneDNN's descriptors and JIT code
+ * cost tens of microseconds, a step has a few dozen distinct blocks. */
+typedef struct {
+    int at, bt, m, n, k, ldc, acc;
+    float alpha;
+    dnnl_primitive_t p;
+} Prim;
+enum { NPRIM = 128 };
+static Prim prims[NPRIM];
+static int nprims;
+
+/* the panel layouts: op(A) block [m x k] stored row-major (at = 0) or as its
+ * transpose [k x m] (at = 1); op(B) block [k x n] row-major (bt = 0) or as
+ * [n x k] (bt = 1) */
+static void descs(int at, int bt, int m, int n, int k, int ldc, dnnl_memory_desc_t *ad,
+                  dnnl_memory_desc_t *bd, dnnl_memory_desc_t *cd) {
+    dnnl_dims_t adim = {m, k}, bdim = {k, n}, cdim = {m, n};
+    dnnl_dims_t astr = {at ? 1 : k, at ? m : 1}, bstr = {bt ? 1 : n, bt ? k : 1}, cstr = {ldc, 1};
+    DN(dnnl_memory_desc_init_by_strides(ad, 2, adim, dnnl_bf16, astr));
+    DN(dnnl_memory_desc_init_by_strides(bd, 2, bdim, dnnl_bf16, bstr));
+    DN(dnnl_memory_desc_init_by_strides(cd, 2, cdim, dnnl_f32, cstr));
+}
+
+static dnnl_primitive_desc_t make_pd(int at, int bt, int m, int n, int k, int ldc, int acc,
+                                     float alpha) {
+    dnnl_memory_desc_t ad, bd, cd;
+    descs(at, bt, m, n, k, ldc, &ad, &bd, &cd);
+    dnnl_matmul_desc_t md;
+    DN(dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd));
+    dnnl_primitive_attr_t attr;
+    DN(dnnl_primitive_attr_create(&attr));
+    if (alpha != 1.0f) DN(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha));
+    if (acc) {
+        dnnl_post_ops_t po;
+        DN(dnnl_post_ops_create(&po));
+        DN(dnnl_post_ops_append_sum(po, 1.0f));
+        DN(dnnl_primitive_attr_set_post_ops(attr, po));
+        dnnl_post_ops_destroy(po);
+    }
+    dnnl_primitive_desc_t pd;
+    DN(dnnl_primitive_desc_create(&pd, &md, attr, eng, NULL));
+    dnnl_primitive_attr_destroy(attr);
+    return pd;
+}
+
+static dnnl_primitive_t prim(int at, int bt, int m, int n, int k, int ldc, int acc, float alpha) {
+    for (int i = 0; i < nprims; i++) {
+        Prim *q = &prims[i];
+        if (q->at == at && q->bt == bt && q->m == m && q->n == n && q->k == k && q->ldc == ldc &&
+            q->acc == acc && q->alpha == alpha)
+            return q->p;
+    }
+    dnnl_primitive_desc_t pd = make_pd(at, bt, m, n, k, ldc, acc, alpha);
+    dnnl_primitive_t p;
+    DN(dnnl_primitive_create(&p, pd));
+    dnnl_primitive_desc_destroy(pd);
+    if (nprims == NPRIM) { /* more shapes than a model has: start over */
+        for (int i = 0; i < nprims; i++) dnnl_primitive_destroy(prims[i].p);
+        nprims = 0;
+    }
+    prims[nprims++] = (Prim){at, bt, m, n, k, ldc, acc, alpha, p};
+    return p;
+}
+
+int k_bf16_gemm_available(void) {
+    return 1;
+}
+
+const char *k_bf16_gemm_impl(void) {
+    static char name[96];
+    if (!name[0]) {
+        setup();
+        dnnl_primitive_desc_t pd = make_pd(0, 1, 512, 512, 512, 512, 0, 1.0f);
+        const char *s = NULL;
+        DN(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s));
+        snprintf(name, sizeof name, "%s", s ? s : "?");
+        dnnl_primitive_desc_destroy(pd);
+    }
+    return name;
+}
+
+/* rows [r0, r0+nr) × columns [c0, c0+nc) of the row-major X (ld) into the
+ * contiguous panel P [nr × nc], rounded to bf16 */
+static void pack(uint16_t *P, const float *X, int ld, int r0, int nr, int c0, int nc) {
+#pragma omp parallel for schedule(static) if ((size_t)nr * nc >= 32768)
+    for (int r = 0; r < nr; r++) {
+        const float *x = X + (size_t)(r0 + r) * ld + c0;
+        uint16_t *p = P + (size_t)r * nc;
+        for (int c = 0; c < nc; c++) p[c] = km_to_bf16(x[c]);
+    }
+}
+
+static int min_i(int a, int b) {
+    return a < b ? a : b;
+}
+
+void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (beta != 0.0f && beta != 1.0f) {
+        fprintf(stderr, "zeropt: k_sgemm_bf16: beta %g (only 0 and 1 are supported)\n", beta);
+        abort();
+    }
+    if (K <= 0) { /* C = beta·C */
+        if (beta == 0.0f)
+            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
+        return;
+    }
+    setup();
+    int at = ta == CblasTrans, bt = tb == CblasTrans;
+    /* blocks: the inner dimension first (at most 4096, less when one side
+     * is so long that even 256 of it fill a panel), then rows and columns
+     * filling a panel each */
+    int kb = min_i(K, 4096);
+    while (kb > 256 && (size_t)kb * 256 > panel_elems) kb /= 2;
+    if ((size_t)kb * 16 > panel_elems) kb = (int)(panel_elems / 16);
+    int mb = min_i(M, (int)(panel_elems / kb)), nb = min_i(N, (int)(panel_elems / kb));
+    for (int k0 = 0; k0 < K; k0 += kb) {
+        int kk = min_i(kb, K - k0), acc = k0 > 0 || beta != 0.0f;
+        for (int i0 = 0; i0 < M; i0 += mb) {
+            int mm = min_i(mb, M - i0);
+            if (at) /* A is K x M: op(A) block = A[k0.., i0..] stored [kk x mm] */
+                pack(pa, A, lda, k0, kk, i0, mm);
+            else
+                pack(pa, A, lda, i0, mm, k0, kk);
+            for (int j0 = 0; j0 < N; j0 += nb) {
+                int nn = min_i(nb, N - j0);
+                if (bt) /* B is N x K: op(B) block stored [nn x kk] */
+                    pack(pb, B, ldb, j0, nn, k0, kk);
+                else
+                    pack(pb, B, ldb, k0, kk, j0, nn);
+                dnnl_memory_desc_t ad, bd, cd;
+                descs(at, bt, mm, nn, kk, ldc, &ad, &bd, &cd);
+                dnnl_memory_t ma, mbm, mc;
+                DN(dnnl_memory_create(&ma, &ad, eng, pa));
+                DN(dnnl_memory_create(&mbm, &bd, eng, pb));
+                DN(dnnl_memory_create(&mc, &cd, eng, C + (size_t)i0 * ldc + j0));
+                dnnl_exec_arg_t args[3] = {
+                    {DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mbm}, {DNNL_ARG_DST, mc}};
+                DN(dnnl_primitive_execute(prim(at, bt, mm, nn, kk, ldc, acc, alpha), stream, 3,
+                                          args));
+                DN(dnnl_stream_wait(stream));
+                dnnl_memory_destroy(ma), dnnl_memory_destroy(mbm), dnnl_memory_destroy(mc);
+            }
+        }
+    }
+}
+#endif
