@@ -14,6 +14,14 @@
  */
 #include "real.h"
 
+#ifdef KERNELS_F64
+#define AGEMM(ta, tb, ...) k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__)
+#else /* bf16 inputs when the run asks for them (k_bf16_gemm_set), as matmul.c */
+#define AGEMM(ta, tb, ...)                                                                         \
+    (k_bf16_gemm_on() ? k_sgemm_bf16(ta, tb, __VA_ARGS__)                                          \
+                      : k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__))
+#endif
+
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
 }
@@ -33,7 +41,7 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
             const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
             const kreal *k = q + C, *v = q + 2 * C;
             kreal *P = probs + ((size_t)b * NH + h) * T * T;
-            k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, 0, P, T);
+            AGEMM(CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, 0, P, T);
 #pragma omp parallel for schedule(static)
             for (int i = 0; i < T; i++) {
                 kreal *row = P + (size_t)i * T;
@@ -56,8 +64,8 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
                 KF(k_dropout_fwd)(scratch, P, (size_t)T * T, p_drop, head_seed(seeds, b, h));
                 Pv = scratch;
             }
-            k_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1, Pv, T, v, C3, 0,
-                   y + (size_t)b * T * C + h * hs, C);
+            AGEMM(CblasNoTrans, CblasNoTrans, T, hs, T, 1, Pv, T, v, C3, 0,
+                  y + (size_t)b * T * C + h * hs, C);
         }
     }
 }
@@ -84,8 +92,8 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
                 Pv = Pd;
             }
             /* dP̃ = dy vᵀ ; dv += P̃ᵀ dy */
-            k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1, dyb, C, v, C3, 0, dP, T);
-            k_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1, Pv, T, dyb, C, 1, dv, C3);
+            AGEMM(CblasNoTrans, CblasTrans, T, T, hs, 1, dyb, C, v, C3, 0, dP, T);
+            AGEMM(CblasTrans, CblasNoTrans, T, hs, T, 1, Pv, T, dyb, C, 1, dv, C3);
 #pragma omp parallel for schedule(static)
             for (int i = 0; i < T; i++) {
                 const kreal *pr = P + (size_t)i * T;
@@ -102,10 +110,8 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
                 kreal ks = (kreal)s;
                 for (int j = 0; j < T; j++) gr[j] = pr[j] * (gr[j] - ks);
             }
-            k_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, dP, T, k, C3, 1, dq,
-                   C3);
-            k_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, dP, T, q, C3, 1, dk,
-                   C3);
+            AGEMM(CblasNoTrans, CblasNoTrans, T, hs, T, scale, dP, T, k, C3, 1, dq, C3);
+            AGEMM(CblasTrans, CblasNoTrans, T, hs, T, scale, dP, T, q, C3, 1, dk, C3);
         }
     }
 }

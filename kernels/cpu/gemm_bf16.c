@@ -95,11 +95,13 @@ static void setup(void) {
 }
 
 /* A primitive per block shape, made once: oneDNN's descriptors and JIT code
- * cost tens of microseconds, a step has a few dozen distinct blocks. */
+ * cost tens of microseconds, a step has a few dozen distinct blocks (and
+ * attention thousands of small calls: no allocation per call). */
 typedef struct {
     int at, bt, m, n, k, ldc, acc;
     float alpha;
     dnnl_primitive_t p;
+    dnnl_memory_t a, b, c; /* made once too; each call points them at its data */
 } Prim;
 enum { NPRIM = 128 };
 static Prim prims[NPRIM];
@@ -139,23 +141,32 @@ static dnnl_primitive_desc_t make_pd(int at, int bt, int m, int n, int k, int ld
     return pd;
 }
 
-static dnnl_primitive_t prim(int at, int bt, int m, int n, int k, int ldc, int acc, float alpha) {
+static Prim *prim(int at, int bt, int m, int n, int k, int ldc, int acc, float alpha) {
     for (int i = 0; i < nprims; i++) {
         Prim *q = &prims[i];
         if (q->at == at && q->bt == bt && q->m == m && q->n == n && q->k == k && q->ldc == ldc &&
             q->acc == acc && q->alpha == alpha)
-            return q->p;
+            return q;
     }
-    dnnl_primitive_desc_t pd = make_pd(at, bt, m, n, k, ldc, acc, alpha);
-    dnnl_primitive_t p;
-    DN(dnnl_primitive_create(&p, pd));
-    dnnl_primitive_desc_destroy(pd);
     if (nprims == NPRIM) { /* more shapes than a model has: start over */
-        for (int i = 0; i < nprims; i++) dnnl_primitive_destroy(prims[i].p);
+        for (int i = 0; i < nprims; i++) {
+            dnnl_primitive_destroy(prims[i].p);
+            dnnl_memory_destroy(prims[i].a), dnnl_memory_destroy(prims[i].b);
+            dnnl_memory_destroy(prims[i].c);
+        }
         nprims = 0;
     }
-    prims[nprims++] = (Prim){at, bt, m, n, k, ldc, acc, alpha, p};
-    return p;
+    Prim *q = &prims[nprims++];
+    *q = (Prim){.at = at, .bt = bt, .m = m, .n = n, .k = k, .ldc = ldc, .acc = acc, .alpha = alpha};
+    dnnl_primitive_desc_t pd = make_pd(at, bt, m, n, k, ldc, acc, alpha);
+    DN(dnnl_primitive_create(&q->p, pd));
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_memory_desc_t ad, bd, cd;
+    descs(at, bt, m, n, k, ldc, &ad, &bd, &cd);
+    DN(dnnl_memory_create(&q->a, &ad, eng, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&q->b, &bd, eng, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&q->c, &cd, eng, DNNL_MEMORY_NONE));
+    return q;
 }
 
 int k_bf16_gemm_available(void) {
@@ -225,18 +236,14 @@ void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float 
                     pack(pb, B, ldb, j0, nn, k0, kk);
                 else
                     pack(pb, B, ldb, k0, kk, j0, nn);
-                dnnl_memory_desc_t ad, bd, cd;
-                descs(at, bt, mm, nn, kk, ldc, &ad, &bd, &cd);
-                dnnl_memory_t ma, mbm, mc;
-                DN(dnnl_memory_create(&ma, &ad, eng, pa));
-                DN(dnnl_memory_create(&mbm, &bd, eng, pb));
-                DN(dnnl_memory_create(&mc, &cd, eng, C + (size_t)i0 * ldc + j0));
+                Prim *q = prim(at, bt, mm, nn, kk, ldc, acc, alpha);
+                DN(dnnl_memory_set_data_handle(q->a, pa));
+                DN(dnnl_memory_set_data_handle(q->b, pb));
+                DN(dnnl_memory_set_data_handle(q->c, C + (size_t)i0 * ldc + j0));
                 dnnl_exec_arg_t args[3] = {
-                    {DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mbm}, {DNNL_ARG_DST, mc}};
-                DN(dnnl_primitive_execute(prim(at, bt, mm, nn, kk, ldc, acc, alpha), stream, 3,
-                                          args));
+                    {DNNL_ARG_SRC, q->a}, {DNNL_ARG_WEIGHTS, q->b}, {DNNL_ARG_DST, q->c}};
+                DN(dnnl_primitive_execute(q->p, stream, 3, args));
                 DN(dnnl_stream_wait(stream));
-                dnnl_memory_destroy(ma), dnnl_memory_destroy(mbm), dnnl_memory_destroy(mc);
             }
         }
     }

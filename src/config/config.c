@@ -394,7 +394,8 @@ void config_finish(Config *c, const char *src) {
     TrainConfig *t = &c->train;
     if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
     if (t->bf16_matmul == BF16MM_ON && t->precision != DT_BF16)
-        BAD("%s: [train] bf16_matmul = on needs precision = bf16 (fp32 runs multiply in fp32)", src);
+        BAD("%s: [train] bf16_matmul = on needs precision = bf16 (fp32 runs multiply in fp32)",
+            src);
     if (c->optim.name == OPT_ADAFACTOR && c->optim.states != STATES_FP32)
         BAD("%s: [optim] states = %s: adafactor keeps no m and a factored v in fp32; states "
             "applies to adamw and lamb",

@@ -63,9 +63,9 @@ typedef struct {
     long seed;       /* init, sampling, masking, dropout */
     long eval_every; /* steps between validations (0 = only at the end) */
     long log_every;
-    int threads;   /* CPU threads per rank (0 = OpenMP default) */
-    int recompute; /* activation recomputation per block */
-    int precision; /* DT_FP32, or DT_BF16: bf16 copies, fp32 master (mpi/zero.h) */
+    int threads;     /* CPU threads per rank (0 = OpenMP default) */
+    int recompute;   /* activation recomputation per block */
+    int precision;   /* DT_FP32, or DT_BF16: bf16 copies, fp32 master (mpi/zero.h) */
     int bf16_matmul; /* BF16MM_*: linear layers on bf16 inputs (precision = bf16) */
     char dump_batches[PATH_MAX_CFG]; /* write initial params + every batch here (1 rank) */
     char replay[PATH_MAX_CFG];       /* train on the batches (and init) of a dump file */

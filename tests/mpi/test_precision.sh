@@ -53,7 +53,6 @@ steps = 16
 lr = 3e-3
 warmup = 2
 precision = bf16
-bf16_matmul = on
 [optim]
 min_8bit_size = 1024
 [checkpoint]
@@ -64,10 +63,13 @@ peak_tflops = 1
 EOC
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 dec="model.arch=decoder model.norm=pre model.gelu=tanh"
+# bf16 runs multiply on bf16 inputs (bf16_matmul = on, whatever the CPU: auto
+# would test a different path on each machine); a later override wins
 train() { # ranks run_dir [overrides]: 0 when it succeeded
-    local n=$1 dir=$2; shift 2
+    local n=$1 dir=$2 mm=train.bf16_matmul=on; shift 2
+    [[ " $* " == *" train.precision=fp32 "* ]] && mm=
     timeout -k 5 300 mpirun -q -np "$n" "$ZEROPT" train -c "$TMP/cfg.ini" run.dir="$dir" \
-        train.micro_batch=$((16 / n)) "$@" >"$dir.log" 2>&1
+        train.micro_batch=$((16 / n)) $mm "$@" >"$dir.log" 2>&1
 }
 # run NAME [overrides]: a 2-rank run and the plan of the same config
 run() {
