@@ -14,7 +14,7 @@
 #define MAX_INPUTS 4096
 
 const char USAGE_PREP[] =
-    "zeropt prep --tokenizer T.json --input FILE [--input FILE ...] --output corpus.h5\n"
+    "zeropt prep --tokenizer T.json|vocab.txt --input FILE [--input FILE ...] --output corpus.h5\n"
     "    [--format text|jsonl] [--separator SEP] [--val-fraction F] [--max-line BYTES] [--seed N]\n"
     "    [--special-tokens-as-text]\n"
     "    text -> HDF5 corpus: documents split at SEP lines (else blank lines) or one JSON\n"

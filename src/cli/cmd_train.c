@@ -53,7 +53,7 @@ int cmd_train(int argc, char **argv) {
  * ("ing"); 0: anything else. */
 static int word_kind(void *ctx, int32_t id) {
     size_t n;
-    char *s = tok_decode_len(ctx, &id, 1, &n);
+    char *s = tok_piece_text(ctx, id, &n);
     size_t i = s[0] == ' ', letters = 0;
     while (i + letters < n && isalpha((unsigned char)s[i + letters])) letters++;
     int kind = i + letters != n || !letters ? 0 : s[0] == ' ' ? (letters >= 2 ? 1 : 0) : 2;
@@ -64,7 +64,7 @@ static int word_kind(void *ctx, int32_t id) {
 /* A token as it reads in running text (newlines indented under the quote). */
 static void print_text(const Tokenizer *t, int32_t id) {
     size_t n;
-    char *s = tok_decode_len(t, &id, 1, &n);
+    char *s = tok_piece_text(t, id, &n);
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\n')
             fputs("\n      ", stdout);
@@ -76,7 +76,7 @@ static void print_text(const Tokenizer *t, int32_t id) {
 /* A token on its own: leading space dropped, newlines and tabs escaped. */
 static void print_word(const Tokenizer *t, int32_t id) {
     size_t n;
-    char *s = tok_decode_len(t, &id, 1, &n);
+    char *s = tok_piece_text(t, id, &n);
     for (size_t i = s[0] == ' ' && n > 1; i < n; i++)
         fputs(s[i] == '\n' ? "\\n" : s[i] == '\t' ? "\\t" : (char[]){s[i], 0}, stdout);
     free(s);

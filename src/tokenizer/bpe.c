@@ -89,11 +89,24 @@ void tok_grow_ids(Tokenizer *t, int need) {
 }
 
 /* The bytes a token stands for: each character of the byte-level alphabet
- * gives its byte, any other character its own UTF-8 (as HF's decoder). */
+ * gives its byte, any other character its own UTF-8 (as HF's decoder). A
+ * WordPiece token stands for its text as it reads in running text: " word"
+ * when it starts a word, "ing" for "##ing" (see tok_piece_text). */
 static void set_raw(Tokenizer *t, int id) {
     const unsigned char *s = (const unsigned char *)t->str[id];
     size_t n = t->len[id], o = 0;
-    char *raw = z_malloc(n + 1, "token bytes");
+    char *raw = z_malloc(n + 2, "token bytes");
+    if (t->kind == TOK_WORDPIECE) {
+        size_t pl = strlen(t->wp.prefix);
+        if (pl && n >= pl && !memcmp(s, t->wp.prefix, pl))
+            memcpy(raw, s + pl, o = n - pl);
+        else
+            raw[0] = ' ', memcpy(raw + 1, s, n), o = n + 1;
+        raw[o] = 0;
+        t->raw[id] = raw;
+        t->rawlen[id] = (uint32_t)o;
+        return;
+    }
     for (size_t i = 0; i < n;) {
         int len;
         int b = cp_to_byte(tok_utf8_decode(s + i, n - i, &len));
@@ -175,7 +188,7 @@ Tokenizer *tok_new_base(void) {
     t->added = z_malloc(NSPECIAL * sizeof *t->added, "added tokens");
     for (int i = 0; i < NSPECIAL; i++) {
         tok_set_token(t, i, TOK_SPECIAL[i], strlen(TOK_SPECIAL[i]), 1);
-        t->added[t->nadded++] = (Added){i, 1, 0, 0, 0};
+        t->added[t->nadded++] = (Added){i, 1, 0, 0, 0, 0, NULL, 0};
     }
     for (int b = 0; b < 256; b++) {
         char c[2];
@@ -201,6 +214,7 @@ void tok_free(Tokenizer *t) {
     u64map_free(&t->merges);
     free(t->ma);
     free(t->mb);
+    for (int i = 0; i < t->nadded; i++) free(t->added[i].norm);
     free(t->added);
     free(t);
 }
@@ -342,7 +356,7 @@ static void encode_piece(const Tokenizer *t, const unsigned char *s, size_t n, i
     }
 }
 
-static void reserve_ids(int32_t **out, size_t *cap, size_t need) {
+void tok_reserve_ids(int32_t **out, size_t *cap, size_t need) {
     if (need <= *cap && *out) return;
     size_t c = *cap ? *cap : 256;
     while (c < need) c *= 2;
@@ -354,9 +368,12 @@ static void reserve_ids(int32_t **out, size_t *cap, size_t need) {
 
 /* One stretch of text without added tokens: the pre-tokenizer's pieces,
  * each by BPE, with the prefix space HF's ByteLevel adds to every stretch. */
-static void encode_stretch(const Tokenizer *t, const char *text, size_t len, int32_t *out,
-                           size_t *k) {
+static void encode_stretch(const Tokenizer *t, const char *text, size_t len, int skip_special,
+                           int32_t **outp, size_t *cap, size_t *k) {
+    (void)skip_special;
     if (!len) return;
+    tok_reserve_ids(outp, cap, *k + len + 2);
+    int32_t *out = *outp;
     char *tmp = NULL;
     if (t->add_prefix_space && text[0] != ' ') {
         tmp = z_malloc(len + 1, "prefixed text");
@@ -381,17 +398,16 @@ static int word_char(unsigned char c) {
            (c >= 'a' && c <= 'z') || c == '_';
 }
 
-/* The added token that HF's AddedVocabulary matches at text[i] (leftmost-
- * longest, honouring single_word), or −1; skip_special leaves the special
- * ones to be encoded as text (encode_special_tokens). */
-static int added_at(const Tokenizer *t, const char *text, size_t len, size_t i, int skip_special) {
+int tok_added_at(const Tokenizer *t, const char *text, size_t len, size_t i, int skip_special,
+                 int normalized) {
     int best = -1;
     size_t blen = 0;
     for (int a = 0; a < t->nadded; a++) {
         const Added *d = &t->added[a];
-        if (skip_special && d->special) continue;
-        size_t n = t->len[d->id];
-        if (!n || n > len - i || n <= blen || memcmp(text + i, t->str[d->id], n)) continue;
+        if ((skip_special && d->special) || d->normalized != normalized) continue;
+        const char *s = normalized ? d->norm : t->str[d->id];
+        size_t n = normalized ? d->normlen : t->len[d->id];
+        if (!n || n > len - i || n <= blen || memcmp(text + i, s, n)) continue;
         if (d->single_word && ((i > 0 && word_char((unsigned char)text[i - 1])) ||
                                (i + n < len && word_char((unsigned char)text[i + n]))))
             continue;
@@ -402,29 +418,39 @@ static int added_at(const Tokenizer *t, const char *text, size_t len, size_t i, 
 
 /* Added tokens are split out of the text first (HF's AddedVocabulary: a
  * token with lstrip / rstrip takes the whitespace beside it), the stretches
- * between them go through the pre-tokenizer and BPE. The ids go to
- * (*out)[0..n): text of m bytes gives at most m + 1 ids. */
-size_t tok_encode_opt(const Tokenizer *t, const char *text, size_t len, int special_as_text,
-                      int32_t **out, size_t *cap) {
-    reserve_ids(out, cap, len + 2);
-    size_t k = 0, start = 0;
+ * between them go to stretch(). */
+void tok_split_added(const Tokenizer *t, const char *text, size_t len, int skip_special,
+                     int normalized, int32_t **out, size_t *cap, size_t *k,
+                     void (*stretch)(const Tokenizer *, const char *, size_t, int, int32_t **,
+                                     size_t *, size_t *)) {
+    size_t start = 0;
     for (size_t i = 0; i < len && t->nadded;) {
-        int a = added_at(t, text, len, i, special_as_text);
+        int a = tok_added_at(t, text, len, i, skip_special, normalized);
         if (a < 0) {
             i++;
             continue;
         }
         const Added *d = &t->added[a];
-        size_t lo = i, hi = i + t->len[d->id];
+        size_t lo = i, hi = i + (normalized ? d->normlen : t->len[d->id]);
         if (d->lstrip)
             while (lo > start && ascii_space((unsigned char)text[lo - 1])) lo--;
         if (d->rstrip)
             while (hi < len && ascii_space((unsigned char)text[hi])) hi++;
-        encode_stretch(t, text + start, lo - start, *out, &k);
-        (*out)[k++] = d->id;
+        stretch(t, text + start, lo - start, skip_special, out, cap, k);
+        tok_reserve_ids(out, cap, *k + 1);
+        (*out)[(*k)++] = d->id;
         start = i = hi;
     }
-    encode_stretch(t, text + start, len - start, *out, &k);
+    stretch(t, text + start, len - start, skip_special, out, cap, k);
+}
+
+/* The ids go to (*out)[0..n), the buffer grown as needed. */
+size_t tok_encode_opt(const Tokenizer *t, const char *text, size_t len, int special_as_text,
+                      int32_t **out, size_t *cap) {
+    tok_reserve_ids(out, cap, len + 2);
+    size_t k = 0;
+    tok_split_added(t, text, len, special_as_text, 0, out, cap, &k,
+                    t->kind == TOK_WORDPIECE ? tok_wp_stretch : encode_stretch);
     return k;
 }
 
@@ -436,6 +462,7 @@ size_t tok_encode(const Tokenizer *t, const char *text, size_t len, int32_t **ou
 
 /* Ids outside the vocabulary decode to nothing. */
 char *tok_decode_len(const Tokenizer *t, const int32_t *ids, size_t n, size_t *len) {
+    if (t->kind == TOK_WORDPIECE) return tok_wp_decode(t, ids, n, len);
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         if (ids[i] >= 0 && ids[i] < t->ntok) total += t->rawlen[ids[i]];
@@ -447,6 +474,15 @@ char *tok_decode_len(const Tokenizer *t, const int32_t *ids, size_t n, size_t *l
         }
     *o = 0;
     *len = total;
+    return s;
+}
+
+char *tok_piece_text(const Tokenizer *t, int32_t id, size_t *len) {
+    int ok = id >= 0 && id < t->ntok && t->raw[id];
+    *len = ok ? t->rawlen[id] : 0;
+    char *s = z_malloc(*len + 1, "token text");
+    if (ok) memcpy(s, t->raw[id], *len);
+    s[*len] = 0;
     return s;
 }
 

@@ -2,7 +2,8 @@
  * json.c — tokenizer.json, Hugging Face's format, out and in: ours is
  * written so that `tokenizers` loads it as it is; an HF byte-level BPE file
  * (GPT-2, RoBERTa) is read with its options, vocabulary, added tokens and
- * merges (either string or pair form).
+ * merges (either string or pair form), a WordPiece one (BERT) with its
+ * normalizer, model and decoder options.
  */
 #include "internal.h"
 
@@ -29,8 +30,8 @@ static json_t *added_json(const Tokenizer *t) {
         json_array_append_new(a, json_pack("{s:i,s:s,s:b,s:b,s:b,s:b,s:b}", "id", t->added[i].id,
                                            "content", t->str[t->added[i].id], "single_word",
                                            t->added[i].single_word, "lstrip", t->added[i].lstrip,
-                                           "rstrip", t->added[i].rstrip, "normalized", 0, "special",
-                                           t->added[i].special));
+                                           "rstrip", t->added[i].rstrip, "normalized",
+                                           t->added[i].normalized, "special", t->added[i].special));
     return a;
 }
 
@@ -55,16 +56,60 @@ static json_t *model_json(const Tokenizer *t) {
                      "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges", merges);
 }
 
+/* BERT's tokenizer.json: BertNormalizer, BertPreTokenizer, [CLS] $A [SEP]
+ * (and pairs) when both tokens exist, WordPiece model and decoder. */
+static json_t *wordpiece_json(const Tokenizer *t, json_t *added) {
+    const WordPiece *w = &t->wp;
+    json_t *vocab = json_object();
+    for (int i = 0; i < t->ntok; i++)
+        if (t->in_vocab[i]) json_object_set_new(vocab, t->str[i], json_integer(i));
+    SpecialIds sp = tok_specials(t);
+    json_t *post = json_null();
+    if (sp.cls >= 0 && sp.sep >= 0) {
+        const char *cls = t->str[sp.cls], *sep = t->str[sp.sep];
+        post = json_pack(
+            "{s:s,s:[{s:{s:s,s:i}},{s:{s:s,s:i}},{s:{s:s,s:i}}],"
+            "s:[{s:{s:s,s:i}},{s:{s:s,s:i}},{s:{s:s,s:i}},{s:{s:s,s:i}},{s:{s:s,s:i}}],"
+            "s:{s:{s:s,s:[i],s:[s]},s:{s:s,s:[i],s:[s]}}}",
+            "type", "TemplateProcessing", "single", "SpecialToken", "id", cls, "type_id", 0,
+            "Sequence", "id", "A", "type_id", 0, "SpecialToken", "id", sep, "type_id", 0, "pair",
+            "SpecialToken", "id", cls, "type_id", 0, "Sequence", "id", "A", "type_id", 0,
+            "SpecialToken", "id", sep, "type_id", 0, "Sequence", "id", "B", "type_id", 1,
+            "SpecialToken", "id", sep, "type_id", 1, "special_tokens", cls, "id", cls, "ids",
+            sp.cls, "tokens", cls, sep, "id", sep, "ids", sp.sep, "tokens", sep);
+    }
+    json_t *strip = w->strip_accents < 0 ? json_null() : json_boolean(w->strip_accents);
+    json_t *dec = w->decoder ? json_pack("{s:s,s:s,s:b}", "type", "WordPiece", "prefix",
+                                         w->dec_prefix, "cleanup", w->cleanup)
+                             : json_null();
+    return json_pack("{s:s,s:n,s:n,s:o,s:{s:s,s:b,s:b,s:o,s:b},s:{s:s},s:o,s:o,"
+                     "s:{s:s,s:s,s:s,s:i,s:o}}",
+                     "version", "1.0", "truncation", "padding", "added_tokens", added, "normalizer",
+                     "type", "BertNormalizer", "clean_text", w->clean_text, "handle_chinese_chars",
+                     w->handle_chinese, "strip_accents", strip, "lowercase", w->lowercase,
+                     "pre_tokenizer", "type", "BertPreTokenizer", "post_processor", post, "decoder",
+                     dec, "model", "type", "WordPiece", "unk_token",
+                     w->unk >= 0 ? t->str[w->unk] : "[UNK]", "continuing_subword_prefix", w->prefix,
+                     "max_input_chars_per_word", w->max_chars, "vocab", vocab);
+}
+
 char *tok_to_json(const Tokenizer *t) {
-    json_t *root = json_pack("{s:s,s:n,s:n,s:o,s:n,s:o,s:n,s:o,s:o}", "version", "1.0",
-                             "truncation", "padding", "added_tokens", added_json(t), "normalizer",
-                             "pre_tokenizer", byte_level_json(t), "post_processor", "decoder",
-                             byte_level_json(t), "model", model_json(t));
+    json_t *root =
+        t->kind == TOK_WORDPIECE
+            ? wordpiece_json(t, added_json(t))
+            : json_pack("{s:s,s:n,s:n,s:o,s:n,s:o,s:n,s:o,s:o}", "version", "1.0", "truncation",
+                        "padding", "added_tokens", added_json(t), "normalizer", "pre_tokenizer",
+                        byte_level_json(t), "post_processor", "decoder", byte_level_json(t),
+                        "model", model_json(t));
     if (!root) z_die("tokenizer: cannot build the JSON document");
     char *s = json_dumps(root, JSON_INDENT(2));
     json_decref(root);
     if (!s) z_die("tokenizer: cannot serialize the JSON document");
     return s;
+}
+
+const char *tok_kind(const Tokenizer *t) {
+    return t->kind == TOK_WORDPIECE ? "wordpiece" : "bpe";
 }
 
 int tok_save(const Tokenizer *t, const char *path) {
@@ -103,7 +148,7 @@ static const char *type_of(const json_t *o) {
     return s ? s : json_is_null(o) || !o ? "null" : "untyped";
 }
 
-static int read_options(Tokenizer *t, const json_t *root, Err *e) {
+static int read_bpe_options(Tokenizer *t, const json_t *root, Err *e) {
     const json_t *norm = json_object_get(root, "normalizer");
     if (!is_off(norm))
         return fail(e, "normalizer %s is not supported (byte-level BPE has none)", type_of(norm));
@@ -115,15 +160,87 @@ static int read_options(Tokenizer *t, const json_t *root, Err *e) {
     t->trim_offsets = !json_is_false(json_object_get(pre, "trim_offsets"));
     t->use_regex = !json_is_false(json_object_get(pre, "use_regex"));
     const json_t *m = json_object_get(root, "model");
-    if (!json_is_object(m)) return fail(e, "no \"model\" object");
-    const char *type = json_string_value(json_object_get(m, "type"));
-    if (type && strcmp(type, "BPE")) return fail(e, "model type is %s, not BPE", type);
     static const char *const off[] = {"dropout", "continuing_subword_prefix", "end_of_word_suffix",
                                       "ignore_merges"};
     for (size_t i = 0; i < sizeof off / sizeof *off; i++)
         if (!is_off(json_object_get(m, off[i])))
             return fail(e, "model.%s is set: not supported", off[i]);
     return 0;
+}
+
+/* A boolean option; absent or null gives def. */
+static int opt_bool(const json_t *o, const char *key, int def, int *out, Err *e) {
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return *out = def, 0;
+    if (!json_is_boolean(v)) return fail(e, "%s.%s is not true or false", type_of(o), key);
+    return *out = json_is_true(v), 0;
+}
+
+static int opt_prefix(const json_t *o, const char *key, char *dst, size_t n, Err *e) {
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v) || strlen(json_string_value(v)) >= n)
+        return fail(e, "%s.%s is not a string of at most %zu bytes", type_of(o), key, n - 1);
+    snprintf(dst, n, "%s", json_string_value(v));
+    return 0;
+}
+
+/* BERT's pipeline; anything else around a WordPiece model is refused. */
+static int read_wordpiece_options(Tokenizer *t, const json_t *root, Err *e) {
+    WordPiece *w = &t->wp;
+    tok_wp_defaults(w);
+    t->kind = TOK_WORDPIECE;
+    const json_t *norm = json_object_get(root, "normalizer");
+    if (!norm || json_is_null(norm)) {
+        w->clean_text = w->handle_chinese = w->lowercase = w->strip_accents = 0;
+    } else if (!strcmp(type_of(norm), "BertNormalizer")) {
+        if (opt_bool(norm, "clean_text", 1, &w->clean_text, e) ||
+            opt_bool(norm, "handle_chinese_chars", 1, &w->handle_chinese, e) ||
+            opt_bool(norm, "lowercase", 1, &w->lowercase, e) ||
+            opt_bool(norm, "strip_accents", -1, &w->strip_accents, e))
+            return -1;
+    } else {
+        return fail(e, "normalizer %s is not supported with a WordPiece model (BertNormalizer)",
+                    type_of(norm));
+    }
+    const json_t *pre = json_object_get(root, "pre_tokenizer");
+    if (strcmp(type_of(pre), "BertPreTokenizer"))
+        return fail(e,
+                    "pre_tokenizer %s is not supported with a WordPiece model "
+                    "(BertPreTokenizer)",
+                    type_of(pre));
+    const json_t *dec = json_object_get(root, "decoder");
+    if (!dec || json_is_null(dec)) {
+        w->decoder = 0;
+    } else if (!strcmp(type_of(dec), "WordPiece")) {
+        if (opt_prefix(dec, "prefix", w->dec_prefix, sizeof w->dec_prefix, e) ||
+            opt_bool(dec, "cleanup", 1, &w->cleanup, e))
+            return -1;
+    } else {
+        return fail(e, "decoder %s is not supported with a WordPiece model", type_of(dec));
+    }
+    const json_t *m = json_object_get(root, "model");
+    if (opt_prefix(m, "continuing_subword_prefix", w->prefix, sizeof w->prefix, e)) return -1;
+    const json_t *mc = json_object_get(m, "max_input_chars_per_word");
+    if (mc && !json_is_null(mc)) {
+        if (!json_is_integer(mc) || json_integer_value(mc) < 0 || json_integer_value(mc) > 1000000)
+            return fail(e, "model.max_input_chars_per_word is not a count");
+        w->max_chars = (int)json_integer_value(mc);
+    }
+    return 0;
+}
+
+static int read_options(Tokenizer *t, const json_t *root, Err *e) {
+    const json_t *m = json_object_get(root, "model");
+    if (!json_is_object(m)) return fail(e, "no \"model\" object");
+    const char *type = json_string_value(json_object_get(m, "type"));
+    if (type && !strcmp(type, "WordPiece")) return read_wordpiece_options(t, root, e);
+    if (type && strcmp(type, "BPE"))
+        return fail(e,
+                    "model type is %s: only BPE (GPT-2, RoBERTa) and WordPiece (BERT) are "
+                    "supported",
+                    type);
+    return read_bpe_options(t, root, e);
 }
 
 static int read_vocab(Tokenizer *t, const json_t *vocab, Err *e) {
@@ -162,10 +279,16 @@ static int read_added(Tokenizer *t, const json_t *added, Err *e) {
         else if (strcmp(t->str[id], c))
             return fail(e, "added token \"%s\" has id %d, which is \"%s\" in the vocab", c, (int)id,
                         t->str[id]);
-        t->added[t->nadded++] = (Added){(int)id, json_is_true(json_object_get(a, "special")),
-                                        json_is_true(json_object_get(a, "lstrip")),
-                                        json_is_true(json_object_get(a, "rstrip")),
-                                        json_is_true(json_object_get(a, "single_word"))};
+        /* normalized only matters where there is a normalizer (WordPiece) */
+        t->added[t->nadded++] =
+            (Added){(int)id,
+                    json_is_true(json_object_get(a, "special")),
+                    json_is_true(json_object_get(a, "lstrip")),
+                    json_is_true(json_object_get(a, "rstrip")),
+                    json_is_true(json_object_get(a, "single_word")),
+                    t->kind == TOK_WORDPIECE && json_is_true(json_object_get(a, "normalized")),
+                    NULL,
+                    0};
     }
     return 0;
 }
@@ -236,8 +359,13 @@ Tokenizer *tok_from_json(const char *json, size_t len, char *err, size_t errlen)
                   : read_options(t, root, &e);
     if (!bad) bad = read_vocab(t, json_object_get(m, "vocab"), &e);
     if (!bad) bad = read_added(t, json_object_get(root, "added_tokens"), &e);
-    if (!bad) bad = read_bytes(t, &e);
-    if (!bad) bad = read_merges(t, json_object_get(m, "merges"), &e);
+    if (!bad && t->kind == TOK_WORDPIECE) {
+        const char *unk = json_string_value(json_object_get(m, "unk_token"));
+        bad = tok_wp_finish(t, unk ? unk : "[UNK]", err, errlen);
+    } else if (!bad) {
+        bad = read_bytes(t, &e);
+        if (!bad) bad = read_merges(t, json_object_get(m, "merges"), &e);
+    }
     json_decref(root);
     if (bad) {
         tok_free(t);
@@ -246,19 +374,22 @@ Tokenizer *tok_from_json(const char *json, size_t len, char *err, size_t errlen)
     return t;
 }
 
-Tokenizer *tok_load(const char *path, char *err, size_t errlen) {
+/* The whole file (malloc'd, NUL-terminated, its length in *n), or NULL with
+ * errno's code in *code. */
+static char *slurp(const char *path, size_t *n, int *code) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        *code = -errno; /* negative: cannot open */
         return NULL;
     }
-    size_t n = 0, cap = 1 << 16, got;
-    char *buf = z_malloc(cap, "tokenizer file");
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
+    size_t cap = 1 << 16, got;
+    char *buf = z_malloc(cap + 1, "tokenizer file");
+    *n = 0;
+    while ((got = fread(buf + *n, 1, cap - *n, f)) > 0) {
+        *n += got;
+        if (*n == cap) {
             cap *= 2;
-            char *p = realloc(buf, cap);
+            char *p = realloc(buf, cap + 1);
             if (!p) z_die("out of memory reading %s", path);
             buf = p;
         }
@@ -266,12 +397,40 @@ Tokenizer *tok_load(const char *path, char *err, size_t errlen) {
     int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (rerr) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(rerr));
         free(buf);
+        *code = rerr;
+        return NULL;
+    }
+    buf[*n] = 0;
+    return buf;
+}
+
+Tokenizer *tok_load(const char *path, char *err, size_t errlen) {
+    size_t n;
+    int code;
+    char *buf = slurp(path, &n, &code);
+    if (!buf) {
+        snprintf(err, errlen, "cannot %s %s: %s", code < 0 ? "open" : "read", path,
+                 strerror(code < 0 ? -code : code));
         return NULL;
     }
     char inner[512];
-    Tokenizer *t = tok_from_json(buf, n, inner, sizeof inner);
+    size_t i = 0;
+    while (i < n && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')) i++;
+    Tokenizer *t;
+    size_t pl = strlen(path);
+    if ((i < n && buf[i] == '{') || (pl >= 5 && !strcmp(path + pl - 5, ".json"))) {
+        t = tok_from_json(buf, n, inner, sizeof inner);
+    } else { /* vocab.txt, with the tokenizer_config.json of its folder */
+        char cpath[4096];
+        const char *slash = strrchr(path, '/');
+        snprintf(cpath, sizeof cpath, "%.*stokenizer_config.json",
+                 slash ? (int)(slash - path + 1) : 0, path);
+        size_t cn;
+        char *cfg = slurp(cpath, &cn, &code);
+        t = tok_wp_from_vocab_txt(buf, n, cfg, inner, sizeof inner);
+        free(cfg);
+    }
     free(buf);
     if (!t) snprintf(err, errlen, "%s: %s", path, inner);
     return t;

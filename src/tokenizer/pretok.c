@@ -34,7 +34,7 @@ int32_t tok_utf8_decode(const unsigned char *s, size_t n, int *len) {
 enum { CL_OTHER, CL_LETTER, CL_NUMBER, CL_SPACE };
 
 /* White_Space (= Rust's char::is_whitespace = Oniguruma's Unicode \s). */
-static int is_space(int32_t cp) {
+int tok_is_white_space(int32_t cp) {
     return (cp >= 9 && cp <= 13) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
            cp == 0x205F || cp == 0x3000;
@@ -46,9 +46,9 @@ static int char_class(int32_t cp) {
     if (cp < 0x80) {
         if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return CL_LETTER;
         if (cp >= '0' && cp <= '9') return CL_NUMBER;
-        return is_space(cp) ? CL_SPACE : CL_OTHER;
+        return tok_is_white_space(cp) ? CL_SPACE : CL_OTHER;
     }
-    if (is_space(cp)) return CL_SPACE;
+    if (tok_is_white_space(cp)) return CL_SPACE;
     utf8proc_category_t c = utf8proc_category(cp);
     if (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) return CL_LETTER;
     if (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO) return CL_NUMBER;

@@ -1,7 +1,9 @@
 /*
  * tokenizer.h — byte-level BPE (GPT-2 / RoBERTa style) that trains a
  * vocabulary from text and reads and writes Hugging Face's tokenizer.json, so
- * HF `tokenizers` loads our files and produces the same ids.
+ * HF `tokenizers` loads our files and produces the same ids; and BERT's
+ * WordPiece (BertNormalizer, BertPreTokenizer, WordPiece model and decoder)
+ * from a tokenizer.json or a plain vocab.txt, giving the ids HF gives.
  *
  * Id layout of a trained vocabulary: the special tokens first
  * ([PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 <|endoftext|>=5), then the 256
@@ -27,7 +29,11 @@ Tokenizer *tok_train(const char *const *docs, const size_t *lens, size_t ndocs, 
 /* Parse tokenizer.json text (ours, or an HF byte-level BPE one). On failure
  * returns NULL and writes the reason to err. */
 Tokenizer *tok_from_json(const char *json, size_t len, char *err, size_t errlen);
+/* A tokenizer.json, or (a file not named *.json whose text does not start
+ * with '{') BERT's vocab.txt, with the tokenizer_config.json beside it when there is one. */
 Tokenizer *tok_load(const char *path, char *err, size_t errlen);
+/* "bpe" or "wordpiece" */
+const char *tok_kind(const Tokenizer *t);
 /* HF tokenizer.json text (malloc'd). */
 char *tok_to_json(const Tokenizer *t);
 int tok_save(const Tokenizer *t, const char *path); /* 0 on success */
@@ -54,8 +60,14 @@ size_t tok_encode_opt(const Tokenizer *t, const char *text, size_t len, int spec
  * nothing. */
 char *tok_decode(const Tokenizer *t, const int32_t *ids, size_t n);
 /* The same, with its length in *len (the text holds NUL bytes where the ids
- * encode them). */
+ * encode them). WordPiece ids decode as HF's WordPiece decoder does ("##"
+ * pieces joined, spaces between words, its cleanup of spaces before
+ * punctuation), special tokens as their strings. */
 char *tok_decode_len(const Tokenizer *t, const int32_t *ids, size_t n, size_t *len);
+/* The text one token adds to running text (malloc'd, length in *len): BPE
+ * its bytes (" word" with its space); WordPiece " word" for a word's first
+ * piece, "ing" for "##ing". */
+char *tok_piece_text(const Tokenizer *t, int32_t id, size_t *len);
 
 /* Building blocks, shared by tokenizer.c and tokenizer_train.c. */
 

@@ -3,7 +3,7 @@
 # lines, separator lines, JSONL), the encode/decode round trip, and bad input
 # refused with one line and a non-zero exit.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 23
+plan 26
 corpus=tests/fixtures/tokenizer_corpus.txt
 tok="$TMP/tok.json"
 Z="$ZEROPT tokenizer"
@@ -56,6 +56,33 @@ txt=$($Z encode --tokenizer "$tok" --text "one[SEP]two<|endoftext|>" --special-t
     ok "special tokens in the text become their ids (HF's default)  # $ids" || notok "special tokens matched: $ids"
 [[ " $txt " != *" 3 "* ]] && [[ " $txt " != *" 5 "* ]] && [ "$($Z decode --tokenizer "$tok" $txt)" = "one[SEP]two<|endoftext|>" ] &&
     ok "--special-tokens-as-text encodes them as text  # $txt" || notok "--special-tokens-as-text: $txt"
+
+# BERT's WordPiece, as a tokenizer.json and as a plain vocab.txt (ids and
+# tokens as HF tokenizers gives them, tests/unit/test_hf_tokenizers.c has the
+# 12,000-document comparison); prep, training and eval --show on its corpus
+wp=tests/fixtures/hf_tok_bert_uncased.json
+vt=tests/fixtures/hf_tok_bert_uncased_vocab/vocab.txt
+toks=$($Z encode --tokenizer $vt --text "Héllo, Wörld! 中文 [MASK]" --tokens)
+ids=$($Z encode --tokenizer $wp --text "Héllo, Wörld! 中文 [MASK]")
+[ "$toks" = "hel ##lo , wor ##l ##d ! 中 文 [MASK]" ] &&
+    [ "$ids" = "2587 2398 16 3768 1019 1032 5 888 929 4" ] &&
+    ok "WordPiece encode, tokenizer.json and vocab.txt: HF's tokens and ids  # $toks" ||
+    notok "WordPiece encode: [$toks] [$ids]"
+back=$($Z decode --tokenizer $vt $ids)
+[ "$back" = "hello, world! 中 文 [MASK]" ] && ok "WordPiece decode as HF's decoder  # $back" ||
+    notok "WordPiece decode: [$back]"
+zcat tests/fixtures/hf_tok_docs.jsonl.gz | head -n 1500 >"$TMP/docs.jsonl"
+out=$($ZEROPT prep --tokenizer $wp --input "$TMP/docs.jsonl" --format jsonl --val-fraction 0.1 \
+    --output "$TMP/wp.h5" 2>&1 &&
+    $ZEROPT train -c configs/train/demo.ini data.path="$TMP/wp.h5" model.vocab_size=6000 \
+        train.steps=3 run.dir="$TMP/wprun" 2>&1 &&
+    $ZEROPT eval -c configs/train/demo.ini data.path="$TMP/wp.h5" model.vocab_size=6000 \
+        run.dir="$TMP/wprun" --model "$TMP/wprun/model.h5" --show 2 2>&1)
+h5dump -d /tokenizer/json "$TMP/wp.h5" 2>/dev/null | grep -q 'WordPiece' &&
+    grep -q "vocab 6000" <<<"$out" && grep -q "done: 3 of 3 steps" <<<"$out" &&
+    grep -q "the model at work on 2 held-out documents" <<<"$out" &&
+    ok "prep with a WordPiece tokenizer.json, train and eval --show on its corpus" ||
+    notok "WordPiece corpus: $(tail -n 5 <<<"$out" | tr '\n' '|')"
 
 printf 'not json\n' >"$TMP/bad.json"
 printf '{"model": {"type": "WordPiece", "vocab": {}}, "pre_tokenizer": {"type": "ByteLevel"}}' \

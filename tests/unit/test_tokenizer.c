@@ -400,8 +400,9 @@ static void test_refused(void) {
     expect_refused("refuses a file without a model",
                    "{\"version\":\"1.0\",\"pre_tokenizer\":{\"type\":\"ByteLevel\"}}",
                    "no \"model\"");
-    expect_refused("refuses WordPiece", with_model("{\"type\":\"WordPiece\",\"vocab\":{}}", bl),
-                   "not BPE");
+    expect_refused("refuses WordPiece behind a ByteLevel pre-tokenizer",
+                   with_model("{\"type\":\"WordPiece\",\"vocab\":{}}", bl),
+                   "pre_tokenizer ByteLevel is not supported with a WordPiece model");
     expect_refused("refuses a missing vocab", with_model("{\"type\":\"BPE\",\"merges\":[]}", bl),
                    "vocab");
     expect_refused("refuses a merge part not in the vocab",
