@@ -190,7 +190,12 @@ static int export_hf(const char *path, const char *fmt, const char *out, const c
     return 0;
 }
 
-static int import_hf(const char *from, const char *out, const char *ini) {
+static int import_hf(const char *from, const char *out, const char *ini, const char *head) {
+    int mode = !strcmp(head, "tie")       ? HF_HEAD_TIE
+               : !strcmp(head, "init")    ? HF_HEAD_INIT
+               : !strcmp(head, "require") ? HF_HEAD_REQUIRE
+                                          : -1;
+    if (mode < 0) z_die_all("ckpt import: --head %s: expected tie, init or require", head);
     char err[Z_ERR_MAX];
     Config cfg;
     config_defaults(&cfg);
@@ -200,7 +205,8 @@ static int import_hf(const char *from, const char *out, const char *ini) {
     Model m;
     model_layout(&m, &cfg.model, 1, 1);
     model_alloc_params(&m);
-    if (hf_import(&m, from, err, sizeof err)) z_die_all("%s", err);
+    int started;
+    if (hf_import(&m, from, mode, &started, err, sizeof err)) z_die_all("%s", err);
     if (trainer_ckpt_from_model(out, &m, &cfg, from, err, sizeof err)) z_die_all("%s", err);
     if (z_rank() != 0) { /* under mpirun: one copy of the side file and the line */
         model_free(&m);
@@ -212,8 +218,9 @@ static int import_hf(const char *from, const char *out, const char *ini) {
         if (!f || fputs(model, f) < 0 || fclose(f)) z_die_all("%s: cannot write", ini);
         free(model);
     }
-    printf("imported %s (%s, %zu parameters) -> %s%s%s\n", from,
-           m.c.arch == ARCH_ENCODER ? "BERT" : "GPT-2", m.nparams, out,
+    printf("imported %s (%s, %zu parameters%s) -> %s%s%s\n", from,
+           m.c.arch == ARCH_ENCODER ? "BERT" : "GPT-2", m.nparams,
+           started ? "; MLM head started: transform N(0, init_std), tied decoder" : "", out,
            ini ? ", model config " : "", ini ? ini : "");
     model_free(&m);
     return 0;
@@ -224,7 +231,9 @@ const char USAGE_CKPT[] =
     "zeropt ckpt verify <ckpt.h5|dir>             exit 0 only when resume would accept it\n"
     "zeropt ckpt export <ckpt.h5|dir> --format safetensors --out DIR [--dtype fp32|bf16]\n"
     "    to HF BERT / GPT-2 (the fp32 master weights, written as F32 or rounded to BF16)\n"
-    "zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]  from HF safetensors\n"
+    "zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini] [--head tie|init|require]\n"
+    "    from HF safetensors (one file or sharded); --head: BERT's MLM head read when present\n"
+    "    and started when not (tie, the default), always started (init), or required\n"
     "zeropt ckpt logits <ckpt.h5|dir> --tokens IN.h5 --out OUT.h5\n"
     "    logits [B, T, V] of the model (dropout off) for the int32 dataset tokens [B, T]\n"
     "    (a directory means the checkpoint its `latest` names)\n";
@@ -234,7 +243,7 @@ int cmd_ckpt(int argc, char **argv) {
     comm_init(&argc, &argv);
     if (argc < 1) z_die_all("ckpt: which subcommand? (zeropt ckpt --help)");
     const char *sub = argv[0], *target = NULL, *fmt = "safetensors", *out = NULL, *from = NULL,
-               *ini = NULL, *tokens = NULL, *dtype = "fp32";
+               *ini = NULL, *tokens = NULL, *dtype = "fp32", *head = "tie";
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
@@ -247,6 +256,8 @@ int cmd_ckpt(int argc, char **argv) {
             dtype = argv[++i];
         else if (!strcmp(argv[i], "--from") && i + 1 < argc)
             from = argv[++i];
+        else if (!strcmp(argv[i], "--head") && i + 1 < argc)
+            head = argv[++i];
         else if (!strcmp(argv[i], "--ini") && i + 1 < argc)
             ini = argv[++i];
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc)
@@ -260,7 +271,7 @@ int cmd_ckpt(int argc, char **argv) {
     int rc;
     if (!strcmp(sub, "import")) {
         if (!from || !out) z_die_all("ckpt import: usage: --from HF_DIR --out ckpt.h5 [--ini F]");
-        rc = import_hf(from, out, ini);
+        rc = import_hf(from, out, ini, head);
     } else {
         if (!target) z_die_all("ckpt %s: which checkpoint?", sub);
         resolve(target, path, sizeof path);

@@ -5,6 +5,7 @@
 
 #include "io/safetensors.h"
 #include "kernels/kernels.h"
+#include "kernels/rng.h"
 #include "mpi/err.h"
 
 #include <jansson.h>
@@ -248,27 +249,189 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
     return rc;
 }
 
-int hf_import(Model *m, const char *dir, char *err, size_t errlen) {
-    if (supported(m, err, errlen)) return -1;
+/* ---- import: where the tensors are ------------------------------------------ */
+
+#define MAX_SHARDS 512
+
+/* model.safetensors, or the shards model.safetensors.index.json lists */
+typedef struct {
+    StFile *f[MAX_SHARDS];
+    char file[MAX_SHARDS][256];
+    int n;
+    json_t *map; /* weight_map: tensor name -> shard file name; NULL for one file */
+    char where[4096];
+} Source;
+
+static void src_close(Source *s) {
+    for (int i = 0; i < s->n; i++) st_close(s->f[i]);
+    json_decref(s->map);
+}
+
+static int exists(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+static int src_open(Source *s, const char *dir, char *err, size_t n) {
+    memset(s, 0, sizeof *s);
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    StFile *f = st_open(path, err, errlen);
-    if (!f) return -1;
+    if (exists(path)) {
+        snprintf(s->where, sizeof s->where, "%s", path);
+        s->f[0] = st_open(path, err, n);
+        return s->f[0] ? (s->n = 1, 0) : -1;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    snprintf(s->where, sizeof s->where, "%s", path);
+    if (!exists(path)) {
+        char bin[4096];
+        snprintf(bin, sizeof bin, "%s/pytorch_model.bin", dir);
+        if (exists(bin))
+            return z_fail(err, n,
+                          "%s: only a PyTorch pickle (pytorch_model.bin); zeropt reads safetensors "
+                          "(model.safetensors or model.safetensors.index.json): save it with "
+                          "save_pretrained(..., safe_serialization=True)",
+                          dir);
+        return z_fail(err, n, "%s: no model.safetensors or model.safetensors.index.json", dir);
+    }
+    json_error_t je;
+    json_t *idx = json_load_file(path, 0, &je);
+    json_t *map = json_object_get(idx, "weight_map");
+    if (!json_is_object(map)) {
+        json_decref(idx);
+        return z_fail(err, n, "%s: not a safetensors index (no \"weight_map\" object%s%s)", path,
+                      idx ? "" : ": ", idx ? "" : je.text);
+    }
+    s->map = json_incref(map);
+    json_decref(idx);
+    const char *k;
+    json_t *v;
+    json_object_foreach(s->map, k, v) {
+        const char *file = json_string_value(v);
+        if (!file || strchr(file, '/') || strlen(file) >= sizeof s->file[0])
+            return z_fail(err, n, "%s: weight_map[\"%s\"] is not a file name in the folder", path,
+                          k);
+        int i = 0;
+        while (i < s->n && strcmp(s->file[i], file)) i++;
+        if (i < s->n) continue;
+        if (s->n == MAX_SHARDS) return z_fail(err, n, "%s: more than %d shards", path, MAX_SHARDS);
+        char sp[4096 + 256];
+        snprintf(sp, sizeof sp, "%s/%s", dir, file);
+        snprintf(s->file[s->n], sizeof s->file[0], "%s", file);
+        if (!(s->f[s->n] = st_open(sp, err, n))) return -1;
+        s->n++;
+    }
+    return 0;
+}
+
+/* The shard holding name (as the index says, and the shard agrees), or −1. */
+static int src_find(const Source *s, const char *name, int64_t d[4], int *nd) {
+    int i = 0;
+    if (s->map) {
+        const char *file = json_string_value(json_object_get(s->map, name));
+        if (!file) return -1;
+        while (i < s->n && strcmp(s->file[i], file)) i++;
+        if (i == s->n) return -1;
+    }
+    *nd = st_shape(s->f[i], name, d);
+    return *nd < 0 ? -1 : i;
+}
+
+/* The name HF saved our piece under: with or without the model prefix
+ * (bert., roberta., transformer.), LayerNorm weight/bias also as the original
+ * BERT release's gamma/beta. */
+static int resolve(const Model *m, const Source *s, const char *piece, char *name, size_t n,
+                   int64_t d[4], int *nd) {
+    const char *pre[] = {prefix_of(m), ""};
+    char alt[512];
+    const char *ln = strstr(piece, "LayerNorm.");
+    snprintf(alt, sizeof alt, "%s", piece);
+    if (ln && !strcmp(ln, "LayerNorm.weight"))
+        snprintf(alt + (ln - piece), sizeof alt - (size_t)(ln - piece), "LayerNorm.gamma");
+    else if (ln && !strcmp(ln, "LayerNorm.bias"))
+        snprintf(alt + (ln - piece), sizeof alt - (size_t)(ln - piece), "LayerNorm.beta");
+    const char *base[] = {piece, alt};
+    for (int b = 0; b < 2; b++)
+        for (int p = !strncmp(piece, "cls.", 4); p < 2; p++) {
+            snprintf(name, n, "%s%s", pre[p], base[b]);
+            int i = src_find(s, name, d, nd);
+            if (i >= 0) return i;
+        }
+    return -1;
+}
+
+static int is_head(const Model *m, const char *piece) {
+    return m->c.arch == ARCH_ENCODER && !strncmp(piece, "cls.", 4);
+}
+
+/* transformers' _init_weights for the MLM head it adds: Linear N(0,
+ * initializer_range) with zero bias, LayerNorm 1 and 0, the output bias 0
+ * (the decoder is the tied word embeddings). */
+static void init_head(Model *m) {
+    for (int i = 0; i < m->nviews; i++) {
+        const ParamView *v = &m->view[i];
+        if (strncmp(v->name, "head.", 5) || !strncmp(v->name, "head.norm", 9)) continue;
+        float *p = model_param(m, v);
+        size_t n = (size_t)v->shape[0] * (v->ndim == 2 ? (size_t)v->shape[1] : 1);
+        int is_w = !strcmp(v->name, "head.transform.weight"),
+            is_g = !strcmp(v->name, "head.transform_norm.weight");
+        for (size_t k = 0; k < n; k++)
+            p[k] = is_w   ? (float)(m->c.init_std * k_rng_normal(k_rng_child(0x4845414Dull, i), k))
+                   : is_g ? 1.0f
+                          : 0.0f;
+    }
+}
+
+int hf_import(Model *m, const char *dir, int head, int *head_started, char *err, size_t errlen) {
+    *head_started = 0;
+    if (supported(m, err, errlen)) return -1;
+    Source src;
+    if (src_open(&src, dir, err, errlen)) {
+        src_close(&src);
+        return -1;
+    }
+    const char *path = src.where;
     int C = m->c.width, rc = 0;
+    /* the head: all of it in the file, or none of it (a headless BertModel) */
+    int have = 0, want = 0;
+    char missing[512] = "";
+    for (int i = 0; i < m->nviews; i++) {
+        Piece p[3];
+        int np = pieces(m, &m->view[i], p);
+        for (int k = 0; k < np; k++) {
+            if (!is_head(m, p[k].name)) continue;
+            char name[512];
+            int64_t d[4];
+            int nd;
+            want++;
+            if (resolve(m, &src, p[k].name, name, sizeof name, d, &nd) >= 0)
+                have++;
+            else if (!*missing)
+                snprintf(missing, sizeof missing, "%s", p[k].name);
+        }
+    }
+    int start_head = head == HF_HEAD_INIT || (head == HF_HEAD_TIE && want && !have);
+    if (want && !start_head && have < want)
+        rc = have ? z_fail(err, errlen, "%s: the MLM head is incomplete: %s is missing", path,
+                           missing)
+                  : z_fail(err, errlen,
+                           "%s: no MLM head (%s and the rest of cls.predictions.*): a headless "
+                           "BertModel; import with --head tie (or init) to start a head",
+                           path, missing);
     for (int i = 0; i < m->nviews && !rc; i++) {
         const ParamView *v = &m->view[i];
         Piece p[3];
         int np = pieces(m, v, p);
         float *dst = model_param(m, v);
         for (int k = 0; k < np && !rc; k++) {
+            if (start_head && is_head(m, p[k].name)) continue;
             char name[512];
             int64_t d[4];
-            snprintf(name, sizeof name, "%s%s", prefix_of(m), p[k].name);
-            if (st_shape(f, name, d) < 0) snprintf(name, sizeof name, "%s", p[k].name);
-            int nd = st_shape(f, name, d);
-            if (nd < 0) {
-                rc = z_fail(err, errlen, "%s: missing tensor %s%s (for %s)", path, prefix_of(m),
-                            p[k].name, v->name);
+            int nd, sh = resolve(m, &src, p[k].name, name, sizeof name, d, &nd);
+            if (sh < 0) {
+                rc =
+                    z_fail(err, errlen, "%s: missing tensor %s (for %s)", path, p[k].name, v->name);
                 break;
             }
             int64_t want0 = p[k].how == ROWS        ? C
@@ -280,23 +443,27 @@ int hf_import(Model *m, const char *dir, char *err, size_t errlen) {
                 break;
             }
             size_t n;
-            float *src = st_read(f, name, &n, err, errlen);
-            if (!src) {
+            float *in = st_read(src.f[sh], name, &n, err, errlen);
+            if (!in) {
                 rc = -1;
                 break;
             }
             if (p[k].how == COPY)
-                memcpy(dst, src, n * sizeof(float));
+                memcpy(dst, in, n * sizeof(float));
             else if (p[k].how == ROWS)
-                memcpy(dst + (size_t)p[k].k * n, src, n * sizeof(float));
+                memcpy(dst + (size_t)p[k].k * n, in, n * sizeof(float));
             else {
-                int r = v->shape[0], c = v->shape[1]; /* src is [c, r] */
+                int r = v->shape[0], c = v->shape[1]; /* in is [c, r] */
                 for (int a = 0; a < r; a++)
-                    for (int b = 0; b < c; b++) dst[(size_t)a * c + b] = src[(size_t)b * r + a];
+                    for (int b = 0; b < c; b++) dst[(size_t)a * c + b] = in[(size_t)b * r + a];
             }
-            free(src);
+            free(in);
         }
     }
-    st_close(f);
+    if (!rc && start_head && want) {
+        init_head(m);
+        *head_started = 1;
+    }
+    src_close(&src);
     return rc;
 }

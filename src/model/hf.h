@@ -20,9 +20,18 @@ int hf_export(const Model *m, const char *dir, int bf16, char *err, size_t errle
 /* Model configuration from dir/config.json (model_type bert or gpt2). */
 int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen);
 
+/* What to do with BERT's MLM head (cls.predictions.*): HF_HEAD_TIE loads it
+ * when the file has it and otherwise starts one as transformers does (the
+ * decoder tied to the word embeddings, the transform N(0, initializer_range),
+ * LayerNorm 1/0, biases 0); HF_HEAD_INIT always starts a fresh one;
+ * HF_HEAD_REQUIRE refuses a file without one. */
+enum { HF_HEAD_TIE, HF_HEAD_INIT, HF_HEAD_REQUIRE };
+
 /* Fill the full unit buffers of m (layout from hf_read_config) from
- * dir/model.safetensors. Names with or without the "bert." / "transformer."
- * prefix are accepted. */
-int hf_import(Model *m, const char *dir, char *err, size_t errlen);
+ * dir/model.safetensors or the shards dir/model.safetensors.index.json
+ * lists. Names with or without the "bert." / "transformer." prefix are
+ * accepted, LayerNorm weights also as gamma/beta (the original BERT
+ * release). *head_started: 1 when the head was started rather than read. */
+int hf_import(Model *m, const char *dir, int head, int *head_started, char *err, size_t errlen);
 
 #endif

@@ -4,10 +4,12 @@
 # tests/ref/make_hf_fixture.py) become zeropt checkpoints whose logits equal
 # HF's (measured 2026-12-01: 1.7e-07 relative, tolerance 1.5e-06). Export: the imported checkpoint exported again equals
 # HF's own file tensor by tensor (names, shapes, values) with a config.json HF
-# reads; models HF has no class for are refused with one line.
+# reads; models HF has no class for are refused with one line. Published
+# layouts: gamma/beta names and sharded files give the same logits; a headless
+# BertModel gets an MLM head started as transformers starts one.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
 . "$(dirname "$0")/../lib/lib.sh"
-plan 10
+plan 17
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -70,3 +72,63 @@ timeout -k 5 60 mpirun -q -np 2 "$ZEROPT" ckpt import --from tests/fixtures/hf_b
     notok "import on 2 ranks: $(tail -3 "$TMP/bert2.log" | tr '\n' '|')"
 expect_error "export to an unknown format" "only safetensors" -- \
     "$ZEROPT" ckpt export "$TMP/bert.h5" --format onnx --out "$TMP/exp_x"
+
+# hf_bert as published models ship it (tests/ref/make_hf_variants.py): the
+# original release's LayerNorm gamma/beta, sharded with an index, headless
+for v in gammabeta sharded; do
+    "$ZEROPT" ckpt import --from tests/fixtures/hf_bert_$v --out "$TMP/$v.h5" >"$TMP/$v.log" 2>&1 &&
+        "$ZEROPT" ckpt logits "$TMP/$v.h5" --tokens "$TMP/tokens.h5" --out "$TMP/${v}_logits.h5" \
+            >>"$TMP/$v.log" 2>&1 || notok "$v: import/logits: $(tail -2 "$TMP/$v.log" | tr '\n' '|')"
+done
+"$ZEROPT" ckpt import --from tests/fixtures/hf_bert_headless --out "$TMP/headless.h5" \
+    >"$TMP/headless.log" 2>&1 && grep -q "MLM head started" "$TMP/headless.log" &&
+    "$ZEROPT" ckpt export "$TMP/headless.h5" --format safetensors --out "$TMP/exp_headless" \
+        >>"$TMP/headless.log" 2>&1 || notok "headless: import/export: $(tail -2 "$TMP/headless.log" | tr '\n' '|')"
+"$ZEROPT" ckpt import --from tests/fixtures/hf_bert --head init --out "$TMP/init.h5" \
+    >"$TMP/init.log" 2>&1 && "$ZEROPT" ckpt export "$TMP/init.h5" --format safetensors \
+    --out "$TMP/exp_init" >>"$TMP/init.log" 2>&1 || notok "--head init: $(tail -2 "$TMP/init.log")"
+py "variants" "$TMP" <<'PY'
+import json, struct, sys
+import h5py, numpy as np
+d = sys.argv[1]
+ok = lambda n, c, msg="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + msg)
+h = h5py.File("tests/fixtures/hf_logits.h5", "r")["bert_logits"][()]
+for v in ("gammabeta", "sharded"):
+    try:
+        z = h5py.File(f"{d}/{v}_logits.h5", "r")["logits"][()]
+        err = np.linalg.norm(z - h) / np.linalg.norm(h)
+    except OSError:
+        err = float("inf")
+    ok(f"{v}: imported model reproduces HF's logits", err < 1.5e-6, f"rel err {err:.1e}")
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    hdr = json.loads(b[8:8 + n])
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32).reshape(v["shape"])
+            for k, v in hdr.items() if k != "__metadata__"}
+full = load("tests/fixtures/hf_bert/model.safetensors")
+for v in ("headless", "init"):
+    try:
+        ours = load(f"{d}/exp_{v}/model.safetensors")
+    except OSError:
+        ok(f"{v}: export", False, "no export")
+        continue
+    enc = [k for k in full if not k.startswith("cls.")]
+    same = all(k in ours and np.array_equal(ours[k], full[k]) for k in enc)
+    w = ours.get("cls.predictions.transform.dense.weight", np.zeros(1))
+    head = (np.all(ours["cls.predictions.transform.LayerNorm.weight"] == 1) and
+            np.all(ours["cls.predictions.transform.LayerNorm.bias"] == 0) and
+            np.all(ours["cls.predictions.transform.dense.bias"] == 0) and
+            np.all(ours["cls.predictions.bias"] == 0) and abs(w.std() - 0.02) < 0.004 and abs(w.mean()) < 0.004)
+    ok(f"{v}: the encoder as the file has it, a new MLM head as transformers starts one", same and head,
+       f"{len(enc)} encoder tensors equal; transform weight std {w.std():.4f} (init 0.02)")
+PY
+expect_error "--head require refuses a headless BertModel" "no MLM head" "--head tie" -- \
+    "$ZEROPT" ckpt import --from tests/fixtures/hf_bert_headless --head require --out "$TMP/x.h5"
+mkdir -p "$TMP/pickle" && cp tests/fixtures/hf_bert/config.json "$TMP/pickle/" && : >"$TMP/pickle/pytorch_model.bin"
+expect_error "a folder with only pytorch_model.bin" "only a PyTorch pickle" "safe_serialization=True" -- \
+    "$ZEROPT" ckpt import --from "$TMP/pickle" --out "$TMP/x.h5"
+mkdir -p "$TMP/badidx" && cp tests/fixtures/hf_bert/config.json "$TMP/badidx/" &&
+    printf '{"weight_map": {"bert.embeddings.word_embeddings.weight": "../../etc/passwd"}}' >"$TMP/badidx/model.safetensors.index.json"
+expect_error "an index naming a file outside the folder" "is not a file name in the folder" -- \
+    "$ZEROPT" ckpt import --from "$TMP/badidx" --out "$TMP/x.h5"
