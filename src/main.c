@@ -28,8 +28,9 @@ static void ensure_passive_wait(char **argv) {
 }
 
 static void usage(FILE *f) {
-    const char *const parts[] = {USAGE_TRAIN, USAGE_EVAL, USAGE_PREP, USAGE_TOKENIZER,
-                                 USAGE_MODEL, USAGE_PLAN, USAGE_CKPT, USAGE_BLAS};
+    const char *const parts[] = {USAGE_TRAIN,     USAGE_EVAL,  USAGE_PREP, USAGE_TOKENIZER,
+                                 USAGE_MODEL,     USAGE_PLAN,  USAGE_CKPT, USAGE_GENERATE,
+                                 USAGE_FILL_MASK, USAGE_EMBED, USAGE_BLAS};
     fprintf(f, "usage: zeropt <command> [options]   (zeropt <command> --help for one)\n\n");
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) fprintf(f, "%s\n", parts[i]);
 }
@@ -54,8 +55,12 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "blas")) return cmd_blas(argc - 2, argv + 2);
+    if (!strcmp(cmd, "generate")) return cmd_generate(argc - 2, argv + 2);
+    if (!strcmp(cmd, "fill-mask")) return cmd_fill_mask(argc - 2, argv + 2);
+    if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
     fprintf(stderr,
-            "zeropt: unknown command '%s' (train, eval, prep, tokenizer, model, plan, ckpt, blas; "
+            "zeropt: unknown command '%s' (train, eval, prep, tokenizer, model, plan, ckpt, "
+            "generate, fill-mask, embed, blas; "
             "zeropt --help)\n",
             cmd);
     return 2;

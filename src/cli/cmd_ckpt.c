@@ -7,13 +7,17 @@
  *   zeropt ckpt export <ckpt.h5 | ckpt dir> --format safetensors --out DIR
  *   zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini]
  *   zeropt ckpt logits <ckpt.h5 | ckpt dir> --tokens IN.h5 --out OUT.h5
- *          logits [B, T, V] of the checkpoint's model (dropout off) for the int32
- *          dataset "tokens" [B, T] of IN.h5 — for comparing with other frameworks
+ *          logits [B, T, V] and last hidden states [B, T, C] of the checkpoint's
+ *          model (dropout off) for the int dataset "tokens" [B, T] of IN.h5, with
+ *          its attention_mask and token_type_ids when present — for comparing
+ *          with other frameworks
  */
 #include "cmd.h"
+#include "source.h"
 
 #include "src/config/config.h"
 #include "src/model/hf.h"
+#include "src/model/infer.h"
 #include "src/train/trainer.h"
 
 #include "io/ckpt.h"
@@ -27,21 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* A directory means its `latest`. */
-static void resolve(const char *arg, char *out, size_t n) {
-    struct stat st;
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-        char p[4096], name[256] = "";
-        snprintf(p, sizeof p, "%s/latest", arg);
-        FILE *f = fopen(p, "r");
-        if (!f || !fgets(name, sizeof name, f)) z_die_all("%s: no latest checkpoint", arg);
-        fclose(f);
-        name[strcspn(name, "\r\n")] = 0;
-        snprintf(out, n, "%s/%s", arg, name);
-    } else
-        snprintf(out, n, "%s", arg);
-}
 
 typedef struct {
     json_t *arr;
@@ -157,19 +146,44 @@ static int logits(const char *path, const char *in, const char *out) {
     if (T > m.c.max_positions)
         z_die_all("%s: T = %d exceeds max_positions %d", in, T, m.c.max_positions);
     int32_t *tok = z_malloc((size_t)N * 4, "tokens"), *lab = z_calloc(N, 4, "labels");
+    int32_t *seg = NULL, *am = NULL;
+    uint8_t *mask = NULL;
     if (tf_read(f, "tokens", 'i', tok, (size_t)N)) z_die_all("%s", tf_error(f));
+    /* optional, as transformers takes them: attention_mask (1 = attend) and
+     * token_type_ids, each int [B, T] */
+    const char *opt[2] = {"attention_mask", "token_type_ids"};
+    int32_t **dst[2] = {&am, &seg};
+    for (int k = 0; k < 2; k++) {
+        int64_t e[4];
+        if (tf_shape(f, opt[k], e) < 0) continue;
+        if (tf_shape(f, opt[k], e) != 2 || e[0] != B || e[1] != T)
+            z_die_all("%s: %s must be int [%d, %d] like tokens", in, opt[k], B, T);
+        *dst[k] = z_malloc((size_t)N * 4, opt[k]);
+        if (tf_read(f, opt[k], 'i', *dst[k], (size_t)N)) z_die_all("%s", tf_error(f));
+    }
     tf_close(f);
     for (int i = 0; i < N; i++)
         if (tok[i] < 0 || tok[i] >= V) z_die_all("%s: token id %d outside [0, %d)", in, tok[i], V);
+    if (am) {
+        mask = z_malloc((size_t)N, "mask");
+        for (int i = 0; i < N; i++) mask[i] = am[i] != 0;
+    }
+    if (seg)
+        for (int i = 0; i < N; i++)
+            if (seg[i] < 0 || seg[i] >= (m.c.type_vocab_size > 0 ? m.c.type_vocab_size : 1))
+                z_die_all("%s: token_type_ids %d outside the model's %d types", in, seg[i],
+                          m.c.type_vocab_size);
     model_alloc_acts(&m, B, T, N, 1, 0);
-    Batch b = {B, T, tok, lab, NULL, NULL, NULL, 0, 0}; /* every position labelled: all logits */
+    Batch b = {B, T, tok, lab, seg, mask, NULL, 0, 0}; /* every position labelled: all logits */
     model_forward(&m, &b);
     TensorFile *o = tf_create(out, err, sizeof err);
-    int64_t dims[3] = {B, T, V};
-    if (!o || tf_write(o, "logits", 'f', m.logits, 3, dims) || tf_close(o))
+    int64_t dims[3] = {B, T, V}, hd[3] = {B, T, m.c.width};
+    if (!o || tf_write(o, "logits", 'f', m.logits, 3, dims) ||
+        tf_write(o, "hidden", 'f', model_last_hidden(&m), 3, hd) || tf_close(o))
         z_die_all("%s: cannot write logits", out);
-    printf("logits [%d, %d, %d] of %s -> %s\n", B, T, V, path, out);
-    free(tok), free(lab);
+    printf("logits [%d, %d, %d] and last hidden states [%d, %d, %d] of %s%s -> %s\n", B, T, V, B, T,
+           m.c.width, path, mask ? " (with its attention mask)" : "", out);
+    free(tok), free(lab), free(seg), free(am), free(mask);
     model_free(&m);
     return 0;
 }
@@ -235,7 +249,9 @@ const char USAGE_CKPT[] =
     "    from HF safetensors (one file or sharded); --head: BERT's MLM head read when present\n"
     "    and started when not (tie, the default), always started (init), or required\n"
     "zeropt ckpt logits <ckpt.h5|dir> --tokens IN.h5 --out OUT.h5\n"
-    "    logits [B, T, V] of the model (dropout off) for the int32 dataset tokens [B, T]\n"
+    "    logits [B, T, V] and last hidden states hidden [B, T, C] of the model (dropout off)\n"
+    "    for the int dataset tokens [B, T], with attention_mask and token_type_ids [B, T]\n"
+    "    when IN.h5 has them\n"
     "    (a directory means the checkpoint its `latest` names)\n";
 
 int cmd_ckpt(int argc, char **argv) {
@@ -274,7 +290,7 @@ int cmd_ckpt(int argc, char **argv) {
         rc = import_hf(from, out, ini, head);
     } else {
         if (!target) z_die_all("ckpt %s: which checkpoint?", sub);
-        resolve(target, path, sizeof path);
+        cli_resolve_ckpt(target, path, sizeof path);
         if (!strcmp(sub, "info"))
             rc = info(path, json);
         else if (!strcmp(sub, "verify"))

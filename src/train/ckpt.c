@@ -450,6 +450,13 @@ int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen
     return rc;
 }
 
+int trainer_ckpt_config(const char *path, Config *cfg, char *err, size_t errlen) {
+    CkptHead h;
+    if (read_head(path, &h, err, errlen)) return -1;
+    *cfg = h.cfg;
+    return 0;
+}
+
 int trainer_ckpt_model(const char *path, Model *m, char *err, size_t errlen) {
     CkptHead h;
     if (read_head(path, &h, err, errlen)) return -1;

@@ -154,6 +154,8 @@ int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen
  * for 1 rank, from its stored config), and a step-0 checkpoint of a model's
  * parameters with fresh optimizer state (an import from elsewhere). */
 int trainer_ckpt_model(const char *path, Model *m, char *err, size_t errlen);
+/* The config a checkpoint was written with. 0 on success. */
+int trainer_ckpt_config(const char *path, Config *cfg, char *err, size_t errlen);
 int trainer_ckpt_from_model(const char *path, const Model *m, const Config *cfg, const char *origin,
                             char *err, size_t errlen);
 

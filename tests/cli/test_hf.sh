@@ -9,7 +9,7 @@
 # BertModel gets an MLM head started as transformers starts one.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
 . "$(dirname "$0")/../lib/lib.sh"
-plan 17
+plan 20
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -132,3 +132,39 @@ mkdir -p "$TMP/badidx" && cp tests/fixtures/hf_bert/config.json "$TMP/badidx/" &
     printf '{"weight_map": {"bert.embeddings.word_embeddings.weight": "../../etc/passwd"}}' >"$TMP/badidx/model.safetensors.index.json"
 expect_error "an index naming a file outside the folder" "is not a file name in the folder" -- \
     "$ZEROPT" ckpt import --from "$TMP/badidx" --out "$TMP/x.h5"
+
+# padded batches (tests/fixtures/hf_pad.h5, tests/ref/make_hf_use_fixture.py):
+# right-padded rows of 9, 6 and 3 tokens with transformers' attention mask;
+# logits and last hidden states at every position, pads included
+for m in bert gpt2; do
+    "$ZEROPT" ckpt logits "$TMP/$m.h5" --tokens tests/fixtures/hf_pad.h5 --out "$TMP/${m}_pad.h5" \
+        >"$TMP/${m}_pad.log" 2>&1 || notok "$m padded: $(tail -1 "$TMP/${m}_pad.log")"
+done
+py "padded" "$TMP" <<'PY'
+import sys
+import h5py, numpy as np
+d = sys.argv[1]
+ok = lambda n, c, msg="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + msg)
+ref = h5py.File("tests/fixtures/hf_pad.h5", "r")
+rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b) if a.shape == b.shape else np.inf
+for m in ("bert", "gpt2"):
+    try:
+        z = h5py.File(f"{d}/{m}_pad.h5", "r")
+        el, eh = rel(z["logits"][()], ref[f"{m}_logits"][()]), rel(z["hidden"][()], ref[f"{m}_hidden"][()])
+    except (OSError, KeyError):
+        el = eh = np.inf
+    # without the mask the padded rows differ (the check can fail)
+    ok(f"{m}: a padded batch with its attention mask gives transformers' logits and last hidden states",
+       el < 1e-5 and eh < 1e-5, f"rel err logits {el:.1e}, hidden {eh:.1e}")
+PY
+"$PY" -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
+    tests/fixtures/hf_pad.h5 "$TMP/nomask.h5"
+"$ZEROPT" ckpt logits "$TMP/bert.h5" --tokens "$TMP/nomask.h5" --out "$TMP/nomask_out.h5" >/dev/null 2>&1
+py "unmasked differs" "$TMP" <<'PY'
+import sys
+import h5py, numpy as np
+z = h5py.File(f"{sys.argv[1]}/nomask_out.h5", "r")["hidden"][1:]  # the padded rows
+h = h5py.File("tests/fixtures/hf_pad.h5", "r")["bert_hidden"][1:]
+e = np.linalg.norm(z - h) / np.linalg.norm(h)
+print(("ok - " if e > 1e-3 else "not ok - ") + f"the padded rows without their mask differ from transformers' by far more than the tolerance (the mask matters)  # rel err {e:.1e}")
+PY
