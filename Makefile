@@ -89,7 +89,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm profile demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -142,6 +142,9 @@ bench-precision: $(BUILD)/zeropt # bf16 against fp32 on the demo corpus (needs m
 
 bench-gemm: $(BUILD)/bench/gemm_bench # one GPT-2 step's products through each sgemm provider and bf16
 	@BUILD=$(BUILD) bash bench/gemm_bench.sh
+
+bench-generate: $(BUILD)/zeropt # time per generated token along 1000 tokens, with and without the KV cache
+	@BUILD=$(BUILD) bash bench/generate_bench.sh
 
 bench-precision-speed: $(BUILD)/zeropt # fp32 and bf16 tokens/s against PyTorch fp32 and bf16 autocast
 	@bash bench/precision_speed.sh

@@ -6,6 +6,7 @@
 #include "mpi/err.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ struct StFile {
     FILE *f;
     char path[1024];
     json_t *hdr;
-    uint64_t data_start;
+    uint64_t data_start, size; /* where the data begins; the file's length */
     const char **names;
     int n;
 };
@@ -118,6 +119,10 @@ StFile *st_open(const char *path, char *err, size_t errlen) {
     }
     StFile *f = z_calloc(1, sizeof *f, "safetensors");
     f->f = fp, f->hdr = h, f->data_start = 8 + len;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long end = ftell(fp);
+        f->size = end > 0 ? (uint64_t)end : 0;
+    }
     snprintf(f->path, sizeof f->path, "%s", path);
     f->names = z_calloc(json_object_size(h) + 1, sizeof(char *), "names");
     const char *k;
@@ -144,8 +149,13 @@ const char *st_name(const StFile *f, int i) {
 int st_shape(const StFile *f, const char *name, int64_t dims[4]) {
     json_t *e = json_object_get(f->hdr, name), *s = e ? json_object_get(e, "shape") : NULL;
     if (!json_is_array(s) || json_array_size(s) > 4) return -1;
-    for (size_t i = 0; i < json_array_size(s); i++)
-        dims[i] = json_integer_value(json_array_get(s, i));
+    for (size_t i = 0; i < json_array_size(s); i++) { /* whole numbers ≥ 0, each < 2^40 */
+        json_t *d = json_array_get(s, i);
+        if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+            json_integer_value(d) >= (json_int_t)1 << 40)
+            return -1;
+        dims[i] = json_integer_value(d);
+    }
     return (int)json_array_size(s);
 }
 
@@ -184,11 +194,25 @@ float *st_read(StFile *f, const char *name, size_t *numel, char *err, size_t err
                dtype);
         return NULL;
     }
-    size_t n = numel_of(nd, dims);
-    uint64_t a = (uint64_t)json_integer_value(json_array_get(off, 0));
-    uint64_t b = (uint64_t)json_integer_value(json_array_get(off, 1));
-    if (b - a != n * (uint64_t)esz) {
+    /* the element count without overflow, offsets whole and in order, and the
+     * bytes inside the file, before anything is allocated */
+    size_t n = 1;
+    for (int i = 0; i < nd; i++)
+        n = dims[i] && n > (SIZE_MAX / 8) / (size_t)dims[i] ? SIZE_MAX / 8 : n * (size_t)dims[i];
+    json_t *ja = json_array_get(off, 0), *jb = json_array_get(off, 1);
+    if (!json_is_integer(ja) || !json_is_integer(jb) || json_integer_value(ja) < 0 ||
+        json_integer_value(jb) < json_integer_value(ja)) {
+        z_fail(err, errlen, "%s: malformed data_offsets for %s", f->path, name);
+        return NULL;
+    }
+    uint64_t a = (uint64_t)json_integer_value(ja), b = (uint64_t)json_integer_value(jb);
+    if (n >= SIZE_MAX / 8 || b - a != n * (uint64_t)esz) {
         z_fail(err, errlen, "%s: tensor %s: data size does not match its shape", f->path, name);
+        return NULL;
+    }
+    if (f->data_start + b > f->size) {
+        z_fail(err, errlen, "%s: truncated data for %s (the header places it past the end)",
+               f->path, name);
         return NULL;
     }
     float *out = z_malloc((n ? n : 1) * sizeof(float), "tensor");

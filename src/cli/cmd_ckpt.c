@@ -18,6 +18,7 @@
 #include "src/config/config.h"
 #include "src/model/hf.h"
 #include "src/model/infer.h"
+#include "src/tokenizer/tokenizer.h"
 #include "src/train/trainer.h"
 
 #include "io/ckpt.h"
@@ -188,18 +189,30 @@ static int logits(const char *path, const char *in, const char *out) {
     return 0;
 }
 
-static int export_hf(const char *path, const char *fmt, const char *out, const char *dtype) {
+static int export_hf(const char *path, const char *fmt, const char *out, const char *dtype,
+                     const char *tok_file) {
     char err[Z_ERR_MAX];
     if (strcmp(fmt, "safetensors")) z_die_all("ckpt export: --format %s: only safetensors", fmt);
     if (strcmp(dtype, "fp32") && strcmp(dtype, "bf16"))
         z_die_all("ckpt export: --dtype %s: fp32 or bf16", dtype);
     Model m;
     load_model(path, &m);
+    Tokenizer *tok = source_ckpt_tokenizer(path, tok_file, 0);
+    if (tok && tok_vocab_size(tok) > m.c.vocab_size)
+        z_die_all("%s: the tokenizer has %d tokens, the model's vocabulary %d", path,
+                  tok_vocab_size(tok), m.c.vocab_size);
     if (mkdir(out, 0755) && errno != EEXIST)
         z_die_all("%s: cannot create: %s", out, strerror(errno));
-    if (hf_export(&m, out, !strcmp(dtype, "bf16"), err, sizeof err)) z_die_all("%s", err);
-    printf("exported %s -> %s/model.safetensors and %s/config.json (%s, %s)\n", path, out, out,
+    SpecialIds sp = tok ? tok_specials(tok) : (SpecialIds){-1, -1, -1, -1, -1, -1, -1};
+    HfTokenIds ids = {sp.pad, sp.bos, sp.eos};
+    if (hf_export(&m, out, !strcmp(dtype, "bf16"), ids, err, sizeof err)) z_die_all("%s", err);
+    if (tok && tok_save_pretrained(tok, out, m.c.max_positions, err, sizeof err))
+        z_die_all("%s", err);
+    printf("exported %s -> %s: model.safetensors, config.json%s (%s, %s)\n", path, out,
+           tok ? ", tokenizer.json, tokenizer_config.json, special_tokens_map.json"
+               : " (no tokenizer: its corpus has none; --tokenizer FILE adds one)",
            m.c.arch == ARCH_ENCODER ? "BertForMaskedLM" : "GPT2LMHeadModel", dtype);
+    if (tok) tok_free(tok);
     model_free(&m);
     return 0;
 }
@@ -244,7 +257,10 @@ const char USAGE_CKPT[] =
     "zeropt ckpt info <ckpt.h5|dir> [--json]      what a checkpoint holds\n"
     "zeropt ckpt verify <ckpt.h5|dir>             exit 0 only when resume would accept it\n"
     "zeropt ckpt export <ckpt.h5|dir> --format safetensors --out DIR [--dtype fp32|bf16]\n"
-    "    to HF BERT / GPT-2 (the fp32 master weights, written as F32 or rounded to BF16)\n"
+    "       [--tokenizer FILE]\n"
+    "    to HF BERT / GPT-2 (the fp32 master weights, written as F32 or rounded to BF16), with\n"
+    "    the tokenizer (--tokenizer, else the one the checkpoint's corpus stores) as\n"
+    "    tokenizer.json, tokenizer_config.json and special_tokens_map.json\n"
     "zeropt ckpt import --from HF_DIR --out ckpt.h5 [--ini model.ini] [--head tie|init|require]\n"
     "    from HF safetensors (one file or sharded); --head: BERT's MLM head read when present\n"
     "    and started when not (tie, the default), always started (init), or required\n"
@@ -259,7 +275,7 @@ int cmd_ckpt(int argc, char **argv) {
     comm_init(&argc, &argv);
     if (argc < 1) z_die_all("ckpt: which subcommand? (zeropt ckpt --help)");
     const char *sub = argv[0], *target = NULL, *fmt = "safetensors", *out = NULL, *from = NULL,
-               *ini = NULL, *tokens = NULL, *dtype = "fp32", *head = "tie";
+               *ini = NULL, *tokens = NULL, *dtype = "fp32", *head = "tie", *tok_file = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
@@ -276,6 +292,8 @@ int cmd_ckpt(int argc, char **argv) {
             head = argv[++i];
         else if (!strcmp(argv[i], "--ini") && i + 1 < argc)
             ini = argv[++i];
+        else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
+            tok_file = argv[++i];
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc)
             tokens = argv[++i];
         else if (argv[i][0] != '-' && !target)
@@ -297,7 +315,7 @@ int cmd_ckpt(int argc, char **argv) {
             rc = verify(path);
         else if (!strcmp(sub, "export")) {
             if (!out) z_die_all("ckpt export: --out DIR is required");
-            rc = export_hf(path, fmt, out, dtype);
+            rc = export_hf(path, fmt, out, dtype, tok_file);
         } else if (!strcmp(sub, "logits")) {
             if (!tokens || !out)
                 z_die_all("ckpt logits: --tokens IN.h5 and --out OUT.h5 are required");

@@ -21,11 +21,12 @@
 const char USAGE_GENERATE[] =
     "zeropt generate <ckpt.h5|ckpt dir|HF dir> (--prompt TEXT | --ids \"ID ...\")\n"
     "       [--max-new N] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-    "       [--tokenizer FILE] [--ignore-eos] [--json]\n"
+    "       [--tokenizer FILE] [--ignore-eos] [--json] [--no-cache]\n"
     "    continue the prompt with a causal decoder, KV-cached (time per token flat in\n"
     "    length); greedy unless --temperature > 0 (default max-new 32, top-k 0 = all,\n"
     "    top-p 1 = all); stops at the tokenizer's end-of-text unless --ignore-eos;\n"
-    "    --json: prompt_ids, new_ids, text and the milliseconds of each token\n";
+    "    --json: prompt_ids, new_ids, text and the milliseconds of each token; --no-cache:\n"
+    "    recompute the whole prefix for every token (to measure what the cache saves)\n";
 
 static double num(const char *s, const char *flag) {
     char *end;
@@ -49,16 +50,26 @@ static int32_t *parse_ids(const char *s, size_t *n) {
     return o;
 }
 
+/* --no-cache: logits of the last of ids[0, t) from a forward over all of them
+ * (what generation costs without the cache; the test checks both agree) */
+static const float *full_logits(Model *m, const int32_t *ids, int t, const int32_t *lab) {
+    Batch b = {1, t, ids, lab, NULL, NULL, NULL, 0, 0};
+    model_forward(m, &b);
+    return m->logits + (size_t)(t - 1) * m->c.vocab_size;
+}
+
 int cmd_generate(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_GENERATE)) return 0;
     comm_init(&argc, &argv);
     const char *target = NULL, *prompt = NULL, *ids_arg = NULL, *tok_file = NULL;
     Sampler smp = {0, 0, 1, 0};
-    int max_new = 32, ignore_eos = 0, json = 0;
+    int max_new = 32, ignore_eos = 0, json = 0, no_cache = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--ignore-eos"))
             ignore_eos = 1;
+        else if (!strcmp(a, "--no-cache"))
+            no_cache = 1;
         else if (!strcmp(a, "--json"))
             json = 1;
         else if (a[0] == '-' && a[1] == '-' && !v)
@@ -119,17 +130,27 @@ int cmd_generate(int argc, char **argv) {
     memcpy(all, pids, np * sizeof *all);
     double *ms = z_calloc((size_t)max_new + 1, sizeof *ms, "times");
     int *order = z_malloc((size_t)V * sizeof *order, "order");
+    int32_t *lab = NULL;
+    if (no_cache) { /* the whole prefix through the training forward, every token */
+        model_alloc_acts(&s.m, 1, (int)np + max_new, 1, 1, 0);
+        lab = z_malloc((np + (size_t)max_new) * sizeof *lab, "labels");
+        for (size_t i = 0; i < np + (size_t)max_new; i++) lab[i] = -1;
+    }
     double t0 = k_now();
-    const float *logits = kv_append(&kv, pids, (int)np);
     int n = 0;
+    const float *logits =
+        no_cache ? full_logits(&s.m, all, (int)np, lab) : kv_append(&kv, pids, (int)np);
     while (n < max_new) {
         int next = sample_next(&smp, logits, V, (uint64_t)n, order);
         all[np + n++] = next;
         double t1 = k_now();
         ms[n - 1] = 1e3 * (t1 - t0), t0 = t1;
         if (next == eos && !ignore_eos) break;
-        if (n < max_new) logits = kv_append(&kv, &all[np + n - 1], 1);
+        if (n < max_new)
+            logits = no_cache ? full_logits(&s.m, all, (int)np + n, lab)
+                              : kv_append(&kv, &all[np + n - 1], 1);
     }
+    free(lab);
     char *text = s.tok ? tok_decode(s.tok, all, np + n) : NULL;
     if (json) {
         json_t *o = json_object(), *a = json_array(), *b = json_array(), *t = json_array();

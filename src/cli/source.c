@@ -37,26 +37,38 @@ void cli_resolve_ckpt(const char *arg, char *out, size_t n) {
         snprintf(out, n, "%s", arg);
 }
 
-static Tokenizer *corpus_tokenizer(const char *ckpt) {
+/* The tokenizer stored in the corpus a checkpoint's config trained on;
+ * NULL (with why in err) when there is none. */
+static Tokenizer *corpus_tokenizer(const char *ckpt, char *why, size_t n) {
     char err[Z_ERR_MAX];
     Config cfg;
     if (trainer_ckpt_config(ckpt, &cfg, err, sizeof err)) z_die_all("%s", err);
     Corpus c;
-    if (!cfg.data.path[0])
-        z_die_all("%s: no tokenizer: the checkpoint names no corpus (an import?); pass "
-                  "--tokenizer FILE",
-                  ckpt);
-    if (corpus_open(&c, cfg.data.path, "", err, sizeof err))
-        z_die_all("%s: no tokenizer: the corpus it trained on (%s) cannot be read; pass "
-                  "--tokenizer FILE",
-                  ckpt, cfg.data.path);
+    if (!cfg.data.path[0]) {
+        snprintf(why, n, "the checkpoint names no corpus (an import?)");
+        return NULL;
+    }
+    if (corpus_open(&c, cfg.data.path, "", err, sizeof err)) {
+        snprintf(why, n, "the corpus it trained on (%s) cannot be read", cfg.data.path);
+        return NULL;
+    }
     Tokenizer *t = c.tokenizer_json
                        ? tok_from_json(c.tokenizer_json, strlen(c.tokenizer_json), err, sizeof err)
                        : NULL;
-    if (!t)
-        z_die_all("%s: no tokenizer: its corpus %s stores none; pass --tokenizer FILE", ckpt,
-                  cfg.data.path);
+    if (!t) snprintf(why, n, "its corpus %s stores none", cfg.data.path);
     corpus_close(&c);
+    return t;
+}
+
+Tokenizer *source_ckpt_tokenizer(const char *ckpt, const char *tok_file, int required) {
+    char err[Z_ERR_MAX];
+    Tokenizer *t;
+    if (tok_file) {
+        if (!(t = tok_load(tok_file, err, sizeof err))) z_die_all("%s", err);
+        return t;
+    }
+    t = corpus_tokenizer(ckpt, err, sizeof err);
+    if (!t && required) z_die_all("%s: no tokenizer: %s; pass --tokenizer FILE", ckpt, err);
     return t;
 }
 
@@ -82,9 +94,7 @@ void source_open(Source *s, const char *arg, const char *tok_file, int need_tok)
     } else if (trainer_ckpt_model(s->path, &s->m, err, sizeof err))
         z_die_all("%s", err);
     if (!need_tok) return;
-    if (tok_file) {
-        if (!(s->tok = tok_load(tok_file, err, sizeof err))) z_die_all("%s", err);
-    } else if (s->hf) {
+    if (s->hf && !tok_file) {
         snprintf(p, sizeof p, "%s/tokenizer.json", s->path);
         if (!is_file(p)) snprintf(p, sizeof p, "%s/vocab.txt", s->path);
         if (!is_file(p))
@@ -92,7 +102,7 @@ void source_open(Source *s, const char *arg, const char *tok_file, int need_tok)
                       s->path);
         if (!(s->tok = tok_load(p, err, sizeof err))) z_die_all("%s", err);
     } else
-        s->tok = corpus_tokenizer(s->path);
+        s->tok = source_ckpt_tokenizer(s->path, tok_file, 1);
     if (tok_vocab_size(s->tok) > s->m.c.vocab_size)
         z_die_all("%s: the tokenizer has %d tokens, the model's vocabulary %d", s->path,
                   tok_vocab_size(s->tok), s->m.c.vocab_size);

@@ -31,6 +31,9 @@ void cli_resolve_ckpt(const char *arg, char *out, size_t n);
  * NULL); one line and exit on failure. */
 void source_open(Source *s, const char *arg, const char *tok_file, int need_tok);
 void source_close(Source *s);
+/* A checkpoint's tokenizer: tok_file when given, else its corpus's; when
+ * none is found, one line and exit if required, NULL if not. */
+Tokenizer *source_ckpt_tokenizer(const char *ckpt, const char *tok_file, int required);
 
 /* ids of text framed as the model's tokenizer frames one sequence for this
  * architecture: [CLS] … [SEP] (BERT; <s> … </s> for RoBERTa-style

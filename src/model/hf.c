@@ -109,7 +109,8 @@ static int supported(const Model *m, char *err, size_t n) {
     return 0;
 }
 
-static int write_config(const Model *m, const char *path, int bf16, char *err, size_t n) {
+static int write_config(const Model *m, const char *path, int bf16, HfTokenIds ids, char *err,
+                        size_t n) {
     const ModelConfig *c = &m->c;
     json_t *j;
     if (c->arch == ARCH_ENCODER)
@@ -121,7 +122,8 @@ static int write_config(const Model *m, const char *path, int bf16, char *err, s
                       c->type_vocab_size, "hidden_act", c->gelu == K_GELU_ERF ? "gelu" : "gelu_new",
                       "layer_norm_eps", c->ln_eps, "hidden_dropout_prob", c->dropout,
                       "attention_probs_dropout_prob", c->attn_dropout, "initializer_range",
-                      c->init_std, "pad_token_id", 0, "tie_word_embeddings", 1);
+                      c->init_std, "pad_token_id", ids.pad >= 0 ? ids.pad : 0,
+                      "tie_word_embeddings", 1);
     else
         j = json_pack("{s:[s],s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f,s:f,s:f,s:b}",
                       "architectures", "GPT2LMHeadModel", "model_type", "gpt2", "vocab_size",
@@ -130,13 +132,18 @@ static int write_config(const Model *m, const char *path, int bf16, char *err, s
                       c->gelu == K_GELU_TANH ? "gelu_new" : "gelu", "layer_norm_epsilon", c->ln_eps,
                       "resid_pdrop", c->dropout, "embd_pdrop", c->dropout, "attn_pdrop",
                       c->attn_dropout, "initializer_range", c->init_std, "tie_word_embeddings", 1);
+    if (c->arch == ARCH_DECODER) { /* GPT2Config's defaults (50256) name no token of ours */
+        if (ids.bos >= 0) json_object_set_new(j, "bos_token_id", json_integer(ids.bos));
+        if (ids.eos >= 0) json_object_set_new(j, "eos_token_id", json_integer(ids.eos));
+        if (ids.pad >= 0) json_object_set_new(j, "pad_token_id", json_integer(ids.pad));
+    }
     json_object_set_new(j, "torch_dtype", json_string(bf16 ? "bfloat16" : "float32"));
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
     return rc ? z_fail(err, n, "%s: cannot write", path) : 0;
 }
 
-int hf_export(const Model *m, const char *dir, int bf16, char *err, size_t errlen) {
+int hf_export(const Model *m, const char *dir, int bf16, HfTokenIds ids, char *err, size_t errlen) {
     if (supported(m, err, errlen)) return -1;
     int C = m->c.width;
     StTensor *t = z_calloc(3 * (size_t)m->nviews, sizeof *t, "export");
@@ -180,7 +187,7 @@ int hf_export(const Model *m, const char *dir, int bf16, char *err, size_t errle
     free(own), free(t);
     if (rc) return rc;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    return write_config(m, path, bf16, err, errlen);
+    return write_config(m, path, bf16, ids, err, errlen);
 }
 
 static int jint(json_t *j, const char *k, int def) {

@@ -15,7 +15,10 @@
  * (its torch_dtype says which) for a model whose unit params are full
  * buffers. 0 on success; err says why otherwise (e.g. a pre-LN encoder has
  * no BertForMaskedLM equivalent). */
-int hf_export(const Model *m, const char *dir, int bf16, char *err, size_t errlen);
+typedef struct {
+    int pad, bos, eos; /* token ids for config.json; −1: none known */
+} HfTokenIds;
+int hf_export(const Model *m, const char *dir, int bf16, HfTokenIds ids, char *err, size_t errlen);
 
 /* Model configuration from dir/config.json (model_type bert or gpt2). */
 int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen);

@@ -121,6 +121,42 @@ int tok_save(const Tokenizer *t, const char *path) {
     return ok ? 0 : -1;
 }
 
+/* tokenizer_config.json / special_tokens_map.json: the special tokens by
+ * their role, as transformers' save_pretrained writes them */
+static json_t *specials_json(const Tokenizer *t) {
+    SpecialIds sp = tok_specials(t);
+    const char *role[] = {"unk_token",  "pad_token", "cls_token", "sep_token",
+                          "mask_token", "bos_token", "eos_token"};
+    int id[] = {sp.unk, sp.pad, sp.cls, sp.sep, sp.mask, sp.bos, sp.eos};
+    json_t *o = json_object();
+    for (int i = 0; i < 7; i++)
+        if (id[i] >= 0) json_object_set_new(o, role[i], json_string(t->str[id[i]]));
+    return o;
+}
+
+static int dump(json_t *j, const char *dir, const char *name, char *err, size_t errlen) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    return rc ? z_fail(err, errlen, "%s: cannot write", path) : 0;
+}
+
+int tok_save_pretrained(const Tokenizer *t, const char *dir, int model_max_length, char *err,
+                        size_t errlen) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (tok_save(t, path)) return z_fail(err, errlen, "%s: cannot write", path);
+    json_t *cfg = specials_json(t);
+    json_object_set_new(cfg, "tokenizer_class", json_string("PreTrainedTokenizerFast"));
+    json_object_set_new(cfg, "model_max_length", json_integer(model_max_length));
+    json_object_set_new(cfg, "clean_up_tokenization_spaces", json_false());
+    if (t->kind == TOK_WORDPIECE)
+        json_object_set_new(cfg, "do_lower_case", json_boolean(t->wp.lowercase));
+    if (dump(cfg, dir, "tokenizer_config.json", err, errlen)) return -1;
+    return dump(specials_json(t), dir, "special_tokens_map.json", err, errlen);
+}
+
 /* ---- tokenizer.json in ----------------------------------------------------- */
 
 typedef struct {

@@ -7,7 +7,7 @@
 # embeddings (texts padded in one batch with the attention mask). Sampling is
 # a pure function of the seed; bad requests get one line each.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 16
+plan 17
 F=tests/fixtures
 REF=$F/hf_use_ref.json
 
@@ -114,3 +114,8 @@ expect_error "fill-mask on a text without a mask" "has no mask token" -- \
     notok "generate from a checkpoint: $(tail -1 "$TMP/imp.log")"
 expect_error "a checkpoint whose corpus is unknown and no --tokenizer: one line" "pass --tokenizer" -- \
     "$ZEROPT" generate "$TMP/g.h5" --prompt "Hello"
+# the cache changes nothing: sampled continuations with and without it are the same tokens
+S=(generate $F/hf_gpt2_tok --prompt "Translations for the" --max-new 30 --ignore-eos --temperature 1 --seed 5 --json)
+[ "$("$ZEROPT" "${S[@]}" | sed 's/,"token_ms.*//')" = "$("$ZEROPT" "${S[@]}" --no-cache | sed 's/,"token_ms.*//')" ] &&
+    ok "generate --no-cache (the whole prefix every token) samples the same 30 tokens" ||
+    notok "generate with and without the KV cache differ"

@@ -3,10 +3,14 @@
 checkpoint exported to HF safetensors loads in transformers and gives
 zeropt's logits within 1e-5 relative.
 
-    ~/venv-ref/bin/python tests/ref/check_hf_export.py build/zeropt CKPT [CKPT ...]
+    ~/venv-ref/bin/python tests/ref/check_hf_export.py build/zeropt CKPT[=TOKENIZER] ...
 
-For each checkpoint: `zeropt ckpt export`, `zeropt ckpt logits` on random
-tokens, then BertForMaskedLM / GPT2LMHeadModel.from_pretrained on the export.
+For each checkpoint: `zeropt ckpt export` (with --tokenizer TOKENIZER when
+given), `zeropt ckpt logits` on random tokens, then BertForMaskedLM /
+GPT2LMHeadModel.from_pretrained on the export; when the export has a
+tokenizer (given, or the one the checkpoint's corpus stores), AutoTokenizer
+must load it and give zeropt's ids, and AutoModelForMaskedLM /
+AutoModelForCausalLM must load the folder.
 """
 import os
 import subprocess
@@ -19,10 +23,11 @@ import torch
 import transformers as tf
 
 
-def check(zeropt, ckpt):
+def check(zeropt, arg):
+    ckpt, _, tokenizer = arg.partition("=")
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([zeropt, "ckpt", "export", ckpt, "--format", "safetensors", "--out", d], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([zeropt, "ckpt", "export", ckpt, "--format", "safetensors", "--out", d] +
+                       (["--tokenizer", tokenizer] if tokenizer else []), check=True, stdout=subprocess.DEVNULL)
         cfg = tf.AutoConfig.from_pretrained(d)
         cls = tf.BertForMaskedLM if cfg.model_type == "bert" else tf.GPT2LMHeadModel
         hf = cls.from_pretrained(d).eval()
@@ -38,7 +43,22 @@ def check(zeropt, ckpt):
         err = np.linalg.norm(h - z) / np.linalg.norm(z)
         print(f"{ckpt}: {cls.__name__} on the export vs zeropt: rel err {err:.2e}",
               "ok" if err < 1e-5 else "FAIL")
-        return err < 1e-5
+        good = err < 1e-5
+        if os.path.exists(os.path.join(d, "tokenizer.json")):  # AutoTokenizer and the Auto model classes
+            tok = tf.AutoTokenizer.from_pretrained(d)
+            auto = (tf.AutoModelForMaskedLM if cfg.model_type == "bert" else tf.AutoModelForCausalLM).from_pretrained(d)
+            text = "Résumé: the café's 3 λ-calculus papers, 日本語 too."
+            ids = tok(text)["input_ids"]
+            ours = subprocess.run([zeropt, "tokenizer", "encode", "--tokenizer", os.path.join(d, "tokenizer.json"),
+                                   "--text", text], check=True, capture_output=True, text=True).stdout.split()
+            want = [int(x) for x in ours]
+            if cfg.model_type == "bert":
+                want = [tok.cls_token_id] + want + [tok.sep_token_id]
+            same = ids == want and type(auto).__name__ in ("BertForMaskedLM", "GPT2LMHeadModel")
+            print(f"{ckpt}: AutoTokenizer on the export gives zeropt's ids, {type(auto).__name__} loads:",
+                  "ok" if same else f"FAIL {ids} vs {want}")
+            good = good and same
+        return good
 
 
 if __name__ == "__main__":
