@@ -80,6 +80,13 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
 void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kreal *qkv,
                          const kreal *probs, int B, int T, int C, int NH, double p_drop,
                          const uint64_t *seeds);
+/* Decoding with a key/value cache: n new query rows (row i at position
+ * past + i; q[i] at q + i·qstride, heads side by side) attend causally over
+ * cached keys and values K, V [NH][cap][hs] (positions 0 … past + n − 1
+ * filled): y[n, C]. scratch: cap elements. 4·hs·(past + i + 1) FLOPs per row
+ * and head, reading each cached row once. */
+void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
+                            const kreal *V, int n, int past, int C, int NH, int cap);
 
 /* Softmax cross-entropy over V classes per row: probs = softmax(logits) (probs
  * may alias logits), losses[n] = -log probs[n, labels[n]]; rows whose label is

@@ -115,3 +115,25 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
         }
     }
 }
+
+void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
+                            const kreal *V, int n, int past, int C, int NH, int cap) {
+    int hs = C / NH;
+    kreal scale = (kreal)(1.0 / sqrt((double)hs));
+    for (int i = 0; i < n; i++) {
+        int t = past + i + 1; /* keys 0 … past + i */
+        for (int h = 0; h < NH; h++) {
+            const kreal *Kh = K + (size_t)h * cap * hs, *Vh = V + (size_t)h * cap * hs;
+            /* s = q Khᵀ/√hs ; p = softmax(s) ; y = p Vh */
+            k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, t, hs, scale,
+                   q + (size_t)i * qstride + h * hs, hs, Kh, hs, 0, scratch, t);
+            kreal mx = -INFINITY;
+            for (int j = 0; j < t; j++) mx = scratch[j] > mx ? scratch[j] : mx;
+            k_exp_shift(scratch, scratch, (size_t)t, mx);
+            double sum = 0;
+            for (int j = 0; j < t; j++) sum += scratch[j];
+            k_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, hs, t, (kreal)(1.0 / sum), scratch,
+                   t, Vh, hs, 0, y + (size_t)i * C + h * hs, hs);
+        }
+    }
+}

@@ -8,7 +8,6 @@
 #include "kernels/rng.h"
 #include "mpi/err.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,39 +49,6 @@ void kv_free(KvCache *kv) {
     memset(kv, 0, sizeof *kv);
 }
 
-/* y[n, C] = causal attention of the n new rows' queries over the cached keys
- * and values 0 … len+i (row i at position len+i):  p = softmax(q·kⱼ/√hs),
- * y = Σⱼ pⱼ vⱼ, per head. */
-static void cached_attention(KvCache *kv, const float *K, const float *Vc, int n) {
-    const Model *m = kv->m;
-    int C = m->c.width, NH = m->c.heads, hs = C / NH, C3 = 3 * C;
-    float scale = (float)(1.0 / sqrt((double)hs));
-    float *s = kv->scores; /* [len + n] per (row, head) */
-    for (int i = 0; i < n; i++) {
-        int t = kv->len + i;
-        for (int h = 0; h < NH; h++) {
-            const float *q = kv->qkv + (size_t)i * C3 + h * hs;
-            float mx = -INFINITY;
-            for (int j = 0; j <= t; j++) {
-                const float *k = K + (size_t)j * C + h * hs;
-                float d = 0;
-                for (int e = 0; e < hs; e++) d += q[e] * k[e];
-                s[j] = d * scale;
-                mx = s[j] > mx ? s[j] : mx;
-            }
-            double sum = 0;
-            for (int j = 0; j <= t; j++) sum += s[j] = expf(s[j] - mx);
-            float inv = (float)(1.0 / sum), *y = kv->y + (size_t)i * C + h * hs;
-            for (int e = 0; e < hs; e++) y[e] = 0;
-            for (int j = 0; j <= t; j++) {
-                const float *v = Vc + (size_t)j * C + h * hs;
-                float w = s[j] * inv;
-                for (int e = 0; e < hs; e++) y[e] += w * v[e];
-            }
-        }
-    }
-}
-
 /* x = LN(x) with the norm at offsets (w, b) of unit u */
 static void norm(KvCache *kv, float *out, const float *in, int u, long w, long b, int n) {
     Model *m = kv->m;
@@ -95,13 +61,17 @@ static void attn(KvCache *kv, int l, const float *in, int n) {
     int u = 1 + l, C = m->c.width;
     k_matmul_fwd(kv->qkv, in, P(u, m->bl.qkv_w), n, C, 3 * C);
     k_bias_fwd(kv->qkv, P(u, m->bl.qkv_b), n, 3 * C);
+    /* the new keys and values into the cache, [NH][cap][hs] per block */
+    int NH = m->c.heads, hs = C / NH;
     float *K = kv->k + (size_t)l * kv->cap * C, *V = kv->v + (size_t)l * kv->cap * C;
-    for (int i = 0; i < n; i++) {
-        memcpy(K + (size_t)(kv->len + i) * C, kv->qkv + (size_t)i * 3 * C + C, C * sizeof(float));
-        memcpy(V + (size_t)(kv->len + i) * C, kv->qkv + (size_t)i * 3 * C + 2 * C,
-               C * sizeof(float));
-    }
-    cached_attention(kv, K, V, n);
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < NH; h++) {
+            size_t at = ((size_t)h * kv->cap + kv->len + i) * hs;
+            const float *row = kv->qkv + (size_t)i * 3 * C + h * hs;
+            memcpy(K + at, row + C, hs * sizeof(float));
+            memcpy(V + at, row + 2 * C, hs * sizeof(float));
+        }
+    k_attention_cached(kv->y, kv->scores, kv->qkv, 3 * C, K, V, n, kv->len, C, NH, kv->cap);
     k_matmul_fwd(kv->p, kv->y, P(u, m->bl.proj_w), n, C, C);
     k_bias_fwd(kv->p, P(u, m->bl.proj_b), n, C);
 }

@@ -24,7 +24,7 @@ typedef struct {
     Model *m;
     int cap, len; /* positions the cache holds / has filled */
     int rows;     /* rows the scratch buffers hold (tokens appended at once) */
-    float *k, *v; /* [L][cap][C] */
+    float *k, *v; /* [L][NH][cap][hs] */
     float *x, *a, *qkv, *y, *p, *f, *g, *mean, *rstd, *logits, *scores;
 } KvCache;
 

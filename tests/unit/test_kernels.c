@@ -255,6 +255,9 @@ static void f_attn(double *y) {
     k_attention_fwd_f64(y, aprobs, ascratch, aqkv, acausal ? NULL : amask, AB, AT, AC, AH, acausal,
                         adrop, aseeds);
 }
+static void f_attn_causal_masked(double *y) {
+    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, AB, AT, AC, AH, 1, 0, aseeds);
+}
 static void test_attention(int causal, double p, const char *name) {
     acausal = causal, adrop = p;
     for (int i = 0; i < AB * AT; i++) amask[i] = !(i % AT >= AT - 2 && i / AT == 1); /* pad */
@@ -316,6 +319,51 @@ static void test_attention_long(void) {
           "attention fp32 vs fp64 at T = 45, padded and causal", "rel err y %.2e, P %.2e", worst_y,
           worst_p);
     free(qkv), free(y), free(pr), free(sc), free(qf), free(yf), free(pf), free(sf);
+}
+
+/* The decoding kernel over a key/value cache equals causal attention on the
+ * whole sequence, row for row (double; the cache filled in two appends). */
+static void test_attention_cached(void) {
+    enum { T = 13, C = 12, H = 3, hs = C / H, CAP = 16 };
+    double *qkv = rnd(T * 3 * C, 41, 1), y[T * C], pr[H * T * T], sc[2 * T * T];
+    k_attention_fwd_f64(y, pr, sc, qkv, NULL, 1, T, C, H, 1, 0, aseeds);
+    double K[H * CAP * hs], Vv[H * CAP * hs], yc[T * C], s[CAP];
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < hs; e++) {
+                K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
+                Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
+            }
+    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, 5, 0, C, H, CAP);
+    k_attention_cached_f64(yc + 5 * C, s, qkv + 5 * 3 * C, 3 * C, K, Vv, T - 5, 5, C, H, CAP);
+    double worst = 0;
+    for (int i = 0; i < T * C; i++) worst = fmax(worst, fabs(yc[i] - y[i]));
+    check(worst < 1e-14, "cached attention (decoding) equals causal attention", "max |Δ| %.1e",
+          worst);
+    free(qkv);
+}
+
+/* causal attention with padded keys too (a right-padded decoder batch):
+ * backward against finite differences, and masked keys get no mass */
+static void test_attention_causal_padded(void) {
+    acausal = 1, adrop = 0;
+    for (int i = 0; i < AB * AT; i++) amask[i] = !(i % AT >= AT - 3 && i / AT == 0);
+    aqkv = rnd(AB * AT * 3 * AC, 23, 1);
+    double *w = rnd(AB * AT * AC, 24, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
+    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, AB, AT, AC, AH, 1, 0, aseeds);
+    k_attention_bwd_f64(dq, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 0, aseeds);
+    double masked = 0;
+    for (int b = 0; b < AB; b++)
+        for (int h = 0; h < AH; h++)
+            for (int i = 0; i < AT; i++)
+                for (int j = 0; j < AT; j++)
+                    if (j > i || !amask[b * AT + j])
+                        masked += fabs(aprobs[((b * AH + h) * AT + i) * AT + j]);
+    double e = fd_err(f_attn_causal_masked, aqkv, AB * AT * 3 * AC, dq, w, AB * AT * AC);
+    check(e < 1e-6 && masked == 0,
+          "causal attention with padded keys: backward vs finite differences",
+          "rel err %.1e, masked mass %.1e", e, masked);
+    free(w), free(y), free(dq), free(aqkv);
 }
 
 /* ---- cross-entropy ------------------------------------------------------- */
@@ -619,7 +667,7 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(43);
+    check_plan(45);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_bf16_arrays();
@@ -634,6 +682,8 @@ int main(void) {
     test_attention(1, 0, "attention causal dqkv");
     test_attention(0, 0.2, "attention with dropout dqkv");
     test_attention_long();
+    test_attention_cached();
+    test_attention_causal_padded();
     test_xent();
     test_determinism();
     test_state_codes();
