@@ -144,8 +144,8 @@ static int logits(const char *path, const char *in, const char *out) {
     int64_t d[4];
     if (tf_shape(f, "tokens", d) != 2) z_die_all("%s: needs an int32 dataset tokens [B, T]", in);
     int B = (int)d[0], T = (int)d[1], N = B * T, V = m.c.vocab_size;
-    if (T > m.c.max_positions)
-        z_die_all("%s: T = %d exceeds max_positions %d", in, T, m.c.max_positions);
+    if (T > model_max_len(&m.c))
+        z_die_all("%s: T = %d exceeds the model's %d positions", in, T, model_max_len(&m.c));
     int32_t *tok = z_malloc((size_t)N * 4, "tokens"), *lab = z_calloc(N, 4, "labels");
     int32_t *seg = NULL, *am = NULL;
     uint8_t *mask = NULL;
@@ -179,9 +179,17 @@ static int logits(const char *path, const char *in, const char *out) {
     model_forward(&m, &b);
     TensorFile *o = tf_create(out, err, sizeof err);
     int64_t dims[3] = {B, T, V}, hd[3] = {B, T, m.c.width};
+    float *pooled = NULL;
+    int64_t pd[2] = {B, m.c.width};
+    if (m.hl.pool_w >= 0) {
+        pooled = z_malloc((size_t)B * m.c.width * sizeof(float), "pooled");
+        model_pooled(&m, B, T, pooled);
+    }
     if (!o || tf_write(o, "logits", 'f', m.logits, 3, dims) ||
-        tf_write(o, "hidden", 'f', model_last_hidden(&m), 3, hd) || tf_close(o))
+        tf_write(o, "hidden", 'f', model_last_hidden(&m), 3, hd) ||
+        (pooled && tf_write(o, "pooled", 'f', pooled, 2, pd)) || tf_close(o))
         z_die_all("%s: cannot write logits", out);
+    free(pooled);
     printf("logits [%d, %d, %d] and last hidden states [%d, %d, %d] of %s%s -> %s\n", B, T, V, B, T,
            m.c.width, path, mask ? " (with its attention mask)" : "", out);
     free(tok), free(lab), free(seg), free(am), free(mask);
@@ -206,12 +214,13 @@ static int export_hf(const char *path, const char *fmt, const char *out, const c
     SpecialIds sp = tok ? tok_specials(tok) : (SpecialIds){-1, -1, -1, -1, -1, -1, -1};
     HfTokenIds ids = {sp.pad, sp.bos, sp.eos};
     if (hf_export(&m, out, !strcmp(dtype, "bf16"), ids, err, sizeof err)) z_die_all("%s", err);
-    if (tok && tok_save_pretrained(tok, out, m.c.max_positions, err, sizeof err))
+    if (tok && tok_save_pretrained(tok, out, model_max_len(&m.c), m.c.arch == ARCH_ENCODER, err,
+                                   sizeof err))
         z_die_all("%s", err);
     printf("exported %s -> %s: model.safetensors, config.json%s (%s, %s)\n", path, out,
            tok ? ", tokenizer.json, tokenizer_config.json, special_tokens_map.json"
                : " (no tokenizer: its corpus has none; --tokenizer FILE adds one)",
-           m.c.arch == ARCH_ENCODER ? "BertForMaskedLM" : "GPT2LMHeadModel", dtype);
+           hf_class(&m), dtype);
     if (tok) tok_free(tok);
     model_free(&m);
     return 0;
@@ -227,7 +236,7 @@ static int import_hf(const char *from, const char *out, const char *ini, const c
     Config cfg;
     config_defaults(&cfg);
     if (hf_read_config(from, &cfg.model, err, sizeof err)) z_die_all("%s", err);
-    if (cfg.data.seq_len > cfg.model.max_positions) cfg.data.seq_len = cfg.model.max_positions;
+    if (cfg.data.seq_len > model_max_len(&cfg.model)) cfg.data.seq_len = model_max_len(&cfg.model);
     config_finish(&cfg, from);
     Model m;
     model_layout(&m, &cfg.model, 1, 1);
@@ -245,8 +254,7 @@ static int import_hf(const char *from, const char *out, const char *ini, const c
         if (!f || fputs(model, f) < 0 || fclose(f)) z_die_all("%s: cannot write", ini);
         free(model);
     }
-    printf("imported %s (%s, %zu parameters%s) -> %s%s%s\n", from,
-           m.c.arch == ARCH_ENCODER ? "BERT" : "GPT-2", m.nparams,
+    printf("imported %s (%s, %zu parameters%s) -> %s%s%s\n", from, hf_class(&m), m.nparams,
            started ? "; MLM head started: transform N(0, init_std), tied decoder" : "", out,
            ini ? ", model config " : "", ini ? ini : "");
     model_free(&m);
@@ -267,7 +275,7 @@ const char USAGE_CKPT[] =
     "zeropt ckpt logits <ckpt.h5|dir> --tokens IN.h5 --out OUT.h5\n"
     "    logits [B, T, V] and last hidden states hidden [B, T, C] of the model (dropout off)\n"
     "    for the int dataset tokens [B, T], with attention_mask and token_type_ids [B, T]\n"
-    "    when IN.h5 has them\n"
+    "    when IN.h5 has them; pooled [B, C] when the model keeps BERT's pooler\n"
     "    (a directory means the checkpoint its `latest` names)\n";
 
 int cmd_ckpt(int argc, char **argv) {

@@ -21,18 +21,20 @@
 
 const char USAGE_EMBED[] =
     "zeropt embed <ckpt.h5|ckpt dir|HF dir> (--text TEXT ... | --input FILE)\n"
-    "       [--pool cls|mean] [--no-normalize] [--batch N] [--out OUT.h5] [--tokenizer FILE]\n"
+    "       [--pool cls|mean|pooler] [--no-normalize] [--batch N] [--out OUT.h5] [--tokenizer "
+    "FILE]\n"
     "    a vector per text (--input: one text per line): the first position's last hidden\n"
     "    state (cls, the default for encoders) or the mean over the text's tokens (mean,\n"
-    "    the default for decoders), L2-normalised; printed one line of numbers per text,\n"
+    "    the default for decoders) or BERT's pooler (tanh(W·h_cls + b), when the model has\n"
+    "    one), L2-normalised; printed one line of numbers per text,\n"
     "    or written to OUT.h5 as the float dataset embeddings [texts, width]\n";
 
-enum { POOL_DEFAULT, POOL_CLS, POOL_MEAN };
+enum { POOL_DEFAULT, POOL_CLS, POOL_MEAN, POOL_POOLER };
 
 /* Embeddings of texts [a, a+B) into out[B, C]. */
 static void embed_batch(Source *s, char **texts, int B, int pool, int normalize, float *out) {
     Model *m = &s->m;
-    int C = m->c.width, P = m->c.max_positions;
+    int C = m->c.width, P = model_max_len(&m->c);
     int32_t **ids = z_malloc((size_t)B * sizeof *ids, "ids");
     size_t *len = z_malloc((size_t)B * sizeof *len, "lengths");
     int T = 1;
@@ -56,9 +58,12 @@ static void embed_batch(Source *s, char **texts, int B, int pool, int normalize,
     Batch bt = {B, T, tok, lab, NULL, mask, NULL, 0, 0};
     model_forward(m, &bt);
     const float *h = model_last_hidden(m);
+    if (pool == POOL_POOLER) model_pooled(m, B, T, out);
     for (int b = 0; b < B; b++) {
         float *e = out + (size_t)b * C;
-        if (pool == POOL_CLS)
+        if (pool == POOL_POOLER)
+            ; /* done above, all rows at once */
+        else if (pool == POOL_CLS)
             memcpy(e, h + (size_t)b * T * C, C * sizeof(float));
         else {
             for (int c = 0; c < C; c++) {
@@ -120,8 +125,12 @@ int cmd_embed(int argc, char **argv) {
         else if (!strcmp(a, "--tokenizer"))
             tok_file = v, i++;
         else if (!strcmp(a, "--pool")) {
-            pool = !strcmp(v, "cls") ? POOL_CLS : !strcmp(v, "mean") ? POOL_MEAN : -1, i++;
-            if (pool < 0) z_die_all("embed: --pool %s: cls or mean", v);
+            pool = !strcmp(v, "cls")      ? POOL_CLS
+                   : !strcmp(v, "mean")   ? POOL_MEAN
+                   : !strcmp(v, "pooler") ? POOL_POOLER
+                                          : -1,
+            i++;
+            if (pool < 0) z_die_all("embed: --pool %s: cls, mean or pooler", v);
         } else if (!strcmp(a, "--batch")) {
             char *end;
             batch = (int)strtol(v, &end, 10), i++;
@@ -137,6 +146,8 @@ int cmd_embed(int argc, char **argv) {
     Source s;
     source_open(&s, target, tok_file, 1);
     if (pool == POOL_DEFAULT) pool = s.m.c.arch == ARCH_ENCODER ? POOL_CLS : POOL_MEAN;
+    if (pool == POOL_POOLER && s.m.hl.pool_w < 0)
+        z_die_all("%s: --pool pooler: the model has no pooler (import one that ships it)", s.path);
     int C = s.m.c.width;
     float *e = z_malloc((size_t)nt * C * sizeof *e, "embeddings");
     for (int a = 0; a < nt; a += batch)
@@ -147,11 +158,17 @@ int cmd_embed(int argc, char **argv) {
         TensorFile *o = tf_create(outp, err, sizeof err);
         int64_t dims[2] = {nt, C};
         if (!o || tf_write(o, "embeddings", 'f', e, 2, dims) ||
-            tf_set_attr(o, "pool", pool == POOL_CLS ? "cls" : "mean") ||
+            tf_set_attr(o, "pool",
+                        pool == POOL_CLS    ? "cls"
+                        : pool == POOL_MEAN ? "mean"
+                                            : "pooler") ||
             tf_set_attr(o, "model", s.path) || tf_close(o))
             z_die_all("%s: cannot write embeddings", outp);
         printf("embeddings [%d, %d] (%s pooling%s) of %s -> %s\n", nt, C,
-               pool == POOL_CLS ? "cls" : "mean", normalize ? ", L2-normalised" : "", s.path, outp);
+               pool == POOL_CLS    ? "cls"
+               : pool == POOL_MEAN ? "mean"
+                                   : "pooler",
+               normalize ? ", L2-normalised" : "", s.path, outp);
     } else
         for (int i = 0; i < nt; i++) {
             for (int c = 0; c < C; c++) printf(c ? " %.9g" : "%.9g", e[(size_t)i * C + c]);

@@ -31,9 +31,9 @@ static json_t *fill(Source *s, const char *text, int k, int json) {
     SpecialIds sp = tok_specials(s->tok);
     Model *m = &s->m;
     int V = m->c.vocab_size;
-    if ((int)n > m->c.max_positions)
+    if ((int)n > model_max_len(&m->c))
         z_die_all("fill-mask: the text has %zu tokens; the model holds %d positions", n,
-                  m->c.max_positions);
+                  model_max_len(&m->c));
     int32_t *lab = z_malloc(n * sizeof *lab, "labels");
     int nm = 0;
     for (size_t i = 0; i < n; i++) lab[i] = ids[i] == sp.mask ? (nm++, 0) : -1;

@@ -82,7 +82,8 @@ void source_open(Source *s, const char *arg, const char *tok_file, int need_tok)
         Config cfg;
         config_defaults(&cfg);
         if (hf_read_config(s->path, &cfg.model, err, sizeof err)) z_die_all("%s", err);
-        if (cfg.data.seq_len > cfg.model.max_positions) cfg.data.seq_len = cfg.model.max_positions;
+        if (cfg.data.seq_len > model_max_len(&cfg.model))
+            cfg.data.seq_len = model_max_len(&cfg.model);
         config_finish(&cfg, p);
         model_layout(&s->m, &cfg.model, 1, 1);
         model_alloc_params(&s->m);

@@ -52,6 +52,15 @@ static const KeyDef KEYS[] = {
     {"model", "pos_init", T_ENUM, M(pos_init), "normal", 0, 0, "normal|sinusoid",
      "learned positions start as N(0, init_std) (BERT, GPT-2) or as the sinusoids of "
      "Vaswani et al. scaled to init_std (attention finds neighbours from the first step)"},
+    {"model", "positions", T_ENUM, M(positions), "absolute", 0, 0, "absolute|roberta",
+     "absolute: token t takes position row t; roberta: HF RoBERTa's position ids (tokens equal "
+     "to position_pad_id take that row, the others position_pad_id + 1 + the number of other "
+     "tokens before them)"},
+    {"model", "position_pad_id", T_INT, M(position_pad_id), "1", 0, INT_MAX, NULL,
+     "positions = roberta: the pad id (RoBERTa's padding_idx)"},
+    {"model", "pooler", T_BOOL, M(pooler), "false", 0, 1, NULL,
+     "keep BERT's pooler (dense + tanh on the first token; imported, exported, embed --pool "
+     "pooler; MLM does not train it)"},
     {"model", "init_scaled", T_BOOL, M(init_scaled), "false", 0, 1, NULL,
      "scale output projections by 1/sqrt(2L)"},
 #define D(field) offsetof(Config, data.field)
@@ -353,7 +362,11 @@ int config_model_differs(const ModelConfig *a, const ModelConfig *b, char *what,
              {"ffn", a->ffn, b->ffn},
              {"norm", a->norm, b->norm},
              {"tied", a->tied, b->tied},
-             {"gelu", a->gelu, b->gelu}};
+             {"gelu", a->gelu, b->gelu},
+             {"positions", a->positions, b->positions},
+             {"position_pad_id", a->positions ? a->position_pad_id : 0,
+              b->positions ? b->position_pad_id : 0},
+             {"pooler", a->pooler, b->pooler}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (k[i].x != k[i].y) {
             snprintf(what, n, "[model] %s = %ld in the checkpoint, %ld in this run", k[i].key,
@@ -388,9 +401,13 @@ void config_finish(Config *c, const char *src) {
         BAD("%s: [data] objective = mlm needs [model] arch = encoder", src);
     if (d->objective == OBJ_CLM && m->arch != ARCH_DECODER)
         BAD("%s: [data] objective = clm needs [model] arch = decoder", src);
-    if (d->seq_len > m->max_positions)
-        BAD("%s: [data] seq_len = %d exceeds [model] max_positions = %d", src, d->seq_len,
-            m->max_positions);
+    if (m->pooler && m->arch != ARCH_ENCODER) BAD("%s: [model] pooler needs an encoder", src);
+    if (m->positions == POS_ROBERTA && m->arch != ARCH_ENCODER)
+        BAD("%s: [model] positions = roberta needs an encoder", src);
+    int first = m->positions == POS_ROBERTA ? m->position_pad_id + 1 : 0; /* a token's first row */
+    if (d->seq_len + first > m->max_positions)
+        BAD("%s: [data] seq_len = %d%s exceeds [model] max_positions = %d", src, d->seq_len,
+            first ? " from position row position_pad_id + 1" : "", m->max_positions);
     TrainConfig *t = &c->train;
     if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
     if (t->bf16_matmul == BF16MM_ON && t->precision != DT_BF16)

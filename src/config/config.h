@@ -14,6 +14,7 @@
 enum { ARCH_ENCODER = 0, ARCH_DECODER = 1 };
 enum { NORM_POST = 0, NORM_PRE = 1 };
 enum { POS_INIT_NORMAL = 0, POS_INIT_SINUSOID = 1 };
+enum { POS_ABSOLUTE = 0, POS_ROBERTA = 1 }; /* [model] positions */
 
 typedef struct {
     int arch;            /* ARCH_ENCODER / ARCH_DECODER */
@@ -30,9 +31,12 @@ typedef struct {
     double dropout;      /* hidden dropout (embeddings, attention out, FFN out) */
     double attn_dropout; /* dropout on attention probabilities */
     double ln_eps;
-    double init_std; /* std of weight init */
-    int init_scaled; /* output projections std/√(2L) (GPT-2, Megatron) */
-    int pos_init;    /* POS_INIT_*: the learned position table's starting values */
+    double init_std;     /* std of weight init */
+    int init_scaled;     /* output projections std/√(2L) (GPT-2, Megatron) */
+    int pos_init;        /* POS_INIT_*: the learned position table's starting values */
+    int positions;       /* POS_ABSOLUTE (token t: row t) or POS_ROBERTA (see config.c) */
+    int position_pad_id; /* POS_ROBERTA: the pad id, and the row pads take */
+    int pooler;          /* BERT's pooler kept (dense C×C + tanh on [CLS]; not trained by MLM) */
 } ModelConfig;
 
 #define PATH_MAX_CFG 1024

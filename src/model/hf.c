@@ -31,12 +31,33 @@ static int whole(const char *const (*table)[2], size_t n, const char *name, Piec
     return 0;
 }
 
-/* HF pieces of one of our tensors (without the bert./transformer. prefix). */
+/* RoBERTa: an encoder with RoBERTa's position ids (the only HF encoder
+ * family with them); its MLM head is lm_head.*, its prefix roberta. */
+static int roberta(const Model *m) {
+    return m->c.arch == ARCH_ENCODER && m->c.positions == POS_ROBERTA;
+}
+
+/* A head tensor: named without the model prefix (cls.*, lm_head.*). */
+static int unprefixed(const char *piece) {
+    return !strncmp(piece, "cls.", 4) || !strncmp(piece, "lm_head.", 8);
+}
+
+/* HF pieces of one of our tensors (without the bert./roberta./transformer.
+ * prefix). */
 static int pieces(const Model *m, const ParamView *v, Piece *p) {
     int enc = m->c.arch == ARCH_ENCODER, l;
     char rest[96];
     const char *qkv[3] = {"query", "key", "value"};
     if (enc) {
+        static const char *rob[][2] = {{"head.transform.weight", "lm_head.dense.weight"},
+                                       {"head.transform.bias", "lm_head.dense.bias"},
+                                       {"head.transform_norm.weight", "lm_head.layer_norm.weight"},
+                                       {"head.transform_norm.bias", "lm_head.layer_norm.bias"},
+                                       {"head.bias", "lm_head.bias"}};
+        static const char *pool[][2] = {{"head.pooler.weight", "pooler.dense.weight"},
+                                        {"head.pooler.bias", "pooler.dense.bias"}};
+        if (roberta(m) && whole(rob, sizeof rob / sizeof rob[0], v->name, p)) return 1;
+        if (whole(pool, 2, v->name, p)) return 1;
         static const char *emb[][2] = {
             {"embed.tok.weight", "embeddings.word_embeddings.weight"},
             {"embed.pos.weight", "embeddings.position_embeddings.weight"},
@@ -93,8 +114,14 @@ static int pieces(const Model *m, const ParamView *v, Piece *p) {
     return 0;
 }
 
+const char *hf_class(const Model *m) {
+    return roberta(m)                  ? "RobertaForMaskedLM"
+           : m->c.arch == ARCH_ENCODER ? "BertForMaskedLM"
+                                       : "GPT2LMHeadModel";
+}
+
 static const char *prefix_of(const Model *m) {
-    return m->c.arch == ARCH_ENCODER ? "bert." : "transformer.";
+    return roberta(m) ? "roberta." : m->c.arch == ARCH_ENCODER ? "bert." : "transformer.";
 }
 
 static int supported(const Model *m, char *err, size_t n) {
@@ -113,7 +140,17 @@ static int write_config(const Model *m, const char *path, int bf16, HfTokenIds i
                         size_t n) {
     const ModelConfig *c = &m->c;
     json_t *j;
-    if (c->arch == ARCH_ENCODER)
+    if (roberta(m))
+        j = json_pack("{s:[s],s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f,s:f,s:i,s:b}",
+                      "architectures", "RobertaForMaskedLM", "model_type", "roberta", "vocab_size",
+                      c->vocab_size, "hidden_size", c->width, "num_hidden_layers", c->layers,
+                      "num_attention_heads", c->heads, "intermediate_size", c->ffn,
+                      "max_position_embeddings", c->max_positions, "type_vocab_size",
+                      c->type_vocab_size, "hidden_act", c->gelu == K_GELU_ERF ? "gelu" : "gelu_new",
+                      "layer_norm_eps", c->ln_eps, "hidden_dropout_prob", c->dropout,
+                      "attention_probs_dropout_prob", c->attn_dropout, "initializer_range",
+                      c->init_std, "pad_token_id", c->position_pad_id, "tie_word_embeddings", 1);
+    else if (c->arch == ARCH_ENCODER)
         j = json_pack("{s:[s],s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f,s:f,s:i,s:b}",
                       "architectures", "BertForMaskedLM", "model_type", "bert", "vocab_size",
                       c->vocab_size, "hidden_size", c->width, "num_hidden_layers", c->layers,
@@ -132,10 +169,12 @@ static int write_config(const Model *m, const char *path, int bf16, HfTokenIds i
                       c->gelu == K_GELU_TANH ? "gelu_new" : "gelu", "layer_norm_epsilon", c->ln_eps,
                       "resid_pdrop", c->dropout, "embd_pdrop", c->dropout, "attn_pdrop",
                       c->attn_dropout, "initializer_range", c->init_std, "tie_word_embeddings", 1);
-    if (c->arch == ARCH_DECODER) { /* GPT2Config's defaults (50256) name no token of ours */
+    if (c->arch == ARCH_DECODER ||
+        roberta(m)) { /* the configs' defaults may name no token of ours */
         if (ids.bos >= 0) json_object_set_new(j, "bos_token_id", json_integer(ids.bos));
         if (ids.eos >= 0) json_object_set_new(j, "eos_token_id", json_integer(ids.eos));
-        if (ids.pad >= 0) json_object_set_new(j, "pad_token_id", json_integer(ids.pad));
+        if (ids.pad >= 0 && !roberta(m))
+            json_object_set_new(j, "pad_token_id", json_integer(ids.pad));
     }
     json_object_set_new(j, "torch_dtype", json_string(bf16 ? "bfloat16" : "float32"));
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -160,8 +199,7 @@ int hf_export(const Model *m, const char *dir, int bf16, HfTokenIds ids, char *e
         const float *src = model_param(m, v);
         for (int k = 0; k < np; k++, n++) {
             snprintf(t[n].name, sizeof t[n].name, "%s%s", prefix_of(m), p[k].name);
-            if (!strncmp(p[k].name, "cls.", 4))
-                snprintf(t[n].name, sizeof t[n].name, "%s", p[k].name);
+            if (unprefixed(p[k].name)) snprintf(t[n].name, sizeof t[n].name, "%s", p[k].name);
             t[n].ndim = v->ndim;
             t[n].dims[0] = v->shape[0], t[n].dims[1] = v->shape[1];
             if (p[k].how == COPY) {
@@ -203,6 +241,8 @@ static const char *jstr(json_t *j, const char *k, const char *def) {
     return json_is_string(v) ? json_string_value(v) : def;
 }
 
+static int has_pooler(const char *dir, const char *prefix);
+
 int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -214,15 +254,18 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
     c->tied = json_is_false(json_object_get(j, "tie_word_embeddings")) ? 0 : 1;
     c->init_std = jreal(j, "initializer_range", 0.02);
     int rc = 0;
-    if (!strcmp(type, "bert")) {
+    int rob = !strcmp(type, "roberta") || !strcmp(type, "xlm-roberta");
+    if (!strcmp(type, "bert") || rob) {
         c->arch = ARCH_ENCODER, c->norm = NORM_POST;
+        c->positions = rob ? POS_ROBERTA : POS_ABSOLUTE;
+        c->position_pad_id = rob ? jint(j, "pad_token_id", 1) : 1;
         c->vocab_size = jint(j, "vocab_size", 30522);
         c->width = jint(j, "hidden_size", 768);
         c->layers = jint(j, "num_hidden_layers", 12);
         c->heads = jint(j, "num_attention_heads", 12);
         c->ffn = jint(j, "intermediate_size", 3072);
         c->max_positions = jint(j, "max_position_embeddings", 512);
-        c->type_vocab_size = jint(j, "type_vocab_size", 2);
+        c->type_vocab_size = jint(j, "type_vocab_size", rob ? 1 : 2);
         const char *act = jstr(j, "hidden_act", "gelu");
         c->gelu = !strcmp(act, "gelu") ? K_GELU_ERF : K_GELU_TANH;
         if (strcmp(act, "gelu") && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))
@@ -247,10 +290,12 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
         c->dropout = jreal(j, "resid_pdrop", 0.1);
         c->attn_dropout = jreal(j, "attn_pdrop", 0.1);
         c->init_scaled = 1;
+        c->positions = POS_ABSOLUTE, c->position_pad_id = 1;
     } else {
-        rc = z_fail(err, errlen, "%s: model_type '%s' is not bert or gpt2", path, type);
+        rc = z_fail(err, errlen, "%s: model_type '%s' is not bert, roberta or gpt2", path, type);
     }
     json_decref(j);
+    if (!rc && c->arch == ARCH_ENCODER) c->pooler = has_pooler(dir, rob ? "roberta." : "bert.");
     if (!rc && (c->width <= 0 || c->heads <= 0 || c->width % c->heads || c->layers <= 0))
         rc = z_fail(err, errlen, "%s: inconsistent sizes", path);
     return rc;
@@ -345,6 +390,22 @@ static int src_find(const Source *s, const char *name, int64_t d[4], int *nd) {
     return *nd < 0 ? -1 : i;
 }
 
+/* The files hold BERT's pooler (pooler.dense.weight, with or without the
+ * prefix): then the model keeps it, and exports it again. */
+static int has_pooler(const char *dir, const char *prefix) {
+    Source s;
+    char err[Z_ERR_MAX], name[64];
+    int found = 0;
+    if (!src_open(&s, dir, err, sizeof err)) {
+        int64_t d[4];
+        int nd;
+        snprintf(name, sizeof name, "%spooler.dense.weight", prefix);
+        found = src_find(&s, name, d, &nd) >= 0 || src_find(&s, "pooler.dense.weight", d, &nd) >= 0;
+    }
+    src_close(&s);
+    return found;
+}
+
 /* The name HF saved our piece under: with or without the model prefix
  * (bert., roberta., transformer.), LayerNorm weight/bias also as the original
  * BERT release's gamma/beta. */
@@ -360,7 +421,7 @@ static int resolve(const Model *m, const Source *s, const char *piece, char *nam
         snprintf(alt + (ln - piece), sizeof alt - (size_t)(ln - piece), "LayerNorm.beta");
     const char *base[] = {piece, alt};
     for (int b = 0; b < 2; b++)
-        for (int p = !strncmp(piece, "cls.", 4); p < 2; p++) {
+        for (int p = unprefixed(piece); p < 2; p++) {
             snprintf(name, n, "%s%s", pre[p], base[b]);
             int i = src_find(s, name, d, nd);
             if (i >= 0) return i;
@@ -369,7 +430,7 @@ static int resolve(const Model *m, const Source *s, const char *piece, char *nam
 }
 
 static int is_head(const Model *m, const char *piece) {
-    return m->c.arch == ARCH_ENCODER && !strncmp(piece, "cls.", 4);
+    return m->c.arch == ARCH_ENCODER && unprefixed(piece);
 }
 
 /* transformers' _init_weights for the MLM head it adds: Linear N(0,
@@ -378,7 +439,9 @@ static int is_head(const Model *m, const char *piece) {
 static void init_head(Model *m) {
     for (int i = 0; i < m->nviews; i++) {
         const ParamView *v = &m->view[i];
-        if (strncmp(v->name, "head.", 5) || !strncmp(v->name, "head.norm", 9)) continue;
+        if (strncmp(v->name, "head.", 5) || !strncmp(v->name, "head.norm", 9) ||
+            !strncmp(v->name, "head.pooler", 11))
+            continue; /* not the MLM head */
         float *p = model_param(m, v);
         size_t n = (size_t)v->shape[0] * (v->ndim == 2 ? (size_t)v->shape[1] : 1);
         int is_w = !strcmp(v->name, "head.transform.weight"),
@@ -423,9 +486,10 @@ int hf_import(Model *m, const char *dir, int head, int *head_started, char *err,
         rc = have ? z_fail(err, errlen, "%s: the MLM head is incomplete: %s is missing", path,
                            missing)
                   : z_fail(err, errlen,
-                           "%s: no MLM head (%s and the rest of cls.predictions.*): a headless "
-                           "BertModel; import with --head tie (or init) to start a head",
-                           path, missing);
+                           "%s: no MLM head (%s and the rest of %s): a headless %s; import "
+                           "with --head tie (or init) to start a head",
+                           path, missing, roberta(m) ? "lm_head.*" : "cls.predictions.*",
+                           roberta(m) ? "RobertaModel" : "BertModel");
     for (int i = 0; i < m->nviews && !rc; i++) {
         const ParamView *v = &m->view[i];
         Piece p[3];

@@ -20,6 +20,10 @@ typedef struct {
 } HfTokenIds;
 int hf_export(const Model *m, const char *dir, int bf16, HfTokenIds ids, char *err, size_t errlen);
 
+/* The transformers class an export loads as: BertForMaskedLM,
+ * RobertaForMaskedLM or GPT2LMHeadModel. */
+const char *hf_class(const Model *m);
+
 /* Model configuration from dir/config.json (model_type bert or gpt2). */
 int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen);
 

@@ -8,6 +8,7 @@
 #include "kernels/rng.h"
 #include "mpi/err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,18 @@
 
 const float *model_last_hidden(const Model *m) {
     return m->hl.norm_w >= 0 ? m->lnf : m->blk[m->c.layers - 1].out;
+}
+
+void model_pooled(const Model *m, int B, int T, float *out) {
+    int C = m->c.width, h = m->c.layers + 1;
+    const float *hid = model_last_hidden(m);
+    float *first = z_malloc((size_t)B * C * sizeof(float), "pooler");
+    for (int b = 0; b < B; b++)
+        memcpy(first + (size_t)b * C, hid + (size_t)b * T * C, C * sizeof(float));
+    k_matmul_fwd(out, first, P(h, m->hl.pool_w), B, C, C);
+    k_bias_fwd(out, P(h, m->hl.pool_b), B, C);
+    for (size_t i = 0; i < (size_t)B * C; i++) out[i] = tanhf(out[i]);
+    free(first);
 }
 
 int kv_init(KvCache *kv, Model *m, int cap, int rows, char *err, size_t errlen) {

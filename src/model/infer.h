@@ -20,6 +20,10 @@
  * the last block's output otherwise (post-LN BERT). */
 const float *model_last_hidden(const Model *m);
 
+/* BERT's pooler on the last forward: out[b] = tanh(W·h[b, 0] + bias) for
+ * each of its B rows; the model must have one (c.pooler). */
+void model_pooled(const Model *m, int B, int T, float *out);
+
 typedef struct {
     Model *m;
     int cap, len; /* positions the cache holds / has filled */

@@ -87,7 +87,7 @@ void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
     /* unit L+1: final norm and head */
     int h = L + 1;
     begin_unit(m, h);
-    HeadLayout hl = {-1, -1, -1, -1, -1, -1, -1, -1};
+    HeadLayout hl = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     if (c->norm == NORM_PRE) {
         hl.norm_w = add_view(m, h, "head.norm.weight", C, 0, 0);
         hl.norm_b = add_view(m, h, "head.norm.bias", C, 0, 0);
@@ -100,6 +100,10 @@ void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
         hl.bias = add_view(m, h, "head.bias", V, 0, 0);
     }
     if (!c->tied) hl.dec_w = add_view(m, h, "head.decoder.weight", V, C, 1);
+    if (enc && c->pooler) { /* no gradient reaches it: no decay either, so it stays as imported */
+        hl.pool_w = add_view(m, h, "head.pooler.weight", C, C, 0);
+        hl.pool_b = add_view(m, h, "head.pooler.bias", C, 0, 0);
+    }
     m->hl = hl;
 
     size_t q = (size_t)(ranks > 0 ? ranks : 1) * (size_t)(align > 0 ? align : 1);
@@ -172,7 +176,9 @@ const ParamView *model_find(const Model *m, const char *name) {
 double model_flops_per_token(const Model *m, int T, double head_frac) {
     const ModelConfig *c = &m->c;
     double C = c->width, head = (double)c->vocab_size * C + (c->arch == ARCH_ENCODER ? C * C : 0);
-    return 6.0 * ((double)m->nparams - (1 - head_frac) * head) + 12.0 * c->layers * C * (double)T;
+    double unused = m->hl.pool_w >= 0 ? C * C + C : 0; /* the pooler: no part of the loss */
+    return 6.0 * ((double)m->nparams - unused - (1 - head_frac) * head) +
+           12.0 * c->layers * C * (double)T;
 }
 
 int model_mlm_head_rows(int N, double rate) {

@@ -191,6 +191,12 @@ static const float *embed_forward(Model *m, const Batch *b) {
     int N = b->B * b->T, C = c->width;
     int32_t *pos = m->pos_ids, *seg0 = m->pos_ids + (size_t)m->B * m->T;
     for (int n = 0; n < N; n++) pos[n] = n % b->T, seg0[n] = 0;
+    int pp = c->position_pad_id;
+    if (c->positions == POS_ROBERTA) /* pads at row pp, the others from pp + 1 counting non-pads */
+        for (int i = 0, k = 0; i < N; i++) {
+            if (i % b->T == 0) k = 0;
+            pos[i] = b->tokens[i] == pp ? pp : pp + 1 + k++;
+        }
     k_embedding_fwd(m->emb, b->tokens, PU(0, m->el.tok), N, C, 0);
     k_embedding_fwd(m->emb, pos, PU(0, m->el.pos), N, C, 1);
     if (m->el.seg >= 0)

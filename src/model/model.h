@@ -55,7 +55,7 @@ typedef struct {
     long ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc_w, fc_b, fcp_w, fcp_b;
 } BlockLayout;
 typedef struct {
-    long norm_w, norm_b, tr_w, tr_b, trn_w, trn_b, bias, dec_w;
+    long norm_w, norm_b, tr_w, tr_b, trn_w, trn_b, bias, dec_w, pool_w, pool_b;
 } HeadLayout;
 
 /* One micro-batch. Labels < 0 mark positions that carry no loss. */
@@ -200,6 +200,12 @@ static inline float *model_grad(const Model *m, const ParamView *v) {
  * with the output head (and the MLM transform) counted at the fraction of
  * positions that evaluate it: 1 for causal LM, the mask rate for MLM. */
 double model_flops_per_token(const Model *m, int T, double head_frac);
+
+/* The longest sequence the position table holds (RoBERTa's positions start
+ * at row position_pad_id + 1). */
+static inline int model_max_len(const ModelConfig *c) {
+    return c->max_positions - (c->positions == POS_ROBERTA ? c->position_pad_id + 1 : 0);
+}
 
 /* Rows the MLM head's arena is sized for, out of N = B·T positions when a
  * fraction `rate` is masked: 8 σ above the binomial mean, plus 64, capped at

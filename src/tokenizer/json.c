@@ -56,13 +56,10 @@ static json_t *model_json(const Tokenizer *t) {
                      "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges", merges);
 }
 
-/* BERT's tokenizer.json: BertNormalizer, BertPreTokenizer, [CLS] $A [SEP]
- * (and pairs) when both tokens exist, WordPiece model and decoder. */
-static json_t *wordpiece_json(const Tokenizer *t, json_t *added) {
-    const WordPiece *w = &t->wp;
-    json_t *vocab = json_object();
-    for (int i = 0; i < t->ntok; i++)
-        if (t->in_vocab[i]) json_object_set_new(vocab, t->str[i], json_integer(i));
+/* A post-processor framing one sequence as cls $A sep (and pairs as
+ * cls $A sep $B sep) when the vocabulary has both tokens: [CLS]/[SEP], or
+ * <s>/</s> for RoBERTa-style vocabularies; null otherwise. */
+static json_t *template_json(const Tokenizer *t) {
     SpecialIds sp = tok_specials(t);
     json_t *post = json_null();
     if (sp.cls >= 0 && sp.sep >= 0) {
@@ -78,6 +75,17 @@ static json_t *wordpiece_json(const Tokenizer *t, json_t *added) {
             "SpecialToken", "id", sep, "type_id", 1, "special_tokens", cls, "id", cls, "ids",
             sp.cls, "tokens", cls, sep, "id", sep, "ids", sp.sep, "tokens", sep);
     }
+    return post;
+}
+
+/* BERT's tokenizer.json: BertNormalizer, BertPreTokenizer, [CLS] $A [SEP]
+ * (and pairs) when both tokens exist, WordPiece model and decoder. */
+static json_t *wordpiece_json(const Tokenizer *t, json_t *added) {
+    const WordPiece *w = &t->wp;
+    json_t *vocab = json_object();
+    for (int i = 0; i < t->ntok; i++)
+        if (t->in_vocab[i]) json_object_set_new(vocab, t->str[i], json_integer(i));
+    json_t *post = template_json(t);
     json_t *strip = w->strip_accents < 0 ? json_null() : json_boolean(w->strip_accents);
     json_t *dec = w->decoder ? json_pack("{s:s,s:s,s:b}", "type", "WordPiece", "prefix",
                                          w->dec_prefix, "cleanup", w->cleanup)
@@ -93,14 +101,16 @@ static json_t *wordpiece_json(const Tokenizer *t, json_t *added) {
                      "max_input_chars_per_word", w->max_chars, "vocab", vocab);
 }
 
-char *tok_to_json(const Tokenizer *t) {
-    json_t *root =
-        t->kind == TOK_WORDPIECE
-            ? wordpiece_json(t, added_json(t))
-            : json_pack("{s:s,s:n,s:n,s:o,s:n,s:o,s:n,s:o,s:o}", "version", "1.0", "truncation",
-                        "padding", "added_tokens", added_json(t), "normalizer", "pre_tokenizer",
-                        byte_level_json(t), "post_processor", "decoder", byte_level_json(t),
-                        "model", model_json(t));
+/* framed: byte-level BPE gets the cls $A sep post-processor too (the
+ * framing an encoder's export needs; a decoder's takes none) */
+static char *to_json(const Tokenizer *t, int framed) {
+    json_t *root = t->kind == TOK_WORDPIECE
+                       ? wordpiece_json(t, added_json(t))
+                       : json_pack("{s:s,s:n,s:n,s:o,s:n,s:o,s:o,s:o,s:o}", "version", "1.0",
+                                   "truncation", "padding", "added_tokens", added_json(t),
+                                   "normalizer", "pre_tokenizer", byte_level_json(t),
+                                   "post_processor", framed ? template_json(t) : json_null(),
+                                   "decoder", byte_level_json(t), "model", model_json(t));
     if (!root) z_die("tokenizer: cannot build the JSON document");
     char *s = json_dumps(root, JSON_INDENT(2));
     json_decref(root);
@@ -108,17 +118,25 @@ char *tok_to_json(const Tokenizer *t) {
     return s;
 }
 
+char *tok_to_json(const Tokenizer *t) {
+    return to_json(t, 0);
+}
+
 const char *tok_kind(const Tokenizer *t) {
     return t->kind == TOK_WORDPIECE ? "wordpiece" : "bpe";
 }
 
-int tok_save(const Tokenizer *t, const char *path) {
-    char *s = tok_to_json(t);
+static int save(const Tokenizer *t, const char *path, int framed) {
+    char *s = to_json(t, framed);
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(s, 1, strlen(s), f) == strlen(s) && fputc('\n', f) != EOF;
     if (f && fclose(f)) ok = 0;
     free(s);
     return ok ? 0 : -1;
+}
+
+int tok_save(const Tokenizer *t, const char *path) {
+    return save(t, path, 0);
 }
 
 /* tokenizer_config.json / special_tokens_map.json: the special tokens by
@@ -142,11 +160,11 @@ static int dump(json_t *j, const char *dir, const char *name, char *err, size_t 
     return rc ? z_fail(err, errlen, "%s: cannot write", path) : 0;
 }
 
-int tok_save_pretrained(const Tokenizer *t, const char *dir, int model_max_length, char *err,
-                        size_t errlen) {
+int tok_save_pretrained(const Tokenizer *t, const char *dir, int model_max_length, int framed,
+                        char *err, size_t errlen) {
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    if (tok_save(t, path)) return z_fail(err, errlen, "%s: cannot write", path);
+    if (save(t, path, framed)) return z_fail(err, errlen, "%s: cannot write", path);
     json_t *cfg = specials_json(t);
     json_object_set_new(cfg, "tokenizer_class", json_string("PreTrainedTokenizerFast"));
     json_object_set_new(cfg, "model_max_length", json_integer(model_max_length));

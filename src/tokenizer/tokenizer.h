@@ -39,9 +39,11 @@ char *tok_to_json(const Tokenizer *t);
 int tok_save(const Tokenizer *t, const char *path); /* 0 on success */
 /* An HF tokenizer folder in dir: tokenizer.json, tokenizer_config.json and
  * special_tokens_map.json (the special tokens by role), so AutoTokenizer
- * loads it. 0 on success; err names the file otherwise. */
-int tok_save_pretrained(const Tokenizer *t, const char *dir, int model_max_length, char *err,
-                        size_t errlen);
+ * loads it. framed (an encoder's): one sequence encodes as cls … sep, as
+ * zeropt frames it ([CLS] … [SEP], or <s> … </s>). 0 on success; err names
+ * the file otherwise. */
+int tok_save_pretrained(const Tokenizer *t, const char *dir, int model_max_length, int framed,
+                        char *err, size_t errlen);
 void tok_free(Tokenizer *t);
 
 int tok_vocab_size(const Tokenizer *t);

@@ -9,7 +9,7 @@
 # BertModel gets an MLM head started as transformers starts one.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
 . "$(dirname "$0")/../lib/lib.sh"
-plan 20
+plan 24
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -167,4 +167,59 @@ z = h5py.File(f"{sys.argv[1]}/nomask_out.h5", "r")["hidden"][1:]  # the padded r
 h = h5py.File("tests/fixtures/hf_pad.h5", "r")["bert_hidden"][1:]
 e = np.linalg.norm(z - h) / np.linalg.norm(h)
 print(("ok - " if e > 1e-3 else "not ok - ") + f"the padded rows without their mask differ from transformers' by far more than the tolerance (the mask matters)  # rel err {e:.1e}")
+PY
+
+# RoBERTa (tests/fixtures/hf_roberta_tok: RobertaForMaskedLM as transformers
+# saves it): position ids that skip pads, lm_head.*, roberta. prefix; a batch
+# padded with <pad> gives transformers' logits and hidden states; the export
+# equals HF's own file tensor by tensor and its config says RobertaForMaskedLM
+"$PY" -c 'import h5py,sys; f=h5py.File(sys.argv[1]); g=h5py.File(sys.argv[2],"w"); g["tokens"]=f["roberta_tokens"][()]; g["attention_mask"]=f["roberta_attention_mask"][()]' \
+    tests/fixtures/hf_pad.h5 "$TMP/rtok.h5"
+"$ZEROPT" ckpt import --from tests/fixtures/hf_roberta_tok --out "$TMP/rob.h5" >"$TMP/rob.log" 2>&1 &&
+    "$ZEROPT" ckpt logits "$TMP/rob.h5" --tokens "$TMP/rtok.h5" --out "$TMP/rob_out.h5" >>"$TMP/rob.log" 2>&1 &&
+    "$ZEROPT" ckpt export "$TMP/rob.h5" --format safetensors --out "$TMP/exp_rob" >>"$TMP/rob.log" 2>&1 ||
+    notok "roberta import/logits/export: $(tail -2 "$TMP/rob.log" | tr '\n' '|')"
+# BERT's pooler: a BertModel that ships one keeps it (ckpt logits writes the
+# pooled output) and exports it again
+"$ZEROPT" ckpt logits "$TMP/headless.h5" --tokens tests/fixtures/hf_pad.h5 --out "$TMP/pool_out.h5" \
+    >"$TMP/pool.log" 2>&1 || notok "pooled: $(tail -1 "$TMP/pool.log")"
+py "roberta and pooler" "$TMP" <<'PY'
+import json, struct, sys
+import h5py, numpy as np
+d = sys.argv[1]
+ok = lambda n, c, msg="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + msg)
+ref = h5py.File("tests/fixtures/hf_pad.h5", "r")
+rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b) if a.shape == b.shape else np.inf
+try:
+    z = h5py.File(f"{d}/rob_out.h5", "r")
+    el, eh = rel(z["logits"][()], ref["roberta_logits"][()]), rel(z["hidden"][()], ref["roberta_hidden"][()])
+except (OSError, KeyError):
+    el = eh = np.inf
+ok("roberta: a <pad>-padded batch gives transformers' logits and hidden states (pad-aware positions)",
+   el < 1e-5 and eh < 1e-5, f"rel err logits {el:.1e}, hidden {eh:.1e}")
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    hdr = json.loads(b[8:8 + n])
+    return {k: (v["dtype"], v["shape"], b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]])
+            for k, v in hdr.items() if k != "__metadata__"}
+try:
+    ours, theirs = load(f"{d}/exp_rob/model.safetensors"), load("tests/fixtures/hf_roberta_tok/model.safetensors")
+    cfg = json.load(open(f"{d}/exp_rob/config.json"))
+except OSError:
+    ours, theirs, cfg = {}, {1: 1}, {}
+same = ours.keys() == theirs.keys() and all(ours[k] == theirs[k] for k in ours)
+ok("roberta: export equals HF's own safetensors tensor by tensor, config RobertaForMaskedLM",
+   same and cfg.get("architectures") == ["RobertaForMaskedLM"] and cfg.get("pad_token_id") == 1,
+   f"{len(ours)} tensors; only ours {sorted(set(ours) - set(theirs))[:2]}, only HF {sorted(set(theirs) - set(ours))[:2]}")
+try:
+    p = h5py.File(f"{d}/pool_out.h5", "r")["pooled"][()]
+    e = rel(p, ref["bert_pooled"][()])
+except (OSError, KeyError):
+    e = np.inf
+ok("pooler: an imported BertModel's pooled output equals transformers' pooler_output", e < 1e-5, f"rel err {e:.1e}")
+src, exp = load("tests/fixtures/hf_bert_headless/model.safetensors"), load(f"{d}/exp_headless/model.safetensors")
+pool = [k for k in src if "pooler" in k]
+ok("pooler: exported again as the file had it (under BertForMaskedLM's bert. prefix)",
+   len(pool) == 2 and all(exp.get("bert." + k) == src[k] for k in pool), ", ".join(pool))
 PY

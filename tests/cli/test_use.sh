@@ -7,7 +7,7 @@
 # embeddings (texts padded in one batch with the attention mask). Sampling is
 # a pure function of the seed; bad requests get one line each.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 17
+plan 20
 F=tests/fixtures
 REF=$F/hf_use_ref.json
 
@@ -119,3 +119,35 @@ S=(generate $F/hf_gpt2_tok --prompt "Translations for the" --max-new 30 --ignore
 [ "$("$ZEROPT" "${S[@]}" | sed 's/,"token_ms.*//')" = "$("$ZEROPT" "${S[@]}" --no-cache | sed 's/,"token_ms.*//')" ] &&
     ok "generate --no-cache (the whole prefix every token) samples the same 30 tokens" ||
     notok "generate with and without the KV cache differ"
+
+# RoBERTa: <mask> (with lstrip, as roberta-base), <s> … </s>, <pad>-padded embedding batches
+args=()
+while IFS= read -r t; do args+=(--text "$t"); done < <($PY -c 'import json,sys
+for x in json.load(open(sys.argv[1]))["roberta"]["fill_mask"]: print(x["text"])' $REF)
+"$ZEROPT" fill-mask $F/hf_roberta_tok "${args[@]}" --json >"$TMP/rfill.jsonl" 2>"$TMP/rfill.err" ||
+    notok "roberta fill-mask ran: $(tail -1 "$TMP/rfill.err")"
+for pool in cls mean; do
+    "$ZEROPT" embed $F/hf_roberta_tok --input "$TMP/sent.txt" --pool $pool --out "$TMP/rob_$pool.h5" \
+        >>"$TMP/emb.log" 2>&1 || notok "roberta embed $pool: $(tail -1 "$TMP/emb.log")"
+done
+py "roberta use" "$TMP" $REF <<'PY'
+import json, sys
+import h5py, numpy as np
+ok = lambda n, c, msg="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + msg)
+d, ref = sys.argv[1], json.load(open(sys.argv[2]))["roberta"]
+got = [json.loads(l) for l in open(f"{d}/rfill.jsonl")]
+pairs = [(gm, rm) for g, r in zip(got, ref["fill_mask"]) for gm, rm in zip(g["masks"], r["masks"])]
+worst = max([abs(a - b) / b for gm, rm in pairs for a, b in zip(gm["scores"], rm["scores"])] or [1])
+ok("roberta fill-mask: ids, top-5 and probabilities equal transformers'",
+   len(got) == len(ref["fill_mask"]) and all(g["ids"] == r["ids"] for g, r in zip(got, ref["fill_mask"])) and
+   len(pairs) == sum(len(r["masks"]) for r in ref["fill_mask"]) and all(gm["ids"] == rm["ids"] for gm, rm in pairs)
+   and worst < 1e-5, f"{len(pairs)} masks, worst probability {worst:.1e}")
+w = 0
+for pool in ("cls", "mean"):
+    z = h5py.File(f"{d}/rob_{pool}.h5", "r")["embeddings"][()]
+    h = np.array(ref["embed"][pool])
+    w = max(w, np.abs(z - h).max() / np.abs(h).max() if z.shape == h.shape else np.inf)
+ok("roberta embed: CLS and mean embeddings of a <pad>-padded batch within 1e-5", w < 1e-5, f"{w:.1e}")
+PY
+expect_error "embed --pool pooler on a model without one" "has no pooler" -- \
+    "$ZEROPT" embed $F/hf_bert_tok --text "hello" --pool pooler

@@ -29,9 +29,9 @@ def check(zeropt, arg):
         subprocess.run([zeropt, "ckpt", "export", ckpt, "--format", "safetensors", "--out", d] +
                        (["--tokenizer", tokenizer] if tokenizer else []), check=True, stdout=subprocess.DEVNULL)
         cfg = tf.AutoConfig.from_pretrained(d)
-        cls = tf.BertForMaskedLM if cfg.model_type == "bert" else tf.GPT2LMHeadModel
+        cls = {"bert": tf.BertForMaskedLM, "roberta": tf.RobertaForMaskedLM}.get(cfg.model_type, tf.GPT2LMHeadModel)
         hf = cls.from_pretrained(d).eval()
-        T = min(16, cfg.max_position_embeddings if cfg.model_type == "bert" else cfg.n_positions)
+        T = min(16, cfg.n_positions if cfg.model_type == "gpt2" else cfg.max_position_embeddings - 2)
         tokens = torch.randint(0, cfg.vocab_size, (3, T), generator=torch.Generator().manual_seed(1))
         with h5py.File(os.path.join(d, "tokens.h5"), "w") as f:
             f["tokens"] = tokens.numpy().astype(np.int32)
@@ -46,15 +46,15 @@ def check(zeropt, arg):
         good = err < 1e-5
         if os.path.exists(os.path.join(d, "tokenizer.json")):  # AutoTokenizer and the Auto model classes
             tok = tf.AutoTokenizer.from_pretrained(d)
-            auto = (tf.AutoModelForMaskedLM if cfg.model_type == "bert" else tf.AutoModelForCausalLM).from_pretrained(d)
+            auto = (tf.AutoModelForCausalLM if cfg.model_type == "gpt2" else tf.AutoModelForMaskedLM).from_pretrained(d)
             text = "Résumé: the café's 3 λ-calculus papers, 日本語 too."
             ids = tok(text)["input_ids"]
             ours = subprocess.run([zeropt, "tokenizer", "encode", "--tokenizer", os.path.join(d, "tokenizer.json"),
                                    "--text", text], check=True, capture_output=True, text=True).stdout.split()
             want = [int(x) for x in ours]
-            if cfg.model_type == "bert":
+            if cfg.model_type != "gpt2":
                 want = [tok.cls_token_id] + want + [tok.sep_token_id]
-            same = ids == want and type(auto).__name__ in ("BertForMaskedLM", "GPT2LMHeadModel")
+            same = ids == want and type(auto).__name__ == cls.__name__
             print(f"{ckpt}: AutoTokenizer on the export gives zeropt's ids, {type(auto).__name__} loads:",
                   "ok" if same else f"FAIL {ids} vs {want}")
             good = good and same

@@ -11,6 +11,11 @@
                    saved with its tokenizer by save_pretrained (tokenizer.json,
                    tokenizer_config.json, special_tokens_map.json, ...)
   hf_gpt2_tok/     a GPT2LMHeadModel in the vocabulary of hf_tok_gpt2.json, the same
+  hf_roberta_tok/  a RobertaForMaskedLM in the vocabulary of hf_tok_roberta.json (<mask>
+                   with lstrip as roberta-base has it); hf_pad.h5 also holds its
+                   logits and hidden states for the sentences padded with <pad> (its
+                   position ids skip pads, as HF RoBERTa's)
+  hf_pad.h5's bert_pooled: BertModel.from_pretrained(hf_bert_headless)'s pooler_output
   hf_use_ref.json  what transformers gives for them: fill-mask top-5 (ids, scores),
                    greedy continuations (ids and text), CLS and mean-pooled
                    L2-normalised embeddings
@@ -40,6 +45,7 @@ FILL = [
     "Packages were [MASK] against the new [MASK].",
     "[MASK] is the capital of France.",
 ]
+FILL_ROBERTA = [s.replace("[MASK]", "<mask>") for s in FILL]
 PROMPTS = [
     "The package was",
     "Translations for the",
@@ -78,11 +84,20 @@ def padded(out):
                     hid = m.transformer(input_ids=tokens, attention_mask=mask).last_hidden_state
                 f[f"{name}_logits"] = o.logits.numpy().astype(np.float32)
                 f[f"{name}_hidden"] = hid.numpy().astype(np.float32)
+            headless = tf.BertModel.from_pretrained(os.path.join(out, "hf_bert_headless")).eval()
+            f["bert_pooled"] = headless(input_ids=tokens, attention_mask=mask).pooler_output.numpy()
 
 
 def with_tokenizer(out, kind):
     src = os.path.join(out, "hf_tok_bert_uncased.json" if kind == "bert" else "hf_tok_gpt2.json")
-    if kind == "bert":
+    if kind == "roberta":
+        raw = tokenizers.Tokenizer.from_file(os.path.join(out, "hf_tok_roberta.json"))
+        raw.add_special_tokens([tokenizers.AddedToken("<mask>", lstrip=True, special=True,
+                                                      normalized=False)])
+        tok = tf.PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>",
+                                         sep_token="</s>", cls_token="<s>", unk_token="<unk>",
+                                         pad_token="<pad>", mask_token="<mask>")
+    elif kind == "bert":
         raw = tokenizers.Tokenizer.from_file(src)  # as published BERTs: [CLS] $A [SEP]
         cls, sep = raw.token_to_id("[CLS]"), raw.token_to_id("[SEP]")
         raw.post_processor = tokenizers.processors.TemplateProcessing(
@@ -96,7 +111,13 @@ def with_tokenizer(out, kind):
                                          pad_token="<|endoftext|>")
     V = len(tok)
     torch.manual_seed(7 if kind == "bert" else 8)
-    if kind == "bert":
+    if kind == "roberta":
+        m = tf.RobertaForMaskedLM(tf.RobertaConfig(vocab_size=V, hidden_size=32, num_hidden_layers=2,
+                                                   num_attention_heads=4, intermediate_size=64,
+                                                   max_position_embeddings=66, type_vocab_size=1,
+                                                   layer_norm_eps=1e-5, pad_token_id=tok.pad_token_id,
+                                                   bos_token_id=0, eos_token_id=2)).eval()
+    elif kind == "bert":
         m = tf.BertForMaskedLM(tf.BertConfig(vocab_size=V, hidden_size=32, num_hidden_layers=2,
                                              num_attention_heads=4, intermediate_size=64,
                                              max_position_embeddings=64, type_vocab_size=2,
@@ -116,9 +137,9 @@ def with_tokenizer(out, kind):
     tok = tf.AutoTokenizer.from_pretrained(d)
     ref = {}
     with torch.no_grad():
-        if kind == "bert":
+        if kind in ("bert", "roberta"):
             ref["fill_mask"] = []
-            for text in FILL:
+            for text in FILL if kind == "bert" else FILL_ROBERTA:
                 enc = tok(text, return_tensors="pt")
                 logits = m(**enc).logits[0]
                 where = (enc["input_ids"][0] == tok.mask_token_id).nonzero()[:, 0]
@@ -140,9 +161,16 @@ def with_tokenizer(out, kind):
                 ref["generate"].append({"prompt": text, "prompt_ids": enc["input_ids"][0].tolist(),
                                         "new_ids": new, "text": tok.decode(g[0].tolist())})
         enc = tok(SENTENCES, return_tensors="pt", padding=True)
-        base = m.bert if kind == "bert" else m.transformer
+        base = {"bert": getattr(m, "bert", None), "roberta": getattr(m, "roberta", None),
+                "gpt2": getattr(m, "transformer", None)}[kind]
         h = base(**{k: v for k, v in enc.items() if k != "token_type_ids" or kind == "bert"})
         h = h.last_hidden_state
+        if kind == "roberta":  # a padded batch: logits and hidden states at every position
+            with h5py.File(os.path.join(out, "hf_pad.h5"), "a") as f:
+                f["roberta_tokens"] = enc["input_ids"].numpy().astype(np.int32)
+                f["roberta_attention_mask"] = enc["attention_mask"].numpy().astype(np.int32)
+                f["roberta_logits"] = m(**enc).logits.numpy().astype(np.float32)
+                f["roberta_hidden"] = h.numpy().astype(np.float32)
         am = enc["attention_mask"].unsqueeze(-1).float()
         mean = (h * am).sum(1) / am.sum(1)
         emb = {"cls": h[:, 0], "mean": mean}
@@ -157,7 +185,7 @@ def with_tokenizer(out, kind):
 def main(out):
     padded(out)
     ref = {"transformers": tf.__version__, "torch": torch.__version__}
-    for kind in ("bert", "gpt2"):
+    for kind in ("bert", "gpt2", "roberta"):
         ref[kind] = with_tokenizer(out, kind)
     with open(os.path.join(out, "hf_use_ref.json"), "w") as f:
         json.dump(ref, f, indent=1)

@@ -4,7 +4,7 @@
 
     ~/venv-ref/bin/python tests/ref/make_hf_variants.py tests/fixtures
 
-  hf_bert_headless/   BertModel.save_pretrained: the encoder and pooler, no
+  hf_bert_headless/   BertModel.save_pretrained: the encoder and a pooler, no
                       cls.predictions.* (as sentence-embedding models ship)
   hf_bert_gammabeta/  the original bert-base-uncased naming: LayerNorm.gamma /
                       LayerNorm.beta (transformers renames them on load; the
@@ -30,7 +30,13 @@ def main(out):
     tokens = torch.tensor(h5py.File(os.path.join(out, "hf_logits.h5"), "r")["tokens"][()]).long()
     want = h5py.File(os.path.join(out, "hf_logits.h5"), "r")["bert_logits"][()]
     d = os.path.join(out, "hf_bert_headless")
-    mlm.bert.save_pretrained(d, safe_serialization=True)
+    torch.manual_seed(9)  # BertModel as published: the encoder with its pooler
+    base = tf.BertModel(mlm.config).eval()
+    missing = base.load_state_dict(mlm.bert.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["pooler.dense.bias", "pooler.dense.weight"], missing
+    with torch.no_grad():
+        base.pooler.dense.bias.normal_(0, 0.05)
+    base.save_pretrained(d, safe_serialization=True)
     d = os.path.join(out, "hf_bert_gammabeta")
     os.makedirs(d, exist_ok=True)
     shutil.copy(os.path.join(src, "config.json"), d)
