@@ -9,7 +9,7 @@
 # BertModel gets an MLM head started as transformers starts one.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
 . "$(dirname "$0")/../lib/lib.sh"
-plan 24
+plan 28
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -222,4 +222,41 @@ src, exp = load("tests/fixtures/hf_bert_headless/model.safetensors"), load(f"{d}
 pool = [k for k in src if "pooler" in k]
 ok("pooler: exported again as the file had it (under BertForMaskedLM's bert. prefix)",
    len(pool) == 2 and all(exp.get("bert." + k) == src[k] for k in pool), ", ".join(pool))
+PY
+
+# GPT-2 and RoBERTa as published too: GPT2Model (no prefix, no head: the tied
+# head needs nothing) and RobertaModel (with a pooler), and both sharded
+for v in gpt2_headless gpt2_sharded; do
+    "$ZEROPT" ckpt import --from tests/fixtures/hf_$v --out "$TMP/$v.h5" >"$TMP/$v.log" 2>&1 &&
+        "$ZEROPT" ckpt logits "$TMP/$v.h5" --tokens "$TMP/tokens.h5" --out "$TMP/${v}_out.h5" >>"$TMP/$v.log" 2>&1 ||
+        notok "$v: $(tail -1 "$TMP/$v.log")"
+done
+for v in roberta_headless roberta_sharded; do
+    "$ZEROPT" ckpt import --from tests/fixtures/hf_$v --out "$TMP/$v.h5" >"$TMP/$v.log" 2>&1 &&
+        "$ZEROPT" ckpt logits "$TMP/$v.h5" --tokens "$TMP/rtok.h5" --out "$TMP/${v}_out.h5" >>"$TMP/$v.log" 2>&1 ||
+        notok "$v: $(tail -1 "$TMP/$v.log")"
+done
+py "published gpt2/roberta" "$TMP" <<'PY'
+import sys
+import h5py, numpy as np
+d = sys.argv[1]
+ok = lambda n, c, msg="": print(("ok - " if c else "not ok - ") + n + ("  # " if c else ": ") + msg)
+rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b) if a.shape == b.shape else np.inf
+def get(v, k):
+    try:
+        return h5py.File(f"{d}/{v}_out.h5", "r")[k][()]
+    except (OSError, KeyError):
+        return np.zeros(1)
+g = h5py.File("tests/fixtures/hf_logits.h5", "r")["gpt2_logits"][()]
+for v in ("gpt2_headless", "gpt2_sharded"):
+    e = rel(get(v, "logits"), g)
+    ok(f"{v}: imported, gives hf_gpt2's logits", e < 1.5e-6, f"rel err {e:.1e}")
+r = h5py.File("tests/fixtures/hf_pad.h5", "r")
+e = rel(get("roberta_headless", "hidden"), r["roberta_hidden"][()])
+p = get("roberta_headless", "pooled")
+ok("roberta_headless: the encoder's hidden states as RobertaForMaskedLM's, its pooler kept",
+   e < 1e-5 and p.shape == (5, 32) and np.abs(p).max() > 0, f"rel err {e:.1e}, pooled {p.shape}")
+e = max(rel(get("roberta_sharded", "logits"), r["roberta_logits"][()]),
+        rel(get("roberta_sharded", "hidden"), r["roberta_hidden"][()]))
+ok("roberta_sharded: imported from shards, logits and hidden states as transformers'", e < 1e-5, f"rel err {e:.1e}")
 PY

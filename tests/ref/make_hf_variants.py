@@ -11,6 +11,10 @@
                       script checks it gives hf_bert's logits)
   hf_bert_sharded/    save_pretrained(max_shard_size="12KB"): shards and
                       model.safetensors.index.json
+  hf_gpt2_headless/, hf_gpt2_sharded/, hf_roberta_headless/, hf_roberta_sharded/:
+                      GPT-2 (GPT2Model: no prefix, no head) and RoBERTa (RobertaModel
+                      with its pooler) the same ways (hf_roberta_tok comes from
+                      make_hf_use_fixture.py: run that first)
 tests/cli/test_hf.sh imports each: the gamma/beta and sharded ones must give
 hf_bert's logits, the headless one hf_bert's encoder tensor for tensor.
 """
@@ -50,7 +54,20 @@ def main(out):
     assert abs(got - want).max() < 1e-5, "transformers does not read gamma/beta as expected"
     d = os.path.join(out, "hf_bert_sharded")
     mlm.save_pretrained(d, safe_serialization=True, max_shard_size="12KB")
-    for sub in ("hf_bert_headless", "hf_bert_sharded"):
+    # GPT-2 and RoBERTa the same ways: GPT2Model (no prefix, no lm_head), sharded;
+    # RobertaModel (with its pooler), sharded
+    gpt2 = tf.GPT2LMHeadModel.from_pretrained(os.path.join(out, "hf_gpt2")).eval()
+    gpt2.transformer.save_pretrained(os.path.join(out, "hf_gpt2_headless"), safe_serialization=True)
+    gpt2.save_pretrained(os.path.join(out, "hf_gpt2_sharded"), safe_serialization=True, max_shard_size="12KB")
+    rob = tf.RobertaForMaskedLM.from_pretrained(os.path.join(out, "hf_roberta_tok")).eval()
+    torch.manual_seed(10)
+    rbase = tf.RobertaModel(rob.config).eval()
+    missing = rbase.load_state_dict(rob.roberta.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["pooler.dense.bias", "pooler.dense.weight"], missing
+    rbase.save_pretrained(os.path.join(out, "hf_roberta_headless"), safe_serialization=True)
+    rob.save_pretrained(os.path.join(out, "hf_roberta_sharded"), safe_serialization=True, max_shard_size="200KB")
+    for sub in ("hf_bert_headless", "hf_bert_sharded", "hf_gpt2_headless", "hf_gpt2_sharded",
+                "hf_roberta_headless", "hf_roberta_sharded"):
         p = os.path.join(out, sub, "generation_config.json")
         if os.path.exists(p):
             os.remove(p)
