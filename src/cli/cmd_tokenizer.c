@@ -7,7 +7,10 @@
  *           [--format text|jsonl] [--separator SEP] [--min-frequency K]
  *           documents split at blank lines unless --separator; merging stops
  *           at N tokens or when the best pair occurs fewer than K times
- *           (default 2); prints what was read and the time taken
+ *           (default 2; 0 for WordPiece, as HF); prints what was read and the
+ *           time taken. --model wordpiece: a BERT vocabulary (BertNormalizer,
+ *           lower-cased unless --cased; ## continuations) as HF's
+ *           WordPieceTrainer learns one
  *   encode  --tokenizer F [--text TEXT] [--tokens]   (stdin without --text)
  *   decode  --tokenizer F [ID ...]                   (stdin without IDs)
  *           writes the exact decoded bytes, no newline added
@@ -29,7 +32,8 @@
 
 #define USAGE_TOK_TRAIN                                                                            \
     "zeropt tokenizer train --input FILE [--input FILE ...] --vocab-size N --output F "            \
-    "[--format text|jsonl] [--separator SEP] [--min-frequency K]"
+    "[--format text|jsonl] [--separator SEP] [--min-frequency K] [--model bpe|wordpiece] "         \
+    "[--cased]"
 #define USAGE_TOK_ENCODE                                                                           \
     "zeropt tokenizer encode --tokenizer F [--text TEXT] [--tokens] [--special-tokens-as-text]"
 #define USAGE_TOK_DECODE "zeropt tokenizer decode --tokenizer F [ID ...]"
@@ -113,8 +117,9 @@ static void train_usage_error(const char *arg) {
 static int train_main(int argc, char **argv) {
     const char **inputs = z_malloc((size_t)argc * sizeof *inputs, "input list");
     int ninputs = 0;
-    const char *output = NULL, *sep = NULL, *fmtname = "text";
-    long vocab = -1, minf = 2;
+    const char *output = NULL, *sep = NULL, *fmtname = "text", *model = "bpe";
+    long vocab = -1, minf = -1;
+    int cased = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--input"))
@@ -129,17 +134,25 @@ static int train_main(int argc, char **argv) {
             vocab = parse_long(value(argc, argv, &i, "train"), a, "train");
         else if (!strcmp(a, "--min-frequency"))
             minf = parse_long(value(argc, argv, &i, "train"), a, "train");
+        else if (!strcmp(a, "--model"))
+            model = value(argc, argv, &i, "train");
+        else if (!strcmp(a, "--cased"))
+            cased = 1;
         else
             train_usage_error(a);
     }
     if (!ninputs || !output || vocab < 0)
         z_die_all("tokenizer train: --input, --vocab-size and --output are required "
                   "(usage: " USAGE_TOK_TRAIN ")");
-    if (vocab < MIN_VOCAB || vocab > (1 << 21))
-        z_die_all(
-            "tokenizer train: --vocab-size %ld is out of range [%d, %d] (6 special tokens + 256 "
-            "bytes at least)",
-            vocab, MIN_VOCAB, 1 << 21);
+    int wp = !strcmp(model, "wordpiece");
+    if (!wp && strcmp(model, "bpe"))
+        z_die_all("tokenizer train: --model %s is not bpe or wordpiece", model);
+    if (cased && !wp) z_die_all("tokenizer train: --cased is for --model wordpiece");
+    if (minf < 0) minf = wp ? 0 : 2; /* HF's WordPieceTrainer default 0; ours for BPE 2 */
+    if (vocab < (wp ? 6 : MIN_VOCAB) || vocab > (1 << 21))
+        z_die_all("tokenizer train: --vocab-size %ld is out of range [%d, %d]%s", vocab,
+                  wp ? 6 : MIN_VOCAB, 1 << 21,
+                  wp ? "" : " (6 special tokens + 256 bytes at least)");
     if (minf < 0 || minf > (1L << 30))
         z_die_all("tokenizer train: --min-frequency %ld is negative or too large", minf);
     DocFormat fmt = !strcmp(fmtname, "jsonl") ? DOCS_JSONL : DOCS_TEXT;
@@ -158,7 +171,8 @@ static int train_main(int argc, char **argv) {
     const char **docs = z_malloc((c.n + 1) * sizeof *docs, "document list");
     for (size_t i = 0; i < c.n; i++) docs[i] = c.text + c.off[i];
     double t1 = k_now();
-    Tokenizer *t = tok_train(docs, c.lens, c.n, (int)vocab, (int)minf);
+    Tokenizer *t = wp ? tok_train_wordpiece(docs, c.lens, c.n, (int)vocab, (int)minf, !cased)
+                      : tok_train(docs, c.lens, c.n, (int)vocab, (int)minf);
     double t2 = k_now();
     if (tok_save(t, output))
         z_die_all("tokenizer train: cannot write %s: %s", output, strerror(errno));
@@ -278,7 +292,9 @@ const char USAGE_TOKENIZER[] = USAGE_TOK_TRAIN
     "\n"
     "    byte-level BPE vocabulary -> HF tokenizer.json (documents split at blank lines\n"
     "    unless --separator; stops at N tokens or when the best pair occurs fewer than\n"
-    "    K times, default 2)\n" USAGE_TOK_ENCODE "\n"
+    "    K times, default 2); --model wordpiece: a BERT vocabulary as HF's\n"
+    "    WordPieceTrainer learns one (lower-cased unless --cased; K default 0)\n" USAGE_TOK_ENCODE
+    "\n"
     "    ids (or --tokens: token strings) of TEXT or stdin; special-token strings in\n"
     "    the text become their ids (Hugging Face's default) unless\n"
     "    --special-tokens-as-text\n" USAGE_TOK_DECODE "\n"

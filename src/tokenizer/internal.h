@@ -63,6 +63,7 @@ struct Tokenizer {
 int32_t tok_utf8_decode(const unsigned char *s, size_t n, int *len);
 /* pretok.c: Unicode's White_Space (Rust's char::is_whitespace). */
 int tok_is_white_space(int32_t cp);
+int tok_wp_is_punct(int32_t cp); /* BertPreTokenizer's punctuation */
 /* bpe.c */
 int tok_byte_to_cp(int b);             /* GPT-2's bytes_to_unicode */
 int tok_put_utf8(int32_t cp, char *o); /* its UTF-8 (1 or 2 bytes) */

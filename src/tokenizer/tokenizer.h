@@ -26,6 +26,16 @@ typedef struct {
  * (or no pair occurs at least min_frequency times). */
 Tokenizer *tok_train(const char *const *docs, const size_t *lens, size_t ndocs, int vocab_size,
                      int min_frequency);
+/* A WordPiece vocabulary as HF's WordPieceTrainer learns one: words of the
+ * BertNormalizer (lower-casing and accent stripping when lowercase) and
+ * BertPreTokenizer; [PAD] [UNK] [CLS] [SEP] [MASK] first, then every
+ * character of the words and its ## continuation form, then BPE merges
+ * over those symbols (a merge of x and ##y makes xy) until vocab_size
+ * tokens or no pair occurs min_frequency times. HF assigns the ids of the
+ * ## forms in hash-table order (its vocabulary differs from run to run); we
+ * assign them by code point, so the same text always gives the same file. */
+Tokenizer *tok_train_wordpiece(const char *const *docs, const size_t *lens, size_t ndocs,
+                               int vocab_size, int min_frequency, int lowercase);
 /* Parse tokenizer.json text (ours, or an HF byte-level BPE one). On failure
  * returns NULL and writes the reason to err. */
 Tokenizer *tok_from_json(const char *json, size_t len, char *err, size_t errlen);

@@ -19,14 +19,22 @@
  *
  * A merge whose string already exists (ab·c after a·bc) reuses that token's
  * id, as HF does; such a pair is never listed twice in the merges.
+ *
+ * WordPiece (tok_train_wordpiece) is the same engine over other symbols, as
+ * HF's WordPieceTrainer is its BpeTrainer with continuing_subword_prefix
+ * "##": words come from BERT's normalizer and pre-tokenizer, a word starts
+ * as its characters (the first as itself, the rest as ##c), and the merge of
+ * a and ##b is the token "ab"; no merges are kept, only the vocabulary.
  */
-#include "tokenizer.h"
+#include "internal.h"
 #include "map.h"
+#include "tokenizer.h"
 
 #include "mpi/err.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 typedef struct {
     int32_t *sym;
@@ -59,6 +67,7 @@ typedef struct {
     int32_t *touched; /* pairs that grew in this iteration */
     size_t ntouched, captouched;
     uint32_t iter;
+    int wordpiece; /* symbols are WordPiece strings; a merge concatenates them */
 } Trainer;
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size, const char *what) {
@@ -233,6 +242,20 @@ static void apply_merge(Trainer *tr, int32_t ix, int32_t id) {
     }
 }
 
+/* a + b without b's "##": an existing token's id, or a new one */
+static int32_t wp_merge(Tokenizer *t, int32_t a, int32_t b) {
+    const char *sb = t->str[b];
+    size_t la = t->len[a], lb = t->len[b], pl = strlen(t->wp.prefix);
+    if (lb >= pl && !memcmp(sb, t->wp.prefix, pl)) sb += pl, lb -= pl;
+    char *s = z_malloc(la + lb + 1, "token");
+    memcpy(s, t->str[a], la);
+    memcpy(s + la, sb, lb);
+    int id = tok_vocab_id(t, s, la + lb);
+    if (id < 0) tok_set_token(t, id = t->ntok, s, la + lb, 1);
+    free(s);
+    return id;
+}
+
 static void merge_loop(Trainer *tr, int vocab_size, int64_t min_count) {
     while (tok_vocab_size(tr->t) < vocab_size && tr->nheap) {
         Cand top = cand_pop(tr);
@@ -245,9 +268,21 @@ static void merge_loop(Trainer *tr, int vocab_size, int64_t min_count) {
             continue;
         }
         if (top.count < min_count) break;
-        int32_t id = p->merged >= 0 ? p->merged : tok_add_merge(tr->t, top.a, top.b);
+        int32_t id = p->merged >= 0  ? p->merged
+                     : tr->wordpiece ? wp_merge(tr->t, top.a, top.b)
+                                     : tok_add_merge(tr->t, top.a, top.b);
         apply_merge(tr, ix, id);
     }
+}
+
+static void train_free(Trainer *tr) {
+    for (size_t w = 0; w < tr->nwords; w++) free(tr->words[w].sym);
+    for (size_t p = 0; p < tr->npairs; p++) free(tr->pairs[p].w);
+    free(tr->words);
+    free(tr->pairs);
+    free(tr->heap);
+    free(tr->touched);
+    u64map_free(&tr->pair_ix);
 }
 
 Tokenizer *tok_train(const char *const *docs, const size_t *lens, size_t ndocs, int vocab_size,
@@ -258,12 +293,129 @@ Tokenizer *tok_train(const char *const *docs, const size_t *lens, size_t ndocs, 
     words_to_symbols(&tr);
     count_pairs(&tr);
     merge_loop(&tr, vocab_size, min_frequency > 1 ? min_frequency : 1);
-    for (size_t w = 0; w < tr.nwords; w++) free(tr.words[w].sym);
-    for (size_t p = 0; p < tr.npairs; p++) free(tr.pairs[p].w);
-    free(tr.words);
-    free(tr.pairs);
-    free(tr.heap);
-    free(tr.touched);
-    u64map_free(&tr.pair_ix);
+    train_free(&tr);
     return tr.t;
+}
+
+/* ---- WordPiece ------------------------------------------------------------ */
+
+/* BertPreTokenizer's words of normalized text s[0..n): split at whitespace,
+ * every punctuation character a word of its own. */
+static void wp_count_words(Trainer *tr, SMap *seen, size_t *cap, const char *s, size_t n) {
+    size_t ws = 0;
+    for (size_t i = 0; i <= n;) {
+        int l = 1, cut = i == n, pu = 0;
+        if (i < n) {
+            int32_t cp = tok_utf8_decode((const unsigned char *)s + i, n - i, &l);
+            cut = tok_is_white_space(cp) || (pu = tok_wp_is_punct(cp));
+        }
+        size_t a[2] = {ws, i}, e[2] = {i, i + (size_t)l};
+        for (int k = 0; k < 1 + pu; k++) {
+            if (!cut || e[k] <= a[k]) continue;
+            int isnew;
+            int64_t *v = smap_put(seen, s + a[k], e[k] - a[k], &isnew);
+            if (isnew) {
+                tr->words = grow(tr->words, cap, tr->nwords + 1, sizeof *tr->words, "words");
+                tr->words[tr->nwords] =
+                    (Word){(int32_t *)(uintptr_t)(s + a[k]), (uint32_t)(e[k] - a[k]), 0, 0};
+                *v = (int64_t)tr->nwords++;
+            }
+            tr->words[*v].count++;
+        }
+        if (cut) ws = i + (size_t)l;
+        i += (size_t)l;
+    }
+}
+
+static int cmp_cp(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The symbols: every character as a token, sorted by code point, then the
+ * ## forms of those seen after a word's first character, sorted likewise. */
+static void wp_symbols(Trainer *tr) {
+    Tokenizer *t = tr->t;
+    U64Map first = {0}, later = {0};
+    for (size_t w = 0; w < tr->nwords; w++) {
+        const unsigned char *s = (const unsigned char *)(uintptr_t)tr->words[w].sym;
+        uint32_t n = tr->words[w].n;
+        for (uint32_t i = 0; i < n;) {
+            int l, isnew;
+            int32_t cp = tok_utf8_decode(s + i, n - i, &l);
+            u64map_put(&first, (uint64_t)(uint32_t)cp, &isnew);
+            if (i) u64map_put(&later, (uint64_t)(uint32_t)cp, &isnew);
+            i += (uint32_t)l;
+        }
+    }
+    U64Map *sets[2] = {&first, &later};
+    size_t pl = strlen(t->wp.prefix);
+    for (int k = 0; k < 2; k++) {
+        int32_t *cps = z_malloc((sets[k]->used + 1) * sizeof *cps, "alphabet");
+        size_t n = 0;
+        for (size_t i = 0; i < sets[k]->cap; i++)
+            if (sets[k]->key[i] != MAP_EMPTY) cps[n++] = (int32_t)sets[k]->key[i];
+        qsort(cps, n, sizeof *cps, cmp_cp);
+        for (size_t i = 0; i < n; i++) {
+            char buf[32];
+            size_t m = 0;
+            if (k) memcpy(buf, t->wp.prefix, pl), m = pl;
+            utf8proc_ssize_t e = utf8proc_encode_char(cps[i], (utf8proc_uint8_t *)buf + m);
+            if (tok_vocab_id(t, buf, m + (size_t)e) < 0)
+                tok_set_token(t, t->ntok, buf, m + (size_t)e, 1);
+        }
+        free(cps);
+    }
+    u64map_free(&first), u64map_free(&later);
+    char buf[32];
+    for (size_t w = 0; w < tr->nwords; w++) {
+        const unsigned char *s = (const unsigned char *)(uintptr_t)tr->words[w].sym;
+        uint32_t n = tr->words[w].n, k = 0;
+        int32_t *sym = z_malloc((n ? n : 1) * sizeof *sym, "word symbols");
+        for (uint32_t i = 0; i < n;) {
+            int l;
+            tok_utf8_decode(s + i, n - i, &l);
+            size_t off = i ? pl : 0;
+            memcpy(buf, t->wp.prefix, pl); /* (the first character wrote over it) */
+            memcpy(buf + off, s + i, (size_t)l);
+            sym[k++] = tok_vocab_id(t, buf, off + (size_t)l);
+            i += (uint32_t)l;
+        }
+        tr->words[w].sym = sym, tr->words[w].n = k;
+    }
+}
+
+Tokenizer *tok_train_wordpiece(const char *const *docs, const size_t *lens, size_t ndocs,
+                               int vocab_size, int min_frequency, int lowercase) {
+    Trainer tr = {0};
+    Tokenizer *t = tr.t = tok_alloc();
+    t->kind = TOK_WORDPIECE;
+    tok_wp_defaults(&t->wp);
+    t->wp.lowercase = lowercase, t->wp.strip_accents = -1;
+    static const char *const special[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    t->added = z_malloc(5 * sizeof *t->added, "added tokens");
+    for (int i = 0; i < 5; i++) {
+        tok_set_token(t, i, special[i], strlen(special[i]), 1);
+        t->added[t->nadded++] = (Added){i, 1, 0, 0, 0, 0, NULL, 0};
+    }
+    char err[256];
+    if (tok_wp_finish(t, "[UNK]", err, sizeof err)) z_die("wordpiece: %s", err);
+    /* the normalized documents hold the words' bytes until training ends */
+    char **norm = z_malloc((ndocs ? ndocs : 1) * sizeof *norm, "normalized documents");
+    SMap seen = {0};
+    size_t cap = 0;
+    for (size_t d = 0; d < ndocs; d++) {
+        size_t n;
+        norm[d] = tok_wp_normalize(t, docs[d], lens[d], &n);
+        wp_count_words(&tr, &seen, &cap, norm[d], n);
+    }
+    smap_free(&seen);
+    wp_symbols(&tr);
+    tr.wordpiece = 1;
+    count_pairs(&tr);
+    merge_loop(&tr, vocab_size, min_frequency > 1 ? min_frequency : 1);
+    train_free(&tr);
+    for (size_t d = 0; d < ndocs; d++) free(norm[d]);
+    free(norm);
+    return t;
 }

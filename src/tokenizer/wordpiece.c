@@ -48,7 +48,7 @@ static int is_cjk(int32_t cp) {
 }
 
 /* ASCII punctuation or a Unicode P* category. */
-static int is_punct(int32_t cp) {
+int tok_wp_is_punct(int32_t cp) {
     if (cp < 0x80)
         return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
                (cp >= 123 && cp <= 126);
@@ -176,7 +176,7 @@ static void pretok_ids(const Tokenizer *t, const char *text, size_t len, int ski
     for (size_t i = 0; i < len;) {
         int l;
         int32_t cp = tok_utf8_decode(s + i, len - i, &l);
-        int sp = tok_is_white_space(cp), pu = !sp && is_punct(cp);
+        int sp = tok_is_white_space(cp), pu = !sp && tok_wp_is_punct(cp);
         if (sp || pu) {
             if (i > ws) word_ids(t, text + ws, i - ws, out, cap, k);
             if (pu) word_ids(t, text + i, (size_t)l, out, cap, k);

@@ -3,7 +3,7 @@
 # lines, separator lines, JSONL), the encode/decode round trip, and bad input
 # refused with one line and a non-zero exit.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 26
+plan 29
 corpus=tests/fixtures/tokenizer_corpus.txt
 tok="$TMP/tok.json"
 Z="$ZEROPT tokenizer"
@@ -20,6 +20,20 @@ $Z train --input $corpus --vocab-size 1000 --output "$TMP/t1000.json" >/dev/null
     cmp -s "$TMP/t1000.json" tests/fixtures/tokenizer_small.json &&
     ok "CLI training reproduces tests/fixtures/tokenizer_small.json" ||
     notok "CLI training differs from tests/fixtures/tokenizer_small.json"
+
+# WordPiece: a BERT vocabulary from the same text (uncased by default), used
+# at once by encode; --cased keeps upper case
+out=$($Z train --model wordpiece --input $corpus --vocab-size 800 --output "$TMP/wp.json" 2>&1)
+w=$($Z encode --tokenizer "$TMP/wp.json" --tokens --text "Tokenizers Tokenize" 2>&1)
+grep -q "vocabulary of 800 tokens" <<<"$out" && grep -q '"type": "WordPiece"' "$TMP/wp.json" &&
+    [ -n "$w" ] && ! grep -q "[A-Z]" <<<"$w" &&
+    ok "train --model wordpiece: an uncased BERT vocabulary  # $(tr '\n' ' ' <<<"$w")" ||
+    notok "wordpiece training: $(tr '\n' '|' <<<"$out") / $w"
+$Z train --model wordpiece --cased --input $corpus --vocab-size 800 --output "$TMP/wpc.json" >/dev/null 2>&1 &&
+    grep -q '"lowercase": false' "$TMP/wpc.json" && ok "train --model wordpiece --cased keeps case" ||
+    notok "wordpiece --cased"
+expect_error "train --model unknown" "not bpe or wordpiece" -- \
+    $Z train --model unigram --input $corpus --vocab-size 800 --output "$TMP/x.json"
 
 printf 'first fortune\r\n%%\r\nsecond\nfortune\n%%\n%%\n' >"$TMP/f1"
 printf 'third\n%%\nfourth, no final newline' >"$TMP/f2"
