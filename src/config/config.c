@@ -74,6 +74,10 @@ static const KeyDef KEYS[] = {
      "visit samples in a seeded permutation"},
     {"data", "val_batches", T_INT, D(val_batches), "2", 0, 1 << 20, NULL,
      "global batches of held-out data per evaluation"},
+    {"data", "packing", T_ENUM, D(packing), "pack", 0, 0, "pack|pad",
+     "pack: documents concatenated and cut into full windows (pretraining); pad: one document "
+     "per sample, cut to the window and padded, with an attention mask (documents shorter than "
+     "T, sentence-level objectives, evaluation)"},
 #define TR(field) offsetof(Config, train.field)
     {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
      "sequences per rank per forward/backward"},
@@ -409,6 +413,8 @@ void config_finish(Config *c, const char *src) {
         BAD("%s: [data] seq_len = %d%s exceeds [model] max_positions = %d", src, d->seq_len,
             first ? " from position row position_pad_id + 1" : "", m->max_positions);
     TrainConfig *t = &c->train;
+    if (d->packing == PACK_DOCS && (t->dump_batches[0] || t->replay[0]))
+        BAD("%s: [data] packing = pad: dump_batches and replay store no attention masks", src);
     if (t->min_lr > t->lr) BAD("%s: [train] min_lr = %g exceeds lr = %g", src, t->min_lr, t->lr);
     if (t->bf16_matmul == BF16MM_ON && t->precision != DT_BF16)
         BAD("%s: [train] bf16_matmul = on needs precision = bf16 (fp32 runs multiply in fp32)",

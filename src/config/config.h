@@ -42,6 +42,7 @@ typedef struct {
 #define PATH_MAX_CFG 1024
 
 enum { OBJ_AUTO = 0, OBJ_MLM = 1, OBJ_CLM = 2 };
+enum { PACK_WINDOWS = 0, PACK_DOCS = 1 }; /* [data] packing = pack | pad */
 enum { SCHED_LINEAR = 0, SCHED_COSINE = 1, SCHED_CONSTANT = 2, SCHED_WSD = 3 };
 
 typedef struct {
@@ -51,6 +52,7 @@ typedef struct {
     double mask_rate;        /* MLM: fraction of positions predicted (80/10/10) */
     int shuffle;             /* seeded permutation of samples */
     int val_batches;         /* global batches of validation data per evaluation */
+    int packing;             /* PACK_WINDOWS (documents concatenated) or PACK_DOCS (padded) */
 } DataConfig;
 
 typedef struct {

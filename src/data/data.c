@@ -54,6 +54,20 @@ int data_pack(DataSource *d, int64_t stride, int64_t extra, int sep, uint64_t se
     return 0;
 }
 
+int data_docs(DataSource *d, int64_t width, int sep, uint64_t seed, int shuffle, char *err,
+              size_t errlen) {
+    d->stride = width, d->extra = 0, d->sep = sep, d->seed = seed, d->shuffle = shuffle;
+    d->docs = 1;
+    d->stream_len = d->corpus.n_tokens + d->corpus.n_docs;
+    d->n_samples = d->corpus.n_docs;
+    if (d->n_samples < 1)
+        return z_fail(err, errlen, "%s: the %s split has no documents", d->corpus.path,
+                      d->corpus.split[0] ? d->corpus.split : "train");
+    free(d->window);
+    d->window = z_malloc((size_t)width * sizeof *d->window, "sample window");
+    return 0;
+}
+
 void data_close(DataSource *d) {
     corpus_close(&d->corpus);
     free(d->window);
@@ -96,6 +110,13 @@ int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen
     int64_t epoch = k / d->n_samples, j = k % d->n_samples;
     int64_t i =
         d->shuffle ? data_permute(j, d->n_samples, k_rng_child(d->seed, 0xE0C0 + epoch)) : j;
+    if (d->docs) { /* document i, cut to the window */
+        const int64_t *off = d->corpus.offsets;
+        int64_t n = off[i + 1] - off[i];
+        d->window_len = n < d->stride ? n : d->stride;
+        return d->window_len ? corpus_read(&d->corpus, off[i], d->window_len, out, err, errlen) : 0;
+    }
+    d->window_len = d->stride + d->extra;
     return data_read_stream(d, i * d->stride, d->stride + d->extra, out, err, errlen);
 }
 

@@ -10,7 +10,8 @@
  * Order: training position k (0, 1, 2, … over the whole run) visits sample
  * perm_e(k mod n) of epoch e = k div n, a seeded bijection — no table, and
  * the same for any number of ranks. What a window is trained on (masking,
- * shifting) is the objective's (src/objectives/).
+ * shifting) is the objective's (src/objectives/). With data_docs instead,
+ * a sample is one document, cut to the window: the objective pads it.
  */
 #ifndef ZEROPT_DATA_H
 #define ZEROPT_DATA_H
@@ -28,6 +29,8 @@ typedef struct {
     int64_t stream_len; /* tokens + separators */
     int64_t n_samples;
     int32_t *window; /* [stride + extra]: the last window read (data_window's caller may use it) */
+    int docs;        /* one document per sample (data_docs) */
+    int64_t window_len; /* tokens in the last window read (docs: the document's, cut) */
 } DataSource;
 
 /* Open a split ("" = train, "val") of a corpus. 0 on success, otherwise err
@@ -37,6 +40,10 @@ int data_open(DataSource *d, const char *path, const char *split, char *err, siz
  * names the sequence length in the error when not one window fits. */
 int data_pack(DataSource *d, int64_t stride, int64_t extra, int sep, uint64_t seed, int shuffle,
               const char *what, char *err, size_t errlen);
+/* One document per sample instead: sample i is document i's first `width`
+ * tokens (fewer when it is shorter), in the same seeded order. */
+int data_docs(DataSource *d, int64_t width, int sep, uint64_t seed, int shuffle, char *err,
+              size_t errlen);
 void data_close(DataSource *d);
 
 /* The window of training position k: out[stride + extra]. 0 on success. */

@@ -35,7 +35,7 @@ static double correct_rows(const Model *m, const Batch *b) {
 }
 
 static Batch eval_batch(const Trainer *tr, int B) {
-    Batch b = {B, tr->seq, tr->tok, tr->lab, NULL, NULL, tr->pos, 0, 0};
+    Batch b = {B, tr->seq, tr->tok, tr->lab, NULL, tr->mask, tr->pos, 0, 0};
     return b;
 }
 
@@ -53,13 +53,16 @@ EvalStats trainer_evaluate(Trainer *tr, DataSource *d, long step) {
         for (int j = 0; j < B && real; j++) {
             tr->pos[j] = k0 + j;
             if (obj_sample(&tr->obj, d, k0 + j, -1, tr->tok + (size_t)j * tr->seq,
-                           tr->lab + (size_t)j * tr->seq, tr->err, sizeof tr->err))
+                           tr->lab + (size_t)j * tr->seq,
+                           tr->mask ? tr->mask + (size_t)j * tr->seq : NULL, tr->err,
+                           sizeof tr->err))
                 real = 0;
         }
         if (!real) { /* keep step with the others' collectives on a blank sequence */
             B = 1;
             tr->pos[0] = 0;
             for (int t = 0; t < tr->seq; t++) tr->tok[t] = 0, tr->lab[t] = LABEL_IGNORE;
+            if (tr->mask) memset(tr->mask, 1, (size_t)tr->seq);
         }
         Batch b = eval_batch(tr, B);
         double l = model_forward(m, &b);

@@ -61,7 +61,8 @@ static void open_data(Trainer *tr) {
     if (!c->data.path[0]) z_die_all("%s: [data] path is not set", tr->cfg_path);
     uint64_t seed = (uint64_t)c->train.seed;
     if (obj_open(&tr->obj, &tr->train, c->data.path, "", c->data.objective, tr->seq,
-                 c->data.mask_rate, seed, c->data.shuffle, err, sizeof err))
+                 c->data.mask_rate, seed, c->data.shuffle, c->data.packing == PACK_DOCS, err,
+                 sizeof err))
         z_die_all("%s", err);
     if (tr->obj.vocab > c->model.vocab_size)
         z_die_all("%s: corpus vocab_size %d exceeds [model] vocab_size = %d", c->data.path,
@@ -69,7 +70,7 @@ static void open_data(Trainer *tr) {
     if (c->data.val_batches > 0) {
         Objective o;
         if (obj_open(&o, &tr->val, c->data.path, "val", c->data.objective, tr->seq,
-                     c->data.mask_rate, seed, 0, err, sizeof err))
+                     c->data.mask_rate, seed, 0, c->data.packing == PACK_DOCS, err, sizeof err))
             z_die_all("%s", err);
         tr->has_val = 1;
     }
@@ -274,6 +275,8 @@ void trainer_build(Trainer *tr) {
     tr->tok = z_alloc(per * tr->seq * 4, MEM_DATA, "batch tokens");
     tr->lab = z_alloc(per * tr->seq * 4, MEM_DATA, "batch labels");
     tr->pos = z_alloc(per * 8, MEM_DATA, "batch positions");
+    if (c->data.packing == PACK_DOCS) /* padded documents: their attention masks */
+        tr->mask = z_alloc(per * tr->seq, MEM_DATA, "batch attention masks");
     model_alloc_acts(m, tr->micro, tr->seq, head_rows_for(tr), 0, c->train.recompute);
 }
 
@@ -285,6 +288,6 @@ void trainer_free(Trainer *tr) {
     k_free(tr->opt_sums), free(tr->opt_p), free(tr->opt_g);
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
-    k_free(tr->tok), k_free(tr->lab), k_free(tr->pos);
+    k_free(tr->tok), k_free(tr->lab), k_free(tr->pos), k_free(tr->mask);
     free(tr->replay_tok), free(tr->replay_lab);
 }

@@ -35,7 +35,8 @@ static void load_step(Trainer *tr, long s) {
             size_t off = (size_t)(base + j) * T;
             memcpy(tok, tr->replay_tok + off, T * 4);
             memcpy(lab, tr->replay_lab + off, T * 4);
-        } else if (obj_sample(&tr->obj, &tr->train, base + j, s, tok, lab, tr->err,
+        } else if (obj_sample(&tr->obj, &tr->train, base + j, s, tok, lab,
+                              tr->mask ? tr->mask + (size_t)j * T : NULL, tr->err,
                               sizeof tr->err)) {
             break;
         }
@@ -60,7 +61,7 @@ static Batch micro_batch(const Trainer *tr, int a, uint64_t seed) {
                tr->tok + off,
                tr->lab + off,
                NULL,
-               NULL,
+               tr->mask ? tr->mask + off : NULL,
                tr->pos + (size_t)a * tr->micro,
                seed,
                1};

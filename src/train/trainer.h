@@ -51,6 +51,7 @@ typedef struct {
     double unigram;  /* entropy of the training tokens' unigram distribution (nats), NAN: unknown */
     double last_val; /* the last validation loss, NAN: none yet */
     int32_t *tok, *lab; /* [accum · micro, seq] this rank's share of a step */
+    uint8_t *mask;      /* [accum · micro, seq] attention masks (packing = pad), else NULL */
     int64_t *pos;       /* [accum · micro] training positions (dropout streams) */
     Metrics *metrics;
     double peak_flops; /* per rank */

@@ -45,7 +45,7 @@ static int build_stream(int32_t *s, int sep) {
 }
 
 int main(void) {
-    check_plan(14);
+    check_plan(16);
     const char *path = "/tmp/zeropt_test_corpus.h5";
     write_corpus(path);
     char err[1024];
@@ -68,11 +68,11 @@ int main(void) {
     DataSource d;
     Objective o;
     int T = 10;
-    rc = obj_open(&o, &d, path, "", OBJ_MLM, T, 0.3, 42, 0, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, T, 0.3, 42, 0, 0, err, sizeof err);
     check(rc == 0 && d.n_samples == slen / (T - 2), "MLM sample count", "%ld", (long)d.n_samples);
     int pack_ok = 1;
     for (int64_t i = 0; i < d.n_samples; i++) {
-        obj_sample(&o, &d, i, 0, tok, lab, err, sizeof err);
+        obj_sample(&o, &d, i, 0, tok, lab, NULL, err, sizeof err);
         pack_ok &= tok[0] == CLS && tok[T - 1] == SEP && lab[0] < 0 && lab[T - 1] < 0;
         for (int t = 1; t < T - 1; t++) {
             int orig = lab[t] >= 0 ? lab[t] : tok[t];
@@ -84,11 +84,11 @@ int main(void) {
     data_close(&d);
 
     /* CLM packing: tokens = stream[iT, iT+T), labels shifted by one */
-    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, 0, err, sizeof err);
     slen = build_stream(stream, EOS);
     int clm_ok = rc == 0 && d.n_samples == (slen - 1) / 8;
     for (int64_t i = 0; i < d.n_samples; i++) {
-        obj_sample(&o, &d, i, 0, tok, lab, err, sizeof err);
+        obj_sample(&o, &d, i, 0, tok, lab, NULL, err, sizeof err);
         for (int t = 0; t < 8; t++)
             clm_ok &= tok[t] == stream[i * 8 + t] && lab[t] == stream[i * 8 + t + 1];
     }
@@ -111,10 +111,10 @@ int main(void) {
     check(perm_ok, "seeded permutation is a bijection", NULL);
 
     /* masking statistics over many samples: rate, and 80/10/10 */
-    rc = obj_open(&o, &d, path, "", OBJ_MLM, T, 0.3, 42, 1, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, T, 0.3, 42, 1, 0, err, sizeof err);
     long cand = 0, masked = 0, as_mask = 0, kept = 0;
     for (int64_t k = 0; k < 20000; k++) {
-        obj_sample(&o, &d, k, k / 8, tok, lab, err, sizeof err);
+        obj_sample(&o, &d, k, k / 8, tok, lab, NULL, err, sizeof err);
         for (int t = 1; t < T - 1; t++) {
             int orig = lab[t] >= 0 ? lab[t] : tok[t];
             if (orig == SEP) continue;
@@ -130,19 +130,19 @@ int main(void) {
           "dynamic masking rate and 80/10/10", "rate %.4f, [MASK] %.4f, kept %.4f", rate, fm, fk);
     /* determinism and dynamism: same (k, step) same mask; another step differs */
     int32_t t2[16], l2[16];
-    obj_sample(&o, &d, 5, 3, tok, lab, err, sizeof err);
-    obj_sample(&o, &d, 5, 3, t2, l2, err, sizeof err);
+    obj_sample(&o, &d, 5, 3, tok, lab, NULL, err, sizeof err);
+    obj_sample(&o, &d, 5, 3, t2, l2, NULL, err, sizeof err);
     int same = !memcmp(tok, t2, T * 4) && !memcmp(lab, l2, T * 4);
     int differ = 0;
     for (int s = 4; s < 12; s++) {
-        obj_sample(&o, &d, 5, s, t2, l2, err, sizeof err);
+        obj_sample(&o, &d, 5, s, t2, l2, NULL, err, sizeof err);
         differ |= memcmp(lab, l2, T * 4) != 0;
     }
     check(same && differ, "masks are a function of (seed, step, position)", NULL);
     data_close(&d);
 
     /* the unigram entropy of the training tokens, counted the obvious way */
-    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, 0, err, sizeof err);
     double h = -1, want = 0;
     int count[V] = {0}, total = 0;
     for (int k = 0; k < NDOC; k++)
@@ -154,11 +154,45 @@ int main(void) {
           want);
     if (!rc) data_close(&d);
 
+    /* padded (packing = pad): sample k is document k alone, cut to the window */
+    uint8_t msk[16];
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, 10, 0.5, 42, 0, 1, err, sizeof err);
+    int good = rc == 0 && d.n_samples == NDOC;
+    for (int k = 0; k < NDOC && good; k++) {
+        obj_sample(&o, &d, k, 0, tok, lab, msk, err, sizeof err);
+        int n = lens[k] < 8 ? lens[k] : 8;
+        good &= tok[0] == CLS && tok[n + 1] == SEP;
+        for (int t = 0; t < 10; t++) {
+            int want = t >= 1 && t <= n ? docs[k][t - 1] : -1;
+            int shown = lab[t] >= 0 ? lab[t] : tok[t];
+            good &= msk[t] == (t < n + 2) && (t >= 1 && t <= n ? shown == want : lab[t] < 0);
+            if (t >= n + 2) good &= tok[t] == 0; /* the corpus's pad id */
+        }
+    }
+    check(good, "padded MLM: [CLS] document [SEP] then pads, masked only inside", "%s",
+          rc ? err : "");
+    if (!rc) data_close(&d);
+    rc = obj_open(&o, &d, path, "", OBJ_CLM, 8, 0, 42, 0, 1, err, sizeof err);
+    good = rc == 0 && d.n_samples == NDOC;
+    for (int k = 0; k < NDOC && good; k++) {
+        obj_sample(&o, &d, k, 0, tok, lab, msk, err, sizeof err);
+        int n = lens[k] < 9 ? lens[k] : 9, real = n < 9 ? n : 8;
+        for (int t = 0; t < 8; t++) {
+            int wl = t + 1 < n ? docs[k][t + 1] : t + 1 == n ? EOS : -1;
+            good &= msk[t] == (t < real) &&
+                    (t < real ? tok[t] == docs[k][t] && lab[t] == (n == 9 ? docs[k][t + 1] : wl)
+                              : lab[t] < 0);
+        }
+    }
+    check(good, "padded causal LM: the document predicts its next tokens, then EOS; pads after",
+          "%s", rc ? err : "");
+    if (!rc) data_close(&d);
+
     /* errors */
-    rc = obj_open(&o, &d, path, "", OBJ_MLM, 200, 0.15, 1, 1, err, sizeof err);
+    rc = obj_open(&o, &d, path, "", OBJ_MLM, 200, 0.15, 1, 1, 0, err, sizeof err);
     check(rc != 0 && strstr(err, "seq_len 200") && strstr(err, path), "T larger than the corpus",
           "%s", err);
-    rc = obj_open(&o, &d, "/tmp/zeropt_no_such.h5", "", OBJ_MLM, 8, 0.15, 1, 1, err, sizeof err);
+    rc = obj_open(&o, &d, "/tmp/zeropt_no_such.h5", "", OBJ_MLM, 8, 0.15, 1, 1, 0, err, sizeof err);
     check(rc != 0 && strstr(err, "cannot open"), "missing corpus file", "%s", err);
     remove(path);
     return check_exit();
