@@ -9,7 +9,7 @@
 # BertModel gets an MLM head started as transformers starts one.
 # (tests/ref/check_hf_export.py loads exports in transformers itself.)
 . "$(dirname "$0")/../lib/lib.sh"
-plan 28
+plan 31
 $PY -c 'import h5py,sys; f=h5py.File(sys.argv[1]); h5py.File(sys.argv[2],"w")["tokens"]=f["tokens"][()]' \
     tests/fixtures/hf_logits.h5 "$TMP/tokens.h5"
 for m in bert gpt2; do
@@ -260,3 +260,30 @@ e = max(rel(get("roberta_sharded", "logits"), r["roberta_logits"][()]),
         rel(get("roberta_sharded", "hidden"), r["roberta_hidden"][()]))
 ok("roberta_sharded: imported from shards, logits and hidden states as transformers'", e < 1e-5, f"rel err {e:.1e}")
 PY
+
+# bad files through the whole import: a truncated model.safetensors, a header
+# that lies about a tensor's size, a dtype zeropt does not read; one line each
+mk() { mkdir -p "$TMP/$1" && cp tests/fixtures/hf_bert/config.json "$TMP/$1/"; }
+mk trunc && head -c 20000 tests/fixtures/hf_bert/model.safetensors >"$TMP/trunc/model.safetensors"
+expect_error "a truncated model.safetensors" "truncated data" "trunc/model.safetensors" -- \
+    "$ZEROPT" ckpt import --from "$TMP/trunc" --out "$TMP/x.h5"
+mk lie && mk dtype && "$PY" - tests/fixtures/hf_bert/model.safetensors "$TMP" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+def write(path, edit):
+    h = json.loads(b[8:8 + n])
+    edit(h["bert.embeddings.word_embeddings.weight"])
+    hb = json.dumps(h).encode()
+    open(path, "wb").write(struct.pack("<Q", len(hb)) + hb + b[8 + n:])
+def short(e):  # the header lies: its bytes are 4 fewer than its shape needs
+    e["data_offsets"][1] -= 4
+def dtype(e):  # the same bytes called 32-bit integers
+    e["dtype"] = "I32"
+write(f"{sys.argv[2]}/lie/model.safetensors", short)
+write(f"{sys.argv[2]}/dtype/model.safetensors", dtype)
+PY
+expect_error "a header that lies about a tensor's size" "data size does not match its shape" "word_embeddings" -- \
+    "$ZEROPT" ckpt import --from "$TMP/lie" --out "$TMP/x.h5"
+expect_error "a dtype zeropt does not read (I32)" "dtype I32" -- \
+    "$ZEROPT" ckpt import --from "$TMP/dtype" --out "$TMP/x.h5"
