@@ -28,6 +28,7 @@ if [ "${SAN:-}" = 1 ]; then # the sanitizer build (make SAN=1 test)
     export ASAN_OPTIONS=${ASAN_OPTIONS:-fast_unwind_on_malloc=0:detect_leaks=1:intercept_tls_get_addr=0}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lib/lsan.supp:print_suppressions=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    export ZEROPT_SAN=1 # tests that loop over many inputs take a sample (test_hf_tokenizers)
     # the same checks over smaller matrices (fewer rank counts, kill trials):
     # the sanitizers look for memory errors, the normal build for numerics
     export ZEROPT_TEST_QUICK=${ZEROPT_TEST_QUICK:-1}

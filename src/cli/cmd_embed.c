@@ -61,17 +61,14 @@ static void embed_batch(Source *s, char **texts, int B, int pool, int normalize,
     if (pool == POOL_POOLER) model_pooled(m, B, T, out);
     for (int b = 0; b < B; b++) {
         float *e = out + (size_t)b * C;
-        if (pool == POOL_POOLER)
-            ; /* done above, all rows at once */
-        else if (pool == POOL_CLS)
+        if (pool == POOL_CLS) /* (the pooler's rows are in out already) */
             memcpy(e, h + (size_t)b * T * C, C * sizeof(float));
-        else {
+        else if (pool == POOL_MEAN)
             for (int c = 0; c < C; c++) {
                 double acc = 0;
                 for (size_t t = 0; t < len[b]; t++) acc += h[((size_t)b * T + t) * C + c];
                 e[c] = (float)(acc / (double)len[b]);
             }
-        }
         if (normalize) {
             double ss = 0;
             for (int c = 0; c < C; c++) ss += (double)e[c] * e[c];
