@@ -192,7 +192,8 @@ ref = h5py.File("tests/fixtures/hf_pad.h5", "r")
 rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b) if a.shape == b.shape else np.inf
 try:
     z = h5py.File(f"{d}/rob_out.h5", "r")
-    el, eh = rel(z["logits"][()], ref["roberta_logits"][()]), rel(z["hidden"][()], ref["roberta_hidden"][()])
+    # the fixture keeps the logits of the first 512 vocabulary entries (file size)
+    el, eh = rel(z["logits"][..., :512], ref["roberta_logits"][()]), rel(z["hidden"][()], ref["roberta_hidden"][()])
 except (OSError, KeyError):
     el = eh = np.inf
 ok("roberta: a <pad>-padded batch gives transformers' logits and hidden states (pad-aware positions)",
@@ -256,7 +257,7 @@ e = rel(get("roberta_headless", "hidden"), r["roberta_hidden"][()])
 p = get("roberta_headless", "pooled")
 ok("roberta_headless: the encoder's hidden states as RobertaForMaskedLM's, its pooler kept",
    e < 1e-5 and p.shape == (5, 32) and np.abs(p).max() > 0, f"rel err {e:.1e}, pooled {p.shape}")
-e = max(rel(get("roberta_sharded", "logits"), r["roberta_logits"][()]),
+e = max(rel(get("roberta_sharded", "logits")[..., :512], r["roberta_logits"][()]),
         rel(get("roberta_sharded", "hidden"), r["roberta_hidden"][()]))
 ok("roberta_sharded: imported from shards, logits and hidden states as transformers'", e < 1e-5, f"rel err {e:.1e}")
 PY

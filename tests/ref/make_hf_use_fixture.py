@@ -169,7 +169,7 @@ def with_tokenizer(out, kind):
             with h5py.File(os.path.join(out, "hf_pad.h5"), "a") as f:
                 f["roberta_tokens"] = enc["input_ids"].numpy().astype(np.int32)
                 f["roberta_attention_mask"] = enc["attention_mask"].numpy().astype(np.int32)
-                f["roberta_logits"] = m(**enc).logits.numpy().astype(np.float32)
+                f["roberta_logits"] = m(**enc).logits[..., :512].numpy().astype(np.float32)  # kept small
                 f["roberta_hidden"] = h.numpy().astype(np.float32)
         am = enc["attention_mask"].unsqueeze(-1).float()
         mean = (h * am).sum(1) / am.sum(1)
