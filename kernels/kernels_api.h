@@ -34,6 +34,8 @@ void KF(k_bias_bwd)(kreal *db, const kreal *dy, int M, int N);
 void KF(k_add_fwd)(kreal *y, const kreal *a, const kreal *b, size_t n);
 /* y += x */
 void KF(k_accum)(kreal *y, const kreal *x, size_t n);
+/* y += a·x (DeepNorm's scaled residual) */
+void KF(k_axpy)(kreal *y, double a, const kreal *x, size_t n);
 
 /* y[n,:] = table[ids[n],:]  (or += when accumulate) */
 void KF(k_embedding_fwd)(kreal *y, const int32_t *ids, const kreal *table, int N, int C,
@@ -71,22 +73,35 @@ void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t 
  *   S = q kᵀ / √hs, masked where keymask[b,j] == 0 or (causal and j > i)
  *   P = softmax(S) saved in probs [B,NH,T,T];  y[B,T,C] = dropout(P) v
  * keymask may be NULL. Dropout on P uses seed mix(seeds[b], h) when p > 0.
+ * relb, NULL or [NH][2T−1]: a bias on the scores that depends only on the
+ * offset j − i (ALiBi, T5's buckets): S[i,j] += relb[h][T − 1 + j − i].
+ * Backward accumulates its gradient into drelb (same layout) unless NULL.
  * scratch holds k_attention_scratch(T) elements.
  */
 size_t KF(k_attention_scratch)(int T);
 void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
-                         const uint8_t *keymask, int B, int T, int C, int NH, int causal,
+                         const uint8_t *keymask, const kreal *relb, int B, int T, int C, int NH,
+                         int causal, double p_drop, const uint64_t *seeds);
+void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
+                         const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
                          double p_drop, const uint64_t *seeds);
-void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kreal *qkv,
-                         const kreal *probs, int B, int T, int C, int NH, double p_drop,
-                         const uint64_t *seeds);
 /* Decoding with a key/value cache: n new query rows (row i at position
  * past + i; q[i] at q + i·qstride, heads side by side) attend causally over
  * cached keys and values K, V [NH][cap][hs] (positions 0 … past + n − 1
  * filled): y[n, C]. scratch: cap elements. 4·hs·(past + i + 1) FLOPs per row
- * and head, reading each cached row once. */
+ * and head, reading each cached row once. dbias, NULL or [NH][cap]: the
+ * relative bias by distance, dbias[h][pos − j] added to the score of key j. */
 void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
-                            const kreal *V, int n, int past, int C, int NH, int cap);
+                            const kreal *V, const kreal *dbias, int n, int past, int C, int NH,
+                            int cap);
+
+/* Rotary position embedding on the queries and keys of packed qkv [B,T,3C]
+ * (values untouched), in place; row t sits at position pos0 + t. HF's
+ * pairing (dimension i with i + hs/2 in each head, θ_i = pos·base^(−2i/hs));
+ * hs even. The backward rotates the gradients of the rotated q, k (in dqkv)
+ * back by −θ, in place: they become the gradients of the unrotated ones. */
+void KF(k_rope_fwd)(kreal *qkv, int B, int T, int pos0, int C, int NH, double base);
+void KF(k_rope_bwd)(kreal *dqkv, int B, int T, int pos0, int C, int NH, double base);
 
 /* Softmax cross-entropy over V classes per row: probs = softmax(logits) (probs
  * may alias logits), losses[n] = -log probs[n, labels[n]]; rows whose label is

@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "fault.h"
+#include "watchdog.h"
 
 #include "kernels/clock.h"
 #include "kernels/kernels.h"
@@ -68,8 +69,10 @@ static void allreduce(void *buf, size_t n, size_t elem, MPI_Datatype type, MPI_O
     char *p = buf;
     for (size_t o = 0; o < n; o += INT_MAX / 2) {
         size_t c = n - o < INT_MAX / 2 ? n - o : INT_MAX / 2;
-        check(MPI_Allreduce(MPI_IN_PLACE, p + o * elem, (int)c, type, op, MPI_COMM_WORLD),
-              "all-reduce", what, step);
+        watchdog_enter("all-reduce", what, step);
+        int rc = MPI_Allreduce(MPI_IN_PLACE, p + o * elem, (int)c, type, op, MPI_COMM_WORLD);
+        watchdog_leave();
+        check(rc, "all-reduce", what, step);
     }
 }
 
@@ -94,19 +97,27 @@ void comm_bcast(void *buf, size_t bytes, int root, const char *what) {
     stats.control_bytes += (double)bytes;
     for (size_t o = 0; o < bytes; o += INT_MAX / 2) {
         size_t c = bytes - o < INT_MAX / 2 ? bytes - o : INT_MAX / 2;
-        check(MPI_Bcast(p + o, (int)c, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast", what, -1);
+        watchdog_enter("broadcast", what, -1);
+        int rc = MPI_Bcast(p + o, (int)c, MPI_BYTE, root, MPI_COMM_WORLD);
+        watchdog_leave();
+        check(rc, "broadcast", what, -1);
     }
 }
 
 void comm_barrier(const char *what) {
-    check(MPI_Barrier(MPI_COMM_WORLD), "barrier", what, -1);
+    watchdog_enter("barrier", what, -1);
+    int rc = MPI_Barrier(MPI_COMM_WORLD);
+    watchdog_leave();
+    check(rc, "barrier", what, -1);
 }
 
 int comm_max_int(int v, const char *what) {
     int out = v;
     stats.control_bytes += sizeof(int);
-    check(MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "all-reduce (max)", what,
-          -1);
+    watchdog_enter("all-reduce (max)", what, -1);
+    int rc = MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    watchdog_leave();
+    check(rc, "all-reduce (max)", what, -1);
     return out;
 }
 
@@ -132,7 +143,9 @@ void comm_reduce_ordered(void *buf, int count, size_t elem_bytes,
     check(MPI_Op_create(join_op, 0, &op), "operation creation", what, -1);
     cur_join = join;
     stats.control_bytes += (double)count * (double)elem_bytes;
+    watchdog_enter("ordered all-reduce", what, -1);
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, MPI_COMM_WORLD);
+    watchdog_leave();
     cur_join = NULL;
     MPI_Op_free(&op);
     MPI_Type_free(&type);
@@ -274,7 +287,10 @@ int comm_test(CommReq r) {
 void comm_wait(CommReq r) {
     if (r == COMM_NONE) return;
     double t0 = k_now();
-    check(MPI_Wait(&reqs[r], MPI_STATUS_IGNORE), "wait", req_what[r], req_step[r]);
+    watchdog_enter("wait", req_what[r], req_step[r]);
+    int rc = MPI_Wait(&reqs[r], MPI_STATUS_IGNORE);
+    watchdog_leave();
+    check(rc, "wait", req_what[r], req_step[r]);
     stats.wait_s += k_now() - t0;
     release(r);
 }

@@ -11,6 +11,10 @@
  *   nan-grad      at step 3 rank 0's gradient of the first element it
  *                 updates in the last unit turns NaN before the norm
  *                 (src/train/hooks.c)
+ *   loss-spike    step 20's update runs at 300 × the learning rate, once:
+ *                 the loss spikes from step 21 (src/train/step.c)
+ *   stall         rank 1 stops computing at step 3 and never reaches the
+ *                 step's collectives (src/train/loop.c): the watchdog's test
  * Unknown point names in ZEROPT_FAULT are refused at the first query.
  */
 #ifndef ZEROPT_FAULT_H

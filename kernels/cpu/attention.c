@@ -11,6 +11,9 @@
  *             dq += dS k/√hs,  dk += dSᵀ q/√hs   4·T²·hs
  * Masked entries have P = 0 exactly, so they carry no gradient. A query row
  * with no visible key gets P = 0 (output 0) instead of NaN.
+ * A relative bias (ALiBi, T5 buckets) adds b_h(j − i) to S; its gradient is
+ * the sum of dS along each diagonal, one diagonal per thread in double (T²
+ * adds per head, deterministic for any thread count).
  */
 #include "real.h"
 
@@ -31,8 +34,8 @@ static uint64_t head_seed(const uint64_t *seeds, int b, int h) {
 }
 
 void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
-                         const uint8_t *keymask, int B, int T, int C, int NH, int causal,
-                         double p_drop, const uint64_t *seeds) {
+                         const uint8_t *keymask, const kreal *relb, int B, int T, int C, int NH,
+                         int causal, double p_drop, const uint64_t *seeds) {
     int hs = C / NH, C3 = 3 * C;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     for (int b = 0; b < B; b++) {
@@ -41,11 +44,14 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
             const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
             const kreal *k = q + C, *v = q + 2 * C;
             kreal *P = probs + ((size_t)b * NH + h) * T * T;
+            const kreal *rb = relb ? relb + (size_t)h * (2 * T - 1) + (T - 1) : NULL;
             AGEMM(CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, 0, P, T);
 #pragma omp parallel for schedule(static)
             for (int i = 0; i < T; i++) {
                 kreal *row = P + (size_t)i * T;
                 int jmax = causal ? i + 1 : T;
+                if (rb)
+                    for (int j = 0; j < jmax; j++) row[j] += rb[j - i];
                 kreal mx = -INFINITY;
                 for (int j = 0; j < jmax; j++)
                     if (!km || km[j]) mx = row[j] > mx ? row[j] : mx;
@@ -70,9 +76,9 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
     }
 }
 
-void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kreal *qkv,
-                         const kreal *probs, int B, int T, int C, int NH, double p_drop,
-                         const uint64_t *seeds) {
+void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
+                         const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
+                         double p_drop, const uint64_t *seeds) {
     int hs = C / NH, C3 = 3 * C;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     kreal *Pd = scratch, *dP = scratch + (size_t)T * T;
@@ -110,6 +116,16 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
                 kreal ks = (kreal)s;
                 for (int j = 0; j < T; j++) gr[j] = pr[j] * (gr[j] - ks);
             }
+            if (drelb) { /* d b_h(d) += Σ_i dS[i, i + d] */
+                kreal *db = drelb + (size_t)h * (2 * T - 1) + (T - 1);
+#pragma omp parallel for schedule(static)
+                for (int d = 1 - T; d < T; d++) {
+                    double s = 0;
+                    for (int i = d < 0 ? -d : 0, j = i + d; i < T && j < T; i++, j++)
+                        s += dP[(size_t)i * T + j];
+                    db[d] += (kreal)s;
+                }
+            }
             AGEMM(CblasNoTrans, CblasNoTrans, T, hs, T, scale, dP, T, k, C3, 1, dq, C3);
             AGEMM(CblasTrans, CblasNoTrans, T, hs, T, scale, dP, T, q, C3, 1, dk, C3);
         }
@@ -117,7 +133,8 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *scratch, const kreal *dy, const kre
 }
 
 void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
-                            const kreal *V, int n, int past, int C, int NH, int cap) {
+                            const kreal *V, const kreal *dbias, int n, int past, int C, int NH,
+                            int cap) {
     int hs = C / NH;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     for (int i = 0; i < n; i++) {
@@ -127,6 +144,8 @@ void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstrid
             /* s = q Khᵀ/√hs ; p = softmax(s) ; y = p Vh */
             k_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, t, hs, scale,
                    q + (size_t)i * qstride + h * hs, hs, Kh, hs, 0, scratch, t);
+            if (dbias) /* key j is t − 1 − j positions back */
+                for (int j = 0; j < t; j++) scratch[j] += dbias[(size_t)h * cap + (t - 1 - j)];
             kreal mx = -INFINITY;
             for (int j = 0; j < t; j++) mx = scratch[j] > mx ? scratch[j] : mx;
             k_exp_shift(scratch, scratch, (size_t)t, mx);

@@ -14,6 +14,12 @@ void KF(k_accum)(kreal *y, const kreal *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
+void KF(k_axpy)(kreal *y, double a, const kreal *x, size_t n) {
+    kreal s = (kreal)a;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] += s * x[i];
+}
+
 /*
  * tanh form: gelu(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
  * erf form:  gelu(x) = ½x(1 + erf(x/√2))

@@ -7,6 +7,7 @@
 #include "src/train/trainer.h"
 
 #include "mpi/comm.h"
+#include "mpi/watchdog.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -39,6 +40,7 @@ int cmd_train(int argc, char **argv) {
     Trainer tr;
     memset(&tr, 0, sizeof tr);
     trainer_parse(&tr, argc, argv, "train");
+    watchdog_start(tr.cfg.run.collective_timeout);
     trainer_build(&tr);
     int rc = trainer_run(&tr);
     trainer_free(&tr);
@@ -150,6 +152,7 @@ int cmd_eval(int argc, char **argv) {
     Trainer tr;
     memset(&tr, 0, sizeof tr);
     trainer_parse(&tr, argc, argv, "eval");
+    watchdog_start(tr.cfg.run.collective_timeout);
     if (tr.cfg.data.val_batches == 0) tr.cfg.data.val_batches = 1;
     trainer_build(&tr);
     if (nshow && tr.cfg.data.objective != OBJ_MLM)

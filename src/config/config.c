@@ -32,7 +32,7 @@ static const KeyDef KEYS[] = {
      "encoder: BERT-style masked LM; decoder: GPT-style causal LM"},
     {"model", "vocab_size", T_INT, M(vocab_size), "30522", 1, INT_MAX, NULL, "vocabulary size V"},
     {"model", "max_positions", T_INT, M(max_positions), "512", 1, 1 << 20, NULL,
-     "rows of the learned position table (longest sequence)"},
+     "longest sequence; the rows of the learned position table (absolute, roberta)"},
     {"model", "type_vocab_size", T_INT, M(type_vocab_size), "2", 0, 1 << 16, NULL,
      "segment embedding rows (encoder; 0 = none)"},
     {"model", "layers", T_INT, M(layers), "12", 1, 100000, NULL, "transformer blocks L"},
@@ -52,17 +52,35 @@ static const KeyDef KEYS[] = {
     {"model", "pos_init", T_ENUM, M(pos_init), "normal", 0, 0, "normal|sinusoid",
      "learned positions start as N(0, init_std) (BERT, GPT-2) or as the sinusoids of "
      "Vaswani et al. scaled to init_std (attention finds neighbours from the first step)"},
-    {"model", "positions", T_ENUM, M(positions), "absolute", 0, 0, "absolute|roberta",
-     "absolute: token t takes position row t; roberta: HF RoBERTa's position ids (tokens equal "
-     "to position_pad_id take that row, the others position_pad_id + 1 + the number of other "
-     "tokens before them)"},
+    {"model", "positions", T_ENUM, M(positions), "absolute", 0, 0,
+     "absolute|roberta|learned|t5|rope|alibi",
+     "absolute (or learned): token t takes row t of a learned table; roberta: HF RoBERTa's "
+     "position "
+     "ids (tokens equal to position_pad_id take that row, the others position_pad_id + 1 + the "
+     "number of other tokens before them); t5: a learned bias on the attention scores per head "
+     "and bucket of the offset j - i (T5); rope: rotary embedding of queries and keys (RoFormer, "
+     "HF's pairing); alibi: a fixed bias -slope_h |i - j| (Press et al.)"},
     {"model", "position_pad_id", T_INT, M(position_pad_id), "1", 0, INT_MAX, NULL,
      "positions = roberta: the pad id (RoBERTa's padding_idx)"},
     {"model", "pooler", T_BOOL, M(pooler), "false", 0, 1, NULL,
      "keep BERT's pooler (dense + tanh on the first token; imported, exported, embed --pool "
      "pooler; MLM does not train it)"},
     {"model", "init_scaled", T_BOOL, M(init_scaled), "false", 0, 1, NULL,
-     "scale output projections by 1/sqrt(2L)"},
+     "scale output projections by 1/sqrt(2L) (the same as init = scaled)"},
+    {"model", "init", T_ENUM, M(init), "normal", 0, 0, "normal|scaled|depth|deepnorm",
+     "normal: every matrix N(0, init_std); scaled: output projections init_std/sqrt(2L) (GPT-2, "
+     "Megatron); depth: N(0, 1/fan_in), truncated at 3 sigma, output projections of block l "
+     "1/sqrt(2 fan_in (l+1)) (OLMo's mitchell); deepnorm: post-LN residuals x*alpha + f(x), "
+     "alpha = (2L)^(1/4), FFN, value and output projections Xavier-normal times beta = "
+     "(8L)^(-1/4), queries and keys Xavier-normal (DeepNet)"},
+    {"model", "t5_buckets", T_INT, M(t5_buckets), "32", 2, 1 << 16, NULL,
+     "positions = t5: buckets of the relative bias (half per direction in an encoder)"},
+    {"model", "t5_max_distance", T_INT, M(t5_max_distance), "128", 1, 1 << 20, NULL,
+     "positions = t5: offsets at least this far apart share the last bucket"},
+    {"model", "t5_shared", T_BOOL, M(t5_shared), "true", 0, 1, NULL,
+     "positions = t5: one bias table for every layer (T5; it lives in block 0) or one per layer"},
+    {"model", "rope_base", T_REAL, M(rope_base), "10000", 1, 1e12, NULL,
+     "positions = rope: base of the rotary frequencies"},
 #define D(field) offsetof(Config, data.field)
     {"data", "path", T_STR, D(path), "", 0, 0, NULL, "corpus file made by zeropt prep"},
     {"data", "seq_len", T_INT, D(seq_len), "128", 3, 1 << 20, NULL, "sequence length T"},
@@ -148,6 +166,32 @@ static const KeyDef KEYS[] = {
      "run directory: config.ini, metrics.jsonl, model.h5"},
     {"run", "peak_tflops", T_REAL, R(peak_tflops), "0", 0, 1e9, NULL,
      "per-rank peak TFLOP/s for MFU (0 = measure this machine's sgemm at start)"},
+    {"run", "collective_timeout", T_REAL, R(collective_timeout), "1800", 0, 1e9, NULL,
+     "watchdog: a rank blocked longer than this many seconds in one collective names the "
+     "collective, the step and itself and takes the job down (0 = wait forever)"},
+#define G(field) offsetof(Config, guard.field)
+    {"guard", "nonfinite", T_ENUM, G(nonfinite), "skip", 0, 0, "skip|stop",
+     "a non-finite loss or gradient norm: skip: no update on any rank, counted and logged; "
+     "stop: end the run with one line"},
+    {"guard", "max_skips", T_INT, G(max_skips), "10", 0, 1 << 30, NULL,
+     "skipped updates allowed in a run; one more ends it"},
+    {"guard", "spike_sigma", T_REAL, G(spike_sigma), "0", 0, 1e6, NULL,
+     "a step loss above mean + spike_sigma x std of the last `window` losses is a spike: rewind "
+     "(0 = off)"},
+    {"guard", "spike_ratio", T_REAL, G(spike_ratio), "0", 0, 1e6, NULL,
+     "a step loss above spike_ratio x the lowest loss of the window is a spike: rewind (0 = "
+     "off; e.g. 1.5)"},
+    {"guard", "window", T_INT, G(window), "50", 4, 1 << 20, NULL,
+     "losses in the moving window (a spike is judged once it is full)"},
+    {"guard", "max_rewinds", T_INT, G(max_rewinds), "3", 0, 1 << 20, NULL,
+     "rewinds allowed in a run; one more spike ends it"},
+    {"guard", "rewind_back", T_LONG, G(rewind_back), "1", 1, 1L << 40, NULL,
+     "a rewind loads the newest checkpoint at least this many steps older than the weights "
+     "that gave the spike, then skips the data from there through the spike (PaLM)"},
+    {"guard", "rewind_lr", T_REAL, G(rewind_lr), "1", 1e-6, 1, NULL,
+     "learning-rate factor for rewind_lr_steps steps after a rewind"},
+    {"guard", "rewind_lr_steps", T_LONG, G(rewind_lr_steps), "0", 0, 1L << 40, NULL,
+     "steps the rewind_lr factor lasts"},
 #define Z(field) offsetof(Config, zero.field)
     {"zero", "stage", T_INT, Z(stage), "0", 0, 3, NULL,
      "ZeRO stage: 0 all-reduce, 1 shard optimizer state, 2 + gradients, 3 + parameters"},
@@ -370,7 +414,16 @@ int config_model_differs(const ModelConfig *a, const ModelConfig *b, char *what,
              {"positions", a->positions, b->positions},
              {"position_pad_id", a->positions ? a->position_pad_id : 0,
               b->positions ? b->position_pad_id : 0},
-             {"pooler", a->pooler, b->pooler}};
+             {"pooler", a->pooler, b->pooler},
+             {"t5_buckets", a->positions == POS_T5 ? a->t5_buckets : 0,
+              b->positions == POS_T5 ? b->t5_buckets : 0},
+             {"t5_max_distance", a->positions == POS_T5 ? a->t5_max_distance : 0,
+              b->positions == POS_T5 ? b->t5_max_distance : 0},
+             {"t5_shared", a->positions == POS_T5 ? a->t5_shared : 0,
+              b->positions == POS_T5 ? b->t5_shared : 0},
+             {"rope_base (x1000)", a->positions == POS_ROPE ? (long)(a->rope_base * 1000) : 0,
+              b->positions == POS_ROPE ? (long)(b->rope_base * 1000) : 0},
+             {"init = deepnorm", a->init == INIT_DEEPNORM, b->init == INIT_DEEPNORM}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (k[i].x != k[i].y) {
             snprintf(what, n, "[model] %s = %ld in the checkpoint, %ld in this run", k[i].key,
@@ -406,6 +459,14 @@ void config_finish(Config *c, const char *src) {
     if (d->objective == OBJ_CLM && m->arch != ARCH_DECODER)
         BAD("%s: [data] objective = clm needs [model] arch = decoder", src);
     if (m->pooler && m->arch != ARCH_ENCODER) BAD("%s: [model] pooler needs an encoder", src);
+    if (m->positions == POS_LEARNED) m->positions = POS_ABSOLUTE;
+    if (m->init_scaled && m->init == INIT_NORMAL) m->init = INIT_SCALED;
+    m->init_scaled = m->init == INIT_SCALED;
+    if (m->positions == POS_ROPE && (m->width / m->heads) % 2)
+        BAD("%s: [model] positions = rope needs an even head dimension; width / heads = %d", src,
+            m->width / m->heads);
+    if (m->init == INIT_DEEPNORM && m->norm != NORM_POST)
+        BAD("%s: [model] init = deepnorm scales post-LN residuals; it needs norm = post", src);
     if (m->positions == POS_ROBERTA && m->arch != ARCH_ENCODER)
         BAD("%s: [model] positions = roberta needs an encoder", src);
     int first = m->positions == POS_ROBERTA ? m->position_pad_id + 1 : 0; /* a token's first row */

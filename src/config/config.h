@@ -14,12 +14,22 @@
 enum { ARCH_ENCODER = 0, ARCH_DECODER = 1 };
 enum { NORM_POST = 0, NORM_PRE = 1 };
 enum { POS_INIT_NORMAL = 0, POS_INIT_SINUSOID = 1 };
-enum { POS_ABSOLUTE = 0, POS_ROBERTA = 1 }; /* [model] positions */
+/* [model] positions; learned is a second name of absolute (config_finish) */
+enum {
+    POS_ABSOLUTE = 0,
+    POS_ROBERTA = 1,
+    POS_LEARNED = 2,
+    POS_T5 = 3,
+    POS_ROPE = 4,
+    POS_ALIBI = 5
+};
+/* [model] init */
+enum { INIT_NORMAL = 0, INIT_SCALED = 1, INIT_DEPTH = 2, INIT_DEEPNORM = 3 };
 
 typedef struct {
     int arch;            /* ARCH_ENCODER / ARCH_DECODER */
     int vocab_size;      /* V */
-    int max_positions;   /* learned position table rows */
+    int max_positions;   /* longest sequence (and the learned position table's rows) */
     int type_vocab_size; /* segment table rows (encoder; 0 = none) */
     int layers;          /* L */
     int width;           /* C */
@@ -32,11 +42,16 @@ typedef struct {
     double attn_dropout; /* dropout on attention probabilities */
     double ln_eps;
     double init_std;     /* std of weight init */
-    int init_scaled;     /* output projections std/√(2L) (GPT-2, Megatron) */
+    int init_scaled;     /* output projections std/√(2L) (GPT-2, Megatron): init = scaled */
+    int init;            /* INIT_*: how weight matrices start (layout.c) */
     int pos_init;        /* POS_INIT_*: the learned position table's starting values */
     int positions;       /* POS_ABSOLUTE (token t: row t) or POS_ROBERTA (see config.c) */
     int position_pad_id; /* POS_ROBERTA: the pad id, and the row pads take */
     int pooler;          /* BERT's pooler kept (dense C×C + tanh on [CLS]; not trained by MLM) */
+    int t5_buckets;      /* POS_T5: buckets of the relative bias table */
+    int t5_max_distance; /* POS_T5: offsets from here on share the last bucket */
+    int t5_shared;       /* POS_T5: one table for all layers (T5) or one per layer */
+    double rope_base;    /* POS_ROPE: θ_i = p·base^(−2i/hs) */
 } ModelConfig;
 
 #define PATH_MAX_CFG 1024
@@ -78,9 +93,23 @@ typedef struct {
 } TrainConfig;
 
 typedef struct {
-    char dir[PATH_MAX_CFG]; /* run directory: config.ini, metrics.jsonl, model.h5 */
-    double peak_tflops;     /* per-rank peak for MFU (0 = measure sgemm at start) */
+    char dir[PATH_MAX_CFG];    /* run directory: config.ini, metrics.jsonl, model.h5 */
+    double peak_tflops;        /* per-rank peak for MFU (0 = measure sgemm at start) */
+    double collective_timeout; /* seconds a rank may block in one collective (0 = forever) */
 } RunConfig;
+
+enum { GUARD_SKIP = 0, GUARD_STOP = 1 }; /* [guard] nonfinite */
+typedef struct {
+    int nonfinite;      /* GUARD_*: a non-finite loss or gradient norm skips the update or stops */
+    int max_skips;      /* skipped updates allowed in a run before it stops */
+    double spike_sigma; /* a loss above mean + k·std of the window is a spike (0 = off) */
+    double spike_ratio; /* a loss above ratio × the lowest loss seen is a spike (0 = off) */
+    int window;         /* losses in the moving window */
+    int max_rewinds;    /* rewinds allowed before the run stops */
+    long rewind_back;   /* the checkpoint rewound to is this many steps older than the spike */
+    double rewind_lr;   /* learning-rate factor after a rewind ... */
+    long rewind_lr_steps; /* ... for this many steps */
+} GuardConfig;
 
 typedef struct {
     long every;                /* save every N steps (0 = only at the end, −1 = never) */
@@ -124,6 +153,7 @@ typedef struct {
     ZeroConfig zero;
     CkptConfig ckpt;
     OptimConfig optim;
+    GuardConfig guard;
 } Config;
 
 /* Defaults for every key. */

@@ -127,6 +127,16 @@ static const char *prefix_of(const Model *m) {
 static int supported(const Model *m, char *err, size_t n) {
     const ModelConfig *c = &m->c;
     if (!c->tied) return z_fail(err, n, "HF export/import: untied output heads are not supported");
+    static const char *pos_name[] = {"absolute", "roberta", "learned", "t5", "rope", "alibi"};
+    if (c->positions != POS_ABSOLUTE && c->positions != POS_ROBERTA)
+        return z_fail(err, n,
+                      "HF export: [model] positions = %s has no BERT, RoBERTa or GPT-2 equivalent "
+                      "(learned absolute positions only)",
+                      pos_name[c->positions]);
+    if (c->init == INIT_DEEPNORM)
+        return z_fail(err, n,
+                      "HF export: init = deepnorm weights the residuals by (2L)^(1/4); HF BERT "
+                      "and GPT-2 do not");
     if (c->arch == ARCH_ENCODER && c->norm != NORM_POST)
         return z_fail(err, n, "HF BertForMaskedLM is post-LN; this encoder is pre-LN");
     if (c->arch == ARCH_DECODER && c->norm != NORM_PRE)
@@ -250,7 +260,9 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
     json_t *j = json_load_file(path, 0, &je);
     if (!j) return z_fail(err, errlen, "%s: cannot read (%s)", path, je.text);
     const char *type = jstr(j, "model_type", "");
-    memset(c, 0, sizeof *c);
+    Config d; /* keys HF's config does not set keep zeropt's defaults */
+    config_defaults(&d);
+    *c = d.model;
     c->tied = json_is_false(json_object_get(j, "tie_word_embeddings")) ? 0 : 1;
     c->init_std = jreal(j, "initializer_range", 0.02);
     int rc = 0;
@@ -289,7 +301,7 @@ int hf_read_config(const char *dir, ModelConfig *c, char *err, size_t errlen) {
         c->ln_eps = jreal(j, "layer_norm_epsilon", 1e-5);
         c->dropout = jreal(j, "resid_pdrop", 0.1);
         c->attn_dropout = jreal(j, "attn_pdrop", 0.1);
-        c->init_scaled = 1;
+        c->init_scaled = 1, c->init = INIT_SCALED, c->type_vocab_size = 0;
         c->positions = POS_ABSOLUTE, c->position_pad_id = 1;
     } else {
         rc = z_fail(err, errlen, "%s: model_type '%s' is not bert, roberta or gpt2", path, type);

@@ -3,6 +3,7 @@
  * token sampler (see infer.h).
  */
 #include "infer.h"
+#include "positions.h"
 
 #include "kernels/kernels.h"
 #include "kernels/rng.h"
@@ -52,12 +53,22 @@ int kv_init(KvCache *kv, Model *m, int cap, int rows, char *err, size_t errlen) 
     kv->rstd = z_malloc(R * sizeof(float), "kv");
     kv->logits = z_malloc((size_t)V * sizeof(float), "kv");
     kv->scores = z_malloc((size_t)cap * sizeof(float), "kv");
+    /* T5 and ALiBi: the score bias by distance, per block (its table) or shared */
+    const ModelConfig *c = &m->c;
+    if (c->positions == POS_T5 || c->positions == POS_ALIBI) {
+        int per = c->positions == POS_T5 && !c->t5_shared, nb = per ? L : 1;
+        size_t one = (size_t)c->heads * cap;
+        kv->dbias = z_malloc(nb * one * sizeof(float), "kv");
+        for (int l = 0; l < nb; l++)
+            pos_dbias_fill(c, c->positions == POS_T5 ? P(1 + l, m->bl.rel_w) : NULL, cap,
+                           kv->dbias + l * one);
+    }
     return 0;
 }
 
 void kv_free(KvCache *kv) {
-    float *b[] = {kv->k, kv->v, kv->x,    kv->a,    kv->qkv,    kv->y,     kv->p,
-                  kv->f, kv->g, kv->mean, kv->rstd, kv->logits, kv->scores};
+    float *b[] = {kv->k, kv->v, kv->x,    kv->a,    kv->qkv,    kv->y,      kv->p,
+                  kv->f, kv->g, kv->mean, kv->rstd, kv->logits, kv->scores, kv->dbias};
     for (size_t i = 0; i < sizeof b / sizeof *b; i++) free(b[i]);
     memset(kv, 0, sizeof *kv);
 }
@@ -74,8 +85,9 @@ static void attn(KvCache *kv, int l, const float *in, int n) {
     int u = 1 + l, C = m->c.width;
     k_matmul_fwd(kv->qkv, in, P(u, m->bl.qkv_w), n, C, 3 * C);
     k_bias_fwd(kv->qkv, P(u, m->bl.qkv_b), n, 3 * C);
-    /* the new keys and values into the cache, [NH][cap][hs] per block */
     int NH = m->c.heads, hs = C / NH;
+    if (m->c.positions == POS_ROPE) k_rope_fwd(kv->qkv, 1, n, kv->len, C, NH, m->c.rope_base);
+    /* the new keys and values into the cache, [NH][cap][hs] per block */
     float *K = kv->k + (size_t)l * kv->cap * C, *V = kv->v + (size_t)l * kv->cap * C;
     for (int i = 0; i < n; i++)
         for (int h = 0; h < NH; h++) {
@@ -84,7 +96,9 @@ static void attn(KvCache *kv, int l, const float *in, int n) {
             memcpy(K + at, row + C, hs * sizeof(float));
             memcpy(V + at, row + 2 * C, hs * sizeof(float));
         }
-    k_attention_cached(kv->y, kv->scores, kv->qkv, 3 * C, K, V, n, kv->len, C, NH, kv->cap);
+    const float *db = NULL;
+    if (kv->dbias) db = kv->dbias + (m->c.t5_shared ? 0 : (size_t)l * NH * kv->cap);
+    k_attention_cached(kv->y, kv->scores, kv->qkv, 3 * C, K, V, db, n, kv->len, C, NH, kv->cap);
     k_matmul_fwd(kv->p, kv->y, P(u, m->bl.proj_w), n, C, C);
     k_bias_fwd(kv->p, P(u, m->bl.proj_b), n, C);
 }
@@ -108,7 +122,7 @@ const float *kv_append(KvCache *kv, const int32_t *tokens, int n) {
     for (int i = 0; i < n; i++) pos[i] = kv->len + i;
     /* x = tok[x] + pos[t] (+ LN for models that normalise embeddings) */
     k_embedding_fwd(kv->x, tokens, P(0, m->el.tok), n, C, 0);
-    k_embedding_fwd(kv->x, pos, P(0, m->el.pos), n, C, 1);
+    if (m->el.pos >= 0) k_embedding_fwd(kv->x, pos, P(0, m->el.pos), n, C, 1);
     if (m->el.norm_w >= 0) {
         norm(kv, kv->a, kv->x, 0, m->el.norm_w, m->el.norm_b, n);
         memcpy(kv->x, kv->a, nC * sizeof(float));
@@ -122,13 +136,14 @@ const float *kv_append(KvCache *kv, const int32_t *tokens, int n) {
             norm(kv, kv->a, kv->x, u, m->bl.ln2_w, m->bl.ln2_b, n);
             ffn(kv, l, kv->a, n);
             k_accum(kv->x, kv->p, nC);
-        } else { /* x = LN1(x + Attn x) ; x = LN2(x + FFN x) */
+        } else { /* x = LN1(α·x + Attn x) ; x = LN2(α·x + FFN x) */
+            double al = m->c.init == INIT_DEEPNORM ? model_res_alpha(&m->c) : 1;
             attn(kv, l, kv->x, n);
-            k_accum(kv->x, kv->p, nC);
-            norm(kv, kv->x, kv->x, u, m->bl.ln1_w, m->bl.ln1_b, n);
+            k_axpy(kv->p, al, kv->x, nC);
+            norm(kv, kv->x, kv->p, u, m->bl.ln1_w, m->bl.ln1_b, n);
             ffn(kv, l, kv->x, n);
-            k_accum(kv->x, kv->p, nC);
-            norm(kv, kv->x, kv->x, u, m->bl.ln2_w, m->bl.ln2_b, n);
+            k_axpy(kv->p, al, kv->x, nC);
+            norm(kv, kv->x, kv->p, u, m->bl.ln2_w, m->bl.ln2_b, n);
         }
     }
     kv->len += n;

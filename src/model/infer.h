@@ -30,6 +30,7 @@ typedef struct {
     int rows;     /* rows the scratch buffers hold (tokens appended at once) */
     float *k, *v; /* [L][NH][cap][hs] */
     float *x, *a, *qkv, *y, *p, *f, *g, *mean, *rstd, *logits, *scores;
+    float *dbias; /* T5, ALiBi: [blocks or 1][NH][cap] score bias by distance, or NULL */
 } KvCache;
 
 /* A cache for up to cap positions (≤ max_positions) and appends of up to

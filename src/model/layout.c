@@ -47,7 +47,9 @@ void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
     /* unit 0: embeddings */
     begin_unit(m, 0);
     m->el.tok = add_view(m, 0, "embed.tok.weight", V, C, 1);
-    m->el.pos = add_view(m, 0, "embed.pos.weight", c->max_positions, C, 1);
+    m->el.pos = -1;
+    if (c->positions == POS_ABSOLUTE || c->positions == POS_ROBERTA)
+        m->el.pos = add_view(m, 0, "embed.pos.weight", c->max_positions, C, 1);
     m->el.seg = m->el.norm_w = m->el.norm_b = -1;
     if (enc && c->type_vocab_size > 0)
         m->el.seg = add_view(m, 0, "embed.seg.weight", c->type_vocab_size, C, 1);
@@ -79,9 +81,16 @@ void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
         V1(fc_b, "mlp.fc.bias", F);
         V2(fcp_w, "mlp.proj.weight", C, F);
         V1(fcp_b, "mlp.proj.bias", C);
+        /* T5's bias table [buckets, heads], last in the block so that every
+         * block has the same offsets whether or not it holds one; shared: in
+         * block 0 only (every block reads the bias block 0 computed) */
+        bl.rel_w = -1;
+        if (c->positions == POS_T5 && (l == 0 || !c->t5_shared)) {
+            V2(rel_w, "attn.rel_bias.weight", c->t5_buckets, c->heads);
+        }
 #undef V1
 #undef V2
-        m->bl = bl;
+        if (l == 0) m->bl = bl; /* block 0 holds the shared table */
     }
 
     /* unit L+1: final norm and head */
@@ -135,9 +144,38 @@ void model_init_params(Model *m, uint64_t seed) {
     for (int u = 0; u < m->nunits; u++) model_init_unit(m, seed, u);
 }
 
+/* Which block a tensor belongs to (−1: not a block's) */
+static int block_of(const char *name) {
+    return strncmp(name, "blocks.", 7) ? -1 : atoi(name + 7);
+}
+
+/* The std of a weight matrix under [model] init (see config.c's help):
+ * qk and rest are the two DeepNet gains; *trunc asks for ±3σ truncation. */
+static double weight_std(const ModelConfig *c, const ParamView *v, int *trunc) {
+    int L = c->layers > 0 ? c->layers : 1, l = block_of(v->name);
+    int out = ends_with(v->name, "attn.proj.weight") || ends_with(v->name, "mlp.proj.weight");
+    int dense = l >= 0 && !ends_with(v->name, "rel_bias.weight");
+    double fan_in = v->shape[1], fan_out = v->shape[0];
+    *trunc = 0;
+    switch (c->init == INIT_NORMAL && c->init_scaled ? INIT_SCALED : c->init) {
+    case INIT_SCALED:
+        return out ? c->init_std / sqrt(2.0 * L) : c->init_std;
+    case INIT_DEPTH: /* 1/√fan_in; output projections shrink with depth */
+        if (!dense && !ends_with(v->name, "transform.weight")) return c->init_std;
+        *trunc = 1;
+        return out ? 1 / sqrt(2.0 * fan_in * (l + 1)) : 1 / sqrt(fan_in);
+    case INIT_DEEPNORM: /* Xavier normal, times β on out and FFN (and qkv's value rows:
+                         * model_init_unit); q, k and v count as C×C each */
+        if (!dense) return c->init_std;
+        if (ends_with(v->name, "attn.qkv.weight")) return sqrt(1.0 / fan_in);
+        return sqrt(2.0 / (fan_in + fan_out)) * pow(8.0 * L, -0.25);
+    default:
+        return c->init_std;
+    }
+}
+
 void model_init_unit(Model *m, uint64_t seed, int unit) {
     const ModelConfig *c = &m->c;
-    double scaled = c->init_std / sqrt(2.0 * (c->layers > 0 ? c->layers : 1));
     const Unit *U = &m->unit[unit];
     for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
         const ParamView *v = &m->view[i];
@@ -157,12 +195,20 @@ void model_init_unit(Model *m, uint64_t seed, int unit) {
         } else if (ends_with(v->name, ".bias")) {
             k_zero(p, v->numel);
         } else {
-            double std = c->init_std;
-            if (c->init_scaled &&
-                (ends_with(v->name, "attn.proj.weight") || ends_with(v->name, "mlp.proj.weight")))
-                std = scaled;
+            int trunc;
+            double std = weight_std(c, v, &trunc);
             uint64_t s = k_rng_child(seed, name_hash(v->name));
-            for (size_t k = 0; k < v->numel; k++) p[k] = (float)(std * k_rng_normal(s, k));
+            /* DeepNet: the value rows of qkv take β, the query and key rows not */
+            size_t vrows = c->init == INIT_DEEPNORM && ends_with(v->name, "attn.qkv.weight")
+                               ? (size_t)2 * v->shape[1] * v->shape[1]
+                               : v->numel;
+            double beta = pow(8.0 * (c->layers > 0 ? c->layers : 1), -0.25);
+            for (size_t k = 0; k < v->numel; k++) {
+                double z = k_rng_normal(s, k);
+                for (uint64_t r = 1; trunc && fabs(z) > 3; r++) /* redraw outside ±3σ */
+                    z = k_rng_normal(k_rng_child(s, r), k);
+                p[k] = (float)(std * (k >= vrows ? beta : 1) * z);
+            }
         }
     }
 }
@@ -179,6 +225,10 @@ double model_flops_per_token(const Model *m, int T, double head_frac) {
     double unused = m->hl.pool_w >= 0 ? C * C + C : 0; /* the pooler: no part of the loss */
     return 6.0 * ((double)m->nparams - unused - (1 - head_frac) * head) +
            12.0 * c->layers * C * (double)T;
+}
+
+double model_res_alpha(const ModelConfig *c) {
+    return pow(2.0 * (c->layers > 0 ? c->layers : 1), 0.25);
 }
 
 int model_mlm_head_rows(int N, double rate) {

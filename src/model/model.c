@@ -7,6 +7,7 @@
  * Shapes: N = B·T rows, C width, F ffn, V vocab, R labelled rows (MLM head).
  */
 #include "model.h"
+#include "positions.h"
 
 #include "kernels/kernels.h"
 #include "mpi/err.h"
@@ -89,6 +90,9 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
     TAKE(m->dhead, hrows * C);
     TAKE(m->dhead2, hrows * C);
     TAKE(m->att_scratch, k_attention_scratch(T));
+    int rel = c->positions == POS_T5 || c->positions == POS_ALIBI;
+    TAKE(m->relb, rel ? (size_t)c->heads * (2 * T - 1) : 0);
+    TAKE(m->drelb, c->positions == POS_T5 ? (size_t)c->heads * (2 * T - 1) : 0);
 #undef TAKE
     return off;
 }
@@ -106,6 +110,8 @@ void model_alloc_acts(Model *m, int B, int T, int head_rows, int separate_probs,
     m->arena_floats = arena_walk(m, c, B, T, head_rows, separate_probs, NULL);
     m->arena = z_alloc(m->arena_floats * sizeof(float), MEM_ACTS, "activations");
     arena_walk(m, c, B, T, head_rows, separate_probs, m->arena);
+    if (c->positions != POS_T5 && c->positions != POS_ALIBI) m->relb = NULL;
+    if (c->positions != POS_T5) m->drelb = NULL;
     m->pos_ids = z_alloc(2 * N * sizeof(int32_t), MEM_ACTS, "position ids");
     m->rows = z_alloc(N * sizeof(int32_t), MEM_ACTS, "row index");
     m->row_labels = z_alloc(N * sizeof(int32_t), MEM_ACTS, "row labels");
@@ -144,17 +150,25 @@ static int dropping(const Model *m, const Batch *b) {
     return b->train && m->c.dropout > 0;
 }
 
-/* y = x + dropout(branch), per-sample masks */
+/* DeepNorm's residual weight α = (2L)^¼ (post-LN blocks), else 1 */
+static double res_alpha(const Model *m) {
+    return m->c.init == INIT_DEEPNORM ? model_res_alpha(&m->c) : 1.0;
+}
+
+/* y = α·x + dropout(branch), per-sample masks */
 static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, const float *branch,
-                      uint64_t tag) {
+                      uint64_t tag, double alpha) {
     size_t per = (size_t)b->T * m->c.width, N = per * b->B;
-    if (!dropping(m, b)) {
+    if (!dropping(m, b) && alpha == 1) {
         k_add_fwd(y, x, branch, N);
         return;
     }
-    for (int i = 0; i < b->B; i++)
-        k_dropout_fwd(y + i * per, branch + i * per, per, m->c.dropout, site_seed(b, i, tag));
-    k_accum(y, x, N);
+    if (dropping(m, b))
+        for (int i = 0; i < b->B; i++)
+            k_dropout_fwd(y + i * per, branch + i * per, per, m->c.dropout, site_seed(b, i, tag));
+    else
+        memcpy(y, branch, N * sizeof(float));
+    k_axpy(y, alpha, x, N);
 }
 
 /* Gradient reaching the dropped branch of a residual: dy itself, or dy masked
@@ -167,6 +181,18 @@ static const float *resid_branch_bwd(const Model *m, const Batch *b, float *scra
     for (int i = 0; i < b->B; i++)
         k_dropout_bwd(scratch + i * per, dy + i * per, per, m->c.dropout, site_seed(b, i, tag));
     return scratch;
+}
+
+/* d(α·x + branch): the residual path takes α·dr (in place), the branch dr
+ * itself, which dp holds or aliases (then copied out first) */
+static const float *resid_scale_bwd(Model *m, const float *dp, float *dr, size_t n, double alpha) {
+    if (alpha == 1) return dp;
+    if (dp == dr) {
+        memcpy(m->dbranch, dr, n * sizeof(float));
+        dp = m->dbranch;
+    }
+    k_axpy(dr, alpha - 1, dr, n);
+    return dp;
 }
 
 static const uint64_t *attn_seeds(Model *m, const Batch *b, int l) {
@@ -198,7 +224,7 @@ static const float *embed_forward(Model *m, const Batch *b) {
             pos[i] = b->tokens[i] == pp ? pp : pp + 1 + k++;
         }
     k_embedding_fwd(m->emb, b->tokens, PU(0, m->el.tok), N, C, 0);
-    k_embedding_fwd(m->emb, pos, PU(0, m->el.pos), N, C, 1);
+    if (m->el.pos >= 0) k_embedding_fwd(m->emb, pos, PU(0, m->el.pos), N, C, 1);
     if (m->el.seg >= 0)
         k_embedding_fwd(m->emb, b->segments ? b->segments : seg0, PU(0, m->el.seg), N, C, 1);
     const float *h = m->emb;
@@ -228,7 +254,7 @@ static void embed_backward(Model *m, const Batch *b, const float *dh) {
         d = m->dln;
     }
     k_embedding_bwd(GU(0, m->el.tok), d, b->tokens, N, C);
-    k_embedding_bwd(GU(0, m->el.pos), d, m->pos_ids, N, C);
+    if (m->el.pos >= 0) k_embedding_bwd(GU(0, m->el.pos), d, m->pos_ids, N, C);
     if (m->el.seg >= 0)
         k_embedding_bwd(GU(0, m->el.seg), d,
                         b->segments ? b->segments : m->pos_ids + (size_t)m->B * m->T, N, C);
@@ -236,7 +262,13 @@ static void embed_backward(Model *m, const Batch *b, const float *dh) {
 
 /* ------------------------------------------------------------------------- */
 /* attention half of a block, shared by both norm placements:                 */
-/*   qkv = a·Wqkvᵀ + b ;  y = attention(qkv) ;  p = y·Wprojᵀ + b              */
+/*   qkv = a·Wqkvᵀ + b ;  (rope: q, k rotated) ;                              */
+/*   y = attention(qkv) (+ relative bias) ;  p = y·Wprojᵀ + b                 */
+
+/* the block whose T5 table block l reads: its own, or block 0's when shared */
+static int rel_owner(const Model *m, int l) {
+    return m->c.t5_shared ? 0 : l;
+}
 
 static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
     const ModelConfig *c = &m->c;
@@ -244,8 +276,13 @@ static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
     int u = 1 + l, N = b->B * b->T, C = c->width;
     k_matmul_fwd(a->qkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
     k_bias_fwd(a->qkv, PU(u, m->bl.qkv_b), N, 3 * C);
-    k_attention_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, b->B, b->T, C, c->heads,
-                    c->arch == ARCH_DECODER, attn_p(m, b), attn_seeds(m, b, l));
+    if (c->positions == POS_ROPE) k_rope_fwd(a->qkv, b->B, b->T, 0, C, c->heads, c->rope_base);
+    /* the score bias from this block's table (T5) or from nothing (ALiBi);
+     * blocks that share block 0's table read what block 0 wrote */
+    if (m->relb && (c->positions == POS_ALIBI ? l == 0 : rel_owner(m, l) == l))
+        pos_relb_fill(c, c->positions == POS_T5 ? PU(u, m->bl.rel_w) : NULL, b->T, m->relb);
+    k_attention_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B, b->T, C,
+                    c->heads, c->arch == ARCH_DECODER, attn_p(m, b), attn_seeds(m, b, l));
     k_matmul_fwd(a->attproj, a->atty, PU(u, m->bl.proj_w), N, C, C);
     k_bias_fwd(a->attproj, PU(u, m->bl.proj_b), N, C);
 }
@@ -260,8 +297,14 @@ static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, co
     k_matmul_bwd(m->datty, GU(u, m->bl.proj_w), dp, a->atty, PU(u, m->bl.proj_w), N, C, C);
     k_bias_bwd(GU(u, m->bl.proj_b), dp, N, C);
     zero(m->dqkv, (size_t)N * 3 * C);
-    k_attention_bwd(m->dqkv, m->att_scratch, m->datty, a->qkv, a->att, b->B, b->T, C, c->heads,
-                    attn_p(m, b), attn_seeds(m, b, l));
+    /* T5: the bias gradient of every block sharing a table gathers in drelb
+     * (zeroed by its owner's last user, the first block backward meets) */
+    size_t nrel = (size_t)c->heads * (2 * b->T - 1);
+    if (m->drelb && (!c->t5_shared || l == c->layers - 1)) zero(m->drelb, nrel);
+    k_attention_bwd(m->dqkv, m->drelb, m->att_scratch, m->datty, a->qkv, a->att, b->B, b->T, C,
+                    c->heads, attn_p(m, b), attn_seeds(m, b, l));
+    if (m->drelb && rel_owner(m, l) == l) pos_relb_fold(c, m->drelb, b->T, GU(u, m->bl.rel_w));
+    if (c->positions == POS_ROPE) k_rope_bwd(m->dqkv, b->B, b->T, 0, C, c->heads, c->rope_base);
     k_matmul_bwd(da_in, GU(u, m->bl.qkv_w), m->dqkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
     k_bias_bwd(GU(u, m->bl.qkv_b), m->dqkv, N, 3 * C);
 }
@@ -302,11 +345,11 @@ static void block_pre_forward(Model *m, const Batch *b, int l, const float *x) {
     k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, x, PU(u, m->bl.ln1_w), PU(u, m->bl.ln1_b), N,
                     C, c->ln_eps);
     attn_forward(m, b, l, a->ln1);
-    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT));
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), 1);
     k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, PU(u, m->bl.ln2_w),
                     PU(u, m->bl.ln2_b), N, C, c->ln_eps);
     ffn_forward(m, b, l, a->ln2);
-    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT));
+    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT), 1);
 }
 
 /* dr holds d(out) on entry and d(x) on return (the residual stream's gradient
@@ -330,19 +373,21 @@ static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, 
 }
 
 /* ------------------------------------------------------------------------- */
-/* post-LN block (BERT):  ln1 = LN1(x + drop(Attn(x))) ;                      */
-/*                        out = LN2(ln1 + drop(FFN(ln1)))                     */
+/* post-LN block (BERT):  ln1 = LN1(α·x + drop(Attn(x))) ;                    */
+/*                        out = LN2(α·ln1 + drop(FFN(ln1)))                   */
+/* α = 1, or DeepNorm's (2L)^¼                                                */
 
 static void block_post_forward(Model *m, const Batch *b, int l, const float *x) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
     int u = 1 + l, N = b->B * b->T, C = c->width;
+    double al = res_alpha(m);
     attn_forward(m, b, l, x);
-    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT));
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), al);
     k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, PU(u, m->bl.ln1_w),
                     PU(u, m->bl.ln1_b), N, C, c->ln_eps);
     ffn_forward(m, b, l, a->ln1);
-    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT));
+    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT), al);
     k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, PU(u, m->bl.ln2_w),
                     PU(u, m->bl.ln2_b), N, C, c->ln_eps); /* a->out == a->ln2 */
 }
@@ -357,14 +402,17 @@ static void block_post_backward(Model *m, const Batch *b, int l, const float *x,
     zero(m->dln, NC);
     k_layernorm_bwd(m->dln, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), dout, a->res2,
                     PU(u, m->bl.ln2_w), a->ln2_mean, a->ln2_rstd, N, C); /* d_b = d r2 */
+    double al = res_alpha(m);
     const float *dp = resid_branch_bwd(m, b, m->dbranch, m->dln, site_tag(l, SITE_FFN_OUT));
-    ffn_backward(m, b, l, a->ln1, dp, m->dln); /* d_b = d ln1 (d r2 + FFN path) */
+    dp = resid_scale_bwd(m, dp, m->dln, NC, al);
+    ffn_backward(m, b, l, a->ln1, dp, m->dln); /* d_b = d ln1 (α·d r2 + FFN path) */
     zero(dx, NC);
     k_layernorm_bwd(dx, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, a->res1, PU(u, m->bl.ln1_w),
                     a->ln1_mean, a->ln1_rstd, N, C); /* dx = d r1 */
     hook(m, HOOK_PROGRESS, u);
     dp = resid_branch_bwd(m, b, m->dbranch, dx, site_tag(l, SITE_ATTN_OUT));
-    attn_backward(m, b, l, x, dp, dx); /* dx = d r1 + attention path */
+    dp = resid_scale_bwd(m, dp, dx, NC, al);
+    attn_backward(m, b, l, x, dp, dx); /* dx = α·d r1 + attention path */
 }
 
 /* ------------------------------------------------------------------------- */

@@ -53,6 +53,7 @@ typedef struct {
 } EmbedLayout;
 typedef struct {
     long ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc_w, fc_b, fcp_w, fcp_b;
+    long rel_w; /* T5 bias table; in block 0 only when shared (model_rel_table) */
 } BlockLayout;
 typedef struct {
     long norm_w, norm_b, tr_w, tr_b, trn_w, trn_b, bias, dec_w, pool_w, pool_b;
@@ -154,6 +155,8 @@ typedef struct Model {
     float *dhead;       /* (R, C) */
     float *dhead2;      /* (R, C) */
     float *att_scratch; /* k_attention_scratch(T) */
+    float *relb;        /* (NH, 2T−1) score bias by offset (T5, ALiBi) or NULL */
+    float *drelb;       /* (NH, 2T−1) its gradient (T5) or NULL */
     int32_t *pos_ids, *rows, *row_labels;
     uint64_t *seeds;
     int recompute; /* keep only block inputs; recompute each block in backward */
@@ -211,5 +214,7 @@ static inline int model_max_len(const ModelConfig *c) {
  * fraction `rate` is masked: 8 σ above the binomial mean, plus 64, capped at
  * N. Shared by the trainer and `zeropt plan`. */
 int model_mlm_head_rows(int N, double rate);
+/* DeepNorm's residual weight (2L)^¼ (init = deepnorm; post-LN x·α + f(x)) */
+double model_res_alpha(const ModelConfig *c);
 
 #endif

@@ -32,6 +32,10 @@ double plan_activation_elems(const PlanModel *g) {
     /* backward scratch: 4 (N, C), dqkv, datty, 2 (N, F), 2 (R, C), attention */
     double bwd =
         4 * al(N * C) + al(3 * N * C) + al(N * C) + 2 * al(N * F) + 2 * al(R * C) + al(2 * T * T);
+    /* the relative score bias by offset and its gradient (T5; ALiBi: the bias) */
+    double rel = c->heads * (2 * T - 1);
+    if (c->positions == POS_T5 || c->positions == POS_ALIBI) bwd += al(rel);
+    if (c->positions == POS_T5) bwd += al(rel);
     return e + blocks + head + bwd;
 }
 

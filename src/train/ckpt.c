@@ -332,18 +332,10 @@ static int read_head(const char *path, CkptHead *h, char *err, size_t errlen) {
     return 0;
 }
 
-int trainer_resume(Trainer *tr) {
-    const CkptConfig *k = &tr->cfg.ckpt;
-    char dir[PATH_MAX_CFG + 16], path[PATH_MAX_CFG + 300], err[Z_ERR_MAX], what[256];
-    if (!strcmp(k->resume, "none")) return 0;
-    ckpt_dir(tr, dir, sizeof dir);
-    if (!strcmp(k->resume, "auto")) {
-        if (tr->rank == 0) pick_auto(dir, path, sizeof path);
-        comm_bcast(path, sizeof path, 0, "resume path");
-        if (!path[0]) return 0;
-    } else {
-        snprintf(path, sizeof path, "%s", k->resume);
-    }
+/* Load parameters, optimizer state, step and data cursor from one
+ * checkpoint (collective; any rank count and stage). */
+static void load_ckpt(Trainer *tr, const char *path) {
+    char err[Z_ERR_MAX], what[256];
     /* every rank reads the header itself (the same file, the same answer) */
     CkptHead h;
     if (read_head(path, &h, err, sizeof err)) z_die_all("%s", err);
@@ -419,7 +411,48 @@ int trainer_resume(Trainer *tr) {
           "ranks, stage %d)",
           path, (long)h.step, (long)h.cursor, (long)h.ranks, (long)h.stage, tr->nranks,
           zero_stage(tr->zero));
+}
+
+int trainer_resume(Trainer *tr) {
+    const CkptConfig *k = &tr->cfg.ckpt;
+    char dir[PATH_MAX_CFG + 16], path[PATH_MAX_CFG + 300];
+    if (!strcmp(k->resume, "none")) return 0;
+    ckpt_dir(tr, dir, sizeof dir);
+    if (!strcmp(k->resume, "auto")) {
+        if (tr->rank == 0) pick_auto(dir, path, sizeof path);
+        comm_bcast(path, sizeof path, 0, "resume path");
+        if (!path[0]) return 0;
+    } else {
+        snprintf(path, sizeof path, "%s", k->resume);
+    }
+    load_ckpt(tr, path);
     return 1;
+}
+
+long trainer_rewind(Trainer *tr, long newest) {
+    char dir[PATH_MAX_CFG + 16], path[PATH_MAX_CFG + 300], err[Z_ERR_MAX];
+    long at = -1;
+    trainer_ckpt_wait(tr); /* no removal in flight under the one we pick */
+    ckpt_dir(tr, dir, sizeof dir);
+    path[0] = 0;
+    if (tr->rank == 0) { /* the newest complete checkpoint at or before `newest` */
+        long steps[4096];
+        int k = list_ckpts(dir, steps, 4096);
+        for (int i = 0; i < k && at < 0; i++) {
+            if (steps[i] > newest) continue;
+            snprintf(path, sizeof path, "%s/step_%06ld.h5", dir, steps[i]);
+            CkptInfo *c = ckpt_open(path, err, sizeof err);
+            if (c) {
+                ckpt_close(c);
+                at = steps[i];
+            }
+        }
+        if (at < 0) path[0] = 0;
+    }
+    comm_bcast(path, sizeof path, 0, "rewind path");
+    if (!path[0]) return -1;
+    load_ckpt(tr, path);
+    return tr->step0;
 }
 
 int trainer_verify_ckpt(const char *path, int *tensors, char *err, size_t errlen) {

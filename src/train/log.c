@@ -142,6 +142,7 @@ void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, do
     metrics_real(mt, "step_s", dt);
     metrics_real(mt, "comm_bytes", st->comm_bytes);
     metrics_real(mt, "comm_wait_s", st->wait_s);
+    if (st->skipped) metrics_int(mt, "skipped", 1);
     int64_t first = tr->cursor0 + (int64_t)(step - 1 - tr->step0) * tr->batch;
     metrics_int(mt, "sample_start", first); /* training positions [start, end) of this step */
     metrics_int(mt, "sample_end", first + tr->batch);

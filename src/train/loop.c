@@ -8,10 +8,12 @@
 #include "io/fsutil.h"
 #include "kernels/clock.h"
 #include "mpi/comm.h"
+#include "mpi/fault.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* config.ini and metrics.jsonl in the run directory (rank 0). */
 static void open_run_files(Trainer *tr, int resumed) {
@@ -27,6 +29,69 @@ static void open_run_files(Trainer *tr, int resumed) {
     if (!resumed) remove(path); /* a resumed run appends to its history */
     tr->metrics = metrics_open(path, err, sizeof err);
     if (!tr->metrics) z_die("%s", err);
+}
+
+/* The divergence guard's judgement of a step's loss against the window of
+ * the losses before it (then the loss joins the window). Rank 0 judges and
+ * every rank follows (one broadcast: all-reduced sums need not agree to the
+ * last bit on every rank). */
+static int is_spike(Trainer *tr, double loss, double *mean_out) {
+    const GuardConfig *g = &tr->cfg.guard;
+    if (g->spike_sigma <= 0 && g->spike_ratio <= 0) return 0;
+    int spike = 0;
+    if (tr->rank == 0) {
+        if (!tr->win) tr->win = z_calloc(g->window, sizeof(double), "guard window");
+        if (tr->win_n == g->window) {
+            double sum = 0, sq = 0, lo = INFINITY;
+            for (int i = 0; i < tr->win_n; i++) {
+                sum += tr->win[i], sq += tr->win[i] * tr->win[i];
+                lo = tr->win[i] < lo ? tr->win[i] : lo;
+            }
+            double mean = sum / tr->win_n, var = sq / tr->win_n - mean * mean;
+            double sd = sqrt(var > 0 ? var : 0);
+            spike = (g->spike_sigma > 0 && loss > mean + g->spike_sigma * sd) ||
+                    (g->spike_ratio > 0 && loss > g->spike_ratio * lo);
+            *mean_out = mean;
+        }
+        if (!spike) { /* a spike does not join the window it is judged by */
+            tr->win[tr->win_at] = loss;
+            tr->win_at = (tr->win_at + 1) % g->window;
+            if (tr->win_n < g->window) tr->win_n++;
+        }
+    }
+    comm_bcast(&spike, sizeof spike, 0, "guard decision");
+    comm_bcast(mean_out, sizeof *mean_out, 0, "guard decision");
+    return spike;
+}
+
+/* A spike at step s (0-based; its loss came from the weights after s
+ * updates): load the newest checkpoint at least rewind_back steps older than
+ * those weights, skip the data from it through step s, and go on from it.
+ * Returns the step to continue from, or s + 1 to go on without a rewind. */
+static long rewind_spike(Trainer *tr, long s, double loss, double mean) {
+    const GuardConfig *g = &tr->cfg.guard;
+    if (tr->rewinds >= g->max_rewinds)
+        z_die_all("step %ld: loss %.4f spiked above the window's mean %.4f after %d rewinds "
+                  "([guard] max_rewinds = %d): the run diverges; lower [train] lr, raise warmup "
+                  "or clip",
+                  s + 1, loss, mean, tr->rewinds, g->max_rewinds);
+    long to = trainer_rewind(tr, s - g->rewind_back);
+    if (to < 0) {
+        z_log("guard: step %ld: loss %.4f spiked (window mean %.4f), but no checkpoint at or "
+              "before step %ld to rewind to: going on",
+              s + 1, loss, mean, s - g->rewind_back);
+        return s + 1;
+    }
+    int64_t skip = (int64_t)(s + 1 - to) * tr->batch;
+    tr->cursor0 += skip;
+    tr->rewinds++;
+    tr->win_n = tr->win_at = 0;
+    tr->lr_hold_until = to + g->rewind_lr_steps;
+    z_log("guard: step %ld: loss %.4f spiked (window mean %.4f): rewound to step %ld, skipping "
+          "%lld training sequences (through step %ld's); rewind %d of [guard] max_rewinds = %d%s",
+          s + 1, loss, mean, to, (long long)skip, s + 1, tr->rewinds, g->max_rewinds,
+          g->rewind_lr_steps > 0 ? ", lower learning rate for a while" : "");
+    return to;
 }
 
 int trainer_run(Trainer *tr) {
@@ -52,6 +117,8 @@ int trainer_run(Trainer *tr) {
     long saved = -1, last = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
     for (long s = tr->step0; s < last; s++) {
         double t0 = k_now();
+        if (s == 2 && tr->rank == 1 && z_fault("stall"))
+            for (;;) pause(); /* rank 1 never reaches step 3's collectives */
         StepStats st = trainer_step(tr, s);
         if (st.stop) {
             z_log("stop requested by a signal: checkpoint after step %ld, then exit %d", s,
@@ -61,7 +128,22 @@ int trainer_run(Trainer *tr) {
             metrics_close(tr->metrics);
             return EXIT_STOPPED;
         }
-        double dt = k_now() - t0;
+        double dt = k_now() - t0, mean = 0;
+        if (!st.skipped && is_spike(tr, st.loss, &mean)) {
+            long to = rewind_spike(tr, s, st.loss, mean);
+            if (to <= s) {
+                if (tr->rank == 0) { /* the spiked step on record, then the rewind */
+                    metrics_begin(tr->metrics);
+                    metrics_int(tr->metrics, "step", s + 1);
+                    metrics_real(tr->metrics, "loss", st.loss);
+                    metrics_int(tr->metrics, "rewound_to", to);
+                    if (metrics_end(tr->metrics))
+                        z_die("%s/metrics.jsonl: write failed", c->run.dir);
+                }
+                saved = -1, s = to - 1;
+                continue;
+            }
+        }
         long step = s + 1;
         if (tr->rank == 0) trainer_log_step(tr, step, &st, dt, fpt);
         int do_eval = tr->has_val &&

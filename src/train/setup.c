@@ -290,4 +290,5 @@ void trainer_free(Trainer *tr) {
     if (tr->has_val) data_close(&tr->val);
     k_free(tr->tok), k_free(tr->lab), k_free(tr->pos), k_free(tr->mask);
     free(tr->replay_tok), free(tr->replay_lab);
+    free(tr->win);
 }

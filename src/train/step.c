@@ -15,6 +15,7 @@
 
 #include "kernels/rng.h"
 #include "mpi/comm.h"
+#include "mpi/fault.h"
 
 #include <math.h>
 #include <signal.h>
@@ -94,7 +95,10 @@ void trainer_catch_signals(void) {
 StepStats trainer_step(Trainer *tr, long s) {
     Model *m = &tr->m;
     const TrainConfig *tc = &tr->cfg.train;
-    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, 0};
+    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, 0, 0};
+    if (s < tr->lr_hold_until) st.lr *= tr->cfg.guard.rewind_lr; /* after a rewind ([guard]) */
+    /* ZEROPT_FAULT=loss-spike: step 20's update at 300 × lr, once (the guard's test) */
+    if (s == 19 && !tr->spiked && z_fault("loss-spike")) tr->spiked = 1, st.lr *= 300;
     comm_reset_stats();
     load_step(tr, s);
     /* Σ labelled positions over the global batch (the loss denominator), and
@@ -121,13 +125,27 @@ StepStats trainer_step(Trainer *tr, long s) {
     st.gnorm = trainer_update(tr, s, st.lr, &loss);
     st.loss = loss / cnt[0];
     if (!isfinite(st.gnorm) || !isfinite(st.loss)) { /* every rank sees it (all-reduced) */
+        const GuardConfig *g = &tr->cfg.guard;
         int named = comm_any(tr->err[0] != 0, "non-finite gradient");
-        if (!named && tr->rank == 0)
-            snprintf(tr->err, sizeof tr->err,
-                     "step %ld: non-finite loss (%g) or gradient norm (%g); lower [train] lr or "
-                     "raise warmup",
-                     s + 1, st.loss, st.gnorm);
-        z_exit_agreed(tr->err);
+        if (g->nonfinite == GUARD_SKIP && tr->skips < g->max_skips) {
+            /* the update did not happen on any rank (trainer_update returns
+             * before it); the next step takes the next batch */
+            tr->skips++, st.skipped = 1;
+            if (tr->err[0]) fprintf(stderr, "zeropt: rank %d: warning: %s\n", tr->rank, tr->err);
+            z_log("step %ld: non-finite loss (%g) or gradient norm (%g): update skipped on every "
+                  "rank (%d of [guard] max_skips = %d)",
+                  s + 1, st.loss, st.gnorm, tr->skips, g->max_skips);
+            tr->err[0] = 0;
+        } else {
+            if (!named && tr->rank == 0)
+                snprintf(tr->err, sizeof tr->err,
+                         "step %ld: non-finite loss (%g) or gradient norm (%g)%s; lower [train] lr "
+                         "or raise warmup",
+                         s + 1, st.loss, st.gnorm,
+                         g->nonfinite == GUARD_SKIP ? " after [guard] max_skips skipped updates"
+                                                    : "");
+            z_exit_agreed(tr->err);
+        }
     }
     CommStats cs = comm_stats();
     st.comm_bytes = cs.tensor_bytes, st.control_bytes = cs.control_bytes, st.wait_s = cs.wait_s;

@@ -61,9 +61,14 @@ typedef struct {
     TensorFile *dump;
     int32_t *dump_tok, *dump_lab;
     double t_start;
-    long step0;            /* first step of this run (> 0 after a resume) */
-    int64_t cursor0;       /* training position of step0's first sample */
-    char err[Z_ERR_MAX];   /* a data error met this step, reported when all ranks agree */
+    long step0;          /* first step of this run (> 0 after a resume) */
+    int64_t cursor0;     /* training position of step0's first sample */
+    char err[Z_ERR_MAX]; /* a data error met this step, reported when all ranks agree */
+    /* the divergence guard (loop.c): skipped updates, rewinds, the loss window */
+    int skips, rewinds, spiked;
+    double *win; /* [guard.window] the latest step losses, a ring */
+    int win_n, win_at;
+    long lr_hold_until;    /* steps before this one run at lr × guard.rewind_lr */
     struct Pruner *pruner; /* rank 0: old checkpoints being removed in the background */
 } Trainer;
 
@@ -93,7 +98,8 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum);
 /* step.c */
 typedef struct {
     double loss, gnorm, lr, comm_bytes, control_bytes, wait_s;
-    int stop; /* a rank was asked to stop (SIGUSR1/SIGTERM): the step did not run */
+    int stop;    /* a rank was asked to stop (SIGUSR1/SIGTERM): the step did not run */
+    int skipped; /* a non-finite loss or gradient: no update on any rank ([guard]) */
 } StepStats;
 void trainer_catch_signals(void);
 StepStats trainer_step(Trainer *tr, long s);
@@ -145,6 +151,10 @@ void trainer_ckpt_wait(Trainer *tr);
  * cursor from a checkpoint saved under any rank count and stage. Returns 1
  * when resumed. Collective. */
 int trainer_resume(Trainer *tr);
+/* The divergence guard's rewind: load the newest complete checkpoint of step
+ * ≤ newest (collective). Returns its step (then step0 and cursor0 are its),
+ * or −1 when there is none. */
+long trainer_rewind(Trainer *tr, long newest);
 /* What resume checks, for one checkpoint, in one process: the header
  * (format, complete flag), the stored config, the training state, and every
  * tensor the config implies — model, Adam m and v — with its shape and CRC,

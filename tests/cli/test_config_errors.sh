@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Impossible configs are refused with one line naming the key and the value.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 21
+plan 27
 good=configs/model/tiny.ini
 m="$ZEROPT model -c"
 
@@ -18,6 +18,12 @@ expect_error "override without section" "layers=3" -- $m $good layers=3
 expect_error "precision fp16" "precision = fp16" "fp32|bf16" -- $m $good train.precision=fp16
 expect_error "bf16 products in an fp32 run" "bf16_matmul = on needs precision = bf16" -- $m $good train.bf16_matmul=on
 expect_error "reduce dtype" "reduce_dtype = int8" "fp32|bf16" -- $m $good zero.reduce_dtype=int8
+expect_error "unknown position scheme" "positions = xpos" "t5|rope|alibi" -- $m $good model.positions=xpos
+expect_error "rope with an odd head dimension" "positions = rope needs an even head dimension" "width / heads = 5" -- $m $good model.positions=rope model.width=20 model.heads=4
+expect_error "t5 with one bucket" "t5_buckets = 1" -- $m $good model.positions=t5 model.t5_buckets=1
+expect_error "unknown init" "init = xavier" "normal|scaled|depth|deepnorm" -- $m $good model.init=xavier
+expect_error "deepnorm on a pre-LN model" "init = deepnorm" "needs norm = post" -- $m $good model.init=deepnorm model.norm=pre
+expect_error "rope base below 1" "rope_base = 0.5" -- $m $good model.positions=rope model.rope_base=0.5
 
 printf '[model]\nlayers = 2\ncolour = blue\n' >"$TMP/unknown.ini"
 expect_error "unknown key in a file" "$TMP/unknown.ini" "unknown key [model] colour = blue" -- $m "$TMP/unknown.ini"

@@ -291,12 +291,13 @@ ok("ckpt export --dtype bf16: BF16 tensors, the fp32 master rounded to nearest e
    f"{len(hdr) - 1} tensors, dtypes {sorted(dtypes)}, {name}: {got.size} values")
 PY
 
-# a NaN gradient: one line naming the step and the tensor, exit on every rank
+# a NaN gradient under [guard] nonfinite = stop: one line naming the step and
+# the tensor, exit on every rank (the default, skip: tests/mpi/test_guard.sh)
 for p in fp32 bf16; do
     ZEROPT_FAULT=nan-grad expect_error "a NaN gradient ($p, stage 3) stops both ranks with one line" \
         "step 3: the gradient of head.transform.weight is nan" "lower [train] lr" -- \
         mpirun -q -np 2 "$ZEROPT" train -c "$TMP/cfg.ini" run.dir="$TMP/nan-$p" zero.stage=3 \
-        train.precision=$p checkpoint.every=2 train.micro_batch=8
+        train.precision=$p checkpoint.every=2 train.micro_batch=8 guard.nonfinite=stop
 done
 "$ZEROPT" ckpt verify "$TMP/nan-bf16/ckpt" >"$TMP/nanv.out" 2>&1 &&
     grep -q "step_000002.h5" "$TMP/nan-bf16/ckpt/latest" && [ ! -e "$TMP/nan-bf16/ckpt/step_000003.h5" ] &&

@@ -9,8 +9,11 @@ It builds a small reference transformer in PyTorch that follows zeropt's
 parameter layout and names, checks it against Hugging Face's own
 BertForMaskedLM (post-LN encoder) and GPT2LMHeadModel (pre-LN decoder) on the
 same weights, then writes for four variants (encoder/decoder x pre/post-LN)
-the weights, inputs, labels, loss, logits and every parameter gradient. It
-also records HF's parameter counts for bert-base-uncased and gpt2.
+the weights, inputs, labels, loss, logits and every parameter gradient; the
+same for relative positions (T5 buckets, RoPE, ALiBi) and DeepNorm, whose
+position functions come from HF's own T5, LLaMA and BLOOM code (the buckets
+and slopes are stored too). It also records HF's parameter counts for
+bert-base-uncased and gpt2.
 """
 import os
 import sys
@@ -20,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from refmodel import Cfg, forward, names  # noqa: E402
+from refmodel import Cfg, alibi_slopes, forward, names, t5_bucket  # noqa: E402
 
 torch.manual_seed(1234)
 torch.set_default_dtype(torch.float32)
@@ -29,10 +32,35 @@ V, P, TV, L, C, NH, FF = 97, 16, 2, 2, 24, 3, 40
 B, T = 2, 11
 
 
-def cfg_of(arch, norm):
+def cfg_of(arch, norm, **kw):
     gelu = "erf" if arch == "encoder" else "tanh"
     eps = 1e-12 if arch == "encoder" else 1e-5
-    return Cfg(arch, norm, gelu, eps, V, P, TV if arch == "encoder" else 0, L, C, NH, FF)
+    return Cfg(arch, norm, gelu, eps, V, P, TV if arch == "encoder" else 0, L, C, NH, FF, **kw)
+
+
+# Positions and residual schemes beyond the HF-checked four: T5 buckets small
+# enough that T = 11 reaches the logarithmic ones and the last (shared table in
+# an encoder, one per layer in a decoder), RoPE, ALiBi at a head count that is
+# not a power of two (3), DeepNorm's residual weight.
+EXTRA = [("encoder", "post", "t5", dict(pos="t5", t5_buckets=8, t5_max_distance=6)),
+         ("decoder", "pre", "t5", dict(pos="t5", t5_buckets=6, t5_max_distance=7, t5_shared=False)),
+         ("encoder", "post", "rope", dict(pos="rope", rope_base=500.0)),
+         ("decoder", "pre", "rope", dict(pos="rope")),
+         ("encoder", "pre", "alibi", dict(pos="alibi")),
+         ("decoder", "pre", "alibi", dict(pos="alibi")),
+         ("encoder", "post", "deepnorm", dict(init="deepnorm"))]
+
+
+def write_reference_functions(f):
+    """HF's T5 buckets for offsets -1000..1000 and BLOOM's ALiBi slopes for 1..16 heads."""
+    g = f.create_group("functions")
+    rel = torch.arange(-1000, 1001)
+    for bi in (0, 1):
+        for nb, md in ((32, 128), (8, 6), (6, 7), (64, 1000)):
+            b = t5_bucket(rel, bool(bi), nb, md)
+            g[f"t5_bucket_{bi}_{nb}_{md}"] = b.numpy().astype(np.int32)
+    for n in range(1, 17):
+        g[f"alibi_slopes_{n}"] = alibi_slopes(n).numpy().astype(np.float64)
 
 
 def init_params(c):
@@ -146,19 +174,24 @@ def main(path):
         f.attrs["hf_bert_base_uncased_params"] = nb
         f.attrs["hf_gpt2_params"] = ng
         print(f"HF parameter counts: bert-base-uncased (MLM) {nb}, gpt2 {ng}")
-        for arch, norm in [("encoder", "post"), ("encoder", "pre"), ("decoder", "pre"), ("decoder", "post")]:
-            c = cfg_of(arch, norm)
+        write_reference_functions(f)
+        base = [(a, n, "", {}) for a, n in
+                [("encoder", "post"), ("encoder", "pre"), ("decoder", "pre"), ("decoder", "post")]]
+        for arch, norm, tag, kw in base + EXTRA:
+            c = cfg_of(arch, norm, **kw)
             gelu, eps = c.gelu, c.eps
             ps = init_params(c)
             tokens, segments, mask, labels = make_inputs(arch)
             loss, logits = forward(ps, c, tokens, labels, segments, mask)
             loss.backward()
-            if (arch, norm) in [("encoder", "post"), ("decoder", "pre")]:
+            if not tag and (arch, norm) in [("encoder", "post"), ("decoder", "pre")]:
                 check_against_hf(ps, arch, tokens, segments, mask, labels, logits.detach())
-            g = f.create_group(f"{arch}_{norm}")
+            g = f.create_group(f"{arch}_{norm}" + (f"_{tag}" if tag else ""))
             for k, v in dict(arch=arch, norm=norm, gelu=gelu, ln_eps=eps, vocab_size=V, max_positions=P,
                              type_vocab_size=TV if arch == "encoder" else 0, layers=L, width=C, heads=NH,
-                             ffn=FF, B=B, T=T).items():
+                             ffn=FF, B=B, T=T, positions=c.pos, t5_buckets=c.t5_buckets,
+                             t5_max_distance=c.t5_max_distance, t5_shared=int(c.t5_shared),
+                             rope_base=c.rope_base, init=c.init).items():
                 g.attrs[k] = v
             g["tokens"] = tokens.numpy().astype(np.int32)
             g["segments"] = segments.numpy().astype(np.int32)
@@ -169,7 +202,7 @@ def main(path):
             for n, p in ps.items():
                 g[f"params/{n}"] = p.detach().numpy().astype(np.float32)
                 g[f"grads/{n}"] = p.grad.numpy().astype(np.float32)
-            print(f"  {arch}/{norm}: loss {loss.item():.6f}, {len(ps)} tensors")
+            print(f"  {arch}/{norm} {tag}: loss {loss.item():.6f}, {len(ps)} tensors")
 
 
 if __name__ == "__main__":

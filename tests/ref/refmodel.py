@@ -11,10 +11,17 @@ import torch.nn.functional as F
 
 
 class Cfg:
-    def __init__(self, arch, norm, gelu, eps, V, P, TV, L, C, NH, FF, tied=True):
+    def __init__(self, arch, norm, gelu, eps, V, P, TV, L, C, NH, FF, tied=True, pos="absolute",
+                 t5_buckets=32, t5_max_distance=128, t5_shared=True, rope_base=10000.0,
+                 init="normal"):
         self.arch, self.norm, self.gelu, self.eps = arch, norm, gelu, eps
         self.V, self.P, self.TV, self.L, self.C, self.NH, self.FF = V, P, TV, L, C, NH, FF
         self.tied = tied
+        self.pos = "absolute" if pos == "learned" else pos  # absolute|t5|rope|alibi
+        self.t5_buckets, self.t5_max_distance, self.t5_shared = t5_buckets, t5_max_distance, t5_shared
+        self.rope_base, self.init = rope_base, init
+        # DeepNorm's residual weight on post-LN blocks
+        self.alpha = (2.0 * L) ** 0.25 if init == "deepnorm" else 1.0
 
     @staticmethod
     def from_ini(ini):
@@ -30,7 +37,9 @@ class Cfg:
 def names(c):
     """zeropt's tensors in unit order, with shapes."""
     V, P, TV, L, C, FF = c.V, c.P, c.TV, c.L, c.C, c.FF
-    out = [("embed.tok.weight", (V, C)), ("embed.pos.weight", (P, C))]
+    out = [("embed.tok.weight", (V, C))]
+    if c.pos == "absolute":
+        out += [("embed.pos.weight", (P, C))]
     if c.arch == "encoder":
         if TV > 0:
             out += [("embed.seg.weight", (TV, C))]
@@ -43,6 +52,8 @@ def names(c):
                 (p + "mlp.norm.weight", (C,)), (p + "mlp.norm.bias", (C,)),
                 (p + "mlp.fc.weight", (FF, C)), (p + "mlp.fc.bias", (FF,)),
                 (p + "mlp.proj.weight", (C, FF)), (p + "mlp.proj.bias", (C,))]
+        if c.pos == "t5" and (l == 0 or not c.t5_shared):
+            out += [(p + "attn.rel_bias.weight", (c.t5_buckets, c.NH))]
     if c.norm == "pre":
         out += [("head.norm.weight", (C,)), ("head.norm.bias", (C,))]
     if c.arch == "encoder":
@@ -59,6 +70,41 @@ def decays(name, shape):
     return len(shape) == 2
 
 
+def t5_bucket(rel, bidirectional, buckets, max_distance):
+    """T5's bucket of offsets rel = key - query: Hugging Face's own function."""
+    from transformers.models.t5.modeling_t5 import T5Attention
+    return T5Attention._relative_position_bucket(rel, bidirectional=bidirectional,
+                                                 num_buckets=buckets, max_distance=max_distance)
+
+
+def alibi_slopes(n):
+    """ALiBi's per-head slopes, read off Hugging Face's BLOOM (slope x key position)."""
+    from transformers.models.bloom.modeling_bloom import build_alibi_tensor
+    a = build_alibi_tensor(torch.ones(1, 2, dtype=torch.long), n, torch.float64)
+    return a[:, 0, 1].clone()
+
+
+def rel_bias(c, table, T):
+    """[NH, T, T] score bias from offsets j - i (T5 table [buckets, NH], or ALiBi)."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    if c.pos == "alibi":
+        return (-alibi_slopes(c.NH)[:, None, None] * (j - i).abs()[None].double()).float()
+    b = t5_bucket(j - i, c.arch == "encoder", c.t5_buckets, c.t5_max_distance)
+    return table[b].permute(2, 0, 1)
+
+
+def rope(q, k, base):
+    """HF's rotary embedding (LLaMA's apply_rotary_pos_emb) on [B, NH, T, hs];
+    the angles in double, as zeropt computes them."""
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+    T, hs = q.shape[2], q.shape[3]
+    inv = 1.0 / (base ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
+    f = torch.outer(torch.arange(T, dtype=torch.float64), inv)
+    emb = torch.cat([f, f], dim=-1)
+    return apply_rotary_pos_emb(q, k, emb.cos().float()[None], emb.sin().float()[None])
+
+
 def forward(ps, c, tokens, labels, segments=None, mask=None):
     """Mean cross-entropy over labelled positions, and the logits of those rows
     (encoder) or of every row (decoder)."""
@@ -66,7 +112,9 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
     C, NH = c.C, c.NH
     act = (lambda x: F.gelu(x, approximate="tanh")) if c.gelu == "tanh" else F.gelu
     ln = lambda x, p: F.layer_norm(x, (C,), ps[p + ".weight"], ps[p + ".bias"], c.eps)
-    h = ps["embed.tok.weight"][tokens] + ps["embed.pos.weight"][torch.arange(T)][None]
+    h = ps["embed.tok.weight"][tokens]
+    if c.pos == "absolute":
+        h = h + ps["embed.pos.weight"][torch.arange(T)][None]
     if c.arch == "encoder":
         if c.TV > 0:
             seg = segments if segments is not None else torch.zeros_like(tokens)
@@ -79,10 +127,19 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
     else:
         bias = torch.zeros(T, T).masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
 
+    shared = {}
+
     def attn(x, p):
         qkv = x @ ps[p + "attn.qkv.weight"].T + ps[p + "attn.qkv.bias"]
         q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=-1))
+        if c.pos == "rope":
+            q, k = rope(q, k, c.rope_base)
         s = q @ k.transpose(-1, -2) / math.sqrt(hs) + bias
+        if c.pos in ("t5", "alibi"):
+            if c.pos == "alibi" or not c.t5_shared or "b" not in shared:
+                tab = ps.get(p + "attn.rel_bias.weight")
+                shared["b"] = rel_bias(c, tab, T)  # T5 shared: block 0's, for every block
+            s = s + shared["b"][None]
         y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
         return y @ ps[p + "attn.proj.weight"].T + ps[p + "attn.proj.bias"]
 
@@ -96,8 +153,8 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
             h = h + attn(ln(h, p + "attn.norm"), p)
             h = h + ffn(ln(h, p + "mlp.norm"), p)
         else:
-            h = ln(h + attn(h, p), p + "attn.norm")
-            h = ln(h + ffn(h, p), p + "mlp.norm")
+            h = ln(c.alpha * h + attn(h, p), p + "attn.norm")
+            h = ln(c.alpha * h + ffn(h, p), p + "mlp.norm")
     if c.norm == "pre":
         h = ln(h, "head.norm")
     h = h.reshape(B * T, C)

@@ -251,12 +251,13 @@ static uint8_t amask[AB * AT];
 static int acausal;
 static double adrop;
 static uint64_t aseeds[AB] = {11, 12};
+static double *arelb; /* NULL, or a relative bias [AH][2AT−1] */
 static void f_attn(double *y) {
-    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, acausal ? NULL : amask, AB, AT, AC, AH, acausal,
-                        adrop, aseeds);
+    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, acausal ? NULL : amask, arelb, AB, AT, AC, AH,
+                        acausal, adrop, aseeds);
 }
 static void f_attn_causal_masked(double *y) {
-    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, AB, AT, AC, AH, 1, 0, aseeds);
+    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, NULL, AB, AT, AC, AH, 1, 0, aseeds);
 }
 static void test_attention(int causal, double p, const char *name) {
     acausal = causal, adrop = p;
@@ -264,7 +265,7 @@ static void test_attention(int causal, double p, const char *name) {
     aqkv = rnd(AB * AT * 3 * AC, 19, 1);
     double *w = rnd(AB * AT * AC, 20, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
     f_attn(y);
-    k_attention_bwd_f64(dq, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, p, aseeds);
+    k_attention_bwd_f64(dq, NULL, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, p, aseeds);
     report(name, fd_err(f_attn, aqkv, AB * AT * 3 * AC, dq, w, AB * AT * AC));
     if (!causal && p == 0) {
         /* masked keys get exactly zero probability; rows sum to one */
@@ -286,7 +287,7 @@ static void test_attention(int causal, double p, const char *name) {
         float *pf = malloc(sizeof(float) * AB * AH * AT * AT),
               *sf = malloc(sizeof(float) * 2 * AT * AT);
         float *yd = to_f(y, AB * AT * AC);
-        k_attention_fwd(yf, pf, sf, qf, amask, AB, AT, AC, AH, 0, 0, aseeds);
+        k_attention_fwd(yf, pf, sf, qf, amask, NULL, AB, AT, AC, AH, 0, 0, aseeds);
         double e = rel_err_f(yf, yd, AB * AT * AC);
         check(e < 7.5e-7, "attention fp32 vs fp64", "rel err %.2e", e);
         free(qf), free(yf), free(pf), free(sf), free(yd);
@@ -308,8 +309,9 @@ static void test_attention_long(void) {
     float *qf = to_f(qkv, B * T * 3 * C), *yf = malloc(sizeof(float) * B * T * C),
           *pf = malloc(sizeof(float) * B * H * T * T), *sf = malloc(sizeof(float) * 2 * T * T);
     for (int causal = 0; causal < 2; causal++) {
-        k_attention_fwd_f64(y, pr, sc, qkv, causal ? NULL : mask, B, T, C, H, causal, 0, aseeds);
-        k_attention_fwd(yf, pf, sf, qf, causal ? NULL : mask, B, T, C, H, causal, 0, aseeds);
+        k_attention_fwd_f64(y, pr, sc, qkv, causal ? NULL : mask, NULL, B, T, C, H, causal, 0,
+                            aseeds);
+        k_attention_fwd(yf, pf, sf, qf, causal ? NULL : mask, NULL, B, T, C, H, causal, 0, aseeds);
         float *yd = to_f(y, B * T * C), *pd = to_f(pr, B * H * T * T);
         worst_y = fmax(worst_y, rel_err_f(yf, yd, B * T * C));
         worst_p = fmax(worst_p, rel_err_f(pf, pd, B * H * T * T));
@@ -326,7 +328,7 @@ static void test_attention_long(void) {
 static void test_attention_cached(void) {
     enum { T = 13, C = 12, H = 3, hs = C / H, CAP = 16 };
     double *qkv = rnd(T * 3 * C, 41, 1), y[T * C], pr[H * T * T], sc[2 * T * T];
-    k_attention_fwd_f64(y, pr, sc, qkv, NULL, 1, T, C, H, 1, 0, aseeds);
+    k_attention_fwd_f64(y, pr, sc, qkv, NULL, NULL, 1, T, C, H, 1, 0, aseeds);
     double K[H * CAP * hs], Vv[H * CAP * hs], yc[T * C], s[CAP];
     for (int t = 0; t < T; t++)
         for (int h = 0; h < H; h++)
@@ -334,8 +336,8 @@ static void test_attention_cached(void) {
                 K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
                 Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
             }
-    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, 5, 0, C, H, CAP);
-    k_attention_cached_f64(yc + 5 * C, s, qkv + 5 * 3 * C, 3 * C, K, Vv, T - 5, 5, C, H, CAP);
+    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, NULL, 5, 0, C, H, CAP);
+    k_attention_cached_f64(yc + 5 * C, s, qkv + 5 * 3 * C, 3 * C, K, Vv, NULL, T - 5, 5, C, H, CAP);
     double worst = 0;
     for (int i = 0; i < T * C; i++) worst = fmax(worst, fabs(yc[i] - y[i]));
     check(worst < 1e-14, "cached attention (decoding) equals causal attention", "max |Δ| %.1e",
@@ -350,8 +352,8 @@ static void test_attention_causal_padded(void) {
     for (int i = 0; i < AB * AT; i++) amask[i] = !(i % AT >= AT - 3 && i / AT == 0);
     aqkv = rnd(AB * AT * 3 * AC, 23, 1);
     double *w = rnd(AB * AT * AC, 24, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
-    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, AB, AT, AC, AH, 1, 0, aseeds);
-    k_attention_bwd_f64(dq, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 0, aseeds);
+    k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, NULL, AB, AT, AC, AH, 1, 0, aseeds);
+    k_attention_bwd_f64(dq, NULL, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 0, aseeds);
     double masked = 0;
     for (int b = 0; b < AB; b++)
         for (int h = 0; h < AH; h++)
@@ -364,6 +366,104 @@ static void test_attention_causal_padded(void) {
           "causal attention with padded keys: backward vs finite differences",
           "rel err %.1e, masked mass %.1e", e, masked);
     free(w), free(y), free(dq), free(aqkv);
+}
+
+/* ---- relative positions -------------------------------------------------- */
+/* attention with a relative score bias (T5, ALiBi): the gradients of qkv and
+ * of the bias against finite differences, bidirectional+padded and causal */
+static void test_attention_relb(int causal, const char *name) {
+    acausal = causal, adrop = 0;
+    for (int i = 0; i < AB * AT; i++) amask[i] = !(i % AT >= AT - 2 && i / AT == 1);
+    aqkv = rnd(AB * AT * 3 * AC, 51, 1);
+    arelb = rnd(AH * (2 * AT - 1), 52, 1.5);
+    double *w = rnd(AB * AT * AC, 53, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
+    double *db = zeros(AH * (2 * AT - 1));
+    f_attn(y);
+    k_attention_bwd_f64(dq, db, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 0, aseeds);
+    double eq = fd_err(f_attn, aqkv, AB * AT * 3 * AC, dq, w, AB * AT * AC);
+    double eb = fd_err(f_attn, arelb, AH * (2 * AT - 1), db, w, AB * AT * AC);
+    /* causal: offsets after the query never reach a score, so no gradient */
+    double ahead = 0;
+    for (int h = 0; causal && h < AH; h++)
+        for (int r = 1; r < AT; r++) ahead += fabs(db[h * (2 * AT - 1) + AT - 1 + r]);
+    check(eq < TOL && eb < TOL && ahead == 0, name, "rel err dqkv %.2e, dbias %.2e, ahead %.1e", eq,
+          eb, ahead);
+    free(w), free(y), free(dq), free(db), free(arelb), free(aqkv);
+    arelb = NULL;
+}
+
+/* The decoding kernel with a bias by distance equals causal attention with
+ * the same bias by offset (two appends, as test_attention_cached) */
+static void test_attention_cached_bias(void) {
+    enum { T = 11, C = 12, H = 3, hs = C / H, CAP = 14 };
+    double *qkv = rnd(T * 3 * C, 61, 1), *relb = rnd(H * (2 * T - 1), 62, 1);
+    double y[T * C], pr[H * T * T], sc[2 * T * T], db[H * CAP];
+    k_attention_fwd_f64(y, pr, sc, qkv, NULL, relb, 1, T, C, H, 1, 0, aseeds);
+    for (int h = 0; h < H; h++)
+        for (int d = 0; d < CAP; d++)
+            db[h * CAP + d] = d < T ? relb[h * (2 * T - 1) + T - 1 - d] : 0;
+    double K[H * CAP * hs], Vv[H * CAP * hs], yc[T * C], s[CAP];
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < hs; e++) {
+                K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
+                Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
+            }
+    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, db, 4, 0, C, H, CAP);
+    k_attention_cached_f64(yc + 4 * C, s, qkv + 4 * 3 * C, 3 * C, K, Vv, db, T - 4, 4, C, H, CAP);
+    double worst = 0;
+    for (int i = 0; i < T * C; i++) worst = fmax(worst, fabs(yc[i] - y[i]));
+    check(worst < 1e-14, "cached attention with a distance bias equals causal attention with it",
+          "max |Δ| %.1e", worst);
+    free(qkv), free(relb);
+}
+
+/* RoPE: linear, so its backward is exact against finite differences; values
+ * untouched; q'·k' depends on the positions' difference only; fp32 = fp64 */
+enum { RB = 2, RT = 5, RC = 12, RH = 2 };
+static double *rq;
+static int rpos0;
+static void f_rope(double *y) {
+    memcpy(y, rq, sizeof(double) * RB * RT * 3 * RC);
+    k_rope_fwd_f64(y, RB, RT, rpos0, RC, RH, 10000.0);
+}
+static void test_rope(void) {
+    size_t n = (size_t)RB * RT * 3 * RC;
+    rq = rnd(n, 71, 1);
+    rpos0 = 3;
+    double *w = rnd(n, 72, 1), *g = malloc(n * sizeof(double)), *y = zeros(n);
+    memcpy(g, w, n * sizeof(double));
+    k_rope_bwd_f64(g, RB, RT, rpos0, RC, RH, 10000.0);
+    double e = fd_err(f_rope, rq, n, g, w, n);
+    f_rope(y);
+    int vsame = 1;
+    for (size_t r = 0; r < (size_t)RB * RT; r++)
+        vsame &= !memcmp(y + r * 3 * RC + 2 * RC, rq + r * 3 * RC + 2 * RC, RC * sizeof(double));
+    report("rope forward/backward vs finite differences", vsame ? e : 1);
+
+    /* one q and one k placed at positions (p, p + 3) for several p: their
+     * rotated dot products agree per head */
+    enum { H = 4, hs = 16, C = H * hs };
+    double *qk = rnd(3 * C, 73, 1), dots[6][H];
+    float gap = 0;
+    for (int p = 0; p < 6; p++) {
+        double a[3 * C], b[3 * C];
+        memcpy(a, qk, sizeof a), memcpy(b, qk, sizeof b);
+        k_rope_fwd_f64(a, 1, 1, 17 * p, C, H, 10000.0);
+        k_rope_fwd_f64(b, 1, 1, 17 * p + 3, C, H, 10000.0);
+        for (int h = 0; h < H; h++) {
+            double d = 0;
+            for (int i = 0; i < hs; i++) d += a[h * hs + i] * b[C + h * hs + i];
+            dots[p][h] = d;
+            gap = fmaxf(gap, (float)fabs(d - dots[0][h]));
+        }
+    }
+    float *qf = to_f(rq, n), *yd = to_f(y, n);
+    k_rope_fwd(qf, RB, RT, rpos0, RC, RH, 10000.0);
+    double ef = rel_err_f(qf, yd, n);
+    check(gap < 1e-12 && ef < 2e-7, "rope: q·k depends on the offset only; fp32 vs fp64",
+          "max spread %.1e, fp32 rel err %.1e", gap, ef);
+    free(rq), free(w), free(g), free(y), free(qk), free(qf), free(yd);
 }
 
 /* ---- cross-entropy ------------------------------------------------------- */
@@ -411,12 +511,17 @@ static void test_determinism(void) {
     float *y = malloc(ny * 4), *p = malloc((size_t)B * H * T * T * 4), *s = malloc(2 * T * T * 4);
     float *d1 = calloc(nq, 4), *d2 = calloc(nq, 4);
     uint64_t seeds[B] = {1, 2, 3};
-    k_attention_fwd(y, p, s, qf, NULL, B, T, C, H, 1, 0.1, seeds);
-    k_attention_bwd(d1, s, gf, qf, p, B, T, C, H, 0.1, seeds);
-    k_attention_fwd(y, p, s, qf, NULL, B, T, C, H, 1, 0.1, seeds);
-    k_attention_bwd(d2, s, gf, qf, p, B, T, C, H, 0.1, seeds);
-    check(memcmp(d1, d2, nq * 4) == 0, "attention backward bit-identical run to run", NULL);
+    size_t nr = (size_t)H * (2 * T - 1);
+    double *rb = rnd(nr, 32, 1);
+    float *rbf = to_f(rb, nr), *b1 = calloc(nr, 4), *b2 = calloc(nr, 4);
+    k_attention_fwd(y, p, s, qf, NULL, rbf, B, T, C, H, 1, 0.1, seeds);
+    k_attention_bwd(d1, b1, s, gf, qf, p, B, T, C, H, 0.1, seeds);
+    k_attention_fwd(y, p, s, qf, NULL, rbf, B, T, C, H, 1, 0.1, seeds);
+    k_attention_bwd(d2, b2, s, gf, qf, p, B, T, C, H, 0.1, seeds);
+    check(memcmp(d1, d2, nq * 4) == 0 && memcmp(b1, b2, nr * 4) == 0,
+          "attention backward bit-identical run to run (with a relative bias)", NULL);
     free(q), free(g), free(qf), free(gf), free(y), free(p), free(s), free(d1), free(d2);
+    free(rb), free(rbf), free(b1), free(b2);
 }
 
 /* ---- optimizer-state encodings ------------------------------------------ */
@@ -667,7 +772,7 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(45);
+    check_plan(50);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_bf16_arrays();
@@ -684,6 +789,10 @@ int main(void) {
     test_attention_long();
     test_attention_cached();
     test_attention_causal_padded();
+    test_attention_relb(0, "attention with a relative bias, bidirectional+padding: dqkv, dbias");
+    test_attention_relb(1, "attention with a relative bias, causal: dqkv, dbias");
+    test_attention_cached_bias();
+    test_rope();
     test_xent();
     test_determinism();
     test_state_codes();

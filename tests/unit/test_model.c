@@ -8,12 +8,16 @@
  * 2.2e-08, tolerance 2e-07). Also:
  * parameter counts equal HF's, results are bit-identical run to run, and
  * dropout streams follow the global sample index, not the batch position.
+ * The same for relative positions (T5 buckets shared and per layer, RoPE,
+ * ALiBi with 3 heads) and DeepNorm's residual weight; T5's bucket function
+ * and ALiBi's slopes equal HF's exactly.
  */
 #include "tests/lib/check.h"
 
 #include "kernels/kernels.h"
 #include "src/config/config.h"
 #include "src/model/model.h"
+#include "src/model/positions.h"
 
 #include <hdf5.h>
 #include <string.h>
@@ -91,13 +95,32 @@ static void variant(hid_t f, const char *gname) {
     c.heads = attr_long(g, "heads");
     c.ffn = attr_long(g, "ffn");
     c.tied = 1;
+    c.positions = POS_ABSOLUTE, c.init = INIT_NORMAL;
+    if (H5Aexists(g, "positions") > 0) {
+        attr_str(g, "positions", s, sizeof s);
+        c.positions = !strcmp(s, "t5")      ? POS_T5
+                      : !strcmp(s, "rope")  ? POS_ROPE
+                      : !strcmp(s, "alibi") ? POS_ALIBI
+                                            : POS_ABSOLUTE;
+        c.t5_buckets = attr_long(g, "t5_buckets");
+        c.t5_max_distance = attr_long(g, "t5_max_distance");
+        c.t5_shared = attr_long(g, "t5_shared");
+        c.rope_base = attr_double(g, "rope_base");
+        attr_str(g, "init", s, sizeof s);
+        c.init = !strcmp(s, "deepnorm") ? INIT_DEEPNORM : INIT_NORMAL;
+    }
     int B = attr_long(g, "B"), T = attr_long(g, "T"), N = B * T;
 
     Model m;
     model_layout(&m, &c, 3, 16); /* padding for 3 ranks: layout must not matter */
     model_alloc_params(&m);
     model_alloc_acts(&m, B, T, 0, 1, 0);
-    int missing = 0;
+    int missing = 0, extra = 0;
+    hid_t pg = H5Gopen2(g, "params", H5P_DEFAULT);
+    H5G_info_t gi;
+    H5Gget_info(pg, &gi);
+    extra = (int)gi.nlinks - m.nviews; /* the fixture has no tensor we lack */
+    H5Gclose(pg);
     for (int i = 0; i < m.nviews; i++) {
         snprintf(name, sizeof name, "params/%s", m.view[i].name);
         if (H5Lexists(g, name, H5P_DEFAULT) <= 0 || ds_size(g, name) != m.view[i].numel) {
@@ -108,7 +131,7 @@ static void variant(hid_t f, const char *gname) {
     }
     char tn[96];
     snprintf(tn, sizeof tn, "%s: fixture has every tensor with our shape", gname);
-    check(missing == 0, tn, "%d missing", missing);
+    check(missing == 0 && extra == 0, tn, "%d missing, %d extra", missing, extra);
 
     int32_t *tok = malloc(N * 4), *lab = malloc(N * 4), *seg = malloc(N * 4);
     uint8_t *mask = malloc(N);
@@ -213,6 +236,43 @@ static void variant(hid_t f, const char *gname) {
     H5Gclose(g);
 }
 
+/* T5's buckets for offsets −1000…1000 and ALiBi's slopes for 1…16 heads
+ * equal what HF's T5 and BLOOM compute (stored by the fixture script) */
+static void position_functions(hid_t f) {
+    hid_t g = H5Gopen2(f, "functions", H5P_DEFAULT);
+    int cases = 0, wrong = 0;
+    int32_t ref[2001];
+    char nm[64], first[96] = "";
+    for (int bi = 0; bi < 2; bi++) {
+        int sets[4][2] = {{32, 128}, {8, 6}, {6, 7}, {64, 1000}};
+        for (int k = 0; k < 4; k++) {
+            snprintf(nm, sizeof nm, "t5_bucket_%d_%d_%d", bi, sets[k][0], sets[k][1]);
+            read_ds(g, nm, H5T_NATIVE_INT32, ref);
+            for (int r = -1000; r <= 1000; r++, cases++) {
+                int got = pos_t5_bucket(r, bi, sets[k][0], sets[k][1]);
+                if (got != ref[r + 1000] && !wrong++)
+                    snprintf(first, sizeof first, "%s offset %d: %d vs HF %d", nm, r, got,
+                             ref[r + 1000]);
+            }
+        }
+    }
+    check(wrong == 0 && cases == 8 * 2001, "T5 buckets equal HF's (8 settings, offsets ±1000)",
+          "%d of %d differ; first %s", wrong, cases, first);
+    double worst = 0;
+    for (int n = 1; n <= 16; n++) {
+        double want[16], got[16];
+        snprintf(nm, sizeof nm, "alibi_slopes_%d", n);
+        read_ds(g, nm, H5T_NATIVE_DOUBLE, want);
+        pos_alibi_slopes(n, got);
+        for (int h = 0; h < n; h++) worst = fmax(worst, fabs(got[h] - want[h]) / want[h]);
+    }
+    /* HF raises an fp32 base to integer powers (3e-7 off the exact value
+     * measured); ours are exact in double */
+    check(worst < 1e-6, "ALiBi slopes equal HF BLOOM's (fp32) for 1..16 heads", "worst rel %.1e",
+          worst);
+    H5Gclose(g);
+}
+
 static void param_counts(hid_t f) {
     struct {
         const char *ini, *attr;
@@ -234,7 +294,7 @@ static void param_counts(hid_t f) {
 }
 
 int main(void) {
-    check_plan(30);
+    check_plan(81);
     hid_t f = H5Fopen(FIX, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         printf("not ok - open %s\n", FIX);
@@ -244,6 +304,11 @@ int main(void) {
     variant(f, "encoder_pre");
     variant(f, "decoder_pre");
     variant(f, "decoder_post");
+    const char *extra[] = {"encoder_post_t5",      "decoder_pre_t5",    "encoder_post_rope",
+                           "decoder_pre_rope",     "encoder_pre_alibi", "decoder_pre_alibi",
+                           "encoder_post_deepnorm"};
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) variant(f, extra[i]);
+    position_functions(f);
     param_counts(f);
     H5Fclose(f);
     return check_exit();
