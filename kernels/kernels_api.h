@@ -90,10 +90,29 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
  * cached keys and values K, V [NH][cap][hs] (positions 0 … past + n − 1
  * filled): y[n, C]. scratch: cap elements. 4·hs·(past + i + 1) FLOPs per row
  * and head, reading each cached row once. dbias, NULL or [NH][cap]: the
- * relative bias by distance, dbias[h][pos − j] added to the score of key j. */
+ * relative bias by distance, dbias[h][pos − j] added to the score of key j.
+ * window > 0: only the last `window` keys and the first nglobal are seen
+ * (k_attention_window_fwd's causal rule); 0: every earlier key. */
 void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
                             const kreal *V, const kreal *dbias, int n, int past, int C, int NH,
-                            int cap);
+                            int cap, int window, int nglobal);
+
+/* Sliding-window attention with global tokens, the contract of
+ * k_attention_fwd/bwd otherwise: query i sees keys i − ⌊w/2⌋ … i + ⌊w/2⌋
+ * (causal: i − w + 1 … i) and the first nglobal tokens, which see every key
+ * (causal: every earlier one). probs holds k_attention_window_probs per
+ * (sample, head), O(T·(w + nglobal)); scratch k_attention_window_scratch.
+ * With w ≥ 2T and nglobal = 0 it is full attention (the same dropout). */
+size_t KF(k_attention_window_probs)(int T, int w, int nglobal, int causal);
+size_t KF(k_attention_window_scratch)(int T, int w, int nglobal, int causal);
+void KF(k_attention_window_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
+                                const uint8_t *keymask, const kreal *relb, int B, int T, int C,
+                                int NH, int causal, int w, int nglobal, double p_drop,
+                                const uint64_t *seeds);
+void KF(k_attention_window_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
+                                const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
+                                int causal, int w, int nglobal, double p_drop,
+                                const uint64_t *seeds);
 
 /* Rotary position embedding on the queries and keys of packed qkv [B,T,3C]
  * (values untouched), in place; row t sits at position pos0 + t. HF's

@@ -17,20 +17,8 @@
  */
 #include "real.h"
 
-#ifdef KERNELS_F64
-#define AGEMM(ta, tb, ...) k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__)
-#else /* bf16 inputs when the run asks for them (k_bf16_gemm_set), as matmul.c */
-#define AGEMM(ta, tb, ...)                                                                         \
-    (k_bf16_gemm_on() ? k_sgemm_bf16(ta, tb, __VA_ARGS__)                                          \
-                      : k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__))
-#endif
-
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
-}
-
-static uint64_t head_seed(const uint64_t *seeds, int b, int h) {
-    return k_rng_child(seeds ? seeds[b] : 0, 0xA77E0000u + (uint64_t)h);
 }
 
 void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
@@ -67,7 +55,7 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
             }
             const kreal *Pv = P;
             if (p_drop > 0) {
-                KF(k_dropout_fwd)(scratch, P, (size_t)T * T, p_drop, head_seed(seeds, b, h));
+                KF(k_dropout_fwd)(scratch, P, (size_t)T * T, p_drop, k_attn_head_seed(seeds, b, h));
                 Pv = scratch;
             }
             AGEMM(CblasNoTrans, CblasNoTrans, T, hs, T, 1, Pv, T, v, C3, 0,
@@ -92,7 +80,7 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
             const kreal *dyb = dy + (size_t)b * T * C + h * hs;
             const kreal *P = probs + ((size_t)b * NH + h) * T * T;
             const kreal *Pv = P;
-            uint64_t hseed = head_seed(seeds, b, h);
+            uint64_t hseed = k_attn_head_seed(seeds, b, h);
             if (p_drop > 0) {
                 KF(k_dropout_fwd)(Pd, P, (size_t)T * T, p_drop, hseed);
                 Pv = Pd;
@@ -134,7 +122,7 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
 
 void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
                             const kreal *V, const kreal *dbias, int n, int past, int C, int NH,
-                            int cap) {
+                            int cap, int window, int nglobal) {
     int hs = C / NH;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     for (int i = 0; i < n; i++) {
@@ -146,6 +134,8 @@ void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstrid
                    q + (size_t)i * qstride + h * hs, hs, Kh, hs, 0, scratch, t);
             if (dbias) /* key j is t − 1 − j positions back */
                 for (int j = 0; j < t; j++) scratch[j] += dbias[(size_t)h * cap + (t - 1 - j)];
+            int pos = t - 1, far = window > 0 && pos >= nglobal ? pos - window + 1 : 0;
+            for (int j = nglobal; j < far; j++) scratch[j] = -INFINITY; /* outside the window */
             kreal mx = -INFINITY;
             for (int j = 0; j < t; j++) mx = scratch[j] > mx ? scratch[j] : mx;
             k_exp_shift(scratch, scratch, (size_t)t, mx);

@@ -31,9 +31,26 @@
 
 #include "kernels/rng.h"
 
+/* The attention kernels' products: bf16 inputs when the run asks for them
+ * (k_bf16_gemm_set), as matmul.c; k_gemm's row-major contract otherwise */
+#ifdef KERNELS_F64
+#define AGEMM(ta, tb, ...) k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__)
+#else
+#define AGEMM(ta, tb, ...)                                                                         \
+    (k_bf16_gemm_on() ? k_sgemm_bf16(ta, tb, __VA_ARGS__)                                          \
+                      : k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__))
+#endif
+
 #ifndef KERNELS_F64
 #include "vmath.h"
 #endif
+
+/* The dropout stream of attention probabilities for (sample b, head h);
+ * element (i, j) of a head's T×T probabilities draws at index i·T + j, in
+ * the full kernel and the windowed one alike */
+static inline uint64_t k_attn_head_seed(const uint64_t *seeds, int b, int h) {
+    return k_rng_child(seeds ? seeds[b] : 0, 0xA77E0000u + (uint64_t)h);
+}
 
 /* y[j] = exp(x[j] − mx) for j < n, y may be x: in vector lanes in the float
  * build (vmath.h), libm in the double one */

@@ -23,6 +23,7 @@ enum {
     POS_ROPE = 4,
     POS_ALIBI = 5
 };
+enum { ATTN_FULL = 0, ATTN_WINDOW = 1 }; /* [model] attention */
 /* [model] init */
 enum { INIT_NORMAL = 0, INIT_SCALED = 1, INIT_DEPTH = 2, INIT_DEEPNORM = 3 };
 
@@ -52,6 +53,10 @@ typedef struct {
     int t5_max_distance; /* POS_T5: offsets from here on share the last bucket */
     int t5_shared;       /* POS_T5: one table for all layers (T5) or one per layer */
     double rope_base;    /* POS_ROPE: θ_i = p·base^(−2i/hs) */
+    int attention;       /* ATTN_FULL, or ATTN_WINDOW: sliding windows (model_layer_window) */
+    int window;          /* ATTN_WINDOW: keys within ±window/2 (causal: the last window) */
+    int global_tokens;   /* ATTN_WINDOW: the first k tokens see and are seen by every token */
+    int full_every;      /* ATTN_WINDOW: layers l with l % full_every == 0 attend fully (0: none) */
 } ModelConfig;
 
 #define PATH_MAX_CFG 1024

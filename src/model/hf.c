@@ -133,6 +133,10 @@ static int supported(const Model *m, char *err, size_t n) {
                       "HF export: [model] positions = %s has no BERT, RoBERTa or GPT-2 equivalent "
                       "(learned absolute positions only)",
                       pos_name[c->positions]);
+    if (c->attention == ATTN_WINDOW)
+        return z_fail(err, n,
+                      "HF export: [model] attention = window has no BERT, RoBERTa or GPT-2 "
+                      "equivalent");
     if (c->init == INIT_DEEPNORM)
         return z_fail(err, n,
                       "HF export: init = deepnorm weights the residuals by (2L)^(1/4); HF BERT "

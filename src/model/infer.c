@@ -98,7 +98,9 @@ static void attn(KvCache *kv, int l, const float *in, int n) {
         }
     const float *db = NULL;
     if (kv->dbias) db = kv->dbias + (m->c.t5_shared ? 0 : (size_t)l * NH * kv->cap);
-    k_attention_cached(kv->y, kv->scores, kv->qkv, 3 * C, K, V, db, n, kv->len, C, NH, kv->cap);
+    int win = model_layer_window(&m->c, l) ? m->c.window : 0;
+    k_attention_cached(kv->y, kv->scores, kv->qkv, 3 * C, K, V, db, n, kv->len, C, NH, kv->cap, win,
+                       m->c.global_tokens);
     k_matmul_fwd(kv->p, kv->y, P(u, m->bl.proj_w), n, C, C);
     k_bias_fwd(kv->p, P(u, m->bl.proj_b), n, C);
 }

@@ -227,6 +227,17 @@ double model_flops_per_token(const Model *m, int T, double head_frac) {
            12.0 * c->layers * C * (double)T;
 }
 
+int model_layer_window(const ModelConfig *c, int l) {
+    return c->attention == ATTN_WINDOW && !(c->full_every > 0 && l % c->full_every == 0);
+}
+
+size_t model_attn_probs(const ModelConfig *c, int l, int B, int T) {
+    size_t per = model_layer_window(c, l) ? k_attention_window_probs(T, c->window, c->global_tokens,
+                                                                     c->arch == ARCH_DECODER)
+                                          : (size_t)T * T;
+    return (size_t)B * c->heads * per;
+}
+
 double model_res_alpha(const ModelConfig *c) {
     return pow(2.0 * (c->layers > 0 ? c->layers : 1), 0.25);
 }

@@ -39,6 +39,11 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
     /* With recomputation every block shares one set of activations; only its
      * output (the next block's input) is kept per block. */
     int rc = m->recompute;
+    size_t att_max = 0; /* recomputation: one probability buffer for the largest block */
+    for (int l = 0; l < c->layers; l++) {
+        size_t n = model_attn_probs(c, l, B, T);
+        att_max = n > att_max ? n : att_max;
+    }
     for (int l = 0; l < c->layers; l++) {
         BlockActs *a = &m->blk[l];
         if (l == 0 || !rc) {
@@ -46,7 +51,7 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
             TAKE(a->ln1_mean, N);
             TAKE(a->ln1_rstd, N);
             TAKE(a->qkv, 3 * N * C);
-            TAKE(a->att, (size_t)B * c->heads * T * T);
+            TAKE(a->att, rc ? att_max : model_attn_probs(c, l, B, T));
             TAKE(a->atty, N * C);
             TAKE(a->attproj, N * C);
             TAKE(a->res1, N * C);
@@ -89,7 +94,13 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
     TAKE(m->dfch, N * F);
     TAKE(m->dhead, hrows * C);
     TAKE(m->dhead2, hrows * C);
-    TAKE(m->att_scratch, k_attention_scratch(T));
+    size_t sc = k_attention_scratch(T);
+    if (c->attention == ATTN_WINDOW) { /* the larger of the two kernels' needs */
+        size_t ws =
+            k_attention_window_scratch(T, c->window, c->global_tokens, c->arch == ARCH_DECODER);
+        sc = ws > sc ? ws : sc;
+    }
+    TAKE(m->att_scratch, sc);
     int rel = c->positions == POS_T5 || c->positions == POS_ALIBI;
     TAKE(m->relb, rel ? (size_t)c->heads * (2 * T - 1) : 0);
     TAKE(m->drelb, c->positions == POS_T5 ? (size_t)c->heads * (2 * T - 1) : 0);
@@ -281,8 +292,14 @@ static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
      * blocks that share block 0's table read what block 0 wrote */
     if (m->relb && (c->positions == POS_ALIBI ? l == 0 : rel_owner(m, l) == l))
         pos_relb_fill(c, c->positions == POS_T5 ? PU(u, m->bl.rel_w) : NULL, b->T, m->relb);
-    k_attention_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B, b->T, C,
-                    c->heads, c->arch == ARCH_DECODER, attn_p(m, b), attn_seeds(m, b, l));
+    int causal = c->arch == ARCH_DECODER;
+    if (model_layer_window(c, l))
+        k_attention_window_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B,
+                               b->T, C, c->heads, causal, c->window, c->global_tokens, attn_p(m, b),
+                               attn_seeds(m, b, l));
+    else
+        k_attention_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B, b->T,
+                        C, c->heads, causal, attn_p(m, b), attn_seeds(m, b, l));
     k_matmul_fwd(a->attproj, a->atty, PU(u, m->bl.proj_w), N, C, C);
     k_bias_fwd(a->attproj, PU(u, m->bl.proj_b), N, C);
 }
@@ -301,8 +318,13 @@ static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, co
      * (zeroed by its owner's last user, the first block backward meets) */
     size_t nrel = (size_t)c->heads * (2 * b->T - 1);
     if (m->drelb && (!c->t5_shared || l == c->layers - 1)) zero(m->drelb, nrel);
-    k_attention_bwd(m->dqkv, m->drelb, m->att_scratch, m->datty, a->qkv, a->att, b->B, b->T, C,
-                    c->heads, attn_p(m, b), attn_seeds(m, b, l));
+    if (model_layer_window(c, l))
+        k_attention_window_bwd(m->dqkv, m->drelb, m->att_scratch, m->datty, a->qkv, a->att, b->B,
+                               b->T, C, c->heads, c->arch == ARCH_DECODER, c->window,
+                               c->global_tokens, attn_p(m, b), attn_seeds(m, b, l));
+    else
+        k_attention_bwd(m->dqkv, m->drelb, m->att_scratch, m->datty, a->qkv, a->att, b->B, b->T, C,
+                        c->heads, attn_p(m, b), attn_seeds(m, b, l));
     if (m->drelb && rel_owner(m, l) == l) pos_relb_fold(c, m->drelb, b->T, GU(u, m->bl.rel_w));
     if (c->positions == POS_ROPE) k_rope_bwd(m->dqkv, b->B, b->T, 0, C, c->heads, c->rope_base);
     k_matmul_bwd(da_in, GU(u, m->bl.qkv_w), m->dqkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);

@@ -214,6 +214,11 @@ static inline int model_max_len(const ModelConfig *c) {
  * fraction `rate` is masked: 8 σ above the binomial mean, plus 64, capped at
  * N. Shared by the trainer and `zeropt plan`. */
 int model_mlm_head_rows(int N, double rate);
+/* 1 when block l attends through sliding windows ([model] attention = window,
+ * except every full_every-th layer) */
+int model_layer_window(const ModelConfig *c, int l);
+/* Elements of block l's saved attention probabilities for B×T */
+size_t model_attn_probs(const ModelConfig *c, int l, int B, int T);
 /* DeepNorm's residual weight (2L)^¼ (init = deepnorm; post-LN x·α + f(x)) */
 double model_res_alpha(const ModelConfig *c);
 

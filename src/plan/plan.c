@@ -10,6 +10,27 @@ static double al(double n) {
     return ceil(n / 16) * 16;
 }
 
+/* The windowed kernel's geometry (kernels/cpu/attention_window.c): query
+ * blocks of bq = min(T, 64) rows over key spans W ≤ bq + lo + hi wide, k
+ * global keys and rows. Its probabilities per (sample, head) and scratch. */
+static void window_sizes(const ModelConfig *c, double T, double *probs, double *scratch) {
+    int causal = c->arch == ARCH_DECODER;
+    double k = c->global_tokens < T ? c->global_tokens : T;
+    double lo = causal ? c->window - 1 : c->window / 2, hi = causal ? 0 : c->window / 2;
+    lo = lo < T - 1 ? lo : T - 1, hi = hi < T - 1 ? hi : T - 1;
+    double bq = T < 64 ? T : 64, nblk = ceil(T / bq), W = bq + lo + hi < T ? bq + lo + hi : T;
+    *probs = nblk * bq * (W + k) + k * T;
+    *scratch = 2 * (bq * (W + k) + k * T);
+}
+
+/* Elements of block l's saved attention probabilities */
+static double attn_probs(const ModelConfig *c, int l, double B, double T) {
+    int win = c->attention == ATTN_WINDOW && !(c->full_every > 0 && l % c->full_every == 0);
+    double p = T * T, scr;
+    if (win) window_sizes(c, T, &p, &scr);
+    return B * c->heads * p;
+}
+
 /* The arena of src/model/model.c, view by view: N = B·T rows, R labelled
  * rows at the MLM head (encoder), V vocabulary, NH heads. */
 double plan_activation_elems(const PlanModel *g) {
@@ -21,17 +42,28 @@ double plan_activation_elems(const PlanModel *g) {
     /* embeddings: sum, its LayerNorm (encoder) with mean and rstd, dropout output */
     double e = al(N * C) + (enc ? al(N * C) : 0) + 2 * al(N) + al(N * C);
     /* one block's saved activations; post-LN with recomputation keeps no ln2 */
-    double blk = al(N * C) + 2 * al(N) + al(3 * N * C) + al(B * c->heads * T * T) + 3 * al(N * C) +
+    double blk = al(N * C) + 2 * al(N) + al(3 * N * C) + 3 * al(N * C) +
                  (post && rc ? 0 : al(N * C)) + 2 * al(N) + 2 * al(N * F) + al(N * C) +
                  (post ? al(N * C) : 0);
+    /* and its attention probabilities (recomputation: one buffer, the largest) */
+    double att = 0, att_max = 0;
+    for (int l = 0; l < c->layers; l++) {
+        double a = al(attn_probs(c, l, B, T));
+        att += a, att_max = a > att_max ? a : att_max;
+    }
     /* each block's output: post-LN without recomputation reuses ln2 */
     double outs = post && !rc ? 0 : c->layers * al(N * C);
-    double blocks = (rc ? 1 : c->layers) * blk + outs;
+    double blocks = (rc ? 1 : c->layers) * blk + (rc ? att_max : att) + outs;
     /* final norm, MLM head rows, logits (softmax in place), losses */
     double head = al(N * C) + 2 * al(N) + 4 * al(R * C) + 2 * al(R) + al(rows * V) + al(rows);
     /* backward scratch: 4 (N, C), dqkv, datty, 2 (N, F), 2 (R, C), attention */
+    double scr = 2 * T * T, wp, ws; /* attention scratch: the larger kernel's */
+    if (c->attention == ATTN_WINDOW) {
+        window_sizes(c, T, &wp, &ws);
+        scr = ws > scr ? ws : scr;
+    }
     double bwd =
-        4 * al(N * C) + al(3 * N * C) + al(N * C) + 2 * al(N * F) + 2 * al(R * C) + al(2 * T * T);
+        4 * al(N * C) + al(3 * N * C) + al(N * C) + 2 * al(N * F) + 2 * al(R * C) + al(scr);
     /* the relative score bias by offset and its gradient (T5; ALiBi: the bias) */
     double rel = c->heads * (2 * T - 1);
     if (c->positions == POS_T5 || c->positions == POS_ALIBI) bwd += al(rel);

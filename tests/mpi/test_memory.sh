@@ -8,8 +8,8 @@
 #     category (params, grads, optimizer, ZeRO buffers, activations, batch)
 #     equal the plan to the byte, and the bytes sent per step equal the
 #     plan's mpi_bytes_per_step;
-#   - the same for recomputation, gradient accumulation and an untied
-#     pre-LN decoder;
+#   - the same for recomputation, gradient accumulation, an untied pre-LN
+#     decoder and sliding-window layers (T5 bias; ALiBi with recomputation);
 #   - resident memory: right after allocation it exceeds the baseline by the
 #     counted bytes within 3 % + 16 MB (measured 2026-12-01 on small: 0.85 %);
 #     the peak over the run adds at most the transient buffers MPI and BLAS
@@ -69,21 +69,24 @@ run v-acc1 2 zero.stage=1 train.global_batch=16 || vfail=1
 run v-acc3 2 zero.stage=3 train.global_batch=16 || vfail=1
 run v-dec2 2 zero.stage=2 $dec || vfail=1
 run v-dec3 2 zero.stage=3 $dec train.global_batch=16 || vfail=1
+win="model.attention=window model.window=8 model.global_tokens=1 model.full_every=2"
+run v-win2 2 zero.stage=2 $win model.positions=t5 || vfail=1
+run v-win3 2 zero.stage=3 $dec $win model.positions=alibi train.recompute=true || vfail=1
 [ $vfail = 0 ] && py "variants" "$TMP" <<'PY'
 import json, sys
 from tap import ok
 d = sys.argv[1]
 cats = ["params", "grads", "optim", "buffers", "activations", "data"]
 bad = []
-for v in ["rc0", "rc3", "acc1", "acc3", "dec2", "dec3"]:
+for v in ["rc0", "rc3", "acc1", "acc3", "dec2", "dec3", "win2", "win3"]:
     recs = [json.loads(l) for l in open(f"{d}/v-{v}/metrics.jsonl")]
     p = json.load(open(f"{d}/v-{v}.plan.json"))
     bad += [f"{v} {c}: counted {recs[0][c + '_bytes']} plan {p[c + '_bytes']}" for c in cats
             if recs[0][c + "_bytes"] != p[c + "_bytes"]]
     bad += [f"{v} sent {r['comm_bytes']} plan {p['mpi_bytes_per_step']}" for r in recs
             if "comm_bytes" in r and r["comm_bytes"] != p["mpi_bytes_per_step"]]
-ok("recompute, accumulation 2 and an untied decoder: counted bytes and bytes sent equal the plan",
-   not bad, "; ".join(bad) if bad else "6 runs")
+ok("recompute, accumulation 2, an untied decoder, windowed T5 and ALiBi layers: counted bytes and bytes sent equal the plan",
+   not bad, "; ".join(bad) if bad else "8 runs")
 PY
 # resident memory, and stage 3 against stage 0 on small (2 ranks)
 small="data.path=$TMP/corpus.h5 data.seq_len=64 data.val_batches=0 train.micro_batch=4 train.steps=2 checkpoint.every=-1 run.peak_tflops=1"

@@ -41,14 +41,18 @@ def cfg_of(arch, norm, **kw):
 # Positions and residual schemes beyond the HF-checked four: T5 buckets small
 # enough that T = 11 reaches the logarithmic ones and the last (shared table in
 # an encoder, one per layer in a decoder), RoPE, ALiBi at a head count that is
-# not a power of two (3), DeepNorm's residual weight.
+# not a power of two (3), DeepNorm's residual weight, sliding windows (with a
+# global token and full attention every other layer; with RoPE in a decoder).
 EXTRA = [("encoder", "post", "t5", dict(pos="t5", t5_buckets=8, t5_max_distance=6)),
          ("decoder", "pre", "t5", dict(pos="t5", t5_buckets=6, t5_max_distance=7, t5_shared=False)),
          ("encoder", "post", "rope", dict(pos="rope", rope_base=500.0)),
          ("decoder", "pre", "rope", dict(pos="rope")),
          ("encoder", "pre", "alibi", dict(pos="alibi")),
          ("decoder", "pre", "alibi", dict(pos="alibi")),
-         ("encoder", "post", "deepnorm", dict(init="deepnorm"))]
+         ("encoder", "post", "deepnorm", dict(init="deepnorm")),
+         ("encoder", "post", "window", dict(attention="window", window=4, global_tokens=1,
+                                            full_every=2)),
+         ("decoder", "pre", "window", dict(attention="window", window=3, pos="rope"))]
 
 
 def write_reference_functions(f):
@@ -191,7 +195,9 @@ def main(path):
                              type_vocab_size=TV if arch == "encoder" else 0, layers=L, width=C, heads=NH,
                              ffn=FF, B=B, T=T, positions=c.pos, t5_buckets=c.t5_buckets,
                              t5_max_distance=c.t5_max_distance, t5_shared=int(c.t5_shared),
-                             rope_base=c.rope_base, init=c.init).items():
+                             rope_base=c.rope_base, init=c.init, attention=c.attention,
+                             window=c.window, global_tokens=c.global_tokens,
+                             full_every=c.full_every).items():
                 g.attrs[k] = v
             g["tokens"] = tokens.numpy().astype(np.int32)
             g["segments"] = segments.numpy().astype(np.int32)

@@ -13,13 +13,15 @@ import torch.nn.functional as F
 class Cfg:
     def __init__(self, arch, norm, gelu, eps, V, P, TV, L, C, NH, FF, tied=True, pos="absolute",
                  t5_buckets=32, t5_max_distance=128, t5_shared=True, rope_base=10000.0,
-                 init="normal"):
+                 init="normal", attention="full", window=128, global_tokens=0, full_every=0):
         self.arch, self.norm, self.gelu, self.eps = arch, norm, gelu, eps
         self.V, self.P, self.TV, self.L, self.C, self.NH, self.FF = V, P, TV, L, C, NH, FF
         self.tied = tied
         self.pos = "absolute" if pos == "learned" else pos  # absolute|t5|rope|alibi
         self.t5_buckets, self.t5_max_distance, self.t5_shared = t5_buckets, t5_max_distance, t5_shared
         self.rope_base, self.init = rope_base, init
+        self.attention, self.window, self.global_tokens = attention, window, global_tokens
+        self.full_every = full_every
         # DeepNorm's residual weight on post-LN blocks
         self.alpha = (2.0 * L) ** 0.25 if init == "deepnorm" else 1.0
 
@@ -94,6 +96,19 @@ def rel_bias(c, table, T):
     return table[b].permute(2, 0, 1)
 
 
+def window_mask(c, T, l):
+    """[T, T] additive mask of layer l's sliding window (0 where seen), or 0:
+    query i sees keys within +-window/2 (causal: the window - 1 before it) and
+    the first global_tokens, which see every key."""
+    if c.attention != "window" or (c.full_every > 0 and l % c.full_every == 0):
+        return 0
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    lo, hi = (c.window - 1, 0) if c.arch == "decoder" else (c.window // 2, c.window // 2)
+    see = ((j >= i - lo) & (j <= i + hi)) | (j < c.global_tokens) | (i < c.global_tokens)
+    return torch.zeros(T, T).masked_fill(~see, float("-inf"))
+
+
 def rope(q, k, base):
     """HF's rotary embedding (LLaMA's apply_rotary_pos_emb) on [B, NH, T, hs];
     the angles in double, as zeropt computes them."""
@@ -129,12 +144,12 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
 
     shared = {}
 
-    def attn(x, p):
+    def attn(x, p, l):
         qkv = x @ ps[p + "attn.qkv.weight"].T + ps[p + "attn.qkv.bias"]
         q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=-1))
         if c.pos == "rope":
             q, k = rope(q, k, c.rope_base)
-        s = q @ k.transpose(-1, -2) / math.sqrt(hs) + bias
+        s = q @ k.transpose(-1, -2) / math.sqrt(hs) + bias + window_mask(c, T, l)
         if c.pos in ("t5", "alibi"):
             if c.pos == "alibi" or not c.t5_shared or "b" not in shared:
                 tab = ps.get(p + "attn.rel_bias.weight")
@@ -150,10 +165,10 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
     for l in range(c.L):
         p = f"blocks.{l:02d}."
         if c.norm == "pre":
-            h = h + attn(ln(h, p + "attn.norm"), p)
+            h = h + attn(ln(h, p + "attn.norm"), p, l)
             h = h + ffn(ln(h, p + "mlp.norm"), p)
         else:
-            h = ln(c.alpha * h + attn(h, p), p + "attn.norm")
+            h = ln(c.alpha * h + attn(h, p, l), p + "attn.norm")
             h = ln(c.alpha * h + ffn(h, p), p + "mlp.norm")
     if c.norm == "pre":
         h = ln(h, "head.norm")

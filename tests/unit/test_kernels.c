@@ -336,8 +336,9 @@ static void test_attention_cached(void) {
                 K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
                 Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
             }
-    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, NULL, 5, 0, C, H, CAP);
-    k_attention_cached_f64(yc + 5 * C, s, qkv + 5 * 3 * C, 3 * C, K, Vv, NULL, T - 5, 5, C, H, CAP);
+    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, NULL, 5, 0, C, H, CAP, 0, 0);
+    k_attention_cached_f64(yc + 5 * C, s, qkv + 5 * 3 * C, 3 * C, K, Vv, NULL, T - 5, 5, C, H, CAP,
+                           0, 0);
     double worst = 0;
     for (int i = 0; i < T * C; i++) worst = fmax(worst, fabs(yc[i] - y[i]));
     check(worst < 1e-14, "cached attention (decoding) equals causal attention", "max |Δ| %.1e",
@@ -409,13 +410,24 @@ static void test_attention_cached_bias(void) {
                 K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
                 Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
             }
-    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, db, 4, 0, C, H, CAP);
-    k_attention_cached_f64(yc + 4 * C, s, qkv + 4 * 3 * C, 3 * C, K, Vv, db, T - 4, 4, C, H, CAP);
+    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, db, 4, 0, C, H, CAP, 0, 0);
+    k_attention_cached_f64(yc + 4 * C, s, qkv + 4 * 3 * C, 3 * C, K, Vv, db, T - 4, 4, C, H, CAP, 0,
+                           0);
     double worst = 0;
     for (int i = 0; i < T * C; i++) worst = fmax(worst, fabs(yc[i] - y[i]));
-    check(worst < 1e-14, "cached attention with a distance bias equals causal attention with it",
-          "max |Δ| %.1e", worst);
-    free(qkv), free(relb);
+    /* and with a window of 4 and 1 global token, as the windowed kernel */
+    double *wp = zeros(H * k_attention_window_probs_f64(T, 4, 1, 1));
+    double *ws = zeros(k_attention_window_scratch_f64(T, 4, 1, 1));
+    k_attention_window_fwd_f64(y, wp, ws, qkv, NULL, relb, 1, T, C, H, 1, 4, 1, 0, aseeds);
+    k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, db, 6, 0, C, H, CAP, 4, 1);
+    k_attention_cached_f64(yc + 6 * C, s, qkv + 6 * 3 * C, 3 * C, K, Vv, db, T - 6, 6, C, H, CAP, 4,
+                           1);
+    double wworst = 0;
+    for (int i = 0; i < T * C; i++) wworst = fmax(wworst, fabs(yc[i] - y[i]));
+    check(worst < 1e-14 && wworst < 1e-14,
+          "cached attention with a distance bias (and a window) equals causal attention with it",
+          "max |Δ| %.1e, windowed %.1e", worst, wworst);
+    free(qkv), free(relb), free(wp), free(ws);
 }
 
 /* RoPE: linear, so its backward is exact against finite differences; values
@@ -464,6 +476,112 @@ static void test_rope(void) {
     check(gap < 1e-12 && ef < 2e-7, "rope: q·k depends on the offset only; fp32 vs fp64",
           "max spread %.1e, fp32 rel err %.1e", gap, ef);
     free(rq), free(w), free(g), free(y), free(qk), free(qf), free(yd);
+}
+
+/* ---- windowed attention -------------------------------------------------- */
+/* a direct reference: query i sees keys within its band and the first k;
+ * the first k see every key (causal: every earlier one) */
+static void naive_window(double *y, const double *qkv, const uint8_t *mask, const double *relb,
+                         int B, int T, int C, int H, int causal, int w, int k) {
+    int hs = C / H, lo = causal ? w - 1 : w / 2, hi = causal ? 0 : w / 2;
+    double *s = malloc(sizeof(double) * T);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                const double *q = qkv + ((size_t)b * T + i) * 3 * C + h * hs;
+                double mx = -INFINITY, sum = 0;
+                for (int j = 0; j < T; j++) {
+                    int see = i < k || j < k || (j >= i - lo && j <= i + hi);
+                    if (causal && j > i) see = 0;
+                    if (mask && !mask[b * T + j]) see = 0;
+                    s[j] = -INFINITY;
+                    if (!see) continue;
+                    const double *kk = qkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+                    double d = 0;
+                    for (int e = 0; e < hs; e++) d += q[e] * kk[e];
+                    s[j] =
+                        d / sqrt((double)hs) + (relb ? relb[h * (2 * T - 1) + T - 1 + j - i] : 0);
+                    mx = fmax(mx, s[j]);
+                }
+                for (int j = 0; j < T; j++) sum += s[j] > -INFINITY ? exp(s[j] - mx) : 0;
+                for (int e = 0; e < hs; e++) {
+                    double acc = 0;
+                    for (int j = 0; j < T; j++)
+                        if (s[j] > -INFINITY)
+                            acc += exp(s[j] - mx) / sum *
+                                   qkv[((size_t)b * T + j) * 3 * C + 2 * C + h * hs + e];
+                    y[((size_t)b * T + i) * C + h * hs + e] = acc;
+                }
+            }
+    free(s);
+}
+
+static int wB, wT, wC, wH, wcausal, ww, wk;
+static double *wqkv, *wrelb, *wprobs, *wscratch, wp;
+static uint8_t *wmask;
+static uint64_t wseeds[2] = {5, 6};
+static void f_window(double *y) {
+    k_attention_window_fwd_f64(y, wprobs, wscratch, wqkv, wmask, wrelb, wB, wT, wC, wH, wcausal, ww,
+                               wk, wp, wseeds);
+}
+/* forward against the direct reference; backward (dqkv, dbias) against
+ * finite differences, with dropout */
+static void test_window(int causal, int T, int w, int k, const char *name) {
+    wB = 2, wT = T, wC = 8, wH = 2, wcausal = causal, ww = w, wk = k;
+    size_t nq = (size_t)wB * T * 3 * wC, ny = (size_t)wB * T * wC, nr = (size_t)wH * (2 * T - 1);
+    wqkv = rnd(nq, 81, 1), wrelb = rnd(nr, 82, 1);
+    wmask = malloc((size_t)wB * T);
+    for (int i = 0; i < wB * T; i++) wmask[i] = !(i / T == 1 && i % T >= T - 3);
+    wprobs = zeros((size_t)wB * wH * k_attention_window_probs_f64(T, w, k, causal));
+    wscratch = zeros(k_attention_window_scratch_f64(T, w, k, causal));
+    double *y = zeros(ny), *yr = zeros(ny), *wt = rnd(ny, 83, 1), *dq = zeros(nq), *db = zeros(nr);
+    wp = 0;
+    f_window(y);
+    naive_window(yr, wqkv, wmask, wrelb, wB, T, wC, wH, causal, w, k);
+    double ef = rel_err_d(y, yr, ny);
+    wp = 0.2;
+    f_window(y);
+    k_attention_window_bwd_f64(dq, db, wscratch, wt, wqkv, wprobs, wB, T, wC, wH, causal, w, k, wp,
+                               wseeds);
+    double eq = fd_err(f_window, wqkv, nq, dq, wt, ny),
+           eb = fd_err(f_window, wrelb, nr, db, wt, ny);
+    check(ef < 1e-14 && eq < TOL && eb < TOL, name,
+          "forward vs direct %.1e; backward vs FD: dqkv %.1e, dbias %.1e", ef, eq, eb);
+    free(wqkv), free(wrelb), free(wmask), free(wprobs), free(wscratch), free(y), free(yr), free(wt);
+    free(dq), free(db);
+}
+
+/* w ≥ 2T, no global tokens: the full kernel's outputs and gradients, with
+ * dropout and a bias, over several query blocks (T = 150) */
+static void test_window_full(void) {
+    enum { B = 2, T = 150, C = 8, H = 2 };
+    size_t nq = (size_t)B * T * 3 * C, ny = (size_t)B * T * C, nr = (size_t)H * (2 * T - 1);
+    double *qkv = rnd(nq, 91, 1), *rb = rnd(nr, 92, 1), *g = rnd(ny, 93, 1);
+    uint8_t mask[B * T];
+    for (int i = 0; i < B * T; i++) mask[i] = !(i / T == 0 && i % T >= T - 20);
+    double worst = 0;
+    for (int causal = 0; causal < 2; causal++) {
+        double *y1 = zeros(ny), *y2 = zeros(ny), *d1 = zeros(nq), *d2 = zeros(nq);
+        double *b1 = zeros(nr), *b2 = zeros(nr), *p1 = zeros((size_t)B * H * T * T);
+        double *s1 = zeros(k_attention_scratch_f64(T));
+        double *p2 = zeros((size_t)B * H * k_attention_window_probs_f64(T, 2 * T, 0, causal));
+        double *s2 = zeros(k_attention_window_scratch_f64(T, 2 * T, 0, causal));
+        const uint8_t *km = causal ? NULL : mask;
+        k_attention_fwd_f64(y1, p1, s1, qkv, km, rb, B, T, C, H, causal, 0.15, aseeds);
+        k_attention_bwd_f64(d1, b1, s1, g, qkv, p1, B, T, C, H, 0.15, aseeds);
+        k_attention_window_fwd_f64(y2, p2, s2, qkv, km, rb, B, T, C, H, causal, 2 * T, 0, 0.15,
+                                   aseeds);
+        k_attention_window_bwd_f64(d2, b2, s2, g, qkv, p2, B, T, C, H, causal, 2 * T, 0, 0.15,
+                                   aseeds);
+        worst = fmax(worst, rel_err_d(y2, y1, ny));
+        worst = fmax(worst, rel_err_d(d2, d1, nq));
+        worst = fmax(worst, rel_err_d(b2, b1, nr));
+        free(y1), free(y2), free(d1), free(d2), free(b1), free(b2), free(p1), free(s1), free(p2);
+        free(s2);
+    }
+    check(worst < 1e-13, "windowed attention with w >= 2T equals full attention (T = 150)",
+          "worst rel err of y, dqkv, dbias %.1e", worst);
+    free(qkv), free(rb), free(g);
 }
 
 /* ---- cross-entropy ------------------------------------------------------- */
@@ -772,7 +890,7 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(50);
+    check_plan(54);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_bf16_arrays();
@@ -793,6 +911,10 @@ int main(void) {
     test_attention_relb(1, "attention with a relative bias, causal: dqkv, dbias");
     test_attention_cached_bias();
     test_rope();
+    test_window(0, 9, 4, 2, "windowed attention, bidirectional+padding, w = 4, 2 global tokens");
+    test_window(1, 9, 3, 1, "windowed attention, causal, w = 3, 1 global token");
+    test_window(0, 70, 6, 1, "windowed attention over two query blocks (T = 70, w = 6)");
+    test_window_full();
     test_xent();
     test_determinism();
     test_state_codes();

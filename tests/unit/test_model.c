@@ -9,7 +9,8 @@
  * parameter counts equal HF's, results are bit-identical run to run, and
  * dropout streams follow the global sample index, not the batch position.
  * The same for relative positions (T5 buckets shared and per layer, RoPE,
- * ALiBi with 3 heads) and DeepNorm's residual weight; T5's bucket function
+ * ALiBi with 3 heads), DeepNorm's residual weight and sliding-window
+ * attention (a global token, full layers between); T5's bucket function
  * and ALiBi's slopes equal HF's exactly.
  */
 #include "tests/lib/check.h"
@@ -108,6 +109,11 @@ static void variant(hid_t f, const char *gname) {
         c.rope_base = attr_double(g, "rope_base");
         attr_str(g, "init", s, sizeof s);
         c.init = !strcmp(s, "deepnorm") ? INIT_DEEPNORM : INIT_NORMAL;
+        attr_str(g, "attention", s, sizeof s);
+        c.attention = !strcmp(s, "window") ? ATTN_WINDOW : ATTN_FULL;
+        c.window = attr_long(g, "window");
+        c.global_tokens = attr_long(g, "global_tokens");
+        c.full_every = attr_long(g, "full_every");
     }
     int B = attr_long(g, "B"), T = attr_long(g, "T"), N = B * T;
 
@@ -294,7 +300,7 @@ static void param_counts(hid_t f) {
 }
 
 int main(void) {
-    check_plan(81);
+    check_plan(95);
     hid_t f = H5Fopen(FIX, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         printf("not ok - open %s\n", FIX);
@@ -304,9 +310,9 @@ int main(void) {
     variant(f, "encoder_pre");
     variant(f, "decoder_pre");
     variant(f, "decoder_post");
-    const char *extra[] = {"encoder_post_t5",      "decoder_pre_t5",    "encoder_post_rope",
-                           "decoder_pre_rope",     "encoder_pre_alibi", "decoder_pre_alibi",
-                           "encoder_post_deepnorm"};
+    const char *extra[] = {"encoder_post_t5",       "decoder_pre_t5",      "encoder_post_rope",
+                           "decoder_pre_rope",      "encoder_pre_alibi",   "decoder_pre_alibi",
+                           "encoder_post_deepnorm", "encoder_post_window", "decoder_pre_window"};
     for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) variant(f, extra[i]);
     position_functions(f);
     param_counts(f);
