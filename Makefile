@@ -89,7 +89,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate profile demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -145,6 +145,15 @@ bench-gemm: $(BUILD)/bench/gemm_bench # one GPT-2 step's products through each s
 
 bench-generate: $(BUILD)/zeropt # time per generated token along 1000 tokens, with and without the KV cache
 	@BUILD=$(BUILD) bash bench/generate_bench.sh
+
+bench-attention: $(BUILD)/bench/attn_bench # sliding-window vs full attention at T = 1024..4096
+	@BUILD=$(BUILD) bash bench/attn_bench.sh
+
+bench-stability: $(BUILD)/zeropt # a deep narrow post-LN model at a high lr: plain, depth-scaled, DeepNorm init
+	@BUILD=$(BUILD) bash bench/stability_bench.sh
+
+bench-extrapolation: $(BUILD)/zeropt # trained at T = 128, evaluated at 512: learned, ALiBi, T5, RoPE
+	@BUILD=$(BUILD) bash bench/extrapolation_bench.sh
 
 bench-precision-speed: $(BUILD)/zeropt # fp32 and bf16 tokens/s against PyTorch fp32 and bf16 autocast
 	@bash bench/precision_speed.sh
