@@ -23,7 +23,7 @@ trap 'rm -rf "$W"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_mpi_yield_when_idle=1 OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
-$PY tests/cli/bytes_corpus.py "$W/corpus.h5" /usr/share/games/fortunes/fortunes >/dev/null || exit 1
+$PY tests/lib/bytes_corpus.py "$W/corpus.h5" /usr/share/games/fortunes/fortunes >/dev/null || exit 1
 common="data.path=$W/corpus.h5 data.val_batches=0 data.seq_len=128 train.micro_batch=1 model.dropout=0
         model.attn_dropout=0 run.peak_tflops=1"
 for io in direct hdf5; do
