@@ -39,10 +39,10 @@ int main(int argc, char **argv) {
         float *qkv = filled(nq, 1), *dy = filled(ny, 2), *y = malloc(ny * 4), *dq = calloc(nq, 4);
         for (int win = 0; win < 2; win++) {
             for (int causal = 0; causal < 2; causal++) {
-                size_t probs = win ? NH * k_attention_window_probs(T, w, 0, causal)
-                                   : (size_t)NH * T * T;
-                size_t scr = win ? k_attention_window_scratch(T, w, 0, causal)
-                                 : k_attention_scratch(T);
+                size_t probs =
+                    win ? NH * k_attention_window_probs(T, w, 0, causal) : (size_t)NH * T * T;
+                size_t scr =
+                    win ? k_attention_window_scratch(T, w, 0, causal) : k_attention_scratch(T);
                 float *P = malloc(probs * 4), *S = malloc(scr * 4);
                 double t[REPS];
                 for (int r = 0; r < REPS; r++) {

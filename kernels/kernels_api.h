@@ -51,6 +51,12 @@ void KF(k_layernorm_fwd)(kreal *y, kreal *mean, kreal *rstd, const kreal *x, con
                          const kreal *b, int N, int C, double eps);
 void KF(k_layernorm_bwd)(kreal *dx, kreal *dw, kreal *db, const kreal *dy, const kreal *x,
                          const kreal *w, const kreal *mean, const kreal *rstd, int N, int C);
+/* The same with row strides (elements between rows) for x, y, dx, dy; y may be x. */
+void KF(k_layernorm_fwd_ld)(kreal *y, int ldy, kreal *mean, kreal *rstd, const kreal *x, int ldx,
+                            const kreal *w, const kreal *b, int N, int C, double eps);
+void KF(k_layernorm_bwd_ld)(kreal *dx, int lddx, kreal *dw, kreal *db, const kreal *dy, int lddy,
+                            const kreal *x, int ldx, const kreal *w, const kreal *mean,
+                            const kreal *rstd, int N, int C);
 
 /* GELU, tanh approximation (GPT-2, "gelu_new") or exact erf form (BERT). */
 #ifndef ZEROPT_KERNEL_ENUMS

@@ -5,16 +5,27 @@
  *             dx += r·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
  *             dw += Σ_n dy·x̂ ,  db += Σ_n dy
  * Row statistics accumulate in double. dw/db are summed per column block in
- * row order, so the result does not depend on the thread count.
+ * row order, so the result does not depend on the thread count. The _ld
+ * forms take row strides (QK-LayerNorm normalises q and k inside qkv).
  */
 #include "real.h"
 
 void KF(k_layernorm_fwd)(kreal *y, kreal *mean, kreal *rstd, const kreal *x, const kreal *w,
                          const kreal *b, int N, int C, double eps) {
+    KF(k_layernorm_fwd_ld)(y, C, mean, rstd, x, C, w, b, N, C, eps);
+}
+
+void KF(k_layernorm_bwd)(kreal *dx, kreal *dw, kreal *db, const kreal *dy, const kreal *x,
+                         const kreal *w, const kreal *mean, const kreal *rstd, int N, int C) {
+    KF(k_layernorm_bwd_ld)(dx, C, dw, db, dy, C, x, C, w, mean, rstd, N, C);
+}
+
+void KF(k_layernorm_fwd_ld)(kreal *y, int ldy, kreal *mean, kreal *rstd, const kreal *x, int ldx,
+                            const kreal *w, const kreal *b, int N, int C, double eps) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        const kreal *xr = x + (size_t)n * C;
-        kreal *yr = y + (size_t)n * C;
+        const kreal *xr = x + (size_t)n * ldx;
+        kreal *yr = y + (size_t)n * ldy;
         double s = 0;
         for (int c = 0; c < C; c++) s += xr[c];
         double mu = s / C, v = 0;
@@ -27,12 +38,13 @@ void KF(k_layernorm_fwd)(kreal *y, kreal *mean, kreal *rstd, const kreal *x, con
     }
 }
 
-void KF(k_layernorm_bwd)(kreal *dx, kreal *dw, kreal *db, const kreal *dy, const kreal *x,
-                         const kreal *w, const kreal *mean, const kreal *rstd, int N, int C) {
+void KF(k_layernorm_bwd_ld)(kreal *dx, int lddx, kreal *dw, kreal *db, const kreal *dy, int lddy,
+                            const kreal *x, int ldx, const kreal *w, const kreal *mean,
+                            const kreal *rstd, int N, int C) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        const kreal *xr = x + (size_t)n * C, *gr = dy + (size_t)n * C;
-        kreal *dr = dx + (size_t)n * C;
+        const kreal *xr = x + (size_t)n * ldx, *gr = dy + (size_t)n * lddy;
+        kreal *dr = dx + (size_t)n * lddx;
         kreal m = mean[n], r = rstd[n];
         double s1 = 0, s2 = 0; /* Σ dx̂, Σ dx̂·x̂ */
         for (int c = 0; c < C; c++) {
@@ -52,7 +64,7 @@ void KF(k_layernorm_bwd)(kreal *dx, kreal *dw, kreal *db, const kreal *dy, const
         int c1 = c0 + CB < C ? c0 + CB : C;
         double aw[CB] = {0}, ab[CB] = {0};
         for (int n = 0; n < N; n++) {
-            const kreal *xr = x + (size_t)n * C, *gr = dy + (size_t)n * C;
+            const kreal *xr = x + (size_t)n * ldx, *gr = dy + (size_t)n * lddy;
             kreal m = mean[n], r = rstd[n];
             for (int c = c0; c < c1; c++) {
                 aw[c - c0] += gr[c] * ((xr[c] - m) * r);

@@ -91,6 +91,9 @@ static const KeyDef KEYS[] = {
     {"model", "full_every", T_INT, M(full_every), "0", 0, 1 << 20, NULL,
      "attention = window: layers 0, n, 2n, ... attend fully (ModernBERT: 3; 0: every layer "
      "windowed)"},
+    {"model", "qk_norm", T_BOOL, M(qk_norm), "false", 0, 1, NULL,
+     "QK-LayerNorm: queries and keys each pass a LayerNorm over the width (own weight and bias "
+     "per block) before attention and RoPE; bounds the attention logits (Dehghani et al., OLMo)"},
     {"model", "rope_base", T_REAL, M(rope_base), "10000", 1, 1e12, NULL,
      "positions = rope: base of the rotary frequencies"},
 #define D(field) offsetof(Config, data.field)

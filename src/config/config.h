@@ -57,6 +57,7 @@ typedef struct {
     int window;          /* ATTN_WINDOW: keys within ±window/2 (causal: the last window) */
     int global_tokens;   /* ATTN_WINDOW: the first k tokens see and are seen by every token */
     int full_every;      /* ATTN_WINDOW: layers l with l % full_every == 0 attend fully (0: none) */
+    int qk_norm;         /* LayerNorm on the queries and on the keys (over C) before attention */
 } ModelConfig;
 
 #define PATH_MAX_CFG 1024

@@ -137,6 +137,9 @@ static int supported(const Model *m, char *err, size_t n) {
         return z_fail(err, n,
                       "HF export: [model] attention = window has no BERT, RoBERTa or GPT-2 "
                       "equivalent");
+    if (c->qk_norm)
+        return z_fail(err, n,
+                      "HF export: [model] qk_norm has no BERT, RoBERTa or GPT-2 equivalent");
     if (c->init == INIT_DEEPNORM)
         return z_fail(err, n,
                       "HF export: init = deepnorm weights the residuals by (2L)^(1/4); HF BERT "

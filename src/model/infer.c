@@ -86,6 +86,12 @@ static void attn(KvCache *kv, int l, const float *in, int n) {
     k_matmul_fwd(kv->qkv, in, P(u, m->bl.qkv_w), n, C, 3 * C);
     k_bias_fwd(kv->qkv, P(u, m->bl.qkv_b), n, 3 * C);
     int NH = m->c.heads, hs = C / NH;
+    if (m->c.qk_norm) { /* in place, row by row */
+        k_layernorm_fwd_ld(kv->qkv, 3 * C, kv->mean, kv->rstd, kv->qkv, 3 * C, P(u, m->bl.qn_w),
+                           P(u, m->bl.qn_b), n, C, m->c.ln_eps);
+        k_layernorm_fwd_ld(kv->qkv + C, 3 * C, kv->mean, kv->rstd, kv->qkv + C, 3 * C,
+                           P(u, m->bl.kn_w), P(u, m->bl.kn_b), n, C, m->c.ln_eps);
+    }
     if (m->c.positions == POS_ROPE) k_rope_fwd(kv->qkv, 1, n, kv->len, C, NH, m->c.rope_base);
     /* the new keys and values into the cache, [NH][cap][hs] per block */
     float *K = kv->k + (size_t)l * kv->cap * C, *V = kv->v + (size_t)l * kv->cap * C;

@@ -81,6 +81,13 @@ void model_layout(Model *m, const ModelConfig *c, int ranks, int align) {
         V1(fc_b, "mlp.fc.bias", F);
         V2(fcp_w, "mlp.proj.weight", C, F);
         V1(fcp_b, "mlp.proj.bias", C);
+        bl.qn_w = bl.qn_b = bl.kn_w = bl.kn_b = -1;
+        if (c->qk_norm) {
+            V1(qn_w, "attn.q_norm.weight", C);
+            V1(qn_b, "attn.q_norm.bias", C);
+            V1(kn_w, "attn.k_norm.weight", C);
+            V1(kn_b, "attn.k_norm.bias", C);
+        }
         /* T5's bias table [buckets, heads], last in the block so that every
          * block has the same offsets whether or not it holds one; shared: in
          * block 0 only (every block reads the bias block 0 computed) */

@@ -51,6 +51,9 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
             TAKE(a->ln1_mean, N);
             TAKE(a->ln1_rstd, N);
             TAKE(a->qkv, 3 * N * C);
+            TAKE(a->qk_in, c->qk_norm ? 2 * N * C : 0);
+            TAKE(a->qk_mean, c->qk_norm ? 2 * N : 0);
+            TAKE(a->qk_rstd, c->qk_norm ? 2 * N : 0);
             TAKE(a->att, rc ? att_max : model_attn_probs(c, l, B, T));
             TAKE(a->atty, N * C);
             TAKE(a->attproj, N * C);
@@ -89,6 +92,7 @@ static size_t arena_walk(Model *m, const ModelConfig *c, int B, int T, int R, in
     TAKE(m->dbranch, N * C);
     TAKE(m->dln, N * C);
     TAKE(m->dqkv, 3 * N * C);
+    TAKE(m->dqk, c->qk_norm ? 2 * N * C : 0);
     TAKE(m->datty, N * C);
     TAKE(m->dfch_gelu, N * F);
     TAKE(m->dfch, N * F);
@@ -287,6 +291,14 @@ static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
     int u = 1 + l, N = b->B * b->T, C = c->width;
     k_matmul_fwd(a->qkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
     k_bias_fwd(a->qkv, PU(u, m->bl.qkv_b), N, 3 * C);
+    if (c->qk_norm) { /* q = LNq(q), k = LNk(k) over C, their inputs kept */
+        for (int n = 0; n < N; n++)
+            memcpy(a->qk_in + (size_t)n * 2 * C, a->qkv + (size_t)n * 3 * C, 2 * C * sizeof(float));
+        k_layernorm_fwd_ld(a->qkv, 3 * C, a->qk_mean, a->qk_rstd, a->qk_in, 2 * C,
+                           PU(u, m->bl.qn_w), PU(u, m->bl.qn_b), N, C, c->ln_eps);
+        k_layernorm_fwd_ld(a->qkv + C, 3 * C, a->qk_mean + N, a->qk_rstd + N, a->qk_in + C, 2 * C,
+                           PU(u, m->bl.kn_w), PU(u, m->bl.kn_b), N, C, c->ln_eps);
+    }
     if (c->positions == POS_ROPE) k_rope_fwd(a->qkv, b->B, b->T, 0, C, c->heads, c->rope_base);
     /* the score bias from this block's table (T5) or from nothing (ALiBi);
      * blocks that share block 0's table read what block 0 wrote */
@@ -327,6 +339,16 @@ static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, co
                         c->heads, attn_p(m, b), attn_seeds(m, b, l));
     if (m->drelb && rel_owner(m, l) == l) pos_relb_fold(c, m->drelb, b->T, GU(u, m->bl.rel_w));
     if (c->positions == POS_ROPE) k_rope_bwd(m->dqkv, b->B, b->T, 0, C, c->heads, c->rope_base);
+    if (c->qk_norm) { /* through LNq and LNk: dqkv's q and k become their inputs' gradients */
+        zero(m->dqk, (size_t)N * 2 * C);
+        k_layernorm_bwd_ld(m->dqk, 2 * C, GU(u, m->bl.qn_w), GU(u, m->bl.qn_b), m->dqkv, 3 * C,
+                           a->qk_in, 2 * C, PU(u, m->bl.qn_w), a->qk_mean, a->qk_rstd, N, C);
+        k_layernorm_bwd_ld(m->dqk + C, 2 * C, GU(u, m->bl.kn_w), GU(u, m->bl.kn_b), m->dqkv + C,
+                           3 * C, a->qk_in + C, 2 * C, PU(u, m->bl.kn_w), a->qk_mean + N,
+                           a->qk_rstd + N, N, C);
+        for (int n = 0; n < N; n++)
+            memcpy(m->dqkv + (size_t)n * 3 * C, m->dqk + (size_t)n * 2 * C, 2 * C * sizeof(float));
+    }
     k_matmul_bwd(da_in, GU(u, m->bl.qkv_w), m->dqkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
     k_bias_bwd(GU(u, m->bl.qkv_b), m->dqkv, N, 3 * C);
 }

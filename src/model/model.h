@@ -53,7 +53,8 @@ typedef struct {
 } EmbedLayout;
 typedef struct {
     long ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc_w, fc_b, fcp_w, fcp_b;
-    long rel_w; /* T5 bias table; in block 0 only when shared (model_rel_table) */
+    long qn_w, qn_b, kn_w, kn_b; /* QK-LayerNorm, or −1 */
+    long rel_w;                  /* T5 bias table; in block 0 only when shared (model_rel_table) */
 } BlockLayout;
 typedef struct {
     long norm_w, norm_b, tr_w, tr_b, trn_w, trn_b, bias, dec_w, pool_w, pool_b;
@@ -80,6 +81,9 @@ typedef struct {
     float *ln1_mean; /* (N) */
     float *ln1_rstd; /* (N) */
     float *qkv;      /* (N, 3C) query, key, value */
+    float *qk_in;    /* (N, 2C) q and k before QK-LayerNorm (qk_norm) */
+    float *qk_mean;  /* (2N) its statistics: q rows, then k rows */
+    float *qk_rstd;  /* (2N) */
     float *att;      /* (B, NH, T, T) attention probabilities */
     float *atty;     /* (N, C) attention output, heads concatenated */
     float *attproj;  /* (N, C) its projection */
@@ -149,6 +153,7 @@ typedef struct Model {
     float *dbranch;     /* (N, C) gradient entering a dropped branch */
     float *dln;         /* (N, C) gradient at a LayerNorm's output */
     float *dqkv;        /* (N, 3C) */
+    float *dqk;         /* (N, 2C) QK-LayerNorm's input gradient (qk_norm) */
     float *datty;       /* (N, C) */
     float *dfch_gelu;   /* (N, F) */
     float *dfch;        /* (N, F) */

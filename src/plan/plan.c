@@ -42,7 +42,8 @@ double plan_activation_elems(const PlanModel *g) {
     /* embeddings: sum, its LayerNorm (encoder) with mean and rstd, dropout output */
     double e = al(N * C) + (enc ? al(N * C) : 0) + 2 * al(N) + al(N * C);
     /* one block's saved activations; post-LN with recomputation keeps no ln2 */
-    double blk = al(N * C) + 2 * al(N) + al(3 * N * C) + 3 * al(N * C) +
+    double qk = c->qk_norm ? al(2 * N * C) + 2 * al(2 * N) : 0; /* QK-LayerNorm's inputs, stats */
+    double blk = al(N * C) + 2 * al(N) + al(3 * N * C) + qk + 3 * al(N * C) +
                  (post && rc ? 0 : al(N * C)) + 2 * al(N) + 2 * al(N * F) + al(N * C) +
                  (post ? al(N * C) : 0);
     /* and its attention probabilities (recomputation: one buffer, the largest) */
@@ -62,8 +63,8 @@ double plan_activation_elems(const PlanModel *g) {
         window_sizes(c, T, &wp, &ws);
         scr = ws > scr ? ws : scr;
     }
-    double bwd =
-        4 * al(N * C) + al(3 * N * C) + al(N * C) + 2 * al(N * F) + 2 * al(R * C) + al(scr);
+    double bwd = 4 * al(N * C) + al(3 * N * C) + al(N * C) + 2 * al(N * F) + 2 * al(R * C) +
+                 al(scr) + (c->qk_norm ? al(2 * N * C) : 0); /* QK-LayerNorm's dq, dk */
     /* the relative score bias by offset and its gradient (T5; ALiBi: the bias) */
     double rel = c->heads * (2 * T - 1);
     if (c->positions == POS_T5 || c->positions == POS_ALIBI) bwd += al(rel);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Impossible configs are refused with one line naming the key and the value.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 27
+plan 28
 good=configs/model/tiny.ini
 m="$ZEROPT model -c"
 
@@ -23,6 +23,7 @@ expect_error "rope with an odd head dimension" "positions = rope needs an even h
 expect_error "t5 with one bucket" "t5_buckets = 1" -- $m $good model.positions=t5 model.t5_buckets=1
 expect_error "unknown init" "init = xavier" "normal|scaled|depth|deepnorm" -- $m $good model.init=xavier
 expect_error "deepnorm on a pre-LN model" "init = deepnorm" "needs norm = post" -- $m $good model.init=deepnorm model.norm=pre
+expect_error "window of 0" "window = 0" "must be in [1," -- $m $good model.attention=window model.window=0
 expect_error "rope base below 1" "rope_base = 0.5" -- $m $good model.positions=rope model.rope_base=0.5
 
 printf '[model]\nlayers = 2\ncolour = blue\n' >"$TMP/unknown.ini"

@@ -9,7 +9,8 @@
 #     equal the plan to the byte, and the bytes sent per step equal the
 #     plan's mpi_bytes_per_step;
 #   - the same for recomputation, gradient accumulation, an untied pre-LN
-#     decoder and sliding-window layers (T5 bias; ALiBi with recomputation);
+#     decoder and sliding-window layers (T5 bias and QK-LayerNorm; ALiBi with
+#     recomputation);
 #   - resident memory: right after allocation it exceeds the baseline by the
 #     counted bytes within 3 % + 16 MB (measured 2026-12-01 on small: 0.85 %);
 #     the peak over the run adds at most the transient buffers MPI and BLAS
@@ -70,7 +71,7 @@ run v-acc3 2 zero.stage=3 train.global_batch=16 || vfail=1
 run v-dec2 2 zero.stage=2 $dec || vfail=1
 run v-dec3 2 zero.stage=3 $dec train.global_batch=16 || vfail=1
 win="model.attention=window model.window=8 model.global_tokens=1 model.full_every=2"
-run v-win2 2 zero.stage=2 $win model.positions=t5 || vfail=1
+run v-win2 2 zero.stage=2 $win model.positions=t5 model.qk_norm=true || vfail=1
 run v-win3 2 zero.stage=3 $dec $win model.positions=alibi train.recompute=true || vfail=1
 [ $vfail = 0 ] && py "variants" "$TMP" <<'PY'
 import json, sys

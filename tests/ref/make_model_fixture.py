@@ -42,7 +42,8 @@ def cfg_of(arch, norm, **kw):
 # enough that T = 11 reaches the logarithmic ones and the last (shared table in
 # an encoder, one per layer in a decoder), RoPE, ALiBi at a head count that is
 # not a power of two (3), DeepNorm's residual weight, sliding windows (with a
-# global token and full attention every other layer; with RoPE in a decoder).
+# global token and full attention every other layer; with RoPE in a decoder),
+# QK-LayerNorm (with RoPE, with ALiBi).
 EXTRA = [("encoder", "post", "t5", dict(pos="t5", t5_buckets=8, t5_max_distance=6)),
          ("decoder", "pre", "t5", dict(pos="t5", t5_buckets=6, t5_max_distance=7, t5_shared=False)),
          ("encoder", "post", "rope", dict(pos="rope", rope_base=500.0)),
@@ -52,7 +53,9 @@ EXTRA = [("encoder", "post", "t5", dict(pos="t5", t5_buckets=8, t5_max_distance=
          ("encoder", "post", "deepnorm", dict(init="deepnorm")),
          ("encoder", "post", "window", dict(attention="window", window=4, global_tokens=1,
                                             full_every=2)),
-         ("decoder", "pre", "window", dict(attention="window", window=3, pos="rope"))]
+         ("decoder", "pre", "window", dict(attention="window", window=3, pos="rope")),
+         ("decoder", "pre", "qknorm", dict(qk_norm=True, pos="rope")),
+         ("encoder", "post", "qknorm", dict(qk_norm=True, pos="alibi"))]
 
 
 def write_reference_functions(f):
@@ -172,7 +175,8 @@ def hf_param_counts():
 
 
 def main(path):
-    with h5py.File(path, "w") as f:
+    # HDF5 1.10's object headers (Debian's libhdf5 reads them): smaller than the default's
+    with h5py.File(path, "w", libver=("v110", "v110")) as f:
         f.attrs["format"] = "zeropt-model-fixture"
         nb, ng = hf_param_counts()
         f.attrs["hf_bert_base_uncased_params"] = nb
@@ -197,17 +201,19 @@ def main(path):
                              t5_max_distance=c.t5_max_distance, t5_shared=int(c.t5_shared),
                              rope_base=c.rope_base, init=c.init, attention=c.attention,
                              window=c.window, global_tokens=c.global_tokens,
-                             full_every=c.full_every).items():
+                             full_every=c.full_every, qk_norm=int(c.qk_norm)).items():
                 g.attrs[k] = v
+            def put(name, a):
+                g.create_dataset(name, data=a)
             g["tokens"] = tokens.numpy().astype(np.int32)
             g["segments"] = segments.numpy().astype(np.int32)
             g["attn_mask"] = mask.numpy().astype(np.uint8)
             g["labels"] = labels.numpy().astype(np.int32)
             g["loss"] = np.float64(loss.item())
-            g["logits"] = logits.detach().numpy().astype(np.float32)
+            put("logits", logits.detach().numpy().astype(np.float32))
             for n, p in ps.items():
-                g[f"params/{n}"] = p.detach().numpy().astype(np.float32)
-                g[f"grads/{n}"] = p.grad.numpy().astype(np.float32)
+                put(f"params/{n}", p.detach().numpy().astype(np.float32))
+                put(f"grads/{n}", p.grad.numpy().astype(np.float32))
             print(f"  {arch}/{norm} {tag}: loss {loss.item():.6f}, {len(ps)} tensors")
 
 

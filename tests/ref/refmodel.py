@@ -13,7 +13,8 @@ import torch.nn.functional as F
 class Cfg:
     def __init__(self, arch, norm, gelu, eps, V, P, TV, L, C, NH, FF, tied=True, pos="absolute",
                  t5_buckets=32, t5_max_distance=128, t5_shared=True, rope_base=10000.0,
-                 init="normal", attention="full", window=128, global_tokens=0, full_every=0):
+                 init="normal", attention="full", window=128, global_tokens=0, full_every=0,
+                 qk_norm=False):
         self.arch, self.norm, self.gelu, self.eps = arch, norm, gelu, eps
         self.V, self.P, self.TV, self.L, self.C, self.NH, self.FF = V, P, TV, L, C, NH, FF
         self.tied = tied
@@ -21,7 +22,7 @@ class Cfg:
         self.t5_buckets, self.t5_max_distance, self.t5_shared = t5_buckets, t5_max_distance, t5_shared
         self.rope_base, self.init = rope_base, init
         self.attention, self.window, self.global_tokens = attention, window, global_tokens
-        self.full_every = full_every
+        self.full_every, self.qk_norm = full_every, qk_norm
         # DeepNorm's residual weight on post-LN blocks
         self.alpha = (2.0 * L) ** 0.25 if init == "deepnorm" else 1.0
 
@@ -54,6 +55,9 @@ def names(c):
                 (p + "mlp.norm.weight", (C,)), (p + "mlp.norm.bias", (C,)),
                 (p + "mlp.fc.weight", (FF, C)), (p + "mlp.fc.bias", (FF,)),
                 (p + "mlp.proj.weight", (C, FF)), (p + "mlp.proj.bias", (C,))]
+        if c.qk_norm:
+            out += [(p + "attn.q_norm.weight", (C,)), (p + "attn.q_norm.bias", (C,)),
+                    (p + "attn.k_norm.weight", (C,)), (p + "attn.k_norm.bias", (C,))]
         if c.pos == "t5" and (l == 0 or not c.t5_shared):
             out += [(p + "attn.rel_bias.weight", (c.t5_buckets, c.NH))]
     if c.norm == "pre":
@@ -146,7 +150,10 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
 
     def attn(x, p, l):
         qkv = x @ ps[p + "attn.qkv.weight"].T + ps[p + "attn.qkv.bias"]
-        q, k, v = (t.view(B, T, NH, hs).transpose(1, 2) for t in qkv.split(C, dim=-1))
+        q, k, v = qkv.split(C, dim=-1)
+        if c.qk_norm:  # QK-LayerNorm over the width, before the heads split and RoPE
+            q, k = ln(q, p + "attn.q_norm"), ln(k, p + "attn.k_norm")
+        q, k, v = (t.reshape(B, T, NH, hs).transpose(1, 2) for t in (q, k, v))
         if c.pos == "rope":
             q, k = rope(q, k, c.rope_base)
         s = q @ k.transpose(-1, -2) / math.sqrt(hs) + bias + window_mask(c, T, l)
