@@ -61,7 +61,7 @@ max_skips = 1000000
 [run]
 peak_tflops = 1
 EOC
-runs="post-normal post-depth post-deepnorm pre-normal"
+runs=${RUNS:-post-normal post-depth post-deepnorm pre-normal}
 n=0
 for r in $runs; do
     norm=${r%%-*} init=${r#*-}
@@ -79,7 +79,7 @@ import json, math, sys
 res, stamp, mach, L, steps, lr = sys.argv[1:7]
 runs = sys.argv[7:]
 steps = int(steps)
-pts = [p for p in (1, 50, 100, 200, 300, 400, 600, 800, 1000) if p <= steps]
+pts = [p for p in (1, 50, 100, 200, 300, 400, 600, 1000, 1500, 2000, 3000) if p <= steps]
 lines = [f"\n### {stamp} — stability: {L} layers, C = 64, lr {lr}, no clipping — {mach}\n",
          f"Causal LM on byte-level fortunes, {steps} steps of 8 × 64 tokens, warm-up 50, 1 thread per run. "
          "Loss at steps " + ", ".join(map(str, pts)) + "; after warm-up: the largest loss and gradient norm, "
