@@ -149,7 +149,7 @@ bench-generate: $(BUILD)/zeropt # time per generated token along 1000 tokens, wi
 bench-attention: $(BUILD)/bench/attn_bench # sliding-window vs full attention at T = 1024..4096
 	@BUILD=$(BUILD) bash bench/attn_bench.sh
 
-bench-stability: $(BUILD)/zeropt # a deep narrow post-LN model at a high lr: plain, depth-scaled, DeepNorm init
+bench-stability: $(BUILD)/zeropt # a deep narrow model at a high lr: post- and pre-LN, plain, depth-scaled, DeepNorm init, warm-up
 	@BUILD=$(BUILD) bash bench/stability_bench.sh
 
 bench-extrapolation: $(BUILD)/zeropt # trained at T = 128, evaluated at 512: learned, ALiBi, T5, RoPE

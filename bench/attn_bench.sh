@@ -5,15 +5,10 @@
 # and a table in bench/RESULTS.md (the anchor: full attention in the same run).
 #   bash bench/attn_bench.sh      (make bench-attention; about a minute)
 set -eu
-BUILD=${BUILD:-build}
+. bench/lib.sh
 THREADS=${THREADS:-2}
 W=${W:-256}
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-fix=$("$BUILD/zeropt" blas --suggest)
-[ -n "$fix" ] && export "${fix?}"
-mkdir -p bench/results
-stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+bench_threads "$THREADS"
 core=$("$BUILD/zeropt" blas | sed -n 's/^core *//p' | head -1)
 out=bench/results/attention-$stamp.jsonl
 "$BUILD/bench/attn_bench" "$THREADS" "$W" | tee "$out" >/dev/null

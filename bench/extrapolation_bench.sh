@@ -10,25 +10,16 @@
 # Writes bench/results/extrapolation-<stamp>.jsonl and a table in
 # bench/RESULTS.md.
 set -eu
-BUILD=${BUILD:-build}
-Z=$BUILD/zeropt
-PY=/usr/bin/python3
+. bench/lib.sh
 STEPS=${STEPS:-600}
 # small products: one thread per run and two runs at a time use 2 cores
 # better than 2 threads per run (thread wake-ups dominate at C = 128)
 THREADS=${THREADS:-1}
 JOBS=${JOBS:-2}
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+bench_threads "$THREADS"
 export HDF5_USE_FILE_LOCKING=FALSE
-fix=$("$Z" blas --suggest)
-[ -n "$fix" ] && export "${fix?}"
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-mkdir -p bench/results
-stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-F=/usr/share/games/fortunes
-$PY tests/lib/bytes_corpus.py "$W/corpus.h5" $F/fortunes $F/literature $F/science $F/people $F/wisdom >/dev/null
+bench_workdir
+bench_bytes_corpus "$W/corpus.h5"
 cat >"$W/lm.ini" <<EOC
 [model]
 arch = decoder

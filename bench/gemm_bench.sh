@@ -7,14 +7,9 @@
 # the BLAS's sgemm in the same run.
 #   bash bench/gemm_bench.sh      (make bench-gemm; about a minute)
 set -eu
-BUILD=${BUILD:-build}
+. bench/lib.sh
 THREADS=${THREADS:-2}
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-fix=$("$BUILD/zeropt" blas --suggest)
-[ -n "$fix" ] && export "${fix?}"
-mkdir -p bench/results
-stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+bench_threads "$THREADS"
 isa=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx512f|avx512_bf16|amx_bf16|amx_tile)$' | tr '\n' ' ')
 out=bench/results/gemm-$stamp.jsonl
 "$BUILD/bench/gemm_bench" "$THREADS" 1024 | tee "$out" >/dev/null

@@ -11,16 +11,10 @@
 # run). Writes a JSON line to
 # bench/results/ and a table to bench/RESULTS.md.
 set -eu
-BUILD=${BUILD:-build}
-Z=$BUILD/zeropt
-PY=/usr/bin/python3
+. bench/lib.sh
 THREADS=${THREADS:-2}
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-mkdir -p bench/results
-stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+bench_threads "$THREADS"
+bench_workdir
 $PY - "$W/model" <<'PY'
 import json, os, struct, sys
 import numpy as np

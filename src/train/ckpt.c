@@ -178,6 +178,20 @@ static void *prune(void *arg) {
     return NULL;
 }
 
+/* Name step_N.h5 in <dir>/latest atomically: write .latest.tmp, fsync, rename
+ * it over latest, fsync the directory. 0, or −1 with errno set. */
+static int point_latest(const char *dir, long step) {
+    char latest[PATH_MAX_CFG + 64], tmp[PATH_MAX_CFG + 64];
+    snprintf(latest, sizeof latest, "%s/latest", dir);
+    snprintf(tmp, sizeof tmp, "%s/.latest.tmp", dir);
+    FILE *f = fopen(tmp, "w");
+    int bad = !f || fprintf(f, "step_%06ld.h5\n", step) < 0 || fflush(f) || fsync(fileno(f));
+    if (f && fclose(f)) bad = 1;
+    bad = bad || rename(tmp, latest) || fs_fsync_path(dir);
+    if (bad) remove(tmp);
+    return bad ? -1 : 0;
+}
+
 void trainer_ckpt_wait(Trainer *tr) {
     if (!tr->pruner) return;
     pthread_join(tr->pruner->thread, NULL);
@@ -242,19 +256,9 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     }
     comm_barrier("checkpoint written");
     if (tr->rank == 0) {
-        char latest[PATH_MAX_CFG + 64], tmp[PATH_MAX_CFG + 64];
-        snprintf(latest, sizeof latest, "%s/latest", dir);
-        snprintf(tmp, sizeof tmp, "%s/.latest.tmp", dir);
-        FILE *f = NULL;
-        int bad = fs_fsync_path(part) || rename(part, final) || fs_fsync_path(dir) ||
-                  !(f = fopen(tmp, "w")) || fprintf(f, "step_%06ld.h5\n", step) < 0 || fflush(f) ||
-                  fsync(fileno(f));
-        if (f && fclose(f)) bad = 1;
-        bad = bad || rename(tmp, latest) || fs_fsync_path(dir);
-        if (bad) {
-            remove(tmp);
+        if (fs_fsync_path(part) || rename(part, final) || fs_fsync_path(dir) ||
+            point_latest(dir, step))
             z_die("%s: cannot commit checkpoint: %s", final, strerror(errno));
-        }
         start_prune(tr, dir, step);
     }
     comm_barrier("checkpoint committed");
@@ -448,6 +452,19 @@ long trainer_rewind(Trainer *tr, long newest) {
             }
         }
         if (at < 0) path[0] = 0;
+        /* the spiked path's checkpoints must not be resumed: latest names the
+         * one we go back to, the newer ones are set aside as step_N.h5.rewound
+         * (kept for a post-mortem, invisible to resume, pruning and rewinds) */
+        if (at >= 0 && point_latest(dir, at))
+            z_die("%s/latest: cannot point it at step %ld: %s", dir, at, strerror(errno));
+        for (int i = 0; at >= 0 && i < k && steps[i] > at; i++) {
+            char from[PATH_MAX_CFG + 300], to[PATH_MAX_CFG + 320];
+            snprintf(from, sizeof from, "%s/step_%06ld.h5", dir, steps[i]);
+            snprintf(to, sizeof to, "%s.rewound", from);
+            if (rename(from, to)) z_die("%s: cannot set it aside: %s", from, strerror(errno));
+            z_log("guard: %s is from the path that spiked: set aside as %s", from, to);
+        }
+        if (at >= 0 && fs_fsync_path(dir)) z_die("%s: cannot fsync: %s", dir, strerror(errno));
     }
     comm_bcast(path, sizeof path, 0, "rewind path");
     if (!path[0]) return -1;

@@ -59,9 +59,10 @@ static int is_spike(Trainer *tr, double loss, double *mean_out) {
             if (tr->win_n < g->window) tr->win_n++;
         }
     }
-    comm_bcast(&spike, sizeof spike, 0, "guard decision");
-    comm_bcast(mean_out, sizeof *mean_out, 0, "guard decision");
-    return spike;
+    double d[2] = {spike, *mean_out}; /* the verdict and the mean it was judged by */
+    comm_bcast(d, sizeof d, 0, "guard decision");
+    *mean_out = d[1];
+    return d[0] != 0;
 }
 
 /* A spike at step s (0-based; its loss came from the weights after s

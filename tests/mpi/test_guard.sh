@@ -8,12 +8,13 @@
 #     hurts a run without the guard; with it, the run rewinds to the step-15
 #     checkpoint, skips the data through the spike, and ends within 1 % of
 #     the validation loss of a run that never saw the bad update; with
-#     max_rewinds = 0 the spike ends the run with one line;
+#     max_rewinds = 0 the spike ends the run with one line; the spiked
+#     path's newer checkpoint is set aside (step_N.h5.rewound), never resumed;
 #   - a rank that stalls (ZEROPT_FAULT=stall: rank 1 stops before step 3)
 #     turns into an abort within the watchdog's limit, naming the collective,
 #     the step and the rank, instead of a hang.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 6
+plan 7
 "$PY" "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null ||
     bail "corpus"
 cat >"$TMP/cfg.ini" <<EOC
@@ -98,6 +99,15 @@ good = (len(rw) == 1 and rw[0]["step"] == 21 and rw[0]["rewound_to"] == 15 and
         abs(guarded - clean) / clean < 0.01)
 print(("ok" if good else "not ok") +
       f" - the guard rewinds the spike at step 21 to step 15, skips its data, ends at val loss {guarded:.4f} vs {clean:.4f} clean ({100 * (guarded - clean) / clean:+.2f} %); rewinds {[(r['step'], r['rewound_to']) for r in rw]}")
+import h5py, numpy as np
+ck = f"{d}/guarded/ckpt"
+bad, redo = h5py.File(f"{ck}/step_000020.h5.rewound"), h5py.File(f"{ck}/step_000020.h5")
+differ = not all(np.array_equal(bad["model"][k][...], redo["model"][k][...]) for k in bad["model"])
+latest = open(f"{ck}/latest").read().strip()
+good = ("step_000020.h5 is from the path that spiked: set aside as" in log and differ and
+        latest == "step_000040.h5")
+print(("ok" if good else "not ok") +
+      f" - the spiked path's step-20 checkpoint is set aside as step_000020.h5.rewound at the rewind (never resumed); the replayed step 20 differs from it ({differ}); latest names {latest}")
 PY
 ZEROPT_FAULT=loss-spike expect_error "max_rewinds = 0: the spike ends the run with one line" \
     "step 21: loss" "after 0 rewinds ([guard] max_rewinds = 0)" -- \

@@ -323,6 +323,18 @@ static void test_attention_long(void) {
     free(qkv), free(y), free(pr), free(sc), free(qf), free(yf), free(pf), free(sf);
 }
 
+/* A key/value cache [H][CAP][hs] holding the keys and values of T rows of
+ * qkv [T][3C], as the decoder fills it */
+static void fill_kv_cache(double *K, double *V, const double *qkv, int T, int C, int H, int CAP) {
+    int hs = C / H;
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < hs; e++) {
+                K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
+                V[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
+            }
+}
+
 /* The decoding kernel over a key/value cache equals causal attention on the
  * whole sequence, row for row (double; the cache filled in two appends). */
 static void test_attention_cached(void) {
@@ -330,12 +342,7 @@ static void test_attention_cached(void) {
     double *qkv = rnd(T * 3 * C, 41, 1), y[T * C], pr[H * T * T], sc[2 * T * T];
     k_attention_fwd_f64(y, pr, sc, qkv, NULL, NULL, 1, T, C, H, 1, 0, aseeds);
     double K[H * CAP * hs], Vv[H * CAP * hs], yc[T * C], s[CAP];
-    for (int t = 0; t < T; t++)
-        for (int h = 0; h < H; h++)
-            for (int e = 0; e < hs; e++) {
-                K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
-                Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
-            }
+    fill_kv_cache(K, Vv, qkv, T, C, H, CAP);
     k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, NULL, 5, 0, C, H, CAP, 0, 0);
     k_attention_cached_f64(yc + 5 * C, s, qkv + 5 * 3 * C, 3 * C, K, Vv, NULL, T - 5, 5, C, H, CAP,
                            0, 0);
@@ -404,12 +411,7 @@ static void test_attention_cached_bias(void) {
         for (int d = 0; d < CAP; d++)
             db[h * CAP + d] = d < T ? relb[h * (2 * T - 1) + T - 1 - d] : 0;
     double K[H * CAP * hs], Vv[H * CAP * hs], yc[T * C], s[CAP];
-    for (int t = 0; t < T; t++)
-        for (int h = 0; h < H; h++)
-            for (int e = 0; e < hs; e++) {
-                K[(h * CAP + t) * hs + e] = qkv[t * 3 * C + C + h * hs + e];
-                Vv[(h * CAP + t) * hs + e] = qkv[t * 3 * C + 2 * C + h * hs + e];
-            }
+    fill_kv_cache(K, Vv, qkv, T, C, H, CAP);
     k_attention_cached_f64(yc, s, qkv, 3 * C, K, Vv, db, 4, 0, C, H, CAP, 0, 0);
     k_attention_cached_f64(yc + 4 * C, s, qkv + 4 * 3 * C, 3 * C, K, Vv, db, T - 4, 4, C, H, CAP, 0,
                            0);
