@@ -169,12 +169,32 @@ static Prim *prim(int at, int bt, int m, int n, int k, int ldc, int acc, float a
     return q;
 }
 
+/* Whether oneDNN has a bf16 matmul for this CPU (it needs AVX512-BF16, AMX
+ * or AVX2-VNNI-2; on plain AVX2 it reports "unimplemented"). Without one the
+ * product rounds its panels to bf16 and multiplies them with the fp32 sgemm:
+ * the same rounded inputs and fp32 accumulation, converted tiles. */
+static int native = -1;
+static int has_native(void) {
+    if (native < 0) {
+        setup();
+        dnnl_memory_desc_t ad, bd, cd;
+        descs(0, 1, 64, 64, 64, 64, &ad, &bd, &cd);
+        dnnl_matmul_desc_t md;
+        dnnl_primitive_desc_t pd = NULL;
+        native = dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd) == dnnl_success &&
+                 dnnl_primitive_desc_create(&pd, &md, NULL, eng, NULL) == dnnl_success;
+        if (pd) dnnl_primitive_desc_destroy(pd);
+    }
+    return native;
+}
+
 int k_bf16_gemm_available(void) {
     return 1;
 }
 
 const char *k_bf16_gemm_impl(void) {
     static char name[96];
+    if (!name[0] && !has_native()) snprintf(name, sizeof name, "fp32 sgemm on bf16-rounded panels");
     if (!name[0]) {
         setup();
         dnnl_primitive_desc_t pd = make_pd(0, 1, 512, 512, 512, 512, 0, 1.0f);
@@ -196,6 +216,19 @@ static void pack(uint16_t *P, const float *X, int ld, int r0, int nr, int c0, in
         for (int c = 0; c < nc; c++) p[c] = km_to_bf16(x[c]);
     }
 }
+
+/* the same panel rounded to bf16 and kept as fp32 (the fallback's tiles) */
+static void pack_f32(float *P, const float *X, int ld, int r0, int nr, int c0, int nc) {
+#pragma omp parallel for schedule(static) if ((size_t)nr * nc >= 32768)
+    for (int r = 0; r < nr; r++) {
+        const float *x = X + (size_t)(r0 + r) * ld + c0;
+        float *p = P + (size_t)r * nc;
+        for (int c = 0; c < nc; c++) p[c] = km_from_bf16(km_to_bf16(x[c]));
+    }
+}
+
+static float *fa, *fb; /* the fallback's fp32 panels, panel_elems each */
+static size_t fcap;
 
 static int min_i(int a, int b) {
     return a < b ? a : b;
@@ -222,8 +255,40 @@ void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float 
     while (kb > 256 && (size_t)kb * 256 > panel_elems) kb /= 2;
     if ((size_t)kb * 16 > panel_elems) kb = (int)(panel_elems / 16);
     int mb = min_i(M, (int)(panel_elems / kb)), nb = min_i(N, (int)(panel_elems / kb));
+    int nat = has_native();
+    if (!nat && fcap < panel_elems) {
+        free(fa), free(fb);
+        fa = aligned_alloc(64, (panel_elems * 4 + 63) / 64 * 64);
+        fb = aligned_alloc(64, (panel_elems * 4 + 63) / 64 * 64);
+        if (!fa || !fb) {
+            fprintf(stderr, "zeropt: out of memory for the bf16 product's panels (%zu MB)\n",
+                    panel_elems * 8 >> 20);
+            abort();
+        }
+        fcap = panel_elems;
+    }
     for (int k0 = 0; k0 < K; k0 += kb) {
         int kk = min_i(kb, K - k0), acc = k0 > 0 || beta != 0.0f;
+        if (!nat) { /* converted tiles through the fp32 sgemm */
+            for (int i0 = 0; i0 < M; i0 += mb) {
+                int mm = min_i(mb, M - i0);
+                if (at)
+                    pack_f32(fa, A, lda, k0, kk, i0, mm);
+                else
+                    pack_f32(fa, A, lda, i0, mm, k0, kk);
+                for (int j0 = 0; j0 < N; j0 += nb) {
+                    int nn = min_i(nb, N - j0);
+                    if (bt)
+                        pack_f32(fb, B, ldb, j0, nn, k0, kk);
+                    else
+                        pack_f32(fb, B, ldb, k0, kk, j0, nn);
+                    k_sgemm(CblasRowMajor, at ? CblasTrans : CblasNoTrans,
+                            bt ? CblasTrans : CblasNoTrans, mm, nn, kk, alpha, fa, at ? mm : kk, fb,
+                            bt ? kk : nn, acc ? 1.0f : 0.0f, C + (size_t)i0 * ldc + j0, ldc);
+                }
+            }
+            continue;
+        }
         for (int i0 = 0; i0 < M; i0 += mb) {
             int mm = min_i(mb, M - i0);
             if (at) /* A is K x M: op(A) block = A[k0.., i0..] stored [kk x mm] */
