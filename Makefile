@@ -46,6 +46,7 @@ else ifneq ($(DNNL),0)
 $(error DNNL=$(DNNL): expected 1 (link oneDNN's sgemm) or 0)
 endif
 INIH_LIBS   ?= -linih
+LBFGS_LIBS  ?= -llbfgs
 JSON_LIBS   ?= -ljansson
 ZLIB_LIBS   ?= -lz
 UTF8PROC_LIBS ?= -lutf8proc
@@ -73,7 +74,7 @@ SAN_LD   := -Wl,--export-dynamic-symbol=dlclose
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE -fno-math-errno $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS) $(DNNL_CFLAGS)
-LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(DNNL_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) $(ZLIB_LIBS) -lm
+LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(DNNL_LIBS) $(INIH_LIBS) $(LBFGS_LIBS) $(JSON_LIBS) $(UTF8PROC_LIBS) $(ZLIB_LIBS) -lm
 LDFLAGS  := -fopenmp $(SANITIZE) $(SAN_LD)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)
@@ -197,8 +198,8 @@ demo-run: $(BUILD)/zeropt
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
-            libopenblas-dev libdnnl-dev libinih-dev libjansson-dev libutf8proc-dev zlib1g-dev \
-            python3 python3-h5py python3-numpy fortunes fortunes-min clang-format \
+            libopenblas-dev libdnnl-dev libinih-dev liblbfgs-dev libjansson-dev libutf8proc-dev zlib1g-dev \
+            python3 python3-h5py python3-numpy fortunes fortunes-min clang-format gnuplot-nox \
             slurmctld slurmd slurm-client munge
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
