@@ -186,15 +186,17 @@ demo-run: $(BUILD)/zeropt
 	  echo "== the demo runs with $$fix (set it yourself for your own runs; zeropt never does)"; \
 	  export $$fix; \
 	fi; \
-	echo "== 1/4 tokenizer: byte-level BPE, 2048 tokens, from $(FORTUNE_DIR)"; \
+	echo "== 1/5 tokenizer: byte-level BPE, 2048 tokens, from $(FORTUNE_DIR)"; \
 	$(BUILD)/zeropt tokenizer train $$inputs --separator % --vocab-size 2048 --output $(DEMO)/tokenizer.json; \
-	echo "== 2/4 corpus: one fortune = one document, 2% held out for validation"; \
+	echo "== 2/5 corpus: one fortune = one document, 2% held out for validation"; \
 	$(BUILD)/zeropt prep --tokenizer $(DEMO)/tokenizer.json $$inputs --separator % --val-fraction 0.02 --output $(DEMO)/corpus.h5; \
-	echo "== 3/4 training: MLM encoder (configs/train/demo.ini) on $(DEMO_RANKS) ranks; the unigram baseline is the loss of guessing from token frequencies alone"; \
+	echo "== 3/5 training: MLM encoder (configs/train/demo.ini) on $(DEMO_RANKS) ranks; the unigram baseline is the loss of guessing from token frequencies alone"; \
 	$(DEMO_ENV) $(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt train $(DEMO_ARGS) checkpoint.resume=none; \
-	echo "== 4/4 the trained model on held-out fortunes"; \
+	echo "== 4/5 the trained model on held-out fortunes"; \
 	$(DEMO_ENV) $(MPIRUN) -q -np $(DEMO_RANKS) $(BUILD)/zeropt eval $(DEMO_ARGS) --model $(DEMO)/model.h5 --show 4; \
-	echo "== done in $$(( $$(date +%s) - t0 )) s: metrics in $(DEMO)/metrics.jsonl, resolved config in $(DEMO)/config.ini, model in $(DEMO)/model.h5"
+	echo "== 5/5 the training curves (gnuplot)"; \
+	$(BUILD)/zeropt plot $(DEMO) --title "make demo: MLM encoder on fortunes, $(DEMO_RANKS) ranks"; \
+	echo "== done in $$(( $$(date +%s) - t0 )) s: metrics in $(DEMO)/metrics.jsonl, resolved config in $(DEMO)/config.ini, model in $(DEMO)/model.h5, curves in $(DEMO)/curves.png"
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \

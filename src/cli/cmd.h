@@ -18,9 +18,12 @@ int cmd_blas(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_fill_mask(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 extern const char USAGE_MODEL[], USAGE_TOKENIZER[], USAGE_PREP[], USAGE_CKPT[], USAGE_PLAN[],
-    USAGE_TRAIN[], USAGE_EVAL[], USAGE_BLAS[], USAGE_GENERATE[], USAGE_FILL_MASK[], USAGE_EMBED[];
+    USAGE_TRAIN[], USAGE_EVAL[], USAGE_BLAS[], USAGE_GENERATE[], USAGE_FILL_MASK[], USAGE_EMBED[],
+    USAGE_PLOT[], USAGE_SWEEP[];
 
 /* Process start-up shared by every command: the BLAS library's threads
  * (kernels: k_init_threads). */

@@ -27,7 +27,7 @@ static void write_record(Trainer *tr) {
 
 /* The counted bytes of every category (kernels/mem.h) and resident memory:
  * printed, and the step-0 metrics record. */
-static void log_memory(Trainer *tr) {
+static void log_memory(Trainer *tr, double fpt) {
     MemStats ms = k_mem_stats();
     double rss = trainer_rss(0), mb = 1e6;
     int bf16 = tr->cfg.train.precision == DT_BF16;
@@ -53,6 +53,15 @@ static void log_memory(Trainer *tr) {
     if (bf16)
         metrics_str(mt, "reduce_dtype", tr->cfg.zero.reduce_dtype == DT_BF16 ? "bf16" : "fp32");
     metrics_int(mt, "params", (long long)tr->m.nparams);
+    size_t embed = 0; /* token, position and type tables: Kaplan's N counts the rest */
+    for (int i = 0; i < tr->m.nviews; i++)
+        if (!strncmp(tr->m.view[i].name, "embed.", 6) && tr->m.view[i].ndim == 2)
+            embed += tr->m.view[i].numel;
+    metrics_int(mt, "nonembedding_params", (long long)(tr->m.nparams - embed));
+    metrics_real(mt, "flops_per_token", fpt);
+    metrics_int(mt, "seq_len", tr->seq);
+    metrics_int(mt, "global_batch", tr->batch);
+    metrics_int(mt, "steps", tr->cfg.train.steps);
     for (int c = 0; c < MEM_NCAT; c++) {
         char key[48];
         snprintf(key, sizeof key, "%s_bytes", k_mem_name((MemCat)c));
@@ -92,7 +101,7 @@ void trainer_log_header(Trainer *tr, double fpt) {
     z_log("peak for MFU: %.3g TFLOP/s per rank%s; %.3g FLOPs per token",
           (c->run.peak_tflops > 0 ? c->run.peak_tflops * 1e12 : tr->peak_flops) / 1e12,
           c->run.peak_tflops > 0 ? " ([run] peak_tflops)" : " (measured sgemm)", fpt);
-    log_memory(tr);
+    log_memory(tr, fpt);
 }
 
 void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record) {
@@ -146,6 +155,7 @@ void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, do
     int64_t first = tr->cursor0 + (int64_t)(step - 1 - tr->step0) * tr->batch;
     metrics_int(mt, "sample_start", first); /* training positions [start, end) of this step */
     metrics_int(mt, "sample_end", first + tr->batch);
+    metrics_int(mt, "tokens", (int64_t)step * tr->batch * tr->seq); /* trained on by this step */
 }
 
 void trainer_log_end(Trainer *tr, long last) {
