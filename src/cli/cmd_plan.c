@@ -13,6 +13,7 @@
 #include "src/model/model.h"
 #include "src/optim/optim.h"
 #include "src/plan/plan.h"
+#include "src/sweep/geometry.h"
 
 #include "mpi/err.h"
 
@@ -39,11 +40,6 @@ static const char *const LADDER[] = {"tiny", "mini",  "small", "medium",
 #define NLADDER ((int)(sizeof LADDER / sizeof LADDER[0]))
 #define DIR_MAX 4096
 
-/* fp32; bf16 ([train] precision = bf16 as the code allocates it: bf16
- * copies, fp32 master, fp32 activations); mixed (the same with the
- * activation arena estimated at 2 bytes, as a bf16 GPU path keeps it) */
-enum { PREC_FP32 = 0, PREC_MIXED = 1, PREC_BF16 = 2 };
-
 /* Everything the command line fixes apart from the model. */
 typedef struct {
     int ranks, stage; /* stage −1: all four */
@@ -56,13 +52,7 @@ typedef struct {
     OptimConfig optim;
 } Opts;
 
-/* A model with its unit sizes kept alive. */
-typedef struct {
-    PlanModel pm;
-    size_t *padded;
-    PlanTensor *tensors;
-    int mlm;
-} Geo;
+typedef PlanGeo Geo;
 
 /* One stage of one model. */
 typedef struct {
@@ -101,62 +91,13 @@ static int parse_int(const char *flag, const char *s, long lo, long hi) {
 /* ------------------------------------------------------------------------- */
 /* models                                                                     */
 
-/* accum: micro-batches per step the config implies at these ranks (1 unless
- * its global batch says otherwise) */
+/* the model at the command line's batch and ranks (src/sweep/geometry.h) */
 static void geo_model(Geo *g, const Config *c, const Opts *o, int accum) {
-    Model m;
-    model_layout(&m, &c->model, o->ranks, MODEL_ALIGN_FLOATS);
-    memset(g, 0, sizeof *g);
-    g->padded = z_malloc(m.nunits * sizeof(size_t), "units");
-    for (int u = 0; u < m.nunits; u++) g->padded[u] = m.unit[u].padded;
-    PlanModel *p = &g->pm;
-    p->nunits = m.nunits, p->padded = g->padded, p->nparams = m.nparams;
-    /* the trainer's choice (trainer_build): a tied embedding is unit 0 */
-    p->tied = c->model.tied ? 0 : -1;
-    p->has_shape = 1, p->model = c->model;
-    p->micro = o->micro, p->seq = o->seq, p->accum = accum, p->recompute = o->recompute;
-    int N = o->micro * o->seq;
-    g->mlm = c->data.objective == OBJ_MLM;
-    p->head_rows = g->mlm ? model_mlm_head_rows(N, o->mask_rate) : N;
-    p->flops_per_token = model_flops_per_token(&m, o->seq, g->mlm ? o->mask_rate : 1.0);
-    g->tensors = z_calloc((size_t)m.nviews, sizeof(PlanTensor), "tensors");
-    for (int i = 0; i < m.nviews; i++) {
-        const ParamView *v = &m.view[i];
-        g->tensors[i] = (PlanTensor){v->unit,
-                                     v->offset,
-                                     v->numel,
-                                     v->ndim == 2 ? v->shape[0] : 0,
-                                     v->ndim == 2 ? v->shape[1] : 0,
-                                     v->ndim == 2 && !strncmp(v->name, "embed.", 6)};
-    }
-    p->tensors = g->tensors, p->ntensors = m.nviews;
-    p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
-    p->embed_8bit = c->optim.embed_8bit, p->af_momentum = c->optim.af_beta1 > 0;
-    model_free(&m);
-}
-
-/* --params P: one unit of P parameters, no activations, no tied embedding. */
-static void geo_bare(Geo *g, double P, const Opts *o, const Config *c) {
-    memset(g, 0, sizeof *g);
-    size_t q = (size_t)o->ranks * MODEL_ALIGN_FLOATS, n = (size_t)llround(P);
-    g->padded = z_malloc(sizeof(size_t), "units");
-    g->padded[0] = (n + q - 1) / q * q;
-    PlanModel *p = &g->pm;
-    p->nunits = 1, p->padded = g->padded, p->nparams = n, p->tied = -1;
-    p->micro = o->micro, p->seq = o->seq, p->accum = 1;
-    p->flops_per_token = 6.0 * (double)n; /* no attention term: the model has no shape */
-    /* one tensor, a vector: a bare count has no shapes to factor */
-    g->tensors = z_calloc(1, sizeof(PlanTensor), "tensors");
-    g->tensors[0] = (PlanTensor){0, 0, n, 0, 0, 0};
-    p->tensors = g->tensors, p->ntensors = 1;
-    p->optim = c->optim.name, p->states = c->optim.states, p->min_8bit = c->optim.min_8bit;
-    p->embed_8bit = c->optim.embed_8bit, p->af_momentum = c->optim.af_beta1 > 0;
+    plan_geo_model(g, c, o->ranks, o->micro, o->seq, accum, o->recompute, o->mask_rate);
 }
 
 static size_t padded_total(const Geo *g) {
-    size_t s = 0;
-    for (int u = 0; u < g->pm.nunits; u++) s += g->padded[u];
-    return s;
+    return plan_geo_padded(g);
 }
 
 static void plan_stage(Plan *p, const Geo *g, const Opts *o, int stage) {
@@ -543,16 +484,7 @@ int cmd_plan(int argc, char **argv) {
     o.precision = !strcmp(prec, "mixed")  ? PREC_MIXED
                   : !strcmp(prec, "bf16") ? PREC_BF16
                                           : PREC_FP32;
-    size_t copy = o.precision ? 2 : 4;
-    size_t act = o.precision == PREC_MIXED ? 2 : 4;
-    size_t reduce = o.precision && cfg.zero.reduce_dtype == DT_BF16 ? 2 : 4;
-    /* m and v in the unit layout (fp32, bf16 states of adamw and lamb); the
-     * others are laid out over tensors (src/plan: plan_optim_bytes) */
-    size_t states = cfg.optim.name == OPT_ADAFACTOR   ? 0
-                    : cfg.optim.states == STATES_FP32 ? 8
-                    : cfg.optim.states == STATES_BF16 ? 4
-                                                      : 0;
-    o.bytes = (PlanBytes){copy, copy, states, act, copy, o.precision ? 4 : 0, reduce};
+    o.bytes = plan_geo_bytes(o.precision, &cfg);
     o.optim = cfg.optim;
     o.micro = B ? B : cfg.train.micro_batch;
     o.seq = T ? T : cfg.data.seq_len;
@@ -564,7 +496,7 @@ int cmd_plan(int argc, char **argv) {
     const char *what = model_path ? model_path : cfg_path;
     Geo g;
     if (bare) {
-        geo_bare(&g, P, &o, &cfg);
+        plan_geo_bare(&g, P, &cfg, o.ranks, o.micro, o.seq);
     } else {
         if (o.seq > cfg.model.max_positions)
             z_die_all("plan: seq %d exceeds [model] max_positions = %d (%s)", o.seq,
