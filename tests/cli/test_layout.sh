@@ -27,13 +27,14 @@ base = {"mpi/err.h", "mpi/fault.h", "kernels/clock.h", "kernels/mem.h", "kernels
 lower = {"mpi", "io", "kernels"}
 allowed = {
     "src": {"src/cli"},
-    "src/cli": {"src/" + r for r in "config model data objectives train optim plan prep tokenizer".split()} | lower,
+    "src/cli": {"src/" + r for r in "config model data objectives train optim plan prep tokenizer sweep".split()} | lower,
     "src/train": {"src/config", "src/model", "src/data", "src/objectives", "src/optim"} | lower,
     "src/model": {"src/config", "kernels", "io"},  # io: the HF safetensors files
     "src/objectives": {"src/data", "src/config", "kernels"},
     "src/data": {"io", "kernels"},
     "src/optim": {"src/config", "src/model", "kernels"},  # model: the tensors' decay flags
     "src/plan": {"src/config"},
+    "src/sweep": {"src/config", "src/model", "src/plan"},  # campaigns: geometry, fit, run logs, plots
     "src/prep": {"src/tokenizer", "io", "kernels"},
     "src/tokenizer": set(),
     "src/config": set(),
