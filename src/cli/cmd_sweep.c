@@ -29,6 +29,16 @@
 #include <sys/stat.h>
 
 const char USAGE_SWEEP[] =
+    "zeropt sweep plan CAMPAIGN.ini [--json] [--dry-run]\n"
+    "    every point's ranks, nodes, ZeRO stage, micro-batch and accumulation that fit the\n"
+    "    machine's memory (from the planning arithmetic), predicted step time and device-hours;\n"
+    "    --dry-run also prints the sbatch commands submit would run\n"
+    "zeropt sweep submit CAMPAIGN.ini [--dry-run] [--local [--mpirun CMD]]\n"
+    "    one Slurm job per point (job arrays where points share a shape) through\n"
+    "    slurm/train.sbatch, only the points neither done nor queued; --local runs them here,\n"
+    "    one after another, through mpirun\n"
+    "zeropt sweep collect CAMPAIGN.ini [--json]\n"
+    "    every point's state and results into <dir>/results.csv and results.jsonl\n"
     "zeropt sweep fit RESULTS.jsonl [--plots DIR] [--json] [--params total|nonembedding]\n"
     "    [--loss final|best] [--bootstrap N] [--delta D] [--seed S] [--compute C ...]\n"
     "    fit L(N, D) = E + A N^-a + B D^-b to a campaign's finished points (Chinchilla's\n"
@@ -479,7 +489,10 @@ static int sweep_fit(int argc, char **argv) {
 
 int cmd_sweep(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_SWEEP)) return 0;
-    if (argc < 1) z_die_all("sweep: which? fit (zeropt sweep --help)");
+    if (argc < 1) z_die_all("sweep: which? plan, submit, collect or fit (zeropt sweep --help)");
     if (!strcmp(argv[0], "fit")) return sweep_fit(argc - 1, argv + 1);
-    z_die_all("sweep: unknown subcommand '%s' (fit; zeropt sweep --help)", argv[0]);
+    int rc = cmd_sweep_campaign(argv[0], argc - 1, argv + 1);
+    if (rc >= 0) return rc;
+    z_die_all("sweep: unknown subcommand '%s' (plan, submit, collect, fit; zeropt sweep --help)",
+              argv[0]);
 }
