@@ -153,7 +153,7 @@ static void plot_params(const char *dir, const Row *r, int n, const Law *q, int 
     FILE *f = open_plot(dir, "loss_vs_params", png, gp, sizeof png);
     const char **bud = z_calloc(n + 1, sizeof *bud, "budgets");
     int nb = distinct_names(r, n, offsetof(Row, budget), 1, bud);
-    double nmin = INFINITY, nmax = 0;
+    double nmin = INFINITY, nmax = 0, lmin = INFINITY, lmax = -INFINITY;
     for (int b = 0; b < nb; b++) {
         fprintf(f, "$b%d << EOD\n", b);
         for (int i = 0; i < n; i++)
@@ -161,6 +161,7 @@ static void plot_params(const char *dir, const Row *r, int n, const Law *q, int 
                 double N = nonemb ? r[i].Nne : r[i].N;
                 fprintf(f, "%.9g %.9g %.9g\n", N, r[i].D, r[i].final_val);
                 nmin = fmin(nmin, N), nmax = fmax(nmax, N);
+                lmin = fmin(lmin, r[i].final_val), lmax = fmax(lmax, r[i].final_val);
             }
         fprintf(f, "EOD\n");
     }
@@ -170,22 +171,34 @@ static void plot_params(const char *dir, const Row *r, int n, const Law *q, int 
                "budget, with the fit'\n");
     fprintf(f, "E=%.9g; A=%.9g; al=%.9g; B=%.9g; be=%.9g\nL(N,D)=E+A*N**(-al)+B*D**(-be)\n", q->E,
             q->A, q->alpha, q->B, q->beta);
-    fprintf(f, "set xrange [%.6g:%.6g]\nplot ", nmin / 1.5, nmax * 1.5);
+    /* the points' range (a poor fit must not squash them onto the axis) */
+    double pad = 0.25 * (lmax - lmin) + 0.05;
+    fprintf(f, "set xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\nplot ", nmin / 1.5, nmax * 1.5,
+            lmin - pad, lmax + pad);
     for (int b = 0; b < nb; b++) {
-        /* the budget's curve: D = (median tokens per parameter of its points) · N */
-        double k = 0;
-        int c = 0;
+        /* the budget's curve: a fixed token count when its points share one,
+         * else D = (geometric mean tokens per parameter of its points) · N */
+        double k = 0, d0 = -1;
+        int c = 0, fixed = 1;
         for (int i = 0; i < n; i++)
-            if (r[i].used && !strcmp(r[i].budget, bud[b]))
+            if (r[i].used && !strcmp(r[i].budget, bud[b])) {
                 k += log(r[i].D / (nonemb ? r[i].Nne : r[i].N)), c++;
+                if (d0 < 0) d0 = r[i].D;
+                fixed &= fabs(r[i].D - d0) <= 1e-6 * d0;
+            }
         k = exp(k / c);
         char t[300];
         snprintf(t, sizeof t, "%s", bud[b][0] ? bud[b] : "points");
         fprintf(f, "%s$b%d using 1:3 with points pt 7 ps 1.2 lc %d title ", b ? ", " : "", b,
                 b + 1);
         gp_quote(f, t);
-        fprintf(f, ", L(x, %.9g*x) with lines lc %d dt 2 title ", k, b + 1);
-        snprintf(t, sizeof t, "fit at D = %.3g N", k);
+        if (fixed && c > 1) {
+            fprintf(f, ", L(x, %.9g) with lines lc %d dt 2 title ", d0, b + 1);
+            snprintf(t, sizeof t, "fit at D = %.3g tokens", d0);
+        } else {
+            fprintf(f, ", L(x, %.9g*x) with lines lc %d dt 2 title ", k, b + 1);
+            snprintf(t, sizeof t, "fit at D = %.3g N", k);
+        }
         gp_quote(f, t);
     }
     fprintf(f, "\n");

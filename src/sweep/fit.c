@@ -101,6 +101,10 @@ static double minimise(const Obj *o, double *x) {
     memcpy(x, v, NX * sizeof *x);
     lbfgs_free(v);
     double f = objective(o, x, NULL);
+    /* a law whose loss grows with N or D is no scaling law: such optima
+     * (the points do not pin the exponents down) are not kept */
+    if (!(x[3] > 0 && x[4] > 0)) return INFINITY;
+    if (!(x[0] < 700 && x[1] < 700 && x[2] < 700)) return INFINITY; /* A, B, E overflow */
     return isfinite(f) ? f * o->n * o->delta : INFINITY;
 }
 

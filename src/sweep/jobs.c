@@ -209,8 +209,8 @@ PointStatus point_status(const Campaign *k, int i, const Queue *q) {
         char out[256];
         char *argv[] = {"sacct", "-n", "-X", "-P", "-o", "State", "-j", s.job, NULL};
         if (run(argv, out, sizeof out, -1) == 0) {
-            char w[64] = "";
-            if (sscanf(out, "%63s", w) == 1) snprintf(s.slurm_state, sizeof s.slurm_state, "%s", w);
+            char w[32] = "";
+            if (sscanf(out, "%31s", w) == 1) snprintf(s.slurm_state, sizeof s.slurm_state, "%s", w);
         }
     }
     log_error(s.error, sizeof s.error, s.log);
@@ -414,7 +414,7 @@ int job_submit(const Campaign *k, const Job *j, char *id, size_t idn, char *err,
     char line[256];
     last_line(line, sizeof line, out);
     line[strcspn(line, ";")] = 0;
-    if (!line[0] || strspn(line, "0123456789") != strlen(line)) {
+    if (!line[0] || strlen(line) > 40 || strspn(line, "0123456789") != strlen(line)) {
         snprintf(err, n, "sbatch answered '%s', not a job id", line);
         return -1;
     }
@@ -423,12 +423,12 @@ int job_submit(const Campaign *k, const Job *j, char *id, size_t idn, char *err,
         const Point *p = &k->pt[j->pt[i]];
         char job[96], log[2 * CAMPAIGN_PATH + 64];
         if (j->list[0]) {
-            snprintf(job, sizeof job, "%s_%d", line, i);
-            snprintf(log, sizeof log, "%.*s-%s_%d.out", (int)(strlen(j->list) - 5), j->list, line,
-                     i);
+            snprintf(job, sizeof job, "%.40s_%d", line, i);
+            snprintf(log, sizeof log, "%.*s-%.40s_%d.out", (int)(strlen(j->list) - 5), j->list,
+                     line, i);
         } else {
-            snprintf(job, sizeof job, "%s", line);
-            snprintf(log, sizeof log, "%s/slurm-%s.out", p->cfg.run.dir, line);
+            snprintf(job, sizeof job, "%.40s", line);
+            snprintf(log, sizeof log, "%s/slurm-%.40s.out", p->cfg.run.dir, line);
         }
         record(k, p->name, job, log, -1);
     }

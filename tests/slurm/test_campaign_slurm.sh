@@ -87,8 +87,8 @@ job=$($PY -c "import json,sys; print([json.loads(l)['job'] for l in open('$TMP/c
 for i in $(seq 1 600); do grep -qs '^step *20/' "$log" && break; sleep 0.1; done
 scancel --signal=USR1 "$job"
 # the requeued job waits for its begin time; let it start now
-for i in $(seq 1 100); do grep -qs "requeueing" "$log" && break; sleep 0.2; done
-for i in $(seq 1 50); do scontrol update JobId="$job" StartTime=now >/dev/null 2>&1 && break; sleep 0.2; done
+for i in $(seq 1 100); do [ "$(job_state "$job")" = PENDING ] && break; sleep 0.2; done
+scontrol update JobId="$job" StartTime=now >/dev/null 2>&1
 wait_queue || notok "the campaign's jobs did not leave the queue in 300 s: $(squeue -h | tr '\n' '|')"
 "$ZEROPT" sweep collect "$TMP/c.ini" >"$TMP/collect1.out" 2>&1 || notok "collect: $(tail -2 "$TMP/collect1.out")"
 first=$(sed -n 's/.*checkpoint after step \([0-9]*\).*/\1/p' "$log" | head -1)
