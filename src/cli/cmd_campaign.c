@@ -259,14 +259,12 @@ static int sweep_submit(int argc, char **argv) {
         printf("sweep submit: nothing to submit\n");
     } else if (local) {
         if (!dry) {
-            int *sel = calloc((size_t)k.npt, sizeof *sel);
-            if (!sel) z_die_all("sweep: out of memory");
             Campaign one = k; /* write the point.ini files of the points to run only */
             one.npt = 0, one.pt = calloc((size_t)n, sizeof *one.pt);
             if (!one.pt) z_die_all("sweep: out of memory");
             for (int i = 0; i < n; i++) one.pt[one.npt++] = k.pt[todo[i]];
             campaign_write_points(&one);
-            free(one.pt), free(sel);
+            free(one.pt);
         }
         for (int i = 0; i < n; i++) {
             const Point *p = &k.pt[todo[i]];

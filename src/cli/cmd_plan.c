@@ -13,6 +13,7 @@
 #include "src/model/model.h"
 #include "src/optim/optim.h"
 #include "src/plan/plan.h"
+#include "src/sweep/campaign.h"
 #include "src/sweep/geometry.h"
 
 #include "mpi/err.h"
@@ -132,15 +133,8 @@ static int find_ladder(char dir[DIR_MAX], const char *model_path) {
     }
     snprintf(dir, DIR_MAX, "configs/model");
     if (is_ladder(dir)) return 1;
-    char exe[DIR_MAX - 16];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) return 0;
-    exe[len] = 0;
-    for (int k = 0; k < 2; k++) {
-        char *s = strrchr(exe, '/');
-        if (s) *s = 0;
-    }
-    snprintf(dir, DIR_MAX, "%s/configs/model", exe);
+    if (!beside_binary(dir, DIR_MAX, "configs/model/tiny.ini")) return 0;
+    dir[strlen(dir) - strlen("/tiny.ini")] = 0; /* the folder */
     return is_ladder(dir);
 }
 

@@ -122,6 +122,19 @@ static void lr_text(char *out, size_t n, double lr) {
     snprintf(out, n, "%se%d", m, e);
 }
 
+int beside_binary(char *out, size_t n, const char *rel) {
+    char exe[CAMPAIGN_PATH];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (l <= 0) return 0;
+    exe[l] = 0;
+    for (int k = 0; k < 2; k++) { /* <root>/build/zeropt -> <root> */
+        char *s = strrchr(exe, '/');
+        if (s) *s = 0;
+    }
+    int w = snprintf(out, n, "%s/%s", exe, rel);
+    return w > 0 && (size_t)w < n && access(out, R_OK) == 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* models                                                                     */
 
@@ -140,16 +153,8 @@ static int model_file(char *out, size_t n, const char *file, const char *name) {
     if (!access(out, R_OK)) return 1;
     snprintf(out, n, "configs/model/%s.ini", name);
     if (!access(out, R_OK)) return 1;
-    char exe[CAMPAIGN_PATH];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (l <= 0) return 0;
-    exe[l] = 0;
-    for (int k = 0; k < 2; k++) {
-        char *s = strrchr(exe, '/');
-        if (s) *s = 0;
-    }
-    snprintf(out, n, "%s/configs/model/%s.ini", exe, name);
-    return access(out, R_OK) == 0;
+    snprintf(rel, sizeof rel, "configs/model/%s.ini", name);
+    return beside_binary(out, n, rel);
 }
 
 /* key (section.key, or a [model] key) = value, as the campaign file's

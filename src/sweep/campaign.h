@@ -68,6 +68,10 @@ void campaign_write_points(const Campaign *k);
  * (submit refuses the campaign; plan sizes it anyway). */
 int campaign_corpus_missing(const Campaign *k, char *err, size_t n);
 
+/* <the binary's folder>/../rel in out (build/zeropt -> the checkout's
+ * configs/, slurm/); 1 when that file is readable. */
+int beside_binary(char *out, size_t n, const char *rel);
+
 /* The point named name, or NULL. */
 const Point *campaign_point(const Campaign *k, const char *name);
 

@@ -242,14 +242,7 @@ static void script_path(char *out, size_t n, const Campaign *k) {
         snprintf(out, n, "%s", p);
         return;
     }
-    char exe[PATH_MAX - 32];
-    exe_path(exe, sizeof exe);
-    for (int i = 0; i < 2; i++) {
-        char *s = strrchr(exe, '/');
-        if (s) *s = 0;
-    }
-    snprintf(out, n, "%s/slurm/train.sbatch", exe);
-    if (access(out, R_OK))
+    if (!beside_binary(out, n, "slurm/train.sbatch"))
         z_die_all("sweep: %s: slurm/train.sbatch not found here or beside the binary ([slurm] "
                   "script)",
                   k->path);
