@@ -33,6 +33,9 @@ typedef struct {
     size_t n_off, cap_off;
     void *buf; /* pending tokens */
     size_t n_buf;
+    int64_t *spans; /* [n_spans][3] salient spans, document by document */
+    size_t n_spans, cap_spans;
+    int64_t *span_off; /* [n_off] spans before each document (kept in step with off) */
 } SplitW;
 
 struct CorpusWriter {
@@ -140,10 +143,57 @@ int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, 
         s->cap_off *= 2;
         s->off = realloc(s->off, s->cap_off * sizeof(int64_t));
         if (!s->off) z_die("out of memory for document offsets");
+        if (s->span_off) {
+            s->span_off = realloc(s->span_off, s->cap_off * sizeof(int64_t));
+            if (!s->span_off) z_die("out of memory for span offsets");
+        }
     }
     s->off[s->n_off] = s->off[s->n_off - 1] + (int64_t)n;
+    if (s->span_off) s->span_off[s->n_off] = (int64_t)s->n_spans;
     s->n_off++;
     return 0;
+}
+
+int corpus_writer_add_spans(CorpusWriter *w, int split, const int64_t *spans, size_t n, char *err,
+                            size_t errlen) {
+    SplitW *s = &w->s[split ? 1 : 0];
+    if (s->n_off < 2) return z_fail(err, errlen, "%s: spans given before any document", w->path);
+    int64_t len = s->off[s->n_off - 1] - s->off[s->n_off - 2];
+    for (size_t i = 0; i < n; i++)
+        if (spans[3 * i] < 0 || spans[3 * i] >= spans[3 * i + 1] || spans[3 * i + 1] > len)
+            return z_fail(err, errlen, "%s: span [%ld, %ld) outside document %zu of %ld tokens",
+                          w->path, (long)spans[3 * i], (long)spans[3 * i + 1], s->n_off - 2,
+                          (long)len);
+    if (!s->span_off) /* the first spans: earlier documents had none */
+        s->span_off = z_calloc(s->cap_off, sizeof(int64_t), "span offsets");
+    if (s->n_spans + n > s->cap_spans) {
+        s->cap_spans = (s->n_spans + n) * 2;
+        s->spans = realloc(s->spans, s->cap_spans * 3 * sizeof(int64_t));
+        if (!s->spans) z_die("out of memory for spans");
+    }
+    memcpy(s->spans + 3 * s->n_spans, spans, n * 3 * sizeof(int64_t));
+    s->n_spans += n;
+    s->span_off[s->n_off - 1] = (int64_t)s->n_spans;
+    return 0;
+}
+
+/* /spans and /span_offsets of a split that has spans. 0 on success. */
+static int write_spans(CorpusWriter *w, SplitW *s, int val) {
+    if (!s->span_off) return 0;
+    hsize_t dims[2] = {s->n_spans, 3}, n = s->n_off;
+    hid_t sp = H5Screate_simple(2, dims, NULL), so = H5Screate_simple(1, &n, NULL);
+    hid_t d = H5Dcreate2(w->file, val ? "val/spans" : "spans", H5T_STD_I64LE, sp, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    hid_t o = H5Dcreate2(w->file, val ? "val/span_offsets" : "span_offsets", H5T_STD_I64LE, so,
+                         H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d < 0 || o < 0 ||
+             (s->n_spans &&
+              H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->spans) < 0) ||
+             H5Dwrite(o, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->span_off) < 0;
+    if (d >= 0) H5Dclose(d);
+    if (o >= 0) H5Dclose(o);
+    H5Sclose(sp), H5Sclose(so);
+    return rc ? -1 : 0;
 }
 
 int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
@@ -160,11 +210,13 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
                 rc = -1;
             if (d >= 0) H5Dclose(d);
             H5Sclose(sp);
+            if (write_spans(w, s, i)) rc = -1;
         }
         if (s->tokens >= 0) H5Dclose(s->tokens);
     }
     if (w->file >= 0 && H5Fclose(w->file) < 0) rc = -1;
-    for (int i = 0; i < 2; i++) free(w->s[i].off), free(w->s[i].buf);
+    for (int i = 0; i < 2; i++)
+        free(w->s[i].off), free(w->s[i].buf), free(w->s[i].spans), free(w->s[i].span_off);
     if (rc && err) z_fail(err, errlen, "%s: write failed (disk full?)", w->path);
     free(w);
     return rc;
@@ -172,6 +224,51 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
 
 /* ------------------------------------------------------------------------- */
 /* reader                                                                     */
+
+/* /spans and /span_offsets of a split, when it has them: the offsets read
+ * whole (as doc_offsets), the spans read by corpus_read_spans. */
+static int open_spans(Corpus *c, hid_t f, const char *pre, char *err, size_t errlen) {
+    char dsn[64], osn[64];
+    snprintf(dsn, sizeof dsn, "%sspans", pre);
+    snprintf(osn, sizeof osn, "%sspan_offsets", pre);
+    if (H5Lexists(f, dsn, H5P_DEFAULT) <= 0) return 0;
+    hid_t d = H5Dopen2(f, dsn, H5P_DEFAULT);
+    if (d < 0) return z_fail(err, errlen, "%s: cannot open /%s", c->path, dsn);
+    c->hid_spans = d;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    int cls = H5Tget_class(t), nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t dims[2] = {0, 0};
+    if (nd == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Tclose(t), H5Sclose(sp);
+    if (cls != H5T_INTEGER || nd != 2 || dims[1] != 3)
+        return z_fail(err, errlen, "%s: /%s must be an integer [n_spans, 3] array", c->path, dsn);
+    c->n_spans = (int64_t)dims[0];
+    if (H5Lexists(f, osn, H5P_DEFAULT) <= 0)
+        return z_fail(err, errlen, "%s: /%s without /%s", c->path, dsn, osn);
+    hid_t o = H5Dopen2(f, osn, H5P_DEFAULT);
+    sp = H5Dget_space(o);
+    hsize_t n = 0;
+    int ond = H5Sget_simple_extent_ndims(sp);
+    if (ond == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
+    H5Sclose(sp);
+    if (ond != 1 || (int64_t)n != c->n_docs + 1) {
+        H5Dclose(o);
+        return z_fail(err, errlen, "%s: /%s must hold n_docs + 1 = %ld offsets", c->path, osn,
+                      (long)(c->n_docs + 1));
+    }
+    c->span_off = z_malloc(n * sizeof(int64_t), "span offsets");
+    herr_t rc = H5Dread(o, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->span_off);
+    H5Dclose(o);
+    if (rc < 0) return z_fail(err, errlen, "%s: cannot read /%s", c->path, osn);
+    for (int64_t i = 0; i < c->n_docs; i++)
+        if (c->span_off[i + 1] < c->span_off[i] || c->span_off[0] != 0)
+            return z_fail(err, errlen, "%s: /%s is not monotonic from 0 at document %ld", c->path,
+                          osn, (long)i);
+    if (c->span_off[c->n_docs] != c->n_spans)
+        return z_fail(err, errlen, "%s: /%s ends at %ld but /%s has %ld spans", c->path, osn,
+                      (long)c->span_off[c->n_docs], dsn, (long)c->n_spans);
+    return 0;
+}
 
 static int open_split(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
     snprintf(c->path, sizeof c->path, "%s", path);
@@ -249,6 +346,7 @@ static int open_split(Corpus *c, const char *path, const char *split, char *err,
     if (c->n_tokens == 0)
         return z_fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
                       c->split[0] ? "val" : "train");
+    if (open_spans(c, f, pre, err, errlen)) return -1;
     if (H5Lexists(f, "tokenizer", H5P_DEFAULT) > 0 &&
         H5Lexists(f, "tokenizer/json", H5P_DEFAULT) > 0) {
         hid_t jd = H5Dopen2(f, "tokenizer/json", H5P_DEFAULT);
@@ -268,7 +366,7 @@ static int open_split(Corpus *c, const char *path, const char *split, char *err,
 int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
     quiet_hdf5();
     memset(c, 0, sizeof *c);
-    c->hid_file = c->hid_tokens = -1;
+    c->hid_file = c->hid_tokens = c->hid_spans = -1;
     if (!open_split(c, path, split, err, errlen)) return 0;
     corpus_close(c); /* a failed open leaves nothing open */
     return -1;
@@ -295,11 +393,42 @@ int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err
     return 0;
 }
 
+int corpus_read_spans(Corpus *c, int64_t d0, int64_t d1, int64_t *out, int64_t cap, int64_t *n,
+                      char *err, size_t errlen) {
+    *n = 0;
+    if (!c->span_off || d1 <= d0) return 0;
+    int64_t a = c->span_off[d0], b = c->span_off[d1];
+    if (b - a > cap) b = a + cap;
+    if (b == a) return 0;
+    hsize_t s[2] = {(hsize_t)a, 0}, cnt[2] = {(hsize_t)(b - a), 3};
+    hid_t fs = H5Dget_space((hid_t)c->hid_spans), ms = H5Screate_simple(2, cnt, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, s, NULL, cnt, NULL);
+    herr_t rc = H5Dread((hid_t)c->hid_spans, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, out);
+    H5Sclose(ms), H5Sclose(fs);
+    if (rc < 0)
+        return z_fail(err, errlen, "%s: cannot read %sspans [%ld, %ld)", c->path,
+                      c->split[0] ? "/val/" : "/", (long)a, (long)b);
+    for (int64_t d = d0, i = a; d < d1; d++)
+        for (; i < c->span_off[d + 1] && i < b; i++) {
+            const int64_t *r = out + 3 * (i - a);
+            if (r[0] < 0 || r[0] >= r[1] || r[1] > c->offsets[d + 1] - c->offsets[d])
+                return z_fail(err, errlen,
+                              "%s: %sspans row %ld: [%ld, %ld) is not inside document %ld (%ld "
+                              "tokens)",
+                              c->path, c->split[0] ? "/val/" : "/", (long)i, (long)r[0], (long)r[1],
+                              (long)d, (long)(c->offsets[d + 1] - c->offsets[d]));
+        }
+    *n = b - a;
+    return 0;
+}
+
 void corpus_close(Corpus *c) {
+    if (c->hid_spans >= 0) H5Dclose((hid_t)c->hid_spans);
+    free(c->span_off);
     if (c->hid_tokens >= 0) H5Dclose((hid_t)c->hid_tokens);
     if (c->hid_file >= 0) H5Fclose((hid_t)c->hid_file);
     free(c->offsets);
     free(c->tokenizer_json);
     memset(c, 0, sizeof *c);
-    c->hid_file = c->hid_tokens = -1;
+    c->hid_file = c->hid_tokens = c->hid_spans = -1;
 }

@@ -7,6 +7,11 @@
  *   /doc_offsets      int64 [n_docs + 1]; document d = tokens[off[d]:off[d+1]]
  *   /val/tokens, /val/doc_offsets   the held-out validation documents
  *   /tokenizer/json   the tokenizer.json that made the file (self-describing)
+ *   /spans            int64 [n_spans, 3] (optional) salient spans: start, end (token
+ *                     offsets within their document, end exclusive) and a kind
+ *   /span_offsets     int64 [n_docs + 1]: document d's spans are rows
+ *                     span_offsets[d] .. span_offsets[d+1] (its index, as doc_offsets)
+ *   /val/spans, /val/span_offsets   the same for the held-out split
  *
  * The writer runs in one process (prep). The reader is opened by every rank
  * independently and reads only the token ranges it asks for (hyperslabs);
@@ -36,6 +41,11 @@ CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char 
 /* Append one document to split 0 (train) or 1 (val). 0 on success. */
 int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, char *err,
                       size_t errlen);
+/* Salient spans of the document just added to a split: n rows of (start,
+ * end, kind), offsets within the document, 0 <= start < end <= its length.
+ * 0 on success. */
+int corpus_writer_add_spans(CorpusWriter *w, int split, const int64_t *spans, size_t n, char *err,
+                            size_t errlen);
 /* Flush and close; 0 on success. Frees w either way. */
 int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen);
 
@@ -48,6 +58,9 @@ typedef struct {
     int token_bytes;  /* 2 or 4 */
     CorpusMeta meta;
     char *tokenizer_json; /* NULL when the file has none */
+    int64_t hid_spans;    /* /spans, or −1 when the split has none */
+    int64_t n_spans;
+    int64_t *span_off; /* [n_docs + 1] or NULL */
 } Corpus;
 
 /* Open one split ("" or "val") and validate the layout: format attribute,
@@ -57,6 +70,12 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
 /* Read tokens [start, start+count) as int32 and check every id < vocab.
  * 0 on success. */
 int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err, size_t errlen);
+/* The salient spans of documents [d0, d1): out[3·i ..] = (start, end, kind)
+ * of each, document by document (at most cap spans; *n says how many); each
+ * is checked against its document's length. 0 on success, and 0 spans when
+ * the split has none. */
+int corpus_read_spans(Corpus *c, int64_t d0, int64_t d1, int64_t *out, int64_t cap, int64_t *n,
+                      char *err, size_t errlen);
 void corpus_close(Corpus *c);
 
 #endif

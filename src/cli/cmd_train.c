@@ -6,6 +6,7 @@
 #include "src/tokenizer/tokenizer.h"
 #include "src/train/trainer.h"
 
+#include "io/corpus.h"
 #include "mpi/comm.h"
 #include "mpi/watchdog.h"
 
@@ -34,6 +35,35 @@ int cli_help(int argc, char **argv, const char *usage) {
     return 0;
 }
 
+/* Whole-word, span and salient masking group tokens into words: which
+ * tokens continue a word, from the tokenizer the corpus stores (NULL for
+ * token masking). */
+static uint8_t *word_table(const Config *c) {
+    if (c->data.objective != OBJ_MLM || c->mask.scheme == MASK_TOKEN || c->train.replay[0])
+        return NULL;
+    Corpus corp;
+    char err[Z_ERR_MAX];
+    if (corpus_open(&corp, c->data.path, "", err, sizeof err)) z_die_all("%s", err);
+    Tokenizer *tok =
+        corp.tokenizer_json
+            ? tok_from_json(corp.tokenizer_json, strlen(corp.tokenizer_json), err, sizeof err)
+            : NULL;
+    if (!tok)
+        z_die_all("%s: [mask] scheme = %s groups tokens into words: it needs the tokenizer the "
+                  "corpus stores (/tokenizer/json)%s%s",
+                  c->data.path,
+                  c->mask.scheme == MASK_WORD   ? "word"
+                  : c->mask.scheme == MASK_SPAN ? "span"
+                                                : "salient",
+                  corp.tokenizer_json ? ": " : "", corp.tokenizer_json ? err : "");
+    int V = corp.meta.vocab_size;
+    uint8_t *cont = z_calloc((size_t)V, 1, "word table");
+    for (int id = 0; id < V; id++) cont[id] = (uint8_t)tok_continues_word(tok, id);
+    tok_free(tok);
+    corpus_close(&corp);
+    return cont;
+}
+
 int cmd_train(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_TRAIN)) return 0;
     comm_init(&argc, &argv);
@@ -41,9 +71,12 @@ int cmd_train(int argc, char **argv) {
     memset(&tr, 0, sizeof tr);
     trainer_parse(&tr, argc, argv, "train");
     watchdog_start(tr.cfg.run.collective_timeout);
+    uint8_t *cont = word_table(&tr.cfg);
+    tr.word_cont = cont;
     trainer_build(&tr);
     int rc = trainer_run(&tr);
     trainer_free(&tr);
+    free(cont);
     comm_finalize();
     return rc;
 }
@@ -154,6 +187,8 @@ int cmd_eval(int argc, char **argv) {
     trainer_parse(&tr, argc, argv, "eval");
     watchdog_start(tr.cfg.run.collective_timeout);
     if (tr.cfg.data.val_batches == 0) tr.cfg.data.val_batches = 1;
+    uint8_t *cont = word_table(&tr.cfg);
+    tr.word_cont = cont;
     trainer_build(&tr);
     if (nshow && tr.cfg.data.objective != OBJ_MLM)
         z_die_all("eval: --show shows masked-word guesses: it needs an MLM encoder");
@@ -169,6 +204,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (nshow) show(&tr, nshow);
     trainer_free(&tr);
+    free(cont);
     comm_finalize();
     return 0;
 }

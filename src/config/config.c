@@ -111,6 +111,34 @@ static const KeyDef KEYS[] = {
      "pack: documents concatenated and cut into full windows (pretraining); pad: one document "
      "per sample, cut to the window and padded, with an attention mask (documents shorter than "
      "T, sentence-level objectives, evaluation)"},
+#define MK(field) offsetof(Config, mask.field)
+    {"mask", "scheme", T_ENUM, MK(scheme), "token", 0, 0, "token|word|span|salient",
+     "MLM: what is masked: token (each position on its own, BERT); word (whole words, BERT's "
+     "whole-word masking: random words until the budget round(rate x n) is spent); span (runs "
+     "of whole words with Geometric(span_p) lengths up to span_max words until the budget is "
+     "spent, SpanBERT); salient (the corpus's /spans, REALM; the rest of the budget by "
+     "salient_fallback)"},
+    {"mask", "schedule", T_ENUM, MK(schedule), "constant", 0, 0, "constant|linear|cosine",
+     "masking rate over training: constant [data] mask_rate, or linear / cosine from mask_rate "
+     "to rate_end over schedule_steps steps"},
+    {"mask", "rate_end", T_REAL, MK(rate_end), "0.15", 0.001, 0.999, NULL,
+     "the masking rate at the end of a linear or cosine schedule"},
+    {"mask", "schedule_steps", T_LONG, MK(schedule_steps), "0", 0, 1e15, NULL,
+     "steps the rate schedule takes (0: [train] steps)"},
+    {"mask", "eval_rate", T_REAL, MK(eval_rate), "0", 0, 0.999, NULL,
+     "masking rate of the validation masks (0: the schedule's final rate)"},
+    {"mask", "replace_mask", T_REAL, MK(p_mask), "0.8", 0, 1, NULL,
+     "fraction of predicted positions (or units, replace_unit = span) shown as [MASK]"},
+    {"mask", "replace_random", T_REAL, MK(p_random), "0.1", 0, 1, NULL,
+     "fraction shown as a random token; the rest keep their token"},
+    {"mask", "replace_unit", T_ENUM, MK(per_unit), "token", 0, 0, "token|span",
+     "the 80/10/10 draw per token, or once per word / span (SpanBERT)"},
+    {"mask", "span_p", T_REAL, MK(span_p), "0.2", 0.001, 1, NULL,
+     "span: span lengths in words follow Geometric(span_p) truncated to span_max"},
+    {"mask", "span_max", T_INT, MK(span_max), "10", 1, 1 << 16, NULL,
+     "span: the longest span in words"},
+    {"mask", "salient_fallback", T_ENUM, MK(fallback), "span", 0, 0, "span|word|none",
+     "salient: what fills the masking budget the window's salient spans leave"},
 #define TR(field) offsetof(Config, train.field)
     {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
      "sequences per rank per forward/backward"},
@@ -232,6 +260,7 @@ static const KeyDef KEYS[] = {
 };
 #undef M
 #undef D
+#undef MK
 #undef TR
 #undef R
 #undef Z
@@ -493,6 +522,10 @@ void config_finish(Config *c, const char *src) {
     if (d->seq_len + first > m->max_positions)
         BAD("%s: [data] seq_len = %d%s exceeds [model] max_positions = %d", src, d->seq_len,
             first ? " from position row position_pad_id + 1" : "", m->max_positions);
+    const MaskConfig *mk = &c->mask;
+    if (mk->p_mask + mk->p_random > 1 + 1e-12)
+        BAD("%s: [mask] replace_mask + replace_random = %g exceeds 1", src,
+            mk->p_mask + mk->p_random);
     TrainConfig *t = &c->train;
     if (d->packing == PACK_DOCS && (t->dump_batches[0] || t->replay[0]))
         BAD("%s: [data] packing = pad: dump_batches and replay store no attention masks", src);
@@ -557,6 +590,13 @@ char *config_format(const Config *c, const char *only) {
         len += snprintf(buf + len, cap - len, "%s = %s\n", KEYS[i].key, v);
     }
     return buf;
+}
+
+double config_mask_rate_max(const Config *c, double rate) {
+    double r = rate;
+    if (c->mask.schedule != RATE_CONSTANT && c->mask.rate_end > r) r = c->mask.rate_end;
+    if (c->mask.eval_rate > r) r = c->mask.eval_rate;
+    return r;
 }
 
 void config_print_keys(void) {

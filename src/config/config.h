@@ -151,9 +151,28 @@ typedef struct {
     int reduce_dtype; /* DT_*: what gradient reductions move (mixed precision) */
 } ZeroConfig;
 
+/* [mask] MLM masking variants (src/objectives/mask.c) */
+enum { MASK_TOKEN = 0, MASK_WORD = 1, MASK_SPAN = 2, MASK_SALIENT = 3 };
+enum { RATE_CONSTANT = 0, RATE_LINEAR = 1, RATE_COSINE = 2 };
+enum { FALLBACK_SPAN = 0, FALLBACK_WORD = 1, FALLBACK_NONE = 2 };
+typedef struct {
+    int scheme;   /* MASK_*: what a masked unit is: a token, a whole word, a span, a salient span */
+    int schedule; /* RATE_*: the masking rate from [data] mask_rate to rate_end */
+    double rate_end;     /* the rate at the schedule's end (linear, cosine) */
+    long schedule_steps; /* steps the schedule takes (0: [train] steps) */
+    double eval_rate;    /* the rate of validation masks (0: the schedule's final rate) */
+    double p_mask;       /* of the predicted positions: shown as [MASK] ... */
+    double p_random;     /* ... as a random token; the rest unchanged */
+    int per_unit;        /* the replacement is drawn once per word / span (1) or per token (0) */
+    double span_p;       /* span: length in words ~ Geometric(span_p) ... */
+    int span_max;        /* ... truncated to [1, span_max] (SpanBERT: 0.2, 10) */
+    int fallback;        /* FALLBACK_*: salient: what fills the budget the window's spans leave */
+} MaskConfig;
+
 typedef struct {
     ModelConfig model;
     DataConfig data;
+    MaskConfig mask;
     TrainConfig train;
     RunConfig run;
     ZeroConfig zero;
@@ -179,6 +198,9 @@ void config_finish(Config *c, const char *source);
 /* The resolved configuration as INI text (malloc'd); only one section when
  * `only` is not NULL. */
 char *config_format(const Config *c, const char *only);
+/* The highest masking rate a run reaches when it starts at `rate` (the
+ * [mask] schedule's end, the evaluation rate): what the MLM head is sized for. */
+double config_mask_rate_max(const Config *c, double rate);
 /* Human-readable key reference, one line per key. */
 void config_print_keys(void);
 

@@ -110,13 +110,17 @@ int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen
     int64_t epoch = k / d->n_samples, j = k % d->n_samples;
     int64_t i =
         d->shuffle ? data_permute(j, d->n_samples, k_rng_child(d->seed, 0xE0C0 + epoch)) : j;
+    const int64_t *off = d->corpus.offsets;
     if (d->docs) { /* document i, cut to the window */
-        const int64_t *off = d->corpus.offsets;
         int64_t n = off[i + 1] - off[i];
         d->window_len = n < d->stride ? n : d->stride;
+        d->window_doc0 = d->window_doc1 = i, d->window_start = off[i] + i;
         return d->window_len ? corpus_read(&d->corpus, off[i], d->window_len, out, err, errlen) : 0;
     }
     d->window_len = d->stride + d->extra;
+    d->window_start = i * d->stride;
+    d->window_doc0 = doc_of(d, d->window_start);
+    d->window_doc1 = doc_of(d, d->window_start + d->window_len - 1);
     return data_read_stream(d, i * d->stride, d->stride + d->extra, out, err, errlen);
 }
 

@@ -31,6 +31,10 @@ typedef struct {
     int32_t *window; /* [stride + extra]: the last window read (data_window's caller may use it) */
     int docs;        /* one document per sample (data_docs) */
     int64_t window_len; /* tokens in the last window read (docs: the document's, cut) */
+    /* where the last window lies: its first stream position (token x of
+     * document d sits at window position x + d − window_start) and the
+     * documents it touches, [doc0, doc1] — where the corpus's spans fall */
+    int64_t window_start, window_doc0, window_doc1;
 } DataSource;
 
 /* Open a split ("" = train, "val") of a corpus. 0 on success, otherwise err

@@ -249,9 +249,12 @@ double model_res_alpha(const ModelConfig *c) {
     return pow(2.0 * (c->layers > 0 ? c->layers : 1), 0.25);
 }
 
-int model_mlm_head_rows(int N, double rate) {
+int model_mlm_head_rows(int B, int T, double rate) {
+    int N = B * T;
     double mean = rate * N;
     int rows = (int)(mean + 8 * sqrt(mean) + 64); /* 8 σ above the binomial mean */
+    int budget = (int)ceil(mean) + B;             /* budgets: ≤ ⌈rate·n⌉ per sequence */
+    rows = rows > budget ? rows : budget;
     return rows < N ? rows : N;
 }
 

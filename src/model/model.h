@@ -216,9 +216,10 @@ static inline int model_max_len(const ModelConfig *c) {
 }
 
 /* Rows the MLM head's arena is sized for, out of N = B·T positions when a
- * fraction `rate` is masked: 8 σ above the binomial mean, plus 64, capped at
- * N. Shared by the trainer and `zeropt plan`. */
-int model_mlm_head_rows(int N, double rate);
+ * fraction `rate` is masked: 8 σ above the binomial mean plus 64 (token
+ * masking), at least ⌈rate·N⌉ + B (the budgets of word, span and salient
+ * masking), capped at N. Shared by the trainer and `zeropt plan`. */
+int model_mlm_head_rows(int B, int T, double rate);
 /* 1 when block l attends through sliding windows ([model] attention = window,
  * except every full_every-th layer) */
 int model_layer_window(const ModelConfig *c, int l);

@@ -28,7 +28,7 @@ void plan_geo_model(PlanGeo *g, const Config *c, int ranks, int micro, int seq, 
     p->micro = micro, p->seq = seq, p->accum = accum, p->recompute = recompute;
     int N = micro * seq;
     g->mlm = c->data.objective == OBJ_MLM;
-    p->head_rows = g->mlm ? model_mlm_head_rows(N, mask_rate) : N;
+    p->head_rows = g->mlm ? model_mlm_head_rows(micro, seq, config_mask_rate_max(c, mask_rate)) : N;
     p->flops_per_token = model_flops_per_token(&m, seq, g->mlm ? mask_rate : 1.0);
     g->tensors = z_calloc((size_t)m.nviews, sizeof(PlanTensor), "tensors");
     for (int i = 0; i < m.nviews; i++) {

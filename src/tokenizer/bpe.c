@@ -486,6 +486,12 @@ char *tok_piece_text(const Tokenizer *t, int32_t id, size_t *len) {
     return s;
 }
 
+int tok_continues_word(const Tokenizer *t, int32_t id) {
+    if (id < 0 || id >= t->ntok || !t->raw[id] || !t->rawlen[id]) return 0;
+    unsigned char c = (unsigned char)t->raw[id][0];
+    return !(c == ' ' || c == '\n' || c == '\t' || c == '\r');
+}
+
 char *tok_decode(const Tokenizer *t, const int32_t *ids, size_t n) {
     size_t len;
     return tok_decode_len(t, ids, n, &len);

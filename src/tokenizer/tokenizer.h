@@ -85,6 +85,11 @@ char *tok_decode_len(const Tokenizer *t, const int32_t *ids, size_t n, size_t *l
  * its bytes (" word" with its space); WordPiece " word" for a word's first
  * piece, "ing" for "##ing". */
 char *tok_piece_text(const Tokenizer *t, int32_t id, size_t *len);
+/* 1 when the token continues the word before it: its text does not start
+ * with whitespace (WordPiece: a "##" piece; byte-level BPE: a token without
+ * its leading space, punctuation included, as fairseq's whole-word masking
+ * reads GPT-2 BPE). Whole-word and span masking group tokens by it. */
+int tok_continues_word(const Tokenizer *t, int32_t id);
 
 /* Building blocks, shared by tokenizer.c and tokenizer_train.c. */
 

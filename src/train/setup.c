@@ -64,6 +64,9 @@ static void open_data(Trainer *tr) {
                  c->data.mask_rate, seed, c->data.shuffle, c->data.packing == PACK_DOCS, err,
                  sizeof err))
         z_die_all("%s", err);
+    if (obj_set_masking(&tr->obj, &tr->train, &c->mask, c->train.steps, tr->word_cont, err,
+                        sizeof err))
+        z_die_all("%s", err);
     if (tr->obj.vocab > c->model.vocab_size)
         z_die_all("%s: corpus vocab_size %d exceeds [model] vocab_size = %d", c->data.path,
                   tr->obj.vocab, c->model.vocab_size);
@@ -73,6 +76,11 @@ static void open_data(Trainer *tr) {
                      c->data.mask_rate, seed, 0, c->data.packing == PACK_DOCS, err, sizeof err))
             z_die_all("%s", err);
         tr->has_val = 1;
+        if (c->data.objective == OBJ_MLM && c->mask.scheme == MASK_SALIENT &&
+            !tr->val.corpus.span_off)
+            z_die_all("%s: [mask] scheme = salient: the val split has no /val/spans dataset "
+                      "(validation masks the same way as training)",
+                      c->data.path);
     }
     unigram_baseline(tr);
 }
@@ -206,7 +214,7 @@ static int head_rows_for(const Trainer *tr) {
     const Config *c = &tr->cfg;
     int N = tr->micro * tr->seq;
     if (c->data.objective != OBJ_MLM || c->train.replay[0]) return N;
-    return model_mlm_head_rows(N, c->data.mask_rate);
+    return model_mlm_head_rows(tr->micro, tr->seq, config_mask_rate_max(c, c->data.mask_rate));
 }
 
 /* [train] bf16_matmul: whether the linear layers take bf16 inputs. auto
@@ -286,6 +294,7 @@ void trainer_free(Trainer *tr) {
     model_free(&tr->m);
     zero_free(tr->zero);
     k_free(tr->opt_sums), free(tr->opt_p), free(tr->opt_g);
+    obj_close(&tr->obj);
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
     k_free(tr->tok), k_free(tr->lab), k_free(tr->pos), k_free(tr->mask);

@@ -46,6 +46,7 @@ typedef struct {
     int micro, seq, accum; /* sequences per forward, tokens per sequence, micro-batches per step */
     int batch;             /* global batch: sequences per step over all ranks */
     Objective obj;
+    const uint8_t *word_cont; /* [vocab] word continuations for word/span masking (the caller's) */
     DataSource train, val;
     int has_val;
     double unigram;  /* entropy of the training tokens' unigram distribution (nats), NAN: unknown */
