@@ -137,3 +137,11 @@ double KF(k_xent_fwd)(kreal *losses, kreal *probs, const kreal *logits, const in
  * Overwrites; dlogits may alias probs. */
 void KF(k_xent_bwd)(kreal *dlogits, const kreal *probs, const int32_t *labels, int N, int V,
                     double scale);
+
+/* InfoNCE over n (even) sequence embeddings E[n, C] whose positives are the
+ * pairs (2i, 2i + 1): z = E / |E| (cosine) or E (dot), s_ij = z_i·z_j / tau,
+ * L = (1/n) Σ_i [log Σ_{j≠i} exp s_ij − s_i,partner(i)] (every other
+ * embedding a negative). Returns L (double accumulation). When dE is not
+ * NULL, dE[0, r1 − r0) = scale · ∂L/∂E of rows [r0, r1) (overwrites). */
+double KF(k_infonce)(const kreal *E, int n, int C, double tau, int cosine, double scale, int r0,
+                     int r1, kreal *dE);

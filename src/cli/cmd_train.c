@@ -23,7 +23,8 @@ const char USAGE_TRAIN[] =
     "    written: requeue), 0 when done, 1 on an error.\n";
 const char USAGE_EVAL[] =
     "zeropt eval -c <config.ini> [--model <model.h5>] [--show N] [section.key=value ...]\n"
-    "    validation loss (and MLM accuracy) of a model on the corpus's held-out split, as JSON;\n"
+    "    validation loss, perplexity (and MLM accuracy; retrieval recall@1/@10 with\n"
+    "    objective.retrieval_pairs=N) of a model on the corpus's held-out split, as JSON;\n"
     "    --show N: N held-out documents with some words masked and the model's top guesses\n";
 
 int cli_help(int argc, char **argv, const char *usage) {
@@ -195,8 +196,12 @@ int cmd_eval(int argc, char **argv) {
     if (model_path) trainer_load_params(&tr, model_path, "model");
     EvalStats e = trainer_evaluate(&tr, &tr.val, 0);
     if (tr.rank == 0) {
-        printf("{\"val_loss\": %.10g", e.loss);
+        /* MLM: the perplexity of the masked tokens (pseudo-perplexity) */
+        printf("{\"val_loss\": %.10g, \"val_ppl\": %.10g", e.loss, exp(e.loss));
         if (tr.cfg.data.objective == OBJ_MLM) printf(", \"val_acc\": %.10g", e.acc);
+        if (!isnan(e.recall1))
+            printf(", \"recall_1\": %.10g, \"recall_10\": %.10g, \"retrieval_pairs\": %d",
+                   e.recall1, e.recall10, e.pairs);
         if (!isnan(tr.unigram)) printf(", \"unigram_entropy\": %.10g", tr.unigram);
         printf(", \"tokens\": %.0f, \"model\": \"%s\"}\n", e.count,
                model_path ? model_path : "init");

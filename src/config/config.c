@@ -139,6 +139,27 @@ static const KeyDef KEYS[] = {
      "span: the longest span in words"},
     {"mask", "salient_fallback", T_ENUM, MK(fallback), "span", 0, 0, "span|word|none",
      "salient: what fills the masking budget the window's salient spans leave"},
+#define OB(field) offsetof(Config, objective.field)
+    {"objective", "mlm", T_REAL, OB(mlm), "1", 0, 1e6, NULL,
+     "weight of the MLM loss in the objective (0 with contrastive > 0: no masking at all)"},
+    {"objective", "contrastive", T_REAL, OB(contrastive), "0", 0, 1e6, NULL,
+     "weight of sequence contrastive learning (encoders): each document is seen as two random "
+     "crops; InfoNCE over the pooled embeddings of the whole global batch, every other view a "
+     "negative (gathered from all ranks; the gradient flows back through the gather)"},
+    {"objective", "temperature", T_REAL, OB(temperature), "0.05", 1e-6, 1e6, NULL,
+     "contrastive: the temperature tau of the logits similarity / tau"},
+    {"objective", "pool", T_ENUM, OB(pool), "mean", 0, 0, "cls|mean",
+     "contrastive: the sequence embedding: the [CLS] row or the mean of the real rows of the "
+     "last hidden state (after the final norm of pre-LN models)"},
+    {"objective", "similarity", T_ENUM, OB(similarity), "cosine", 0, 0, "cosine|dot",
+     "contrastive: cosine similarity (embeddings normalised, SimCSE) or dot product (Contriever)"},
+    {"objective", "crop_min", T_REAL, OB(crop_min), "0.1", 0.001, 1, NULL,
+     "contrastive: the shortest crop, as a fraction of the sample's tokens (Contriever 0.1)"},
+    {"objective", "crop_max", T_REAL, OB(crop_max), "0.5", 0.001, 1, NULL,
+     "contrastive: the longest crop (Contriever 0.5)"},
+    {"objective", "retrieval_pairs", T_INT, OB(retrieval_pairs), "0", 0, 1 << 24, NULL,
+     "evaluation: recall@1 and @10 of finding each held-out document's second crop from its "
+     "first among this many held-out documents (0: no retrieval evaluation)"},
 #define TR(field) offsetof(Config, train.field)
     {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
      "sequences per rank per forward/backward"},
@@ -261,6 +282,7 @@ static const KeyDef KEYS[] = {
 #undef M
 #undef D
 #undef MK
+#undef OB
 #undef TR
 #undef R
 #undef Z
@@ -522,6 +544,19 @@ void config_finish(Config *c, const char *src) {
     if (d->seq_len + first > m->max_positions)
         BAD("%s: [data] seq_len = %d%s exceeds [model] max_positions = %d", src, d->seq_len,
             first ? " from position row position_pad_id + 1" : "", m->max_positions);
+    const ObjectiveConfig *ob = &c->objective;
+    if (ob->contrastive > 0 && d->objective != OBJ_MLM)
+        BAD("%s: [objective] contrastive = %g: sequence contrastive learning needs an MLM "
+            "encoder",
+            src, ob->contrastive);
+    if (ob->mlm == 0 && ob->contrastive == 0)
+        BAD("%s: [objective] mlm = 0 and contrastive = 0: nothing to train on", src);
+    if (ob->crop_min > ob->crop_max)
+        BAD("%s: [objective] crop_min = %g exceeds crop_max = %g", src, ob->crop_min, ob->crop_max);
+    if (ob->retrieval_pairs > 0 && d->objective != OBJ_MLM)
+        BAD("%s: [objective] retrieval_pairs: retrieval evaluation needs an encoder", src);
+    if (ob->contrastive > 0 && (c->train.dump_batches[0] || c->train.replay[0]))
+        BAD("%s: [objective] contrastive: dump_batches and replay store no views", src);
     const MaskConfig *mk = &c->mask;
     if (mk->p_mask + mk->p_random > 1 + 1e-12)
         BAD("%s: [mask] replace_mask + replace_random = %g exceeds 1", src,

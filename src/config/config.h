@@ -169,10 +169,25 @@ typedef struct {
     int fallback;        /* FALLBACK_*: salient: what fills the budget the window's spans leave */
 } MaskConfig;
 
+/* [objective] the loss mix: MLM and sequence contrastive learning
+ * (src/objectives/contrastive.c, kernels' k_infonce) */
+enum { OBJ_POOL_CLS = 0, OBJ_POOL_MEAN = 1 };
+enum { SIM_COSINE = 0, SIM_DOT = 1 };
+typedef struct {
+    double mlm;         /* weight of the token-level loss (MLM) */
+    double contrastive; /* weight of InfoNCE over two cropped views per document (0: off) */
+    double temperature; /* τ of the InfoNCE logits s/τ */
+    int pool;       /* OBJ_POOL_*: the sequence embedding: [CLS]'s row or the mean of the rows */
+    int similarity; /* SIM_*: cosine (normalised) or dot product */
+    double crop_min, crop_max; /* a view is a random crop of this fraction range of the sample */
+    int retrieval_pairs; /* evaluation: held-out (query crop, document crop) pairs (0: none) */
+} ObjectiveConfig;
+
 typedef struct {
     ModelConfig model;
     DataConfig data;
     MaskConfig mask;
+    ObjectiveConfig objective;
     TrainConfig train;
     RunConfig run;
     ZeroConfig zero;

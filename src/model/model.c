@@ -498,6 +498,10 @@ static double head_forward(Model *m, const Batch *b, const float *hid) {
                           m->head_rows);
                 m->rows[R] = n, m->row_labels[R] = b->labels[n], R++;
             }
+        if (R == 0) { /* nothing to predict (contrastive learning alone) */
+            m->n_rows = 0, m->n_labels = 0;
+            return 0;
+        }
         k_gather_rows(m->head_in, hid, m->rows, R, C);
         k_matmul_fwd(m->head_fc, m->head_in, PU(h, m->hl.tr_w), R, C, C);
         k_bias_fwd(m->head_fc, PU(h, m->hl.tr_b), R, C);
@@ -520,8 +524,52 @@ static double head_forward(Model *m, const Batch *b, const float *hid) {
     return k_xent_fwd(m->losses, m->probs, m->logits, labels, R, V);
 }
 
-/* Writes d(hidden before the final norm) into dh (overwrites). */
-static void head_backward(Model *m, const Batch *b, const float *hid, double scale, float *dh) {
+/* d(sequence embeddings) demb[B, C] (may be NULL) into the gradient at the
+ * last hidden state dhn[N, C]: [CLS]'s row, or every real row's 1/count. */
+static void pool_backward(const Model *m, const Batch *b, int pool, const float *demb, float *dhn) {
+    int T = b->T, C = m->c.width;
+    for (int s = 0; s < b->B; s++) {
+        const float *g = demb + (size_t)s * C;
+        int n = T;
+        if (pool == MODEL_POOL_MEAN && b->attn_mask) {
+            n = 0;
+            for (int t = 0; t < T; t++) n += b->attn_mask[(size_t)s * T + t] != 0;
+        }
+        for (int t = 0; t < (pool == MODEL_POOL_CLS ? 1 : T); t++) {
+            if (pool == MODEL_POOL_MEAN && b->attn_mask && !b->attn_mask[(size_t)s * T + t])
+                continue;
+            float w = pool == MODEL_POOL_CLS ? 1.0f : 1.0f / (float)(n ? n : 1);
+            float *d = dhn + ((size_t)s * T + t) * C;
+            for (int c = 0; c < C; c++) d[c] += w * g[c];
+        }
+    }
+}
+
+void model_seq_embed(const Model *m, const Batch *b, int pool, float *out) {
+    int T = b->T, C = m->c.width;
+    const float *h = m->hl.norm_w >= 0 ? m->lnf : m->blk[m->c.layers - 1].out;
+    for (int s = 0; s < b->B; s++) {
+        float *e = out + (size_t)s * C;
+        if (pool == MODEL_POOL_CLS) {
+            memcpy(e, h + (size_t)s * T * C, (size_t)C * sizeof *e);
+            continue;
+        }
+        int n = 0;
+        for (int c = 0; c < C; c++) e[c] = 0;
+        for (int t = 0; t < T; t++) {
+            if (b->attn_mask && !b->attn_mask[(size_t)s * T + t]) continue;
+            const float *r = h + ((size_t)s * T + t) * C;
+            for (int c = 0; c < C; c++) e[c] += r[c];
+            n++;
+        }
+        for (int c = 0; c < C; c++) e[c] /= (float)(n ? n : 1);
+    }
+}
+
+/* Writes d(hidden before the final norm) into dh (overwrites); demb: the
+ * gradient of pooled sequence embeddings too (or NULL). */
+static void head_backward(Model *m, const Batch *b, const float *hid, double scale, float *dh,
+                          int pool, const float *demb) {
     const ModelConfig *c = &m->c;
     int h = c->layers + 1, N = b->B * b->T, C = c->width, V = c->vocab_size, R = m->n_rows;
     size_t NC = (size_t)N * C;
@@ -531,7 +579,7 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
     const float *hn = m->hl.norm_w >= 0 ? m->lnf : hid;
     float *dhn = m->hl.norm_w >= 0 ? m->dbranch : dh;
     zero(dhn, NC);
-    if (c->arch == ARCH_ENCODER) {
+    if (c->arch == ARCH_ENCODER && R > 0) {
         size_t RC = (size_t)R * C;
         k_xent_bwd(dz, m->probs, m->row_labels, R, V, scale);
         zero(m->dhead, RC);
@@ -547,10 +595,11 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
                      C);
         k_bias_bwd(GU(h, m->hl.tr_b), m->dhead, R, C);
         k_scatter_rows_bwd(dhn, m->dhead2, m->rows, R, C);
-    } else {
+    } else if (c->arch == ARCH_DECODER) {
         k_xent_bwd(dz, m->probs, b->labels, N, V, scale);
         k_matmul_bwd(dhn, dW, dz, hn, W, N, C, V);
     }
+    if (demb) pool_backward(m, b, pool, demb, dhn);
     if (m->hl.norm_w >= 0) {
         zero(dh, NC);
         k_layernorm_bwd(dh, GU(h, m->hl.norm_w), GU(h, m->hl.norm_b), dhn, hid, PU(h, m->hl.norm_w),
@@ -600,13 +649,17 @@ double model_forward(Model *m, const Batch *b) {
 }
 
 void model_backward(Model *m, const Batch *b, double scale) {
+    model_backward_pooled(m, b, scale, MODEL_POOL_CLS, NULL);
+}
+
+void model_backward_pooled(Model *m, const Batch *b, double scale, int pool, const float *demb) {
     check_batch(m, b);
     int L = m->c.layers;
     const float *h0 = h0_of(m, b);
     float *dr = m->dres, *spare = m->dres2;
     hook(m, HOOK_BWD_BEGIN, -1);
     hook(m, HOOK_BEFORE_BWD, L + 1);
-    head_backward(m, b, m->blk[L - 1].out, scale, dr);
+    head_backward(m, b, m->blk[L - 1].out, scale, dr, pool, demb);
     hook(m, HOOK_AFTER_BWD, L + 1);
     for (int l = L - 1; l >= 0; l--) {
         const float *x = block_input(m, l, h0);

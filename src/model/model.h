@@ -195,6 +195,15 @@ double model_forward(Model *m, const Batch *b);
  * units' grads (zero them yourself between steps). */
 void model_backward(Model *m, const Batch *b, double scale);
 void model_zero_grads(Model *m);
+/* Sequence embeddings of the last forward, out[B, C]: the last hidden state
+ * (after the final norm of pre-LN models) at [CLS]'s row, or its mean over
+ * each sequence's real rows (attention mask). */
+enum { MODEL_POOL_CLS = 0, MODEL_POOL_MEAN = 1 };
+void model_seq_embed(const Model *m, const Batch *b, int pool, float *out);
+/* Backward of scale · Σ loss + Σ demb · embeddings (model_seq_embed's, at the
+ * same pooling): the gradient of a loss on the sequence embeddings joins the
+ * MLM head's at the last hidden state. demb NULL: model_backward. */
+void model_backward_pooled(Model *m, const Batch *b, double scale, int pool, const float *demb);
 
 const ParamView *model_find(const Model *m, const char *name);
 static inline float *model_param(const Model *m, const ParamView *v) {

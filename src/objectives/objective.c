@@ -80,7 +80,7 @@ void obj_close(Objective *o) {
 /* The salient spans of the window just read, as sample positions [t0, t1)
  * (MLM: window position p is sample position p + 1), those wholly inside
  * its first n positions. Returns how many, or −1 and err. */
-static int window_spans(Objective *o, DataSource *d, int n, char *err, size_t errlen) {
+int obj_window_spans(Objective *o, DataSource *d, int n, char *err, size_t errlen) {
     int64_t got, ns = 0;
     if (corpus_read_spans(&d->corpus, d->window_doc0, d->window_doc1 + 1, o->spans, o->spans_cap,
                           &got, err, errlen))
@@ -107,7 +107,7 @@ int obj_sample_trace(Objective *o, DataSource *d, int64_t k, int64_t step, int32
     int n = (int)d->window_len, real;
     if (o->kind == OBJ_MLM) {
         int nsal = 0;
-        if (o->mk.scheme == MASK_SALIENT && (nsal = window_spans(o, d, n, err, errlen)) < 0)
+        if (o->mk.scheme == MASK_SALIENT && (nsal = obj_window_spans(o, d, n, err, errlen)) < 0)
             return -1;
         real = obj_mlm(o, d->window, n, o->sal, nsal, k, step, tokens, labels, trace, maxtrace,
                        ntrace);
@@ -120,7 +120,10 @@ int obj_sample_trace(Objective *o, DataSource *d, int64_t k, int64_t step, int32
 
 int obj_sample(Objective *o, DataSource *d, int64_t k, int64_t step, int32_t *tokens,
                int32_t *labels, uint8_t *mask, char *err, size_t errlen) {
-    int real = obj_sample_trace(o, d, k, step, tokens, labels, NULL, 0, NULL, err, errlen);
+    int real = o->views && step >= 0 /* training: views; evaluation: whole samples */
+                   ? obj_view(o, d, k >> 1, (int)(k & 1), step, o->view_masked, tokens, labels, err,
+                              errlen)
+                   : obj_sample_trace(o, d, k, step, tokens, labels, NULL, 0, NULL, err, errlen);
     if (real < 0) return -1;
     if (mask)
         for (int t = 0; t < o->T; t++) mask[t] = t < real;

@@ -57,6 +57,9 @@ typedef struct {
     int32_t *sal;        /* [2T] scratch: salient spans of a window, sample positions */
     int64_t *spans;      /* [3 * spans_cap] scratch: the corpus's spans of a window */
     int64_t spans_cap;
+    /* contrastive views (obj_set_views): positions 2j, 2j + 1 are crops of sample j */
+    int views, view_masked;
+    double crop_min, crop_max;
 } Objective;
 
 /* Open a split of a corpus for this objective: the special tokens it needs
@@ -85,6 +88,18 @@ int obj_mask(Objective *o, int32_t *tokens, int32_t *labels, int real, const int
 int obj_sample_trace(Objective *o, DataSource *d, int64_t k, int64_t step, int32_t *tokens,
                      int32_t *labels, MaskSpan *trace, int maxtrace, int *ntrace, char *err,
                      size_t errlen);
+
+/* contrastive.c: the crops' length range; on: training samples become
+ * views (see there); masked = 0: the crops are not masked (MLM weight 0).
+ * Retrieval evaluation crops held-out samples whether or not on. */
+void obj_set_views(Objective *o, double crop_min, double crop_max, int on, int masked);
+/* View v (0, 1) of sample j at a step (−1: evaluation) into tokens[T],
+ * labels[T] (masked when asked); returns the real positions, or −1 and err. */
+int obj_view(Objective *o, DataSource *d, int64_t j, int v, int64_t step, int masked,
+             int32_t *tokens, int32_t *labels, char *err, size_t errlen);
+/* objective.c: the salient spans of the window just read (sample positions,
+ * those wholly inside its first n positions) into o->sal; how many, or −1. */
+int obj_window_spans(Objective *o, DataSource *d, int n, char *err, size_t errlen);
 
 /* The sample at training position k for step `step` (−1: evaluation, a
  * fixed mask): tokens[T], labels[T], and mask[T] (1 = a real token; may be

@@ -74,8 +74,78 @@ EvalStats trainer_evaluate(Trainer *tr, DataSource *d, long step) {
     acc[3] = tr->err[0] != 0;
     comm_allreduce_f64(acc, 4, "validation", step);
     if (acc[3] > 0) z_exit_agreed(tr->err);
-    EvalStats e = {acc[1] > 0 ? acc[0] / acc[1] : NAN, acc[1] > 0 ? acc[2] / acc[1] : NAN, acc[1]};
+    EvalStats e = {acc[1] > 0 ? acc[0] / acc[1] : NAN,
+                   acc[1] > 0 ? acc[2] / acc[1] : NAN,
+                   acc[1],
+                   NAN,
+                   NAN,
+                   0};
+    int pairs = tr->cfg.objective.retrieval_pairs;
+    if (pairs > 0 && tr->cfg.data.objective == OBJ_MLM) {
+        e.pairs = pairs < d->n_samples ? pairs : (int)d->n_samples;
+        trainer_retrieval(tr, d, e.pairs, &e.recall1, &e.recall10);
+    }
     return e;
+}
+
+/* ------------------------------------------------------------------------- */
+/* retrieval                                                                  */
+
+void trainer_retrieval(Trainer *tr, DataSource *d, int n, double *recall1, double *recall10) {
+    Model *m = &tr->m;
+    const ObjectiveConfig *ob = &tr->cfg.objective;
+    int C = m->c.width, T = tr->seq,
+        pool = ob->pool == OBJ_POOL_CLS ? MODEL_POOL_CLS : MODEL_POOL_MEAN;
+    /* rank r embeds views [lo, hi) of the 2n: view q of sample j is row q·n + j */
+    int64_t lo = 2 * (int64_t)n * tr->rank / tr->nranks,
+            hi = 2 * (int64_t)n * (tr->rank + 1) / tr->nranks;
+    int64_t most = (2 * (int64_t)n + tr->nranks - 1) / tr->nranks;
+    int64_t iters = (most + tr->micro - 1) / tr->micro;
+    float *e = z_calloc((size_t)2 * n * C, sizeof *e, "retrieval embeddings");
+    float *part = z_malloc((size_t)tr->micro * C * sizeof *part, "retrieval embeddings");
+    tr->err[0] = 0;
+    for (int64_t it = 0; it < iters; it++) { /* every rank runs as many forwards */
+        int64_t r0 = lo + it * tr->micro;
+        int B = (int)(hi - r0 < tr->micro ? hi - r0 : tr->micro), real = B > 0 && !tr->err[0];
+        for (int b = 0; b < B && real; b++) {
+            int64_t row = r0 + b;
+            int got = obj_view(&tr->obj, d, row % n, (int)(row / n), -1, 0, tr->tok + (size_t)b * T,
+                               tr->lab + (size_t)b * T, tr->err, sizeof tr->err);
+            if (got < 0) real = 0;
+            for (int t = 0; t < T && real; t++) tr->mask[(size_t)b * T + t] = t < got;
+            tr->pos[b] = row;
+        }
+        if (!real) {
+            B = 1;
+            for (int t = 0; t < T; t++) tr->tok[t] = 0, tr->lab[t] = LABEL_IGNORE, tr->mask[t] = 1;
+        }
+        Batch b = {B, T, tr->tok, tr->lab, NULL, tr->mask, tr->pos, 0, 0};
+        model_forward(m, &b);
+        if (!real) continue;
+        model_seq_embed(m, &b, pool, part);
+        memcpy(e + (size_t)r0 * C, part, (size_t)B * C * sizeof *e);
+    }
+    if (comm_any(tr->err[0] != 0, "retrieval data")) z_exit_agreed(tr->err);
+    comm_allreduce_f32(e, (size_t)2 * n * C, "retrieval embeddings", -1);
+    if (ob->similarity == SIM_COSINE)
+        for (int64_t r = 0; r < 2 * (int64_t)n; r++) {
+            double ss = 0;
+            for (int c = 0; c < C; c++) ss += (double)e[r * C + c] * e[r * C + c];
+            float inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));
+            for (int c = 0; c < C; c++) e[r * C + c] *= inv;
+        }
+    /* sim[i, j] = query i · document j; the rank of document i among all */
+    float *sim = z_malloc((size_t)n * n * sizeof *sim, "retrieval similarities");
+    k_matmul_fwd(sim, e, e + (size_t)n * C, n, C, n);
+    long hit1 = 0, hit10 = 0;
+    for (int i = 0; i < n; i++) {
+        const float *s = sim + (size_t)i * n;
+        int above = 0;
+        for (int j = 0; j < n; j++) above += j != i && s[j] >= s[i]; /* ties count against */
+        hit1 += above == 0, hit10 += above < 10;
+    }
+    *recall1 = n ? (double)hit1 / n : NAN, *recall10 = n ? (double)hit10 / n : NAN;
+    free(e), free(part), free(sim);
 }
 
 /* ------------------------------------------------------------------------- */

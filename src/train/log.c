@@ -108,20 +108,29 @@ void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record) {
     int mlm = tr->cfg.data.objective == OBJ_MLM;
     tr->last_val = e.loss;
     if (tr->rank) return;
-    char base[64] = "";
+    char base[64] = "", ret[96] = "";
     if (!isnan(tr->unigram)) snprintf(base, sizeof base, " (unigram %.3f)", tr->unigram);
+    if (!isnan(e.recall1))
+        snprintf(ret, sizeof ret, " | recall@1 %.4f recall@10 %.4f of %d", e.recall1, e.recall10,
+                 e.pairs);
     if (mlm)
-        printf("eval %6ld | val_loss %.4f%s | val_acc %.4f | %.0f predicted tokens\n", step, e.loss,
-               base, e.acc, e.count);
+        printf("eval %6ld | val_loss %.4f%s | val_acc %.4f | %.0f predicted tokens%s\n", step,
+               e.loss, base, e.acc, e.count, ret);
     else
-        printf("eval %6ld | val_loss %.4f%s | %.0f tokens\n", step, e.loss, base, e.count);
+        printf("eval %6ld | val_loss %.4f%s | ppl %.2f | %.0f tokens\n", step, e.loss, base,
+               exp(e.loss), e.count);
     fflush(stdout);
     if (own_record) {
         metrics_begin(tr->metrics);
         metrics_int(tr->metrics, "step", step);
     }
     metrics_real(tr->metrics, "val_loss", e.loss);
+    metrics_real(tr->metrics, "val_ppl", exp(e.loss));
     if (mlm) metrics_real(tr->metrics, "val_acc", e.acc);
+    if (!isnan(e.recall1)) {
+        metrics_real(tr->metrics, "recall_1", e.recall1);
+        metrics_real(tr->metrics, "recall_10", e.recall10);
+    }
     if (own_record) write_record(tr);
 }
 
@@ -134,15 +143,21 @@ void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, do
         char el[32], eta[32];
         fmt_time(el, sizeof el, t - tr->t_start);
         fmt_time(eta, sizeof eta, (t - tr->t_start) / (step - tr->step0) * (tc->steps - step));
-        printf("step %6ld/%ld | loss %.4f | lr %.3e | gnorm %.3f | %.0f tok/s | MFU %.1f%% | %s "
+        char parts[64] = "";
+        if (!isnan(st->con_loss))
+            snprintf(parts, sizeof parts, " (mlm %.4f, contrastive %.4f)", st->mlm_loss,
+                     st->con_loss);
+        printf("step %6ld/%ld | loss %.4f%s | lr %.3e | gnorm %.3f | %.0f tok/s | MFU %.1f%% | %s "
                "elapsed | ETA %s\n",
-               step, tc->steps, st->loss, st->lr, st->gnorm, tps, 100 * mfu, el, eta);
+               step, tc->steps, st->loss, parts, st->lr, st->gnorm, tps, 100 * mfu, el, eta);
         fflush(stdout);
     }
     Metrics *mt = tr->metrics;
     metrics_begin(mt);
     metrics_int(mt, "step", step);
     metrics_real(mt, "loss", st->loss);
+    if (!isnan(st->mlm_loss)) metrics_real(mt, "mlm_loss", st->mlm_loss);
+    if (!isnan(st->con_loss)) metrics_real(mt, "con_loss", st->con_loss);
     metrics_real(mt, "lr", st->lr);
     metrics_real(mt, "grad_norm", st->gnorm);
     metrics_real(mt, "tokens_per_s", tps);

@@ -40,6 +40,10 @@ static void batch_geometry(Trainer *tr) {
                   tr->cfg_path, t->global_batch, tr->micro, tr->nranks);
     tr->batch = t->global_batch;
     tr->accum = tr->batch / per;
+    if (tr->cfg.objective.contrastive > 0 && tr->batch % 2)
+        z_die_all("%s: [objective] contrastive: the global batch holds pairs of views; "
+                  "global_batch = %d is odd",
+                  tr->cfg_path, tr->batch);
 }
 
 /* The unigram baseline: rank 0 counts the training tokens (up to 64 M), the
@@ -67,6 +71,8 @@ static void open_data(Trainer *tr) {
     if (obj_set_masking(&tr->obj, &tr->train, &c->mask, c->train.steps, tr->word_cont, err,
                         sizeof err))
         z_die_all("%s", err);
+    obj_set_views(&tr->obj, c->objective.crop_min, c->objective.crop_max,
+                  c->objective.contrastive > 0, c->objective.mlm > 0);
     if (tr->obj.vocab > c->model.vocab_size)
         z_die_all("%s: corpus vocab_size %d exceeds [model] vocab_size = %d", c->data.path,
                   tr->obj.vocab, c->model.vocab_size);
@@ -283,8 +289,15 @@ void trainer_build(Trainer *tr) {
     tr->tok = z_alloc(per * tr->seq * 4, MEM_DATA, "batch tokens");
     tr->lab = z_alloc(per * tr->seq * 4, MEM_DATA, "batch labels");
     tr->pos = z_alloc(per * 8, MEM_DATA, "batch positions");
-    if (c->data.packing == PACK_DOCS) /* padded documents: their attention masks */
+    /* padded documents and contrastive crops: their attention masks */
+    if (c->data.packing == PACK_DOCS || c->objective.contrastive > 0 ||
+        c->objective.retrieval_pairs > 0)
         tr->mask = z_alloc(per * tr->seq, MEM_DATA, "batch attention masks");
+    if (c->objective.contrastive > 0) {
+        size_t C = (size_t)c->model.width;
+        tr->emb = z_alloc((size_t)tr->batch * C * 4, MEM_DATA, "sequence embeddings");
+        tr->demb = z_alloc(per * C * 4, MEM_DATA, "sequence embedding gradients");
+    }
     model_alloc_acts(m, tr->micro, tr->seq, head_rows_for(tr), 0, c->train.recompute);
 }
 
@@ -298,6 +311,7 @@ void trainer_free(Trainer *tr) {
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
     k_free(tr->tok), k_free(tr->lab), k_free(tr->pos), k_free(tr->mask);
+    k_free(tr->emb), k_free(tr->demb);
     free(tr->replay_tok), free(tr->replay_lab);
     free(tr->win);
 }

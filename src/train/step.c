@@ -92,10 +92,51 @@ void trainer_catch_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Sequence contrastive learning beside MLM ([objective]): every rank needs
+ * the whole global batch's embeddings before any backward, so with one
+ * micro-batch the forward's embeddings are gathered between forward and
+ * backward; with several, a forward-only pass over them comes first
+ * (GradCache: the same batches, dropout streams and parameters give the
+ * same embeddings again) and each micro-batch's backward takes its rows of
+ * the embedding gradient. Every rank computes the same InfoNCE over the
+ * gathered embeddings and the gradient of its own rows: the sum over ranks
+ * that the ZeRO reductions form is the gradient through the gather.
+ * Returns Σ MLM token losses of this rank; *con the contrastive loss. */
+static double contrastive_micro_batches(Trainer *tr, long s, uint64_t dseed, double cnt,
+                                        double *con) {
+    Model *m = &tr->m;
+    const ObjectiveConfig *ob = &tr->cfg.objective;
+    int C = m->c.width, per = tr->accum * tr->micro,
+        pool = ob->pool == OBJ_POOL_CLS ? MODEL_POOL_CLS : MODEL_POOL_MEAN;
+    float *mine = tr->emb + (size_t)tr->rank * per * C;
+    double mlm = 0, wm = ob->mlm / (cnt > 0 ? cnt : 1);
+    if (tr->accum > 1)
+        for (int a = 0; a < tr->accum; a++) {
+            Batch b = micro_batch(tr, a, dseed);
+            model_forward(m, &b);
+            model_seq_embed(m, &b, pool, mine + (size_t)a * tr->micro * C);
+        }
+    for (int a = 0; a < tr->accum; a++) {
+        Batch b = micro_batch(tr, a, dseed);
+        zero_begin_micro(tr->zero, a == tr->accum - 1);
+        mlm += model_forward(m, &b);
+        if (a == 0) { /* all embeddings known: gather them, the loss, this rank's gradient */
+            if (tr->accum == 1) model_seq_embed(m, &b, pool, mine);
+            comm_wait(
+                comm_iallgather_f32(NULL, tr->emb, (size_t)per * C, "sequence embeddings", s));
+            *con = k_infonce(tr->emb, tr->batch, C, ob->temperature, ob->similarity == SIM_COSINE,
+                             ob->contrastive, tr->rank * per, (tr->rank + 1) * per, tr->demb);
+        }
+        model_backward_pooled(m, &b, wm, pool, tr->demb + (size_t)a * tr->micro * C);
+        zero_end_backward(tr->zero);
+    }
+    return mlm;
+}
+
 StepStats trainer_step(Trainer *tr, long s) {
     Model *m = &tr->m;
     const TrainConfig *tc = &tr->cfg.train;
-    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, 0, 0};
+    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, NAN, NAN, 0, 0};
     if (s < tr->lr_hold_until) st.lr *= tr->cfg.guard.rewind_lr; /* after a rewind ([guard]) */
     /* ZEROPT_FAULT=loss-spike: step 20's update at 300 × lr, once (the guard's test) */
     if (s == 19 && !tr->spiked && z_fault("loss-spike")) tr->spiked = 1, st.lr *= 300;
@@ -111,19 +152,29 @@ StepStats trainer_step(Trainer *tr, long s) {
         st.stop = 1;
         return st;
     }
-    if (cnt[0] == 0) z_die_all("step %ld: the global batch has no labelled positions", s + 1);
+    const ObjectiveConfig *ob = &tr->cfg.objective;
+    if (cnt[0] == 0 && !(ob->contrastive > 0))
+        z_die_all("step %ld: the global batch has no labelled positions", s + 1);
     uint64_t dseed = k_rng_child(k_rng_child((uint64_t)tc->seed, 0xD80), (uint64_t)s);
     zero_begin_step(tr->zero, s);
-    double loss = 0;
-    for (int a = 0; a < tr->accum; a++) {
-        Batch b = micro_batch(tr, a, dseed);
-        zero_begin_micro(tr->zero, a == tr->accum - 1);
-        loss += model_forward(m, &b);
-        model_backward(m, &b, 1.0 / cnt[0]);
-        zero_end_backward(tr->zero);
+    double loss = 0, con = 0;
+    if (ob->contrastive > 0) {
+        loss = contrastive_micro_batches(tr, s, dseed, cnt[0], &con);
+    } else {
+        for (int a = 0; a < tr->accum; a++) {
+            Batch b = micro_batch(tr, a, dseed);
+            zero_begin_micro(tr->zero, a == tr->accum - 1);
+            loss += model_forward(m, &b);
+            model_backward(m, &b, 1.0 / cnt[0]);
+            zero_end_backward(tr->zero);
+        }
     }
-    st.gnorm = trainer_update(tr, s, st.lr, &loss);
-    st.loss = loss / cnt[0];
+    st.gnorm = trainer_update(tr, s, st.lr, &loss); /* loss: Σ over ranks on return */
+    st.loss = loss / (cnt[0] > 0 ? cnt[0] : 1);
+    if (ob->contrastive > 0) { /* the objective: weights × (MLM mean, InfoNCE) */
+        st.mlm_loss = cnt[0] > 0 ? st.loss : NAN, st.con_loss = con;
+        st.loss = ob->mlm * (cnt[0] > 0 ? st.loss : 0) + ob->contrastive * con;
+    }
     if (!isfinite(st.gnorm) || !isfinite(st.loss)) { /* every rank sees it (all-reduced) */
         const GuardConfig *g = &tr->cfg.guard;
         int named = comm_any(tr->err[0] != 0, "non-finite gradient");

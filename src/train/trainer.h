@@ -54,6 +54,8 @@ typedef struct {
     int32_t *tok, *lab; /* [accum · micro, seq] this rank's share of a step */
     uint8_t *mask;      /* [accum · micro, seq] attention masks (packing = pad), else NULL */
     int64_t *pos;       /* [accum · micro] training positions (dropout streams) */
+    float *emb;         /* contrastive: [batch, C] the global batch's sequence embeddings */
+    float *demb;        /* contrastive: [accum · micro, C] their gradient, this rank's rows */
     Metrics *metrics;
     double peak_flops; /* per rank */
     KBlasInfo blas;
@@ -99,6 +101,7 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum);
 /* step.c */
 typedef struct {
     double loss, gnorm, lr, comm_bytes, control_bytes, wait_s;
+    double mlm_loss, con_loss; /* the parts of loss (contrastive on; NAN otherwise) */
     int stop;    /* a rank was asked to stop (SIGUSR1/SIGTERM): the step did not run */
     int skipped; /* a non-finite loss or gradient: no update on any rank ([guard]) */
 } StepStats;
@@ -108,9 +111,16 @@ StepStats trainer_step(Trainer *tr, long s);
 /* eval.c */
 typedef struct {
     double loss, acc, count;
+    double recall1, recall10; /* retrieval ([objective] retrieval_pairs), NAN: not measured */
+    int pairs;
 } EvalStats;
 /* The first val_batches × global batch held-out sequences (collective). */
 EvalStats trainer_evaluate(Trainer *tr, DataSource *d, long step);
+/* Retrieval on held-out data: view 0 of each of the first n samples of d
+ * (a crop, unmasked) is a query, view 1 its document; recall@1 and @10 of
+ * ranking the right document first / in the top 10 among all n documents
+ * by the objective's similarity of pooled embeddings (collective). */
+void trainer_retrieval(Trainer *tr, DataSource *d, int n, double *recall1, double *recall10);
 /* One held-out document with some of its words masked, and the model's
  * guesses for each (MLM): for shown predictions. */
 #define PREDICT_TOP 3

@@ -4,10 +4,15 @@
 # and salient-span MLM train on 2 ranks and lower their loss; span masking
 # with a linear rate schedule gives the same loss curve on 1, 2 and 4 ranks
 # (the masks are a function of the global sample, not of the rank count);
-# bad combinations are refused with one line.
+# sequence contrastive learning: the loss and gradients through the
+# cross-rank gather equal PyTorch's (tests/unit/test_contrastive under
+# mpirun), MLM + contrastive trains and lowers InfoNCE, the same curve with
+# gradient accumulation (the GradCache pass) on 1 rank as without it on 2,
+# `zeropt eval` reports retrieval recall; bad combinations are refused with
+# one line.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$LIB/corpus.sh"
-plan 7
+plan 13
 make_corpus 512 || exit 1
 $PY "$LIB/add_spans.py" "$TMP/corpus.h5" >"$TMP/spans.log" 2>&1 || bail "add_spans.py: $(tail -1 "$TMP/spans.log")"
 cat >"$TMP/mlm.ini" <<EOC
@@ -74,6 +79,64 @@ ok(f"span masking with a rate schedule: the same loss curve on {', '.join(ranks)
    worst < 2e-6 and len(base) >= 4, f"worst difference {worst:.2e} over {len(base)} logged steps")
 PY
 [ $fails = 0 ] || notok "span masking at several rank counts (a run failed)"
+# contrastive: the gather against PyTorch (rank 0 prints one TAP line)
+out=$(timeout -k 5 120 mpirun -q -np 2 "$(dirname "$ZEROPT")/tests/test_contrastive" 2>&1)
+line=$(grep -m1 -E '^(not )?ok - ' <<<"$out")
+if [ -n "$line" ]; then echo "$line"; else notok "test_contrastive under mpirun -np 2: $(tail -2 <<<"$out" | tr '\n' '|')"; fi
+con() { # name ranks overrides...
+    local name=$1 n=$2
+    shift 2
+    timeout -k 5 300 mpirun -q -np "$n" "$ZEROPT" train -c "$TMP/mlm.ini" run.dir="$TMP/$name" \
+        data.packing=pad objective.contrastive=1.0 objective.temperature=0.1 \
+        objective.retrieval_pairs=64 "$@" >"$TMP/$name.log" 2>&1
+}
+if con con 2 train.steps=60 train.eval_every=30; then
+    py "contrastive trains" "$TMP/con/metrics.jsonl" <<'PY'
+import json, sys
+from tap import ok
+rs = list(map(json.loads, open(sys.argv[1])))
+c = [r["con_loss"] for r in rs if "con_loss" in r]
+ev = [r for r in rs if "recall_1" in r]
+first, last = sum(c[:10]) / 10, sum(c[-10:]) / 10
+ok("MLM + contrastive on 2 ranks: InfoNCE falls, MLM and retrieval logged",
+   len(c) == 60 and last < first - 0.1 and len(ev) == 3 and all("val_acc" in r for r in ev),
+   f"InfoNCE {first:.3f} -> {last:.3f}; recall@1 {ev[0]['recall_1']:.3f} -> {ev[-1]['recall_1']:.3f}")
+PY
+else
+    notok "contrastive run failed: $(tail -2 "$TMP/con.log" | tr '\n' '|')"
+fi
+# the same global batch as 1 rank x 2 micro-batches (the forward-only pass
+# first) and as 2 ranks x 1, dropout on
+if con ga1 1 train.micro_batch=8 model.dropout=0.1 train.steps=20 &&
+    con ga2 2 train.micro_batch=8 model.dropout=0.1 train.steps=20; then
+    py "gradcache" "$TMP" <<'PY'
+import json, sys
+from tap import ok
+d = sys.argv[1]
+curve = lambda n: [r["loss"] for r in map(json.loads, open(f"{d}/{n}/metrics.jsonl")) if "con_loss" in r]
+a, b = curve("ga1"), curve("ga2")
+worst = max(abs(x - y) for x, y in zip(a, b))
+ok("contrastive with accumulation (1 rank x 2 micro-batches) = 2 ranks x 1", len(a) == 20 and worst < 2e-5,
+   f"worst difference {worst:.2e} over {len(a)} steps")
+PY
+else
+    notok "contrastive accumulation runs failed: $(tail -2 "$TMP/ga1.log" "$TMP/ga2.log" | tr '\n' '|')"
+fi
+if timeout -k 5 120 mpirun -q -np 2 "$ZEROPT" eval -c "$TMP/mlm.ini" --model "$TMP/con/model.h5" \
+    data.packing=pad objective.retrieval_pairs=64 >"$TMP/eval.json" 2>"$TMP/eval.err"; then
+    py "eval retrieval" "$TMP/eval.json" "$TMP/con/metrics.jsonl" <<'PY'
+import json, math, sys
+from tap import ok
+e = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+last = [r for r in map(json.loads, open(sys.argv[2])) if "recall_1" in r][-1]
+ok("zeropt eval: perplexity and retrieval recall@1/@10 of the trained model",
+   abs(e["recall_1"] - last["recall_1"]) < 1e-12 and e["retrieval_pairs"] == 64 and
+   abs(e["val_ppl"] - math.exp(e["val_loss"])) < 1e-6 * e["val_ppl"],
+   f"recall@1 {e['recall_1']:.3f} (training's last eval {last['recall_1']:.3f}), @10 {e['recall_10']:.3f}")
+PY
+else
+    notok "zeropt eval failed: $(tail -2 "$TMP/eval.err" | tr '\n' '|')"
+fi
 # refusals, one line each
 $PY "$LIB/bytes_corpus.py" "$TMP/bytes.h5" /usr/share/games/fortunes/fortunes >/dev/null || bail "byte corpus"
 expect_error "word masking without the corpus's tokenizer" "bytes.h5" "scheme = word" "tokenizer" -- \
@@ -89,3 +152,7 @@ expect_error "salient masking on a corpus without spans" "nospans.h5" "salient" 
     "$ZEROPT" train -c "$TMP/mlm.ini" data.path="$TMP/nospans.h5" mask.scheme=salient run.dir="$TMP/e2"
 expect_error "replace_mask + replace_random over 1" "replace_mask + replace_random" -- \
     "$ZEROPT" train -c "$TMP/mlm.ini" mask.replace_mask=0.8 mask.replace_random=0.3 run.dir="$TMP/e3"
+expect_error "contrastive on a decoder" "contrastive" "MLM encoder" -- \
+    "$ZEROPT" train -c "$TMP/mlm.ini" model.arch=decoder objective.contrastive=1 run.dir="$TMP/e4"
+expect_error "contrastive with an odd global batch" "global_batch = 15" "pairs" -- \
+    "$ZEROPT" train -c "$TMP/mlm.ini" train.global_batch=15 train.micro_batch=15 objective.contrastive=1 run.dir="$TMP/e5"

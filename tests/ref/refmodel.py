@@ -124,9 +124,10 @@ def rope(q, k, base):
     return apply_rotary_pos_emb(q, k, emb.cos().float()[None], emb.sin().float()[None])
 
 
-def forward(ps, c, tokens, labels, segments=None, mask=None):
+def forward(ps, c, tokens, labels, segments=None, mask=None, want_hidden=False):
     """Mean cross-entropy over labelled positions, and the logits of those rows
-    (encoder) or of every row (decoder)."""
+    (encoder) or of every row (decoder); want_hidden: and the last hidden
+    state [B, T, C] (after the final norm of pre-LN models)."""
     B, T = tokens.shape
     C, NH = c.C, c.NH
     act = (lambda x: F.gelu(x, approximate="tanh")) if c.gelu == "tanh" else F.gelu
@@ -179,6 +180,7 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
             h = ln(c.alpha * h + ffn(h, p), p + "mlp.norm")
     if c.norm == "pre":
         h = ln(h, "head.norm")
+    hidden = h
     h = h.reshape(B * T, C)
     lab = labels.reshape(-1)
     W = ps["embed.tok.weight"] if c.tied else ps["head.decoder.weight"]
@@ -190,4 +192,5 @@ def forward(ps, c, tokens, labels, segments=None, mask=None):
         lab = lab[rows]
     else:
         logits = h @ W.T
-    return F.cross_entropy(logits, lab, ignore_index=-100), logits
+    loss = F.cross_entropy(logits, lab, ignore_index=-100) if lab.numel() else h.sum() * 0
+    return (loss, logits, hidden) if want_hidden else (loss, logits)

@@ -1,0 +1,65 @@
+/*
+ * h5fixture.h — reading the reference fixtures (tests/fixtures/, written
+ * by the scripts of tests/ref/) in the unit tests: datasets whole, their
+ * sizes, and scalar attributes. A dataset that cannot be read is a failed
+ * check and ends the test.
+ */
+#ifndef ZEROPT_TEST_H5FIXTURE_H
+#define ZEROPT_TEST_H5FIXTURE_H
+
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static inline void read_ds(hid_t g, const char *name, hid_t type, void *buf) {
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0 || H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        printf("not ok - fixture read %s\n", name);
+        exit(1);
+    }
+    H5Dclose(d);
+}
+
+static inline size_t ds_size(hid_t g, const char *name) {
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), s = H5Dget_space(d);
+    size_t n = (size_t)H5Sget_simple_extent_npoints(s);
+    H5Sclose(s);
+    H5Dclose(d);
+    return n;
+}
+
+static inline long attr_long(hid_t g, const char *name) {
+    long v = 0;
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_LONG, &v);
+    H5Aclose(a);
+    return v;
+}
+
+static inline double attr_double(hid_t g, const char *name) {
+    double v = 0;
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+    H5Aclose(a);
+    return v;
+}
+
+static inline void attr_str(hid_t g, const char *name, char *out, size_t n) {
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT), t = H5Aget_type(a);
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        H5Aread(a, t, &s); /* memory type = file type: ASCII or UTF-8 alike */
+        snprintf(out, n, "%s", s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *s = calloc(sz + 1, 1);
+        H5Aread(a, t, s);
+        snprintf(out, n, "%s", s);
+        free(s);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+#endif
