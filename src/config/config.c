@@ -160,6 +160,16 @@ static const KeyDef KEYS[] = {
     {"objective", "retrieval_pairs", T_INT, OB(retrieval_pairs), "0", 0, 1 << 24, NULL,
      "evaluation: recall@1 and @10 of finding each held-out document's second crop from its "
      "first among this many held-out documents (0: no retrieval evaluation)"},
+#define CU(field) offsetof(Config, curriculum.field)
+    {"curriculum", "seq_start", T_INT, CU(seq_start), "0", 0, 1 << 20, NULL,
+     "sequence-length warm-up: the first steps' length (0: off); the length grows linearly to "
+     "[data] seq_len over seq_steps steps. With it on, the run's length is a token budget, "
+     "[train] steps x global batch x seq_len (more steps, shorter ones first), and the "
+     "learning-rate schedule follows tokens, not steps"},
+    {"curriculum", "seq_steps", T_LONG, CU(seq_steps), "0", 0, 1e15, NULL,
+     "sequence-length warm-up: steps from seq_start to seq_len"},
+    {"curriculum", "seq_multiple", T_INT, CU(seq_multiple), "8", 1, 1 << 20, NULL,
+     "sequence-length warm-up: lengths are multiples of this (kernel-friendly shapes)"},
 #define TR(field) offsetof(Config, train.field)
     {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
      "sequences per rank per forward/backward"},
@@ -282,6 +292,7 @@ static const KeyDef KEYS[] = {
 #undef M
 #undef D
 #undef MK
+#undef CU
 #undef OB
 #undef TR
 #undef R
@@ -557,6 +568,21 @@ void config_finish(Config *c, const char *src) {
         BAD("%s: [objective] retrieval_pairs: retrieval evaluation needs an encoder", src);
     if (ob->contrastive > 0 && (c->train.dump_batches[0] || c->train.replay[0]))
         BAD("%s: [objective] contrastive: dump_batches and replay store no views", src);
+    const CurriculumConfig *cu = &c->curriculum;
+    if (cu->seq_start > 0) {
+        int lo = d->objective == OBJ_MLM ? 3 : 1;
+        if (cu->seq_start < lo || cu->seq_start > d->seq_len)
+            BAD("%s: [curriculum] seq_start = %d must be in [%d, [data] seq_len = %d]", src,
+                cu->seq_start, lo, d->seq_len);
+        if (cu->seq_steps < 1)
+            BAD("%s: [curriculum] seq_start = %d needs seq_steps >= 1", src, cu->seq_start);
+        if (c->train.dump_batches[0] || c->train.replay[0])
+            BAD("%s: [curriculum] seq_start: dump_batches and replay hold full-length batches",
+                src);
+        if (ob->contrastive > 0)
+            BAD("%s: [curriculum] seq_start with [objective] contrastive: crops are short already",
+                src);
+    }
     const MaskConfig *mk = &c->mask;
     if (mk->p_mask + mk->p_random > 1 + 1e-12)
         BAD("%s: [mask] replace_mask + replace_random = %g exceeds 1", src,

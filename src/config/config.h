@@ -183,11 +183,19 @@ typedef struct {
     int retrieval_pairs; /* evaluation: held-out (query crop, document crop) pairs (0: none) */
 } ObjectiveConfig;
 
+/* [curriculum] sequence-length warm-up (src/objectives/curriculum.c) */
+typedef struct {
+    int seq_start;    /* the first steps' sequence length (0: no warm-up) */
+    long seq_steps;   /* steps over which it grows linearly to [data] seq_len */
+    int seq_multiple; /* lengths are rounded down to a multiple of this */
+} CurriculumConfig;
+
 typedef struct {
     ModelConfig model;
     DataConfig data;
     MaskConfig mask;
     ObjectiveConfig objective;
+    CurriculumConfig curriculum;
     TrainConfig train;
     RunConfig run;
     ZeroConfig zero;

@@ -106,6 +106,7 @@ int obj_sample_trace(Objective *o, DataSource *d, int64_t k, int64_t step, int32
     if (data_window(d, k, d->window, err, errlen)) return -1;
     int n = (int)d->window_len, real;
     if (o->kind == OBJ_MLM) {
+        if (n > o->T - 2) n = o->T - 2; /* a shorter step ([curriculum]): the window's start */
         int nsal = 0;
         if (o->mk.scheme == MASK_SALIENT && (nsal = obj_window_spans(o, d, n, err, errlen)) < 0)
             return -1;

@@ -101,6 +101,13 @@ int obj_view(Objective *o, DataSource *d, int64_t j, int v, int64_t step, int ma
  * those wholly inside its first n positions) into o->sal; how many, or −1. */
 int obj_window_spans(Objective *o, DataSource *d, int n, char *err, size_t errlen);
 
+/* curriculum.c: the sequence length of step s under [curriculum] (T when
+ * off or past the warm-up); the tokens of steps [0, s) at `batch` sequences
+ * a step; the steps whose tokens reach `steps` steps of length T. */
+int obj_seq_len(const CurriculumConfig *cu, int T, long s);
+double obj_seq_tokens(const CurriculumConfig *cu, int T, int batch, long s);
+long obj_seq_total_steps(const CurriculumConfig *cu, int T, long steps);
+
 /* The sample at training position k for step `step` (−1: evaluation, a
  * fixed mask): tokens[T], labels[T], and mask[T] (1 = a real token; may be
  * NULL when not padded). 0 on success. */

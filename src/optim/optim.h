@@ -43,6 +43,9 @@
 /* Learning rate at step s (0-based): linear warm-up (s+1)/warmup·lr, then the
  * schedule from lr down to min_lr at the last step. */
 double lr_at(const TrainConfig *t, long s);
+/* The same at a fractional step (the schedule read in tokens: sequence-length
+ * warm-up's steps are shorter than full ones). */
+double lr_at_frac(const TrainConfig *t, double s);
 
 /* A rank's place in the partition, per unit. */
 typedef struct {

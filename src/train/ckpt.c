@@ -230,7 +230,10 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     int64_t cursor = tr->cursor0 + (int64_t)(step - tr->step0) * tr->batch;
     CkptMeta meta = {0};
     const char *ik[] = {"step", "tokens_seen", "ranks_at_save", "zero_stage", "global_batch"};
-    int64_t iv[] = {step, cursor * tr->seq, tr->nranks, zero_stage(tr->zero), tr->batch};
+    int64_t seen = tr->cfg.curriculum.seq_start > 0
+                       ? (int64_t)obj_seq_tokens(&tr->cfg.curriculum, tr->seq, tr->batch, step)
+                       : cursor * tr->seq;
+    int64_t iv[] = {step, seen, tr->nranks, zero_stage(tr->zero), tr->batch};
     for (int i = 0; i < 5; i++) meta.int_key[i] = ik[i], meta.int_val[i] = iv[i];
     meta.nint = 5;
     const char *sk[] = {"config", "code_revision", "time"};

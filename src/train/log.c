@@ -61,7 +61,7 @@ static void log_memory(Trainer *tr, double fpt) {
     metrics_real(mt, "flops_per_token", fpt);
     metrics_int(mt, "seq_len", tr->seq);
     metrics_int(mt, "global_batch", tr->batch);
-    metrics_int(mt, "steps", tr->cfg.train.steps);
+    metrics_int(mt, "steps", tr->steps_total);
     for (int c = 0; c < MEM_NCAT; c++) {
         char key[48];
         snprintf(key, sizeof key, "%s_bytes", k_mem_name((MemCat)c));
@@ -136,20 +136,21 @@ void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record) {
 
 void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, double fpt) {
     const TrainConfig *tc = &tr->cfg.train;
-    double t = k_now(), tps = (double)tr->batch * tr->seq / dt;
+    double t = k_now(), tps = (double)tr->batch * st->seq / dt;
+    long total = tr->steps_total;
     double peak = tr->cfg.run.peak_tflops > 0 ? tr->cfg.run.peak_tflops * 1e12 : tr->peak_flops;
     double mfu = tps * fpt / (peak * tr->nranks);
-    if (step % tc->log_every == 0 || step == tc->steps || step == 1) {
+    if (step % tc->log_every == 0 || step == total || step == 1) {
         char el[32], eta[32];
         fmt_time(el, sizeof el, t - tr->t_start);
-        fmt_time(eta, sizeof eta, (t - tr->t_start) / (step - tr->step0) * (tc->steps - step));
+        fmt_time(eta, sizeof eta, (t - tr->t_start) / (step - tr->step0) * (total - step));
         char parts[64] = "";
         if (!isnan(st->con_loss))
             snprintf(parts, sizeof parts, " (mlm %.4f, contrastive %.4f)", st->mlm_loss,
                      st->con_loss);
         printf("step %6ld/%ld | loss %.4f%s | lr %.3e | gnorm %.3f | %.0f tok/s | MFU %.1f%% | %s "
                "elapsed | ETA %s\n",
-               step, tc->steps, st->loss, parts, st->lr, st->gnorm, tps, 100 * mfu, el, eta);
+               step, total, st->loss, parts, st->lr, st->gnorm, tps, 100 * mfu, el, eta);
         fflush(stdout);
     }
     Metrics *mt = tr->metrics;
@@ -170,7 +171,10 @@ void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, do
     int64_t first = tr->cursor0 + (int64_t)(step - 1 - tr->step0) * tr->batch;
     metrics_int(mt, "sample_start", first); /* training positions [start, end) of this step */
     metrics_int(mt, "sample_end", first + tr->batch);
-    metrics_int(mt, "tokens", (int64_t)step * tr->batch * tr->seq); /* trained on by this step */
+    /* trained on by this step */
+    metrics_int(mt, "tokens",
+                (int64_t)obj_seq_tokens(&tr->cfg.curriculum, tr->seq, tr->batch, step));
+    if (st->seq != tr->seq) metrics_int(mt, "seq_len", st->seq);
 }
 
 void trainer_log_end(Trainer *tr, long last) {

@@ -115,7 +115,14 @@ int trainer_run(Trainer *tr) {
     if (tr->has_val && !resumed) trainer_log_eval(tr, 0, trainer_evaluate(tr, &tr->val, 0), 1);
 
     tr->t_start = k_now();
-    long saved = -1, last = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
+    long total = tr->steps_total;
+    if (total != tc->steps)
+        z_log("sequence-length warm-up from %d to %d tokens over %ld steps: %ld steps keep the "
+              "token budget of %ld full-length steps (%.0f tokens); the learning rate follows "
+              "tokens",
+              c->curriculum.seq_start, tr->seq, c->curriculum.seq_steps, total, tc->steps,
+              (double)tc->steps * tr->batch * tr->seq);
+    long saved = -1, last = tc->stop_at > 0 && tc->stop_at < total ? tc->stop_at : total;
     for (long s = tr->step0; s < last; s++) {
         double t0 = k_now();
         if (s == 2 && tr->rank == 1 && z_fault("stall"))
@@ -147,8 +154,8 @@ int trainer_run(Trainer *tr) {
         }
         long step = s + 1;
         if (tr->rank == 0) trainer_log_step(tr, step, &st, dt, fpt);
-        int do_eval = tr->has_val &&
-                      ((tc->eval_every > 0 && step % tc->eval_every == 0) || step == tc->steps);
+        int do_eval =
+            tr->has_val && ((tc->eval_every > 0 && step % tc->eval_every == 0) || step == total);
         if (do_eval) trainer_log_eval(tr, step, trainer_evaluate(tr, &tr->val, step), 0);
         if (tr->rank == 0 && metrics_end(tr->metrics))
             z_die("%s/metrics.jsonl: write failed", c->run.dir);
@@ -159,8 +166,8 @@ int trainer_run(Trainer *tr) {
     char path[PATH_MAX_CFG + 64];
     snprintf(path, sizeof path, "%s/model.h5", c->run.dir);
     trainer_save_model(tr, path);
-    z_log("done: %ld of %ld steps in %.1f s; metrics in %s/metrics.jsonl, model in %s", last,
-          tc->steps, k_now() - tr->t_start, c->run.dir, path);
+    z_log("done: %ld of %ld steps in %.1f s; metrics in %s/metrics.jsonl, model in %s", last, total,
+          k_now() - tr->t_start, c->run.dir, path);
     trainer_log_end(tr, last);
     trainer_ckpt_wait(tr);
     metrics_close(tr->metrics);

@@ -40,6 +40,8 @@ static void batch_geometry(Trainer *tr) {
                   tr->cfg_path, t->global_batch, tr->micro, tr->nranks);
     tr->batch = t->global_batch;
     tr->accum = tr->batch / per;
+    tr->cur_seq = tr->seq;
+    tr->steps_total = obj_seq_total_steps(&tr->cfg.curriculum, tr->seq, t->steps);
     if (tr->cfg.objective.contrastive > 0 && tr->batch % 2)
         z_die_all("%s: [objective] contrastive: the global batch holds pairs of views; "
                   "global_batch = %d is odd",
@@ -68,7 +70,7 @@ static void open_data(Trainer *tr) {
                  c->data.mask_rate, seed, c->data.shuffle, c->data.packing == PACK_DOCS, err,
                  sizeof err))
         z_die_all("%s", err);
-    if (obj_set_masking(&tr->obj, &tr->train, &c->mask, c->train.steps, tr->word_cont, err,
+    if (obj_set_masking(&tr->obj, &tr->train, &c->mask, tr->steps_total, tr->word_cont, err,
                         sizeof err))
         z_die_all("%s", err);
     obj_set_views(&tr->obj, c->objective.crop_min, c->objective.crop_max,

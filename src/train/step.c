@@ -25,7 +25,8 @@
 /* Fill this rank's accum × micro samples for step s; a bad sample leaves its
  * message in tr->err (the step's first collective spreads the failure). */
 static void load_step(Trainer *tr, long s) {
-    int per_rank = tr->accum * tr->micro, T = tr->seq, V = tr->cfg.model.vocab_size;
+    int per_rank = tr->accum * tr->micro, T = tr->cur_seq, V = tr->cfg.model.vocab_size;
+    tr->obj.T = T; /* the step's length: samples are [CLS] window-start [SEP] / a prefix */
     int64_t base =
         tr->cursor0 + (int64_t)(s - tr->step0) * tr->batch + (int64_t)tr->rank * per_rank;
     tr->err[0] = 0;
@@ -34,8 +35,8 @@ static void load_step(Trainer *tr, long s) {
         tr->pos[j] = base + j;
         if (tr->replay_tok) {
             size_t off = (size_t)(base + j) * T;
-            memcpy(tok, tr->replay_tok + off, T * 4);
-            memcpy(lab, tr->replay_lab + off, T * 4);
+            memcpy(tok, tr->replay_tok + off, (size_t)T * 4);
+            memcpy(lab, tr->replay_lab + off, (size_t)T * 4);
         } else if (obj_sample(&tr->obj, &tr->train, base + j, s, tok, lab,
                               tr->mask ? tr->mask + (size_t)j * T : NULL, tr->err,
                               sizeof tr->err)) {
@@ -48,6 +49,7 @@ static void load_step(Trainer *tr, long s) {
                          tr->replay_tok ? tr->cfg.train.replay : tr->cfg.data.path,
                          (long)(base + j), tok[t] < 0 || tok[t] >= V ? tok[t] : lab[t], V);
     }
+    tr->obj.T = tr->seq;
     if (tr->dump) {
         size_t off = (size_t)(s - tr->step0) * tr->batch * T;
         memcpy(tr->dump_tok + off, tr->tok, (size_t)per_rank * T * 4);
@@ -56,9 +58,9 @@ static void load_step(Trainer *tr, long s) {
 }
 
 static Batch micro_batch(const Trainer *tr, int a, uint64_t seed) {
-    size_t off = (size_t)a * tr->micro * tr->seq;
+    size_t off = (size_t)a * tr->micro * tr->cur_seq;
     Batch b = {tr->micro,
-               tr->seq,
+               tr->cur_seq,
                tr->tok + off,
                tr->lab + off,
                NULL,
@@ -136,7 +138,12 @@ static double contrastive_micro_batches(Trainer *tr, long s, uint64_t dseed, dou
 StepStats trainer_step(Trainer *tr, long s) {
     Model *m = &tr->m;
     const TrainConfig *tc = &tr->cfg.train;
-    StepStats st = {0, 0, lr_at(tc, s), 0, 0, 0, NAN, NAN, 0, 0};
+    const CurriculumConfig *cu = &tr->cfg.curriculum;
+    tr->cur_seq = obj_seq_len(cu, tr->seq, s);
+    /* the schedule's clock: steps, or with a length warm-up the tokens seen in
+     * full-length steps */
+    double clock = cu->seq_start > 0 ? obj_seq_tokens(cu, tr->seq, 1, s) / tr->seq : (double)s;
+    StepStats st = {0, 0, lr_at_frac(tc, clock), 0, 0, 0, NAN, NAN, tr->cur_seq, 0, 0};
     if (s < tr->lr_hold_until) st.lr *= tr->cfg.guard.rewind_lr; /* after a rewind ([guard]) */
     /* ZEROPT_FAULT=loss-spike: step 20's update at 300 × lr, once (the guard's test) */
     if (s == 19 && !tr->spiked && z_fault("loss-spike")) tr->spiked = 1, st.lr *= 300;
@@ -145,7 +152,8 @@ StepStats trainer_step(Trainer *tr, long s) {
     /* Σ labelled positions over the global batch (the loss denominator), and
      * how many ranks met bad data: one collective, so every rank stops together */
     double cnt[3] = {0, tr->err[0] ? 1 : 0, stop_requested ? 1 : 0};
-    for (size_t i = 0; i < (size_t)tr->accum * tr->micro * tr->seq; i++) cnt[0] += tr->lab[i] >= 0;
+    for (size_t i = 0; i < (size_t)tr->accum * tr->micro * tr->cur_seq; i++)
+        cnt[0] += tr->lab[i] >= 0;
     comm_allreduce_f64(cnt, 3, "label count", s);
     if (cnt[1] > 0) z_exit_agreed(tr->err);
     if (cnt[2] > 0) {

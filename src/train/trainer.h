@@ -44,6 +44,8 @@ typedef struct {
     double *opt_sums;   /* lamb, adafactor: the loss, norm, flag and the optimizer's sums */
     int rank, nranks;
     int micro, seq, accum; /* sequences per forward, tokens per sequence, micro-batches per step */
+    int cur_seq;           /* this step's sequence length ([curriculum] warm-up; else seq) */
+    long steps_total;      /* steps of the run: [train] steps, more with a length warm-up */
     int batch;             /* global batch: sequences per step over all ranks */
     Objective obj;
     const uint8_t *word_cont; /* [vocab] word continuations for word/span masking (the caller's) */
@@ -102,6 +104,7 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum);
 typedef struct {
     double loss, gnorm, lr, comm_bytes, control_bytes, wait_s;
     double mlm_loss, con_loss; /* the parts of loss (contrastive on; NAN otherwise) */
+    int seq;                   /* the step's sequence length */
     int stop;    /* a rank was asked to stop (SIGUSR1/SIGTERM): the step did not run */
     int skipped; /* a non-finite loss or gradient: no update on any rank ([guard]) */
 } StepStats;

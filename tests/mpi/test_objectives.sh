@@ -8,11 +8,12 @@
 # cross-rank gather equal PyTorch's (tests/unit/test_contrastive under
 # mpirun), MLM + contrastive trains and lowers InfoNCE, the same curve with
 # gradient accumulation (the GradCache pass) on 1 rank as without it on 2,
-# `zeropt eval` reports retrieval recall; bad combinations are refused with
-# one line.
+# `zeropt eval` reports retrieval recall; sequence-length warm-up keeps the
+# token budget, agrees across rank counts and resumes inside the warm-up
+# exactly; bad combinations are refused with one line.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$LIB/corpus.sh"
-plan 13
+plan 16
 make_corpus 512 || exit 1
 $PY "$LIB/add_spans.py" "$TMP/corpus.h5" >"$TMP/spans.log" 2>&1 || bail "add_spans.py: $(tail -1 "$TMP/spans.log")"
 cat >"$TMP/mlm.ini" <<EOC
@@ -137,6 +138,38 @@ PY
 else
     notok "zeropt eval failed: $(tail -2 "$TMP/eval.err" | tr '\n' '|')"
 fi
+# sequence-length warm-up: 1 and 2 ranks agree; a run stopped inside the
+# warm-up and resumed gives the straight run's losses exactly
+cur() { # name ranks overrides...
+    local name=$1 n=$2
+    shift 2
+    timeout -k 5 300 mpirun -q -np "$n" "$ZEROPT" train -c "$TMP/mlm.ini" run.dir="$TMP/$name" \
+        curriculum.seq_start=16 curriculum.seq_steps=20 "$@" >>"$TMP/$name.log" 2>&1
+}
+if cur cur1 1 train.micro_batch=16 && cur cur2 2 && cur cur2r 2 train.stop_at=9 checkpoint.every=3 &&
+    cur cur2r 2 checkpoint.every=3; then
+    py "curriculum" "$TMP" <<'PY'
+import json, sys
+from tap import ok
+d = sys.argv[1]
+rec = lambda n: [r for r in map(json.loads, open(f"{d}/{n}/metrics.jsonl")) if "loss" in r and "step" in r]
+a, b, r = rec("cur1"), rec("cur2"), rec("cur2r")
+lens = [x.get("seq_len", 64) for x in b]
+worst = max(abs(x["loss"] - y["loss"]) for x, y in zip(a, b))
+budget = 40 * 16 * 64
+ok("sequence-length warm-up: lengths 16 -> 64, the token budget kept, 1 rank = 2 ranks",
+   lens[0] == 16 and lens == sorted(lens) and lens[-1] == 64 and len(b) > 40 and
+   b[-1]["tokens"] >= budget > b[-2]["tokens"] and worst < 2e-6,
+   f"{len(b)} steps for {budget} tokens; lengths {lens[0]}..{lens[-1]}; worst difference {worst:.1e}")
+resumed = "resume: " in open(f"{d}/cur2r.log").read() and " at step 9," in open(f"{d}/cur2r.log").read()
+same = [x["loss"] for x in r] == [x["loss"] for x in b] and [x["step"] for x in r][8:10] == [9, 10]
+ok("stopped at step 9 inside the warm-up and resumed: the straight run's losses exactly",
+   same and resumed, f"{len(r)} steps, resumed: {resumed}")
+PY
+else
+    notok "curriculum runs failed: $(tail -2 "$TMP"/cur*.log | tr '\n' '|')"
+    notok "curriculum resume (runs failed)"
+fi
 # refusals, one line each
 $PY "$LIB/bytes_corpus.py" "$TMP/bytes.h5" /usr/share/games/fortunes/fortunes >/dev/null || bail "byte corpus"
 expect_error "word masking without the corpus's tokenizer" "bytes.h5" "scheme = word" "tokenizer" -- \
@@ -156,3 +189,5 @@ expect_error "contrastive on a decoder" "contrastive" "MLM encoder" -- \
     "$ZEROPT" train -c "$TMP/mlm.ini" model.arch=decoder objective.contrastive=1 run.dir="$TMP/e4"
 expect_error "contrastive with an odd global batch" "global_batch = 15" "pairs" -- \
     "$ZEROPT" train -c "$TMP/mlm.ini" train.global_batch=15 train.micro_batch=15 objective.contrastive=1 run.dir="$TMP/e5"
+expect_error "sequence-length warm-up longer than seq_len" "seq_start = 100" "seq_len = 64" -- \
+    "$ZEROPT" train -c "$TMP/mlm.ini" curriculum.seq_start=100 curriculum.seq_steps=5 run.dir="$TMP/e6"
