@@ -9,6 +9,7 @@
 #include "h5attr.h"
 
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ typedef struct {
     int64_t *spans; /* [n_spans][3] salient spans, document by document */
     size_t n_spans, cap_spans;
     int64_t *span_off; /* [n_off] spans before each document (kept in step with off) */
+    float *quality;    /* [cap_off] scores by document, or NULL */
 } SplitW;
 
 struct CorpusWriter {
@@ -147,9 +149,14 @@ int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, 
             s->span_off = realloc(s->span_off, s->cap_off * sizeof(int64_t));
             if (!s->span_off) z_die("out of memory for span offsets");
         }
+        if (s->quality) {
+            s->quality = realloc(s->quality, s->cap_off * sizeof(float));
+            if (!s->quality) z_die("out of memory for quality scores");
+        }
     }
     s->off[s->n_off] = s->off[s->n_off - 1] + (int64_t)n;
     if (s->span_off) s->span_off[s->n_off] = (int64_t)s->n_spans;
+    if (s->quality) s->quality[s->n_off - 1] = 0;
     s->n_off++;
     return 0;
 }
@@ -175,6 +182,26 @@ int corpus_writer_add_spans(CorpusWriter *w, int split, const int64_t *spans, si
     s->n_spans += n;
     s->span_off[s->n_off - 1] = (int64_t)s->n_spans;
     return 0;
+}
+
+void corpus_writer_set_quality(CorpusWriter *w, int split, float q) {
+    SplitW *s = &w->s[split ? 1 : 0];
+    if (s->n_off < 2) return;
+    if (!s->quality) s->quality = z_calloc(s->cap_off, sizeof(float), "quality scores");
+    s->quality[s->n_off - 2] = q;
+}
+
+/* /quality of a split that has scores. 0 on success. */
+static int write_quality(CorpusWriter *w, SplitW *s, int val) {
+    if (!s->quality) return 0;
+    hsize_t n = s->n_off - 1;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t d = H5Dcreate2(w->file, val ? "val/quality" : "quality", H5T_IEEE_F32LE, sp, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->quality) < 0;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(sp);
+    return rc ? -1 : 0;
 }
 
 /* /spans and /span_offsets of a split that has spans. 0 on success. */
@@ -210,13 +237,14 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
                 rc = -1;
             if (d >= 0) H5Dclose(d);
             H5Sclose(sp);
-            if (write_spans(w, s, i)) rc = -1;
+            if (write_spans(w, s, i) || write_quality(w, s, i)) rc = -1;
         }
         if (s->tokens >= 0) H5Dclose(s->tokens);
     }
     if (w->file >= 0 && H5Fclose(w->file) < 0) rc = -1;
     for (int i = 0; i < 2; i++)
-        free(w->s[i].off), free(w->s[i].buf), free(w->s[i].spans), free(w->s[i].span_off);
+        free(w->s[i].off), free(w->s[i].buf), free(w->s[i].spans), free(w->s[i].span_off),
+            free(w->s[i].quality);
     if (rc && err) z_fail(err, errlen, "%s: write failed (disk full?)", w->path);
     free(w);
     return rc;
@@ -391,6 +419,29 @@ int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err
             return z_fail(err, errlen, "%s: token id %d at position %ld is >= vocab_size %d",
                           c->path, out[i], (long)(start + i), c->meta.vocab_size);
     return 0;
+}
+
+int corpus_read_quality(Corpus *c, float *out, char *err, size_t errlen) {
+    char dsn[32];
+    snprintf(dsn, sizeof dsn, "%squality", c->split[0] ? "val/" : "");
+    hid_t f = (hid_t)c->hid_file;
+    if (H5Lexists(f, dsn, H5P_DEFAULT) <= 0) return 0;
+    hid_t d = H5Dopen2(f, dsn, H5P_DEFAULT), sp = H5Dget_space(d);
+    hsize_t n = 0;
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
+    H5Sclose(sp);
+    int rc = nd == 1 && (int64_t)n == c->n_docs &&
+             H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
+    H5Dclose(d);
+    if (!rc)
+        return z_fail(err, errlen, "%s: /%s must be a float vector of n_docs = %ld scores", c->path,
+                      dsn, (long)c->n_docs);
+    for (int64_t i = 0; i < c->n_docs; i++)
+        if (!isfinite(out[i]))
+            return z_fail(err, errlen, "%s: /%s[%ld] is not a finite number", c->path, dsn,
+                          (long)i);
+    return 1;
 }
 
 int corpus_read_spans(Corpus *c, int64_t d0, int64_t d1, int64_t *out, int64_t cap, int64_t *n,

@@ -7,11 +7,12 @@
  *   /doc_offsets      int64 [n_docs + 1]; document d = tokens[off[d]:off[d+1]]
  *   /val/tokens, /val/doc_offsets   the held-out validation documents
  *   /tokenizer/json   the tokenizer.json that made the file (self-describing)
+ *   /quality          float32 [n_docs] (optional): a quality score per document
  *   /spans            int64 [n_spans, 3] (optional) salient spans: start, end (token
  *                     offsets within their document, end exclusive) and a kind
  *   /span_offsets     int64 [n_docs + 1]: document d's spans are rows
  *                     span_offsets[d] .. span_offsets[d+1] (its index, as doc_offsets)
- *   /val/spans, /val/span_offsets   the same for the held-out split
+ *   /val/spans, /val/span_offsets, /val/quality   the same for the held-out split
  *
  * The writer runs in one process (prep). The reader is opened by every rank
  * independently and reads only the token ranges it asks for (hyperslabs);
@@ -46,6 +47,9 @@ int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, 
  * 0 on success. */
 int corpus_writer_add_spans(CorpusWriter *w, int split, const int64_t *spans, size_t n, char *err,
                             size_t errlen);
+/* The quality score of the document just added to a split (documents
+ * without one score 0 once any has one). */
+void corpus_writer_set_quality(CorpusWriter *w, int split, float q);
 /* Flush and close; 0 on success. Frees w either way. */
 int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen);
 
@@ -76,6 +80,9 @@ int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err
  * the split has none. */
 int corpus_read_spans(Corpus *c, int64_t d0, int64_t d1, int64_t *out, int64_t cap, int64_t *n,
                       char *err, size_t errlen);
+/* The split's /quality scores into out[n_docs]: 1 when read, 0 when the
+ * split has none, −1 and err when it is malformed. */
+int corpus_read_quality(Corpus *c, float *out, char *err, size_t errlen);
 void corpus_close(Corpus *c);
 
 #endif

@@ -170,6 +170,14 @@ static const KeyDef KEYS[] = {
      "sequence-length warm-up: steps from seq_start to seq_len"},
     {"curriculum", "seq_multiple", T_INT, CU(seq_multiple), "8", 1, 1 << 20, NULL,
      "sequence-length warm-up: lengths are multiples of this (kernel-friendly shapes)"},
+    {"curriculum", "quality", T_ENUM, CU(quality), "none", 0, 0,
+     "none|ascending|descending|weighted",
+     "documents by the corpus's /quality scores ([data] packing = pad): ascending (lowest "
+     "first, ending on the best: the annealing practice), descending, the same order every "
+     "epoch; or weighted: each position draws a document with probability proportional to "
+     "score^quality_power (with replacement)"},
+    {"curriculum", "quality_power", T_REAL, CU(quality_power), "1", 0, 1e6, NULL,
+     "quality = weighted: the exponent of the scores (0: uniform)"},
 #define TR(field) offsetof(Config, train.field)
     {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
      "sequences per rank per forward/backward"},

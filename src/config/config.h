@@ -185,9 +185,11 @@ typedef struct {
 
 /* [curriculum] sequence-length warm-up (src/objectives/curriculum.c) */
 typedef struct {
-    int seq_start;    /* the first steps' sequence length (0: no warm-up) */
-    long seq_steps;   /* steps over which it grows linearly to [data] seq_len */
-    int seq_multiple; /* lengths are rounded down to a multiple of this */
+    int seq_start;        /* the first steps' sequence length (0: no warm-up) */
+    long seq_steps;       /* steps over which it grows linearly to [data] seq_len */
+    int seq_multiple;     /* lengths are rounded down to a multiple of this */
+    int quality;          /* DATA_QUALITY_* (src/data/data.h): documents by their /quality */
+    double quality_power; /* weighted: probability ∝ score^power */
 } CurriculumConfig;
 
 typedef struct {

@@ -68,8 +68,66 @@ int data_docs(DataSource *d, int64_t width, int sep, uint64_t seed, int shuffle,
     return 0;
 }
 
+typedef struct {
+    float q;
+    int64_t i;
+} Scored;
+
+static int by_quality(const void *a, const void *b) {
+    const Scored *x = a, *y = b;
+    return x->q < y->q ? -1 : x->q > y->q ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+int data_quality_order(DataSource *d, int mode, double power, char *err, size_t errlen) {
+    if (mode == DATA_QUALITY_NONE) return 0;
+    int64_t n = d->corpus.n_docs;
+    const char *split = d->corpus.split[0] ? "val" : "train";
+    if (!d->docs)
+        return z_fail(err, errlen,
+                      "%s: a quality curriculum orders documents: it needs [data] packing = pad",
+                      d->corpus.path);
+    float *q = z_malloc((size_t)n * sizeof *q, "quality scores");
+    int got = corpus_read_quality(&d->corpus, q, err, errlen);
+    if (got <= 0) {
+        free(q);
+        return got < 0 ? -1
+                       : z_fail(err, errlen,
+                                "%s: a quality curriculum needs quality scores: the %s split has "
+                                "no /%squality dataset",
+                                d->corpus.path, split, d->corpus.split[0] ? "val/" : "");
+    }
+    if (mode == DATA_QUALITY_WEIGHTED) {
+        d->cdf = z_malloc((size_t)n * sizeof *d->cdf, "quality distribution");
+        double acc = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (q[i] < 0) {
+                free(q);
+                return z_fail(err, errlen,
+                              "%s: quality = weighted draws documents by their score: document "
+                              "%ld of the %s split scores %g < 0",
+                              d->corpus.path, (long)i, split, q[i]);
+            }
+            acc += pow(q[i], power), d->cdf[i] = acc;
+        }
+        free(q);
+        if (!(acc > 0))
+            return z_fail(err, errlen, "%s: quality = weighted: every score of the %s split is 0",
+                          d->corpus.path, split);
+        return 0;
+    }
+    Scored *s = z_malloc((size_t)n * sizeof *s, "quality order");
+    for (int64_t i = 0; i < n; i++) s[i] = (Scored){q[i], i};
+    qsort(s, (size_t)n, sizeof *s, by_quality); /* ties in document order */
+    d->order = z_malloc((size_t)n * sizeof *d->order, "quality order");
+    for (int64_t i = 0; i < n; i++)
+        d->order[i] = s[mode == DATA_QUALITY_ASCENDING ? i : n - 1 - i].i;
+    free(s), free(q);
+    return 0;
+}
+
 void data_close(DataSource *d) {
     corpus_close(&d->corpus);
+    free(d->order), free(d->cdf);
     free(d->window);
     memset(d, 0, sizeof *d);
 }
@@ -110,6 +168,20 @@ int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen
     int64_t epoch = k / d->n_samples, j = k % d->n_samples;
     int64_t i =
         d->shuffle ? data_permute(j, d->n_samples, k_rng_child(d->seed, 0xE0C0 + epoch)) : j;
+    if (d->order) i = d->order[j];
+    if (d->cdf) { /* the first document whose cumulative weight passes u */
+        double u =
+            k_rng_uniform(k_rng_child(d->seed, 0x9A11), (uint64_t)k) * d->cdf[d->n_samples - 1];
+        int64_t lo = 0, hi = d->n_samples - 1;
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            if (d->cdf[mid] > u)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        i = lo;
+    }
     const int64_t *off = d->corpus.offsets;
     if (d->docs) { /* document i, cut to the window */
         int64_t n = off[i + 1] - off[i];

@@ -35,6 +35,10 @@ typedef struct {
      * document d sits at window position x + d − window_start) and the
      * documents it touches, [doc0, doc1] — where the corpus's spans fall */
     int64_t window_start, window_doc0, window_doc1;
+    /* documents by quality (data_quality_order): a fixed visiting order, or a
+     * cumulative distribution to draw documents from; NULL: the permutation */
+    int64_t *order;
+    double *cdf;
 } DataSource;
 
 /* Open a split ("" = train, "val") of a corpus. 0 on success, otherwise err
@@ -48,6 +52,13 @@ int data_pack(DataSource *d, int64_t stride, int64_t extra, int sep, uint64_t se
  * tokens (fewer when it is shorter), in the same seeded order. */
 int data_docs(DataSource *d, int64_t width, int sep, uint64_t seed, int shuffle, char *err,
               size_t errlen);
+/* Visit documents (data_docs) by the split's /quality scores: DATA_QUALITY_
+ * ASCENDING or _DESCENDING (the same order every epoch: a curriculum), or
+ * _WEIGHTED (position k draws document i with probability ∝ q_i^power, from
+ * the stream (seed, k)). 0 on success; err when the split has no scores or
+ * the scores do not fit the mode. */
+enum { DATA_QUALITY_NONE, DATA_QUALITY_ASCENDING, DATA_QUALITY_DESCENDING, DATA_QUALITY_WEIGHTED };
+int data_quality_order(DataSource *d, int mode, double power, char *err, size_t errlen);
 void data_close(DataSource *d);
 
 /* The window of training position k: out[stride + extra]. 0 on success. */

@@ -73,6 +73,9 @@ static void open_data(Trainer *tr) {
     if (obj_set_masking(&tr->obj, &tr->train, &c->mask, tr->steps_total, tr->word_cont, err,
                         sizeof err))
         z_die_all("%s", err);
+    if (data_quality_order(&tr->train, c->curriculum.quality, c->curriculum.quality_power, err,
+                           sizeof err))
+        z_die_all("%s", err);
     obj_set_views(&tr->obj, c->objective.crop_min, c->objective.crop_max,
                   c->objective.contrastive > 0, c->objective.mlm > 0);
     if (tr->obj.vocab > c->model.vocab_size)
