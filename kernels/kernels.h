@@ -154,6 +154,8 @@ typedef struct {
 } KAdafactor;
 void k_rowcol_sq(const float *g, size_t n, size_t first, size_t C, double *row, double *col);
 void k_lerp_sq(float *v, const float *g, size_t n, float w, float gscale);
+/* p += w · (p0 − p): a decoupled pull towards p0 (L2-SP) */
+void k_pull(float *p, const float *p0, size_t n, float w);
 double k_adafactor_sumsq(const float *g, size_t n, const KAdafactor *a);
 void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, float keep,
                        float rate);

@@ -359,6 +359,11 @@ void k_lerp_sq(float *v, const float *g, size_t n, float w, float gscale) {
     }
 }
 
+void k_pull(float *p, const float *p0, size_t n, float w) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) p[i] += w * (p0[i] - p[i]);
+}
+
 /* The Adafactor update of element i of the part, before the step size. */
 static inline float adafactor_u(const KAdafactor *a, const float *g, size_t i) {
     float est;

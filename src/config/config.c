@@ -178,6 +178,20 @@ static const KeyDef KEYS[] = {
      "score^quality_power (with replacement)"},
     {"curriculum", "quality_power", T_REAL, CU(quality_power), "1", 0, 1e6, NULL,
      "quality = weighted: the exponent of the scores (0: uniform)"},
+#define CT(field) offsetof(Config, continual.field)
+    {"continual", "init", T_STR, CT(init), "", 0, 0, NULL,
+     "continual pretraining: start from the parameters of this checkpoint (a file, or a "
+     "directory's newest) or model.h5 (an HF model: zeropt ckpt import first), with fresh "
+     "optimizer state at step 0, so the schedule warms up again (a run that resumes its own "
+     "checkpoint ignores it)"},
+    {"continual", "original", T_STR, CT(original), "", 0, 0, NULL,
+     "continual pretraining: the corpus the model was trained on: its validation loss is "
+     "logged beside the new one (val_loss_orig), and replay draws from it"},
+    {"continual", "replay", T_REAL, CT(replay), "0", 0, 1, NULL,
+     "continual pretraining: the fraction of each global batch taken from the original corpus"},
+    {"continual", "l2sp", T_REAL, CT(l2sp), "0", 0, 1e6, NULL,
+     "continual pretraining: a pull towards the initial parameters, decoupled like AdamW's "
+     "weight decay: w -= lr x l2sp x (w - w_init) each step (L2-SP, Li et al. 2018)"},
 #define TR(field) offsetof(Config, train.field)
     {"train", "micro_batch", T_INT, TR(micro_batch), "8", 1, 1 << 20, NULL,
      "sequences per rank per forward/backward"},
@@ -300,6 +314,7 @@ static const KeyDef KEYS[] = {
 #undef M
 #undef D
 #undef MK
+#undef CT
 #undef CU
 #undef OB
 #undef TR
@@ -576,6 +591,16 @@ void config_finish(Config *c, const char *src) {
         BAD("%s: [objective] retrieval_pairs: retrieval evaluation needs an encoder", src);
     if (ob->contrastive > 0 && (c->train.dump_batches[0] || c->train.replay[0]))
         BAD("%s: [objective] contrastive: dump_batches and replay store no views", src);
+    const ContinualConfig *ct = &c->continual;
+    if (ct->replay > 0 && !ct->original[0])
+        BAD("%s: [continual] replay = %g needs the original corpus ([continual] original)", src,
+            ct->replay);
+    if (ct->l2sp > 0 && !ct->init[0])
+        BAD("%s: [continual] l2sp pulls towards the initial parameters: it needs [continual] "
+            "init",
+            src);
+    if ((ct->replay > 0 || ct->init[0]) && (c->train.dump_batches[0] || c->train.replay[0]))
+        BAD("%s: [continual] with dump_batches or replay: the batches come from the dump", src);
     const CurriculumConfig *cu = &c->curriculum;
     if (cu->seq_start > 0) {
         int lo = d->objective == OBJ_MLM ? 3 : 1;

@@ -192,12 +192,21 @@ typedef struct {
     double quality_power; /* weighted: probability ∝ score^power */
 } CurriculumConfig;
 
+/* [continual] continual pretraining (src/train/continual.c) */
+typedef struct {
+    char init[PATH_MAX_CFG];     /* parameters from a checkpoint or model.h5; fresh optimizer */
+    char original[PATH_MAX_CFG]; /* the original corpus: its validation loss, replay */
+    double replay;               /* fraction of each batch from the original corpus */
+    double l2sp;                 /* pull towards the initial parameters (L2-SP), per lr */
+} ContinualConfig;
+
 typedef struct {
     ModelConfig model;
     DataConfig data;
     MaskConfig mask;
     ObjectiveConfig objective;
     CurriculumConfig curriculum;
+    ContinualConfig continual;
     TrainConfig train;
     RunConfig run;
     ZeroConfig zero;

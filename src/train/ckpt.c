@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,8 +341,9 @@ static int read_head(const char *path, CkptHead *h, char *err, size_t errlen) {
 }
 
 /* Load parameters, optimizer state, step and data cursor from one
- * checkpoint (collective; any rank count and stage). */
-static void load_ckpt(Trainer *tr, const char *path) {
+ * checkpoint (collective; any rank count and stage); params_only: the
+ * parameters alone (continual pretraining: fresh state at step 0). */
+static void load_ckpt(Trainer *tr, const char *path, int params_only) {
     char err[Z_ERR_MAX], what[256];
     /* every rank reads the header itself (the same file, the same answer) */
     CkptHead h;
@@ -355,8 +357,8 @@ static void load_ckpt(Trainer *tr, const char *path) {
      * (adamw, lamb: m and v; adafactor with or without momentum) and any
      * states encoding; otherwise only from a checkpoint without any (step 0:
      * an import) */
-    int saved = h.cfg.optim.name, now = tr->cfg.optim.name, fresh = 0;
-    if (!optim_compatible(&h.cfg.optim, &tr->cfg.optim)) {
+    int saved = h.cfg.optim.name, now = tr->cfg.optim.name, fresh = params_only;
+    if (!fresh && !optim_compatible(&h.cfg.optim, &tr->cfg.optim)) {
         int mom = saved == OPT_ADAFACTOR && now == OPT_ADAFACTOR; /* only beta1 differs */
         if (h.step > 0 && mom)
             z_die_all("%s: saved by adafactor with adafactor_beta1 = %g at step %ld; its state "
@@ -372,7 +374,7 @@ static void load_ckpt(Trainer *tr, const char *path) {
               "optimizer state",
               optim_name(saved), optim_name(now));
     }
-    if (h.cfg.train.precision != tr->cfg.train.precision)
+    if (h.cfg.train.precision != tr->cfg.train.precision && !params_only)
         z_log("resume: precision %s in the checkpoint, now %s (the checkpoint holds the fp32 "
               "master weights either way)",
               h.cfg.train.precision == DT_BF16 ? "bf16" : "fp32",
@@ -411,6 +413,12 @@ static void load_ckpt(Trainer *tr, const char *path) {
     else
         optim_commit(tr->opt);
     free(t), free(ot);
+    if (params_only) {
+        z_log("continual: parameters of %s (step %ld of its run; %.1f MB in %.2f s); fresh "
+              "optimizer state, step 0",
+              path, (long)h.step, mb, dt);
+        return;
+    }
     z_log("resume: read %.1f MB in %.2f s = %.0f MB/s", mb, dt, mb / dt);
     tr->step0 = (long)h.step;
     tr->cursor0 = h.cursor;
@@ -432,8 +440,41 @@ int trainer_resume(Trainer *tr) {
     } else {
         snprintf(path, sizeof path, "%s", k->resume);
     }
-    load_ckpt(tr, path);
+    load_ckpt(tr, path, 0);
     return 1;
+}
+
+void trainer_load_init(Trainer *tr, const char *from) {
+    char path[PATH_MAX_CFG + 300], err[Z_ERR_MAX];
+    struct stat st;
+    int dir = !stat(from, &st) && S_ISDIR(st.st_mode);
+    path[0] = 0;
+    if (dir) { /* a run's checkpoint directory: its newest complete checkpoint */
+        if (tr->rank == 0) pick_auto(from, path, sizeof path);
+        comm_bcast(path, sizeof path, 0, "continual init path");
+        if (!path[0])
+            z_die_all("%s: [continual] init: no complete checkpoint in this directory (an HF "
+                      "model folder: zeropt ckpt import --from it first)",
+                      from);
+        load_ckpt(tr, path, 1);
+        return;
+    }
+    CkptInfo *c = ckpt_open(from, err, sizeof err);
+    if (c) {
+        ckpt_close(c);
+        load_ckpt(tr, from, 1);
+        return;
+    }
+    TensorFile *f = tf_open(from, path, sizeof path);
+    char *fmt = f ? tf_get_attr(f, "format") : NULL;
+    int model = fmt && !strcmp(fmt, "zeropt-model");
+    free(fmt);
+    if (f) tf_close(f);
+    if (!model)
+        z_die_all("%s: [continual] init: neither a zeropt checkpoint nor a model.h5 (%s)", from,
+                  err);
+    trainer_load_params(tr, from, "model");
+    z_log("continual: parameters of %s; fresh optimizer state, step 0", from);
 }
 
 long trainer_rewind(Trainer *tr, long newest) {
@@ -471,7 +512,7 @@ long trainer_rewind(Trainer *tr, long newest) {
     }
     comm_bcast(path, sizeof path, 0, "rewind path");
     if (!path[0]) return -1;
-    load_ckpt(tr, path);
+    load_ckpt(tr, path, 0);
     return tr->step0;
 }
 

@@ -81,7 +81,7 @@ EvalStats trainer_evaluate(Trainer *tr, DataSource *d, long step) {
                    NAN,
                    0};
     int pairs = tr->cfg.objective.retrieval_pairs;
-    if (pairs > 0 && tr->cfg.data.objective == OBJ_MLM) {
+    if (pairs > 0 && tr->cfg.data.objective == OBJ_MLM && d == &tr->val) {
         e.pairs = pairs < d->n_samples ? pairs : (int)d->n_samples;
         trainer_retrieval(tr, d, e.pairs, &e.recall1, &e.recall10);
     }

@@ -104,7 +104,7 @@ void trainer_log_header(Trainer *tr, double fpt) {
     log_memory(tr, fpt);
 }
 
-void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record) {
+void trainer_log_eval(Trainer *tr, long step, EvalStats e, const EvalStats *orig, int own_record) {
     int mlm = tr->cfg.data.objective == OBJ_MLM;
     tr->last_val = e.loss;
     if (tr->rank) return;
@@ -119,10 +119,19 @@ void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record) {
     else
         printf("eval %6ld | val_loss %.4f%s | ppl %.2f | %.0f tokens\n", step, e.loss, base,
                exp(e.loss), e.count);
+    if (orig) {
+        printf("eval %6ld | val_loss_orig %.4f on the original corpus", step, orig->loss);
+        if (mlm) printf(" | val_acc_orig %.4f", orig->acc);
+        printf("\n");
+    }
     fflush(stdout);
     if (own_record) {
         metrics_begin(tr->metrics);
         metrics_int(tr->metrics, "step", step);
+    }
+    if (orig) {
+        metrics_real(tr->metrics, "val_loss_orig", orig->loss);
+        if (mlm) metrics_real(tr->metrics, "val_acc_orig", orig->acc);
     }
     metrics_real(tr->metrics, "val_loss", e.loss);
     metrics_real(tr->metrics, "val_ppl", exp(e.loss));

@@ -102,7 +102,9 @@ int trainer_run(Trainer *tr) {
     trainer_catch_signals();
     if (tr->rank == 0 && fs_mkdir_p(c->run.dir, err, sizeof err)) z_die("%s", err);
     comm_barrier("run directory");
+    trainer_continual_init(tr, -1); /* L2-SP's anchor, before a resume replaces the weights */
     int resumed = trainer_resume(tr);
+    trainer_continual_init(tr, resumed);
     if (tr->rank == 0) open_run_files(tr, resumed);
     if (tc->dump_batches[0]) trainer_start_dump(tr);
     k_blas_info(&tr->blas);
@@ -112,7 +114,11 @@ int trainer_run(Trainer *tr) {
     double fpt = model_flops_per_token(&tr->m, tr->seq,
                                        c->data.objective == OBJ_MLM ? c->data.mask_rate : 1.0);
     trainer_log_header(tr, fpt);
-    if (tr->has_val && !resumed) trainer_log_eval(tr, 0, trainer_evaluate(tr, &tr->val, 0), 1);
+    if (tr->has_val && !resumed) {
+        EvalStats e = trainer_evaluate(tr, &tr->val, 0), o;
+        if (tr->has_orig_val) o = trainer_evaluate(tr, &tr->orig_val, 0);
+        trainer_log_eval(tr, 0, e, tr->has_orig_val ? &o : NULL, 1);
+    }
 
     tr->t_start = k_now();
     long total = tr->steps_total;
@@ -156,7 +162,11 @@ int trainer_run(Trainer *tr) {
         if (tr->rank == 0) trainer_log_step(tr, step, &st, dt, fpt);
         int do_eval =
             tr->has_val && ((tc->eval_every > 0 && step % tc->eval_every == 0) || step == total);
-        if (do_eval) trainer_log_eval(tr, step, trainer_evaluate(tr, &tr->val, step), 0);
+        if (do_eval) {
+            EvalStats e = trainer_evaluate(tr, &tr->val, step), o;
+            if (tr->has_orig_val) o = trainer_evaluate(tr, &tr->orig_val, step);
+            trainer_log_eval(tr, step, e, tr->has_orig_val ? &o : NULL, 0);
+        }
         if (tr->rank == 0 && metrics_end(tr->metrics))
             z_die("%s/metrics.jsonl: write failed", c->run.dir);
         if (c->ckpt.every > 0 && step % c->ckpt.every == 0) trainer_save_ckpt(tr, saved = step);

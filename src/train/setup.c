@@ -250,6 +250,7 @@ void trainer_build(Trainer *tr) {
     if (c->train.threads > 0) k_set_threads(c->train.threads);
     choose_matmul(c);
     open_data(tr);
+    trainer_continual_data(tr);
     if (c->train.replay[0]) open_replay(tr);
     Model *m = &tr->m;
     model_layout(m, &c->model, tr->nranks, MODEL_ALIGN_FLOATS);
@@ -313,6 +314,7 @@ void trainer_free(Trainer *tr) {
     zero_free(tr->zero);
     k_free(tr->opt_sums), free(tr->opt_p), free(tr->opt_g);
     obj_close(&tr->obj);
+    trainer_continual_free(tr);
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
     k_free(tr->tok), k_free(tr->lab), k_free(tr->pos), k_free(tr->mask);

@@ -37,10 +37,20 @@ static void load_step(Trainer *tr, long s) {
             size_t off = (size_t)(base + j) * T;
             memcpy(tok, tr->replay_tok + off, (size_t)T * 4);
             memcpy(lab, tr->replay_lab + off, (size_t)T * 4);
-        } else if (obj_sample(&tr->obj, &tr->train, base + j, s, tok, lab,
-                              tr->mask ? tr->mask + (size_t)j * T : NULL, tr->err,
-                              sizeof tr->err)) {
-            break;
+        } else {
+            /* continual replay: a batch's first R slots come from the original
+             * corpus (continual.c); otherwise the position itself */
+            Objective *o = &tr->obj;
+            DataSource *d = &tr->train;
+            int64_t k = base + j, B = tr->batch, R = tr->replay_per_step, at = k;
+            if (tr->has_orig && R > 0) {
+                int64_t st = k / B, slot = k % B;
+                at = slot < R ? st * R + slot : st * (B - R) + slot - R;
+                if (slot < R) o = &tr->orig_obj, d = &tr->orig, o->T = T;
+            }
+            if (obj_sample(o, d, at, s, tok, lab, tr->mask ? tr->mask + (size_t)j * T : NULL,
+                           tr->err, sizeof tr->err))
+                break;
         }
         for (int t = 0; t < T && !tr->err[0]; t++)
             if (tok[t] < 0 || tok[t] >= V || lab[t] >= V)

@@ -13,6 +13,8 @@
  *   loop.c   a whole run: resume, steps, evaluations, checkpoints, a stop
  *            asked by a signal
  *   ckpt.c   checkpoints: save and commit, prune, resume, verify
+ *   continual.c  continual pretraining: the original corpus (its validation
+ *            loss, replay), the initial parameters and the pull towards them
  */
 #ifndef ZEROPT_TRAINER_H
 #define ZEROPT_TRAINER_H
@@ -48,6 +50,13 @@ typedef struct {
     long steps_total;      /* steps of the run: [train] steps, more with a length warm-up */
     int batch;             /* global batch: sequences per step over all ranks */
     Objective obj;
+    /* continual pretraining ([continual]): the original corpus, replayed
+     * (orig) and validated on (orig_val); the initial parameters of the
+     * rank's part (w0[u], the layout the optimizer updates) for L2-SP */
+    Objective orig_obj;
+    DataSource orig, orig_val;
+    int has_orig, has_orig_val, replay_per_step;
+    float **w0;
     const uint8_t *word_cont; /* [vocab] word continuations for word/span masking (the caller's) */
     DataSource train, val;
     int has_val;
@@ -91,6 +100,16 @@ void trainer_start_dump(Trainer *tr);
 void trainer_finish_dump(Trainer *tr);
 /* This process's resident memory now and at its peak (VmRSS, VmHWM), bytes. */
 double trainer_rss(int peak);
+
+/* continual.c */
+/* Open the original corpus (after the training data: the same tokenizer). */
+void trainer_continual_data(Trainer *tr);
+/* Before resume: the initial parameters of [continual] init (and their copy
+ * for L2-SP); after it (resumed = 0): start from them. Collective. */
+void trainer_continual_init(Trainer *tr, int resumed);
+/* The L2-SP pull of the rank's parameters p[u] at learning rate lr. */
+void trainer_continual_pull(Trainer *tr, float **p, double lr);
+void trainer_continual_free(Trainer *tr);
 
 /* hooks.c */
 void trainer_install_hooks(Trainer *tr);
@@ -147,7 +166,8 @@ void trainer_free_predictions(Prediction *p, int n);
 /* log.c */
 void trainer_log_header(Trainer *tr, double flops_per_token);
 void trainer_log_step(Trainer *tr, long step, const StepStats *st, double dt, double fpt);
-void trainer_log_eval(Trainer *tr, long step, EvalStats e, int own_record);
+/* orig: the original corpus's validation ([continual] original), or NULL */
+void trainer_log_eval(Trainer *tr, long step, EvalStats e, const EvalStats *orig, int own_record);
 void trainer_log_end(Trainer *tr, long last);
 
 /* loop.c: a whole run; the exit status (0, or EXIT_STOPPED). */
@@ -165,6 +185,9 @@ void trainer_ckpt_wait(Trainer *tr);
  * cursor from a checkpoint saved under any rank count and stage. Returns 1
  * when resumed. Collective. */
 int trainer_resume(Trainer *tr);
+/* Parameters only from a checkpoint (a file, or a directory's newest) or a
+ * model.h5: [continual] init (collective). */
+void trainer_load_init(Trainer *tr, const char *from);
 /* The divergence guard's rewind: load the newest complete checkpoint of step
  * ≤ newest (collective). Returns its step (then step0 and cursor0 are its),
  * or −1 when there is none. */
