@@ -1,7 +1,8 @@
 /*
  * cmd_plot.c — `zeropt plot RUN_DIR…`: the training curves of one or several
  * runs in one PNG through gnuplot: training loss with validation loss (and
- * the unigram baseline), learning rate, gradient norm and tokens/s, against
+ * the unigram baseline; continual pretraining: the original corpus's validation
+ * loss), learning rate, gradient norm and tokens/s, against
  * steps, tokens or wall time. The script (data inline) is written beside the
  * picture.
  *
@@ -125,11 +126,12 @@ int cmd_plot(int argc, char **argv) {
             fputc(' ', f), gp_num(f, s->grad_norm > 0 ? s->grad_norm : NAN);
             fputc(' ', f), gp_num(f, s->tokens_per_s), fputc('\n', f);
         }
-        fprintf(f, "EOD\n$val%d << EOD\n# x val_loss\n", i);
+        fprintf(f, "EOD\n$val%d << EOD\n# x val_loss val_loss_orig\n", i);
         for (int k = 0; k < r->neval; k++) {
             const RunEval *e = &r->eval[k];
             gp_num(f, xs(x, e->step, e->tokens, e->elapsed_s));
-            fputc(' ', f), gp_num(f, e->loss), fputc('\n', f);
+            fputc(' ', f), gp_num(f, e->loss);
+            fputc(' ', f), gp_num(f, e->loss_orig), fputc('\n', f);
         }
         fprintf(f, "EOD\n");
     }
@@ -151,6 +153,14 @@ int cmd_plot(int argc, char **argv) {
         gp_quote(f, tl);
         if (log[i].neval) {
             fprintf(f, ", $val%d using 1:2 with linespoints pt 7 ps 0.6 dt 2 lc %d title ", i,
+                    i + 1);
+            gp_quote(f, vl);
+        }
+        int orig = 0; /* continual pretraining: the original corpus's validation loss */
+        for (int k = 0; k < log[i].neval; k++) orig |= isfinite(log[i].eval[k].loss_orig);
+        if (orig) {
+            snprintf(vl, sizeof vl, "%s val (original corpus)", lab);
+            fprintf(f, ", $val%d using 1:3 with linespoints pt 6 ps 0.6 dt 4 lc %d title ", i,
                     i + 1);
             gp_quote(f, vl);
         }

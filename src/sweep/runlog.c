@@ -99,12 +99,14 @@ int runlog_read(RunLog *r, const char *path, char *err, size_t errlen) {
         if (json_object_get(o, "val_loss")) {
             while (r->neval && r->eval[r->neval - 1].step >= step) r->neval--;
             r->eval = grow(r->eval, r->neval, &ecap, sizeof *r->eval);
-            double tok =
-                r->global_batch && r->seq_len ? (double)step * r->global_batch * r->seq_len : NAN;
-            double t = r->nstep && r->step[r->nstep - 1].step == step
-                           ? r->step[r->nstep - 1].elapsed_s
-                           : offset + (isnan(el) ? job_max : el);
-            r->eval[r->neval++] = (RunEval){step, tok, t, num(o, "val_loss")};
+            int same = r->nstep && r->step[r->nstep - 1].step == step;
+            double tok = same ? r->step[r->nstep - 1].tokens /* (a length warm-up's) */
+                         : r->global_batch && r->seq_len
+                             ? (double)step * r->global_batch * r->seq_len
+                             : NAN;
+            double t = same ? r->step[r->nstep - 1].elapsed_s : offset + (isnan(el) ? job_max : el);
+            r->eval[r->neval++] =
+                (RunEval){step, tok, t, num(o, "val_loss"), num(o, "val_loss_orig")};
         }
         if (json_object_get(o, "peak_rss_bytes"))
             r->finished = r->steps_planned > 0 && step >= r->steps_planned;

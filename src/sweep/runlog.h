@@ -22,6 +22,7 @@ typedef struct {
 typedef struct {
     long step;
     double tokens, elapsed_s, loss;
+    double loss_orig; /* continual pretraining: on the original corpus (NAN: none) */
 } RunEval;
 
 typedef struct {
