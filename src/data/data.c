@@ -101,11 +101,12 @@ int data_quality_order(DataSource *d, int mode, double power, char *err, size_t 
         double acc = 0;
         for (int64_t i = 0; i < n; i++) {
             if (q[i] < 0) {
+                z_fail(err, errlen,
+                       "%s: quality = weighted draws documents by their score: document %ld of "
+                       "the %s split scores %g < 0",
+                       d->corpus.path, (long)i, split, q[i]);
                 free(q);
-                return z_fail(err, errlen,
-                              "%s: quality = weighted draws documents by their score: document "
-                              "%ld of the %s split scores %g < 0",
-                              d->corpus.path, (long)i, split, q[i]);
+                return -1;
             }
             acc += pow(q[i], power), d->cdf[i] = acc;
         }

@@ -7,9 +7,12 @@
 #ifndef ZEROPT_TEST_H5FIXTURE_H
 #define ZEROPT_TEST_H5FIXTURE_H
 
+#include "src/config/config.h"
+
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline void read_ds(hid_t g, const char *name, hid_t type, void *buf) {
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
@@ -60,6 +63,22 @@ static inline void attr_str(hid_t g, const char *name, char *out, size_t n) {
     }
     H5Tclose(t);
     H5Aclose(a);
+}
+
+/* The shape of a fixture's model from its group's attributes (ln_eps, the
+ * sizes), after `norm` (post | pre); the rest is left as the caller set it. */
+static inline void fixture_model_shape(hid_t g, ModelConfig *c) {
+    char s[32];
+    attr_str(g, "norm", s, sizeof s);
+    c->norm = !strcmp(s, "pre") ? NORM_PRE : NORM_POST;
+    c->ln_eps = attr_double(g, "ln_eps");
+    c->vocab_size = attr_long(g, "vocab_size");
+    c->max_positions = attr_long(g, "max_positions");
+    c->type_vocab_size = attr_long(g, "type_vocab_size");
+    c->layers = attr_long(g, "layers");
+    c->width = attr_long(g, "width");
+    c->heads = attr_long(g, "heads");
+    c->ffn = attr_long(g, "ffn");
 }
 
 #endif

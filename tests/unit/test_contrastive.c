@@ -44,17 +44,8 @@ static void load(hid_t f, const char *name, Variant *v, int ranks) {
     ModelConfig c;
     memset(&c, 0, sizeof c);
     c.arch = ARCH_ENCODER;
-    attr_str(g, "norm", s, sizeof s);
-    c.norm = !strcmp(s, "pre") ? NORM_PRE : NORM_POST;
     c.gelu = K_GELU_ERF, c.tied = 1, c.positions = POS_ABSOLUTE, c.init = INIT_NORMAL;
-    c.ln_eps = attr_double(g, "ln_eps");
-    c.vocab_size = attr_long(g, "vocab_size");
-    c.max_positions = attr_long(g, "max_positions");
-    c.type_vocab_size = attr_long(g, "type_vocab_size");
-    c.layers = attr_long(g, "layers");
-    c.width = attr_long(g, "width");
-    c.heads = attr_long(g, "heads");
-    c.ffn = attr_long(g, "ffn");
+    fixture_model_shape(g, &c);
     v->B = attr_long(g, "B"), v->T = attr_long(g, "T");
     attr_str(g, "pool", s, sizeof s);
     v->pool = !strcmp(s, "cls") ? MODEL_POOL_CLS : MODEL_POOL_MEAN;

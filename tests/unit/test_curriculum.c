@@ -19,7 +19,8 @@
 #include <math.h>
 #include <string.h>
 
-/* 6 documents scored 3, 1, 0, 2, 5, 1 (the val split unscored) */
+/* 6 documents scored 3, 1, 0, 2, 5, 1 (the val split unscored); scored = 2:
+ * the last scores −1 */
 static const float Q[6] = {3, 1, 0, 2, 5, 1};
 static void write_corpus(const char *path, int scored) {
     CorpusMeta meta = {50, 0, 1, 2, 3, 4, -1, 5, "test", NULL};
@@ -29,7 +30,7 @@ static void write_corpus(const char *path, int scored) {
     for (int d = 0; d < 6; d++) {
         for (int i = 0; i < 8; i++) doc[i] = 10 + d; /* a document's tokens name it */
         corpus_writer_add(w, 0, doc, 8, err, sizeof err);
-        if (scored) corpus_writer_set_quality(w, 0, Q[d]);
+        if (scored) corpus_writer_set_quality(w, 0, scored == 2 && d == 5 ? -1 : Q[d]);
     }
     corpus_writer_add(w, 1, doc, 8, err, sizeof err);
     corpus_writer_close(w, err, sizeof err);
@@ -80,7 +81,12 @@ static void quality(void) {
          data_quality_order(&d, DATA_QUALITY_ASCENDING, 1, err, sizeof err);
     int e2 = rc && strstr(err, "packing = pad");
     data_close(&d);
-    check(e1 && e2, "refused: no scores, packed windows", "%s", err);
+    write_corpus(bare, 2);
+    rc = data_open(&d, bare, "", err, sizeof err) || data_docs(&d, 8, 3, 7, 1, err, sizeof err) ||
+         data_quality_order(&d, DATA_QUALITY_WEIGHTED, 1, err, sizeof err);
+    int e3 = rc && strstr(err, "document 5") && strstr(err, "-1 < 0");
+    data_close(&d);
+    check(e1 && e2 && e3, "refused: no scores, packed windows, a negative weight", "%s", err);
     remove(path), remove(bare);
 }
 

@@ -36,18 +36,9 @@ static void variant(hid_t f, const char *gname) {
     memset(&c, 0, sizeof c);
     attr_str(g, "arch", s, sizeof s);
     c.arch = !strcmp(s, "decoder") ? ARCH_DECODER : ARCH_ENCODER;
-    attr_str(g, "norm", s, sizeof s);
-    c.norm = !strcmp(s, "pre") ? NORM_PRE : NORM_POST;
+    fixture_model_shape(g, &c);
     attr_str(g, "gelu", s, sizeof s);
     c.gelu = !strcmp(s, "tanh") ? K_GELU_TANH : K_GELU_ERF;
-    c.ln_eps = attr_double(g, "ln_eps");
-    c.vocab_size = attr_long(g, "vocab_size");
-    c.max_positions = attr_long(g, "max_positions");
-    c.type_vocab_size = attr_long(g, "type_vocab_size");
-    c.layers = attr_long(g, "layers");
-    c.width = attr_long(g, "width");
-    c.heads = attr_long(g, "heads");
-    c.ffn = attr_long(g, "ffn");
     c.tied = 1;
     c.positions = POS_ABSOLUTE, c.init = INIT_NORMAL;
     if (H5Aexists(g, "positions") > 0) {
