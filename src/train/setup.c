@@ -308,13 +308,13 @@ void trainer_build(Trainer *tr) {
 }
 
 void trainer_free(Trainer *tr) {
+    trainer_continual_free(tr); /* (its per-unit buffers: before the model forgets its units) */
     for (int u = 0; u < tr->m.nunits; u++) tr->m.unit[u].params = tr->m.unit[u].grads = NULL;
     optim_free(tr->opt);
     model_free(&tr->m);
     zero_free(tr->zero);
     k_free(tr->opt_sums), free(tr->opt_p), free(tr->opt_g);
     obj_close(&tr->obj);
-    trainer_continual_free(tr);
     if (tr->train.window) data_close(&tr->train);
     if (tr->has_val) data_close(&tr->val);
     k_free(tr->tok), k_free(tr->lab), k_free(tr->pos), k_free(tr->mask);
