@@ -28,10 +28,10 @@ static void ensure_passive_wait(char **argv) {
 }
 
 static void usage(FILE *f) {
-    const char *const parts[] = {USAGE_TRAIN,     USAGE_EVAL,  USAGE_PREP, USAGE_TOKENIZER,
-                                 USAGE_MODEL,     USAGE_PLAN,  USAGE_CKPT, USAGE_GENERATE,
-                                 USAGE_FILL_MASK, USAGE_EMBED, USAGE_BLAS, USAGE_PLOT,
-                                 USAGE_SWEEP};
+    const char *const parts[] = {USAGE_TRAIN,     USAGE_EVAL,   USAGE_PREP, USAGE_TOKENIZER,
+                                 USAGE_MODEL,     USAGE_PLAN,   USAGE_CKPT, USAGE_GENERATE,
+                                 USAGE_FILL_MASK, USAGE_EMBED,  USAGE_BLAS, USAGE_PLOT,
+                                 USAGE_SWEEP,     USAGE_QUALITY};
     fprintf(f, "usage: zeropt <command> [options]   (zeropt <command> --help for one)\n\n");
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) fprintf(f, "%s\n", parts[i]);
 }
@@ -61,9 +61,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "embed")) return cmd_embed(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 2, argv + 2);
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 2, argv + 2);
+    if (!strcmp(cmd, "quality")) return cmd_quality(argc - 2, argv + 2);
     fprintf(stderr,
             "zeropt: unknown command '%s' (train, eval, prep, tokenizer, model, plan, ckpt, "
-            "generate, fill-mask, embed, blas, plot, sweep; "
+            "generate, fill-mask, embed, blas, plot, sweep, quality; "
             "zeropt --help)\n",
             cmd);
     return 2;

@@ -20,12 +20,13 @@ int cmd_fill_mask(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_quality(int argc, char **argv);
 /* sweep plan | submit | collect (cmd_campaign.c); −1: not one of them */
 int cmd_sweep_campaign(const char *sub, int argc, char **argv);
 
 extern const char USAGE_MODEL[], USAGE_TOKENIZER[], USAGE_PREP[], USAGE_CKPT[], USAGE_PLAN[],
     USAGE_TRAIN[], USAGE_EVAL[], USAGE_BLAS[], USAGE_GENERATE[], USAGE_FILL_MASK[], USAGE_EMBED[],
-    USAGE_PLOT[], USAGE_SWEEP[];
+    USAGE_PLOT[], USAGE_SWEEP[], USAGE_QUALITY[];
 
 /* Process start-up shared by every command: the BLAS library's threads
  * (kernels: k_init_threads). */

@@ -4,11 +4,11 @@
 # `ckpt logits` included; a command with no arguments where it needs some
 # says so in one line.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 25
+plan 26
 Z=$(realpath "$ZEROPT")
 helps=("train" "eval" "prep" "model" "plan" "tokenizer" "tokenizer train" "tokenizer encode"
     "tokenizer decode" "ckpt" "ckpt info" "ckpt verify" "ckpt export" "ckpt import" "ckpt logits"
-    "blas" "generate" "fill-mask" "embed" "plot" "sweep" "sweep fit")
+    "blas" "generate" "fill-mask" "embed" "plot" "sweep" "sweep fit" "quality")
 for c in "${helps[@]}"; do
     first=${c%% *}
     mkdir -p "$TMP/cwd"
@@ -24,7 +24,8 @@ missing=""
 for c in "zeropt train" "zeropt eval" "zeropt prep" "zeropt tokenizer train" "zeropt tokenizer encode" \
     "zeropt tokenizer decode" "zeropt model" "zeropt plan" "zeropt ckpt info" "zeropt ckpt verify" \
     "zeropt ckpt export" "zeropt ckpt import" "zeropt ckpt logits" "zeropt blas" \
-    "zeropt generate" "zeropt fill-mask" "zeropt embed" "zeropt plot" "zeropt sweep fit"; do
+    "zeropt generate" "zeropt fill-mask" "zeropt embed" "zeropt plot" "zeropt sweep fit" \
+    "zeropt quality train" "zeropt quality predict" "zeropt quality test"; do
     grep -qF "$c" <<<"$out" || missing="$missing [$c]"
 done
 [ -z "$missing" ] && ok "zeropt -h lists every command" || notok "zeropt -h lacks$missing"
