@@ -87,8 +87,8 @@ int cmd_prep(int argc, char **argv) {
            "tokens\n",
            st.kept, st.kept - st.val, st.val, st.docs.empty, st.no_tokens);
     printf("prep: repaired %ld documents with invalid UTF-8, cut %ld over-long lines, skipped %ld "
-           "bad JSON lines\n",
-           st.docs.invalid_utf8, st.docs.long_lines, st.docs.bad_json);
+           "bad JSON lines, %ld truncated gzip file(s)\n",
+           st.docs.invalid_utf8, st.docs.long_lines, st.docs.bad_json, st.docs.truncated);
     printf("prep: %ld train tokens, %ld validation tokens, vocab %d (%s ids) -> %s in %.1f s\n",
            st.tokens[0], st.tokens[1], st.vocab_size, st.vocab_size <= 65535 ? "uint16" : "uint32",
            o.output, st.seconds);

@@ -93,6 +93,8 @@ static void corpus_read(Corpus *c, const char *path, DocFormat fmt, const char *
     c->st.invalid_utf8 += st.invalid_utf8;
     c->st.long_lines += st.long_lines;
     c->st.bad_json += st.bad_json;
+    c->st.truncated += st.truncated;
+    if (docs_error(r)) fprintf(stderr, "zeropt: tokenizer train: warning: %s\n", docs_error(r));
     c->st.bytes += st.bytes;
     docs_close(r);
 }

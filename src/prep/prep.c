@@ -61,6 +61,8 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
         DocStats s = docs_stats(r);
         st->docs.docs += s.docs, st->docs.empty += s.empty, st->docs.invalid_utf8 += s.invalid_utf8;
         st->docs.long_lines += s.long_lines, st->docs.bad_json += s.bad_json;
+        st->docs.truncated += s.truncated;
+        if (docs_error(r)) fprintf(stderr, "zeropt: prep: warning: %s\n", docs_error(r));
         st->docs.bytes += s.bytes;
         docs_close(r);
     }

@@ -421,6 +421,8 @@ Qc *qc_load(const char *path, char *err, size_t errlen) {
         else if (a->dim <= 0 || a->dim > 1 << 16 || a->bucket < 0 || q->size < 0 || q->nwords < 0 ||
                  q->nlabels <= 0 || q->nwords + q->nlabels != q->size)
             why = "inconsistent sizes in the header";
+        else if ((size_t)q->size > r.n / 10) /* an entry takes 10 bytes at least */
+            why = "more dictionary entries than the file can hold";
         else if (prune >= 0)
             why = "a pruned (quantized) model: only full .bin models are read";
     }

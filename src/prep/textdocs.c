@@ -15,6 +15,10 @@
  *   - the document's invalid UTF-8 is replaced, one U+FFFD per maximal
  *     invalid subpart (as Python's and Rust's lossy decoders do);
  *   - a document of ASCII whitespace only is skipped (counted in empty).
+ * Files compressed with gzip are read through zlib (any file: zlib passes
+ * other bytes through); a compressed stream that ends early keeps the
+ * documents read before the cut and is counted in truncated, with zlib's
+ * message (docs_error).
  * JSONL: a line must be an object whose "text" is a string (else bad_json;
  * blank lines are ignored); invalid UTF-8 in the line is repaired before
  * parsing; the lines of the text are then cut at max_line as above. A JSONL
@@ -31,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #define READ_BLOCK ((size_t)1 << 16)
 #define DEFAULT_MAX_LINE ((size_t)1 << 20)
@@ -42,7 +47,9 @@ typedef struct {
 } Buf;
 
 struct DocReader {
-    FILE *f;
+    gzFile f;
+    char *path;
+    char error[256]; /* a damaged compressed stream: zlib's message */
     DocFormat fmt;
     char *sep; /* NULL: blank-line mode */
     size_t seplen;
@@ -151,9 +158,21 @@ static size_t cut_point(const char *s, size_t limit) {
 
 static int refill(DocReader *r) {
     if (r->eof) return 0;
-    r->blen = fread(r->blk, 1, READ_BLOCK, r->f);
+    int got = gzread(r->f, r->blk, (unsigned)READ_BLOCK);
+    r->blen = got > 0 ? (size_t)got : 0;
     r->bpos = 0;
-    if (r->blen == 0) r->eof = 1; /* end of file or read error: both end the input */
+    if (got <= 0) { /* the end, or a damaged stream: both end the input */
+        r->eof = 1;
+        int zerr;
+        const char *msg = gzerror(r->f, &zerr);
+        if (got < 0 || (zerr != Z_OK && zerr != Z_STREAM_END)) {
+            r->st.truncated++;
+            if (msg && *msg) /* zlib's message names the file */
+                snprintf(r->error, sizeof r->error, "%s (the documents before it are kept)", msg);
+            else
+                snprintf(r->error, sizeof r->error, "%s: read error", r->path);
+        }
+    }
     if (!r->started && r->blen >= 3 && !memcmp(r->blk, "\xEF\xBB\xBF", 3)) r->bpos = 3;
     r->started = 1;
     return r->blen > r->bpos;
@@ -283,8 +302,16 @@ DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, siz
         fclose(f);
         return NULL;
     }
+    fclose(f);
+    gzFile g = gzopen(path, "rb");
+    if (!g) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    gzbuffer(g, 1 << 17);
     DocReader *r = z_calloc(1, sizeof *r, "document reader");
-    r->f = f;
+    r->f = g;
+    r->path = z_strdup(path);
     r->fmt = fmt;
     r->sep = separator && *separator ? z_strdup(separator) : NULL;
     r->seplen = r->sep ? strlen(r->sep) : 0;
@@ -304,9 +331,14 @@ DocStats docs_stats(const DocReader *r) {
     return r->st;
 }
 
+const char *docs_error(const DocReader *r) {
+    return r->error[0] ? r->error : NULL;
+}
+
 void docs_close(DocReader *r) {
     if (!r) return;
-    fclose(r->f);
+    gzclose(r->f);
+    free(r->path);
     free(r->sep);
     free(r->blk);
     free(r->line.p);

@@ -4,7 +4,7 @@
  *
  * Formats: plain text where documents are separated by a separator line
  * (e.g. "%" as in fortune files) or, with an empty separator, by blank lines;
- * or JSONL with one {"text": "..."} object per line. Invalid UTF-8 is
+ * or JSONL with one {"text": "..."} object per line; either gzip-compressed. Invalid UTF-8 is
  * replaced by U+FFFD, empty documents are skipped, over-long lines are cut at
  * a character boundary — each counted in the stats, never a crash.
  */
@@ -21,6 +21,7 @@ typedef struct {
     long invalid_utf8; /* documents that had invalid UTF-8 repaired */
     long long_lines;   /* lines cut at max_line bytes */
     long bad_json;     /* JSONL lines that were not an object with a string "text" */
+    long truncated;    /* gzip files whose compressed stream ended early or was damaged */
     long bytes;        /* bytes of text returned */
 } DocStats;
 
@@ -35,6 +36,9 @@ DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, siz
  * end of the file. */
 int docs_next(DocReader *r, const char **text, size_t *len);
 DocStats docs_stats(const DocReader *r);
+/* What went wrong reading a compressed file (its path and zlib's message),
+ * or NULL. */
+const char *docs_error(const DocReader *r);
 void docs_close(DocReader *r);
 
 #endif
