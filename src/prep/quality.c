@@ -107,7 +107,7 @@ const char *qc_label(const Qc *q, int i, int full) {
 
 void qc_free(Qc *q) {
     if (!q) return;
-    for (int i = 0; i < q->size; i++) free(q->word[i]);
+    for (int i = 0; q->word && i < q->size; i++) free(q->word[i]);
     free(q->word), free(q->count), free(q->type), free(q->table), free(q->in), free(q->out);
     free(q);
 }
