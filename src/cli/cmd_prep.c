@@ -16,11 +16,15 @@
 const char USAGE_PREP[] =
     "zeropt prep --tokenizer T.json|vocab.txt --input FILE [--input FILE ...] --output corpus.h5\n"
     "    [--format text|jsonl] [--separator SEP] [--val-fraction F] [--max-line BYTES] [--seed N]\n"
-    "    [--special-tokens-as-text]\n"
+    "    [--special-tokens-as-text] [--spans] [--quality MODEL.bin --quality-label L\n"
+    "    [--quality-min P | --quality-top F]]\n"
     "    text -> HDF5 corpus: documents split at SEP lines (else blank lines) or one JSON\n"
     "    {\"text\": ...} per line; a seeded fraction F of documents (default 0.02) held out.\n"
     "    Special-token strings in the text (\"[SEP]\", \"<|endoftext|>\") become their ids, as\n"
-    "    Hugging Face tokenizers do by default; --special-tokens-as-text encodes them as text.\n";
+    "    Hugging Face tokenizers do by default; --special-tokens-as-text encodes them as text.\n"
+    "    --spans: salient spans (names, numbers) as /spans, for [mask] scheme = salient.\n"
+    "    --quality: each document's probability of label L under a fastText classifier\n"
+    "    (zeropt quality train) as /quality; keep those scoring >= P, or the best fraction F.\n";
 
 /* prep writes one file from one process: refuse to run as several ranks,
  * which would all write the same file. */
@@ -39,11 +43,15 @@ int cmd_prep(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_PREP)) return 0;
     refuse_parallel();
     const char *inputs[MAX_INPUTS];
-    PrepOptions o = {inputs, 0, NULL, NULL, NULL, DOCS_TEXT, 0.02, 0, 1234, 0};
+    PrepOptions o = {inputs, 0, NULL, NULL, NULL, DOCS_TEXT, 0.02, 0, 1234, 0, NULL, NULL, 0, 0, 0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--special-tokens-as-text")) {
             o.special_as_text = 1;
+            continue;
+        }
+        if (!strcmp(a, "--spans")) {
+            o.spans = 1;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -73,12 +81,31 @@ int cmd_prep(int argc, char **argv) {
             o.max_line = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--seed"))
             o.seed = strtoull(v, NULL, 10);
-        else
+        else if (!strcmp(a, "--quality"))
+            o.quality_model = v;
+        else if (!strcmp(a, "--quality-label"))
+            o.quality_label = v;
+        else if (!strcmp(a, "--quality-min") || !strcmp(a, "--quality-top")) {
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || !(x > 0 && x <= 1))
+                z_die_all("prep: %s %s: expected a number in (0, 1]", a, v);
+            *(!strcmp(a, "--quality-min") ? &o.quality_min : &o.quality_top) = x;
+        } else
             z_die_all("prep: unknown argument %s (zeropt prep --help)", a);
         i++;
     }
     if (!o.ninputs || !o.output || !o.tokenizer)
         z_die_all("prep: needs --tokenizer, --input and --output (zeropt prep --help)");
+    if ((o.quality_label || o.quality_min > 0 || o.quality_top > 0) && !o.quality_model)
+        z_die_all(
+            "prep: --quality-label, --quality-min and --quality-top need --quality MODEL.bin");
+    if (o.quality_model && !o.quality_label)
+        z_die_all("prep: --quality %s needs --quality-label (the label whose probability scores "
+                  "a document)",
+                  o.quality_model);
+    if (o.quality_min > 0 && o.quality_top > 0)
+        z_die_all("prep: --quality-min and --quality-top: choose one");
     char err[Z_ERR_MAX];
     PrepStats st;
     if (prep_corpus(&o, &st, err, sizeof err)) z_die_all("%s", err);
@@ -89,6 +116,13 @@ int cmd_prep(int argc, char **argv) {
     printf("prep: repaired %ld documents with invalid UTF-8, cut %ld over-long lines, skipped %ld "
            "bad JSON lines, %ld truncated gzip file(s)\n",
            st.docs.invalid_utf8, st.docs.long_lines, st.docs.bad_json, st.docs.truncated);
+    if (o.quality_model) {
+        printf("prep: quality (%s, label %s): %ld documents dropped below %.4f; scores in tenths:",
+               o.quality_model, o.quality_label, st.low_quality, st.cutoff);
+        for (int b = 0; b < 10; b++) printf(" %ld", st.histogram[b]);
+        printf("\n");
+    }
+    if (o.spans) printf("prep: %ld salient spans\n", st.spans);
     printf("prep: %ld train tokens, %ld validation tokens, vocab %d (%s ids) -> %s in %.1f s\n",
            st.tokens[0], st.tokens[1], st.vocab_size, st.vocab_size <= 65535 ? "uint16" : "uint32",
            o.output, st.seconds);

@@ -3,6 +3,9 @@
  */
 #include "prep.h"
 
+#include "quality.h"
+#include "spans.h"
+
 #include "src/tokenizer/tokenizer.h"
 
 #include "io/corpus.h"
@@ -10,6 +13,7 @@
 #include "kernels/rng.h"
 #include "mpi/err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,73 @@ static int fail_removing(CorpusWriter *w, const char *out) {
     if (w) corpus_writer_close(w, NULL, 0);
     remove(out);
     return -1;
+}
+
+/* The classifier and the index of the label that scores documents. */
+static Qc *open_scorer(const PrepOptions *o, int *label, char *err, size_t errlen) {
+    if (!o->quality_model) return NULL;
+    Qc *q = qc_load(o->quality_model, err, errlen);
+    if (!q) return NULL;
+    const char *want = o->quality_label ? o->quality_label : "";
+    *label = -1;
+    for (int i = 0; i < qc_nlabels(q); i++)
+        if (!strcmp(qc_label(q, i, 0), want) || !strcmp(qc_label(q, i, 1), want)) *label = i;
+    if (*label < 0) {
+        z_fail(err, errlen, "%s: no label '%s' (--quality-label; the model's: %s%s%s)",
+               o->quality_model, want, qc_label(q, 0, 0), qc_nlabels(q) > 1 ? ", " : "",
+               qc_nlabels(q) > 1 ? qc_label(q, 1, 0) : "");
+        qc_free(q);
+        return NULL;
+    }
+    return q;
+}
+
+/* A document's score: its lines joined with spaces, read as one line. */
+static double score(const Qc *q, int label, const char *text, size_t len, char **buf, size_t *cap) {
+    if (len + 1 > *cap) {
+        *cap = len + 1;
+        *buf = realloc(*buf, *cap);
+        if (!*buf) z_die("out of memory (document)");
+    }
+    for (size_t i = 0; i < len; i++) (*buf)[i] = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
+    return qc_prob(q, *buf, len, label);
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* quality_top: the score of the document at the best fraction's edge (a
+ * first pass over the inputs scores them all). */
+static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut, char *err,
+                      size_t errlen) {
+    double *all = NULL;
+    size_t n = 0, cap = 0, bcap = 0;
+    char *buf = NULL;
+    for (int f = 0; f < o->ninputs; f++) {
+        DocReader *r = docs_open(o->inputs[f], o->format, o->separator, o->max_line, err, errlen);
+        if (!r) {
+            free(all), free(buf);
+            return -1;
+        }
+        const char *text;
+        size_t len;
+        while (docs_next(r, &text, &len)) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 4096;
+                all = realloc(all, cap * sizeof *all);
+                if (!all) z_die("out of memory (quality scores)");
+            }
+            all[n++] = score(q, label, text, len, &buf, &bcap);
+        }
+        docs_close(r);
+    }
+    qsort(all, n, sizeof *all, by_value);
+    size_t keep = (size_t)ceil(o->quality_top * (double)n);
+    *cut = n && keep ? all[n - keep] : INFINITY;
+    free(all), free(buf);
+    return 0;
 }
 
 int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
@@ -30,6 +101,18 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     CorpusMeta meta = {tok_vocab_size(tok), sp.pad, sp.unk, sp.cls, sp.sep, sp.mask, sp.bos, sp.eos,
                        "byte-level-bpe",    json};
     st->vocab_size = meta.vocab_size;
+    int label = -1;
+    Qc *q = open_scorer(o, &label, err, errlen);
+    st->cutoff = o->quality_min;
+    if (o->quality_model &&
+        (!q || (o->quality_top > 0 && top_cutoff(o, q, label, &st->cutoff, err, errlen)))) {
+        qc_free(q), free(json), tok_free(tok);
+        return -1;
+    }
+    SpanDetector *det = o->spans ? spans_new(tok) : NULL;
+    int64_t *sp_buf = NULL;
+    size_t sp_cap = 0, bcap = 0;
+    char *buf = NULL;
     CorpusWriter *w = corpus_writer_open(o->output, &meta, err, errlen);
     int rc = w ? 0 : -1;
     int32_t *ids = NULL;
@@ -44,6 +127,15 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
         const char *text;
         size_t len;
         while (!rc && docs_next(r, &text, &len)) {
+            double s = q ? score(q, label, text, len, &buf, &bcap) : 0;
+            if (q) {
+                int bin = (int)(s * 10);
+                st->histogram[bin < 0 ? 0 : bin > 9 ? 9 : bin]++;
+                if (s < st->cutoff) {
+                    st->low_quality++;
+                    continue;
+                }
+            }
             size_t n = tok_encode_opt(tok, text, len, o->special_as_text, &ids, &cap);
             if (n == 0) {
                 st->no_tokens++;
@@ -53,6 +145,20 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
             if (corpus_writer_add(w, split, ids, n, err, errlen)) {
                 rc = fail_removing(w, o->output);
                 break;
+            }
+            if (q) corpus_writer_set_quality(w, split, (float)s);
+            if (det) {
+                if (sp_cap < n) {
+                    sp_cap = n;
+                    sp_buf = realloc(sp_buf, 3 * sp_cap * sizeof *sp_buf);
+                    if (!sp_buf) z_die("out of memory (spans)");
+                }
+                size_t ns = spans_find(det, ids, n, sp_buf, sp_cap);
+                st->spans += (long)ns;
+                if (corpus_writer_add_spans(w, split, sp_buf, ns, err, errlen)) {
+                    rc = fail_removing(w, o->output);
+                    break;
+                }
             }
             st->tokens[split] += (long)n;
             st->val += split;
@@ -71,6 +177,9 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     st->seconds = k_now() - t0;
     free(ids);
     free(json);
+    free(buf), free(sp_buf);
+    spans_free(det);
+    qc_free(q);
     tok_free(tok);
     return rc;
 }

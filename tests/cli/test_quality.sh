@@ -10,9 +10,11 @@
 # byte-identical run to run. (That fastText loads zeropt's .bin and predicts
 # the same is tests/ref/check_fasttext_export.py's, which needs the package:
 # 2026-12-07, both settings, identical label lists, 6.5e-8.) Bad files are
-# refused with one line.
+# refused with one line. prep with the classifier (--quality) drops made-up
+# junk and keeps /quality scores, the best fraction on request; its span
+# detector (--spans) writes /spans that salient-span masking trains on.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 10
+plan 15
 F=tests/fixtures
 sha=$($PY "$LIB/fortune_labels.py" "$TMP") || bail "fortune_labels.py failed"
 want=$($PY -c "import json; print(json.load(open('$F/fasttext_ref.json'))['data_sha256'])")
@@ -74,3 +76,69 @@ expect_error "a truncated .bin" "trunc.bin" "truncated" -- "$ZEROPT" quality pre
 expect_error "not a fastText file" "texts.txt" "not a fastText model" -- "$ZEROPT" quality test --model "$TMP/texts.txt" --input "$TMP/test.txt"
 sed 's/__label__[a-z]* //' "$TMP/train.txt" >"$TMP/nolabels.txt"
 expect_error "training text without labels" "nolabels.txt" "no labels" -- "$ZEROPT" quality train --input "$TMP/nolabels.txt" --output "$TMP/x.bin"
+# prep with the classifier and the span detector: science fortunes against
+# made-up keyword junk; the junk is dropped, the scores and spans are kept,
+# and salient-span masking trains on the result
+$PY - "$TMP" <<'PY' || bail "mixed corpus"
+import random, sys
+d, r = sys.argv[1], random.Random(5)
+sci = [x.split() for x in open("/usr/share/games/fortunes/science").read().split("\n%\n") if x.split()]
+words = [w.lower().strip(".,") for x in sci for w in x]
+junk = lambda: " ".join(r.choice(words) for _ in range(r.randint(8, 30))) + " buy cheap click free now"
+lab = [f"__label__hq {' '.join(x)}" for x in sci[:400]] + [f"__label__lq {junk()}" for _ in range(400)]
+r.shuffle(lab)
+open(f"{d}/labelled.txt", "w").write("\n".join(lab) + "\n")
+docs = [("S", " ".join(x)) for x in sci[400:]] + [("J", junk()) for _ in range(200)]
+r.shuffle(docs)
+open(f"{d}/mixed.txt", "w").write("\n%\n".join(t for _, t in docs) + "\n")
+open(f"{d}/kinds.txt", "w").write("".join(k for k, _ in docs))
+PY
+"$ZEROPT" tokenizer train --input "$TMP/mixed.txt" --separator % --vocab-size 400 --output "$TMP/tok.json" >/dev/null 2>&1 &&
+    "$ZEROPT" quality train --input "$TMP/labelled.txt" --output "$TMP/q.bin" --epoch 10 --word-ngrams 2 --bucket 10000 --dim 16 >/dev/null 2>&1 &&
+    out=$("$ZEROPT" prep --tokenizer "$TMP/tok.json" --input "$TMP/mixed.txt" --separator % --val-fraction 0.1 \
+        --output "$TMP/mixed.h5" --quality "$TMP/q.bin" --quality-label hq --quality-min 0.5 --spans 2>&1) ||
+    bail "prep with --quality: $(tail -2 <<<"$out" | tr '\n' '|')"
+py "prep quality" "$TMP/mixed.h5" "$TMP/kinds.txt" "$out" <<'PY'
+import sys, h5py
+from tap import ok
+f = h5py.File(sys.argv[1])
+kinds, out = open(sys.argv[2]).read(), sys.argv[3]
+n = len(f["doc_offsets"]) - 1 + len(f["val/doc_offsets"]) - 1
+q = list(f["quality"][()]) + list(f["val/quality"][()])
+ok("prep --quality-min 0.5: every junk document dropped, every science fortune kept, scores as /quality",
+   n == kinds.count("S") and len(q) == n and min(q) >= 0.5 and f"{kinds.count('J')} documents dropped" in out,
+   f"{n} kept of {len(kinds)}, lowest score kept {min(q):.3f}")
+s = f["spans"][()]
+ok("prep --spans: salient spans as /spans and /span_offsets (train and val)",
+   len(s) > 100 and "val/spans" in f and f["span_offsets"][-1] == len(s) and (s[:, 0] < s[:, 1]).all(),
+   f"{len(s)} spans in {len(f['doc_offsets']) - 1} training documents")
+PY
+out=$("$ZEROPT" prep --tokenizer "$TMP/tok.json" --input "$TMP/mixed.txt" --separator % --val-fraction 0 \
+    --output "$TMP/top.h5" --quality "$TMP/q.bin" --quality-label hq --quality-top 0.25 2>&1)
+n=$($PY -c "import h5py, sys; print(len(h5py.File(sys.argv[1])['doc_offsets']) - 1)" "$TMP/top.h5" 2>/dev/null)
+[ "$n" = "$(( (425 + 3) / 4 ))" ] && ok "prep --quality-top 0.25: the best quarter kept  # $n of 425" ||
+    notok "prep --quality-top 0.25 kept ${n:-?}: $(tail -1 <<<"$out")"
+cat >"$TMP/sal.ini" <<EOC
+[model]
+vocab_size = 400
+max_positions = 64
+layers = 1
+width = 32
+heads = 2
+[data]
+path = $TMP/mixed.h5
+seq_len = 64
+val_batches = 1
+[train]
+micro_batch = 8
+steps = 5
+eval_every = 5
+[mask]
+scheme = salient
+[run]
+peak_tflops = 1
+EOC
+"$ZEROPT" train -c "$TMP/sal.ini" run.dir="$TMP/sal" >"$TMP/sal.log" 2>&1 && grep -q "eval *5 " "$TMP/sal.log" &&
+    ok "salient-span masking trains on prep's spans" || notok "salient training: $(tail -2 "$TMP/sal.log" | tr '\n' '|')"
+expect_error "prep --quality without its label" "--quality-label" -- \
+    "$ZEROPT" prep --tokenizer "$TMP/tok.json" --input "$TMP/mixed.txt" --output "$TMP/x.h5" --quality "$TMP/q.bin"
