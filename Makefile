@@ -90,7 +90,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives profile demo demo-run deps clean format tests-bin
+.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -155,6 +155,9 @@ bench-stability: $(BUILD)/zeropt # a deep narrow model at a high lr: post- and p
 
 bench-objectives: $(BUILD)/zeropt # MLM variants, contrastive, length warm-up, continual on the demo corpus (needs make demo first)
 	@BUILD=$(BUILD) bash bench/objectives_bench.sh
+
+bench-quality: $(BUILD)/zeropt # the quality classifier against the fasttext package (FT_PY: a Python with it)
+	@BUILD=$(BUILD) bash bench/quality_bench.sh
 
 bench-extrapolation: $(BUILD)/zeropt # trained at T = 128, evaluated at 512: learned, ALiBi, T5, RoPE
 	@BUILD=$(BUILD) bash bench/extrapolation_bench.sh
