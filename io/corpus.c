@@ -178,7 +178,7 @@ int corpus_writer_add_spans(CorpusWriter *w, int split, const int64_t *spans, si
         s->spans = realloc(s->spans, s->cap_spans * 3 * sizeof(int64_t));
         if (!s->spans) z_die("out of memory for spans");
     }
-    memcpy(s->spans + 3 * s->n_spans, spans, n * 3 * sizeof(int64_t));
+    if (n) memcpy(s->spans + 3 * s->n_spans, spans, n * 3 * sizeof(int64_t));
     s->n_spans += n;
     s->span_off[s->n_off - 1] = (int64_t)s->n_spans;
     return 0;
