@@ -96,36 +96,44 @@ static int train(int argc, char **argv) {
     return 0;
 }
 
-static Qc *load(const char *sub, const char *path) {
-    char err[Z_ERR_MAX];
-    if (!path) z_die_all("quality %s: needs --model MODEL.bin", sub);
-    Qc *q = qc_load(path, err, sizeof err);
-    if (!q) z_die_all("%s", err);
-    return q;
-}
+/* predict's and test's arguments, and the model they name */
+typedef struct {
+    const char *in;
+    int k;
+    double th;
+    Qc *q;
+} Use;
 
-static int predict(int argc, char **argv) {
-    const char *model = NULL, *in = NULL;
-    int k = 1;
-    double th = 0;
+static Use use_args(const char *sub, int argc, char **argv) {
+    Use u = {NULL, 1, 0, NULL};
+    const char *model = NULL;
     for (int i = 0; i < argc; i += 2) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) bad_arg("predict", f);
+        if (!v) bad_arg(sub, f);
         if (!strcmp(f, "--model"))
             model = v;
         else if (!strcmp(f, "--input"))
-            in = v;
+            u.in = v;
         else if (!strcmp(f, "--k"))
-            k = (int)num("predict", f, v, 1, 1 << 20);
+            u.k = (int)num(sub, f, v, 1, 1 << 20);
         else if (!strcmp(f, "--threshold"))
-            th = real("predict", f, v, 0, 1);
+            u.th = real(sub, f, v, 0, 1);
         else
-            bad_arg("predict", f);
+            bad_arg(sub, f);
     }
-    Qc *q = load("predict", model);
-    FILE *f = in ? fopen(in, "r") : stdin;
-    if (!f) z_die_all("quality predict: %s: cannot open", in);
-    if (k > qc_nlabels(q)) k = qc_nlabels(q);
+    if (!model) z_die_all("quality %s: needs --model MODEL.bin", sub);
+    if (!u.in && !strcmp(sub, "test")) z_die_all("quality test: needs --input TEST.txt");
+    char err[Z_ERR_MAX];
+    u.q = qc_load(model, err, sizeof err);
+    if (!u.q) z_die_all("%s", err);
+    return u;
+}
+
+static int predict(int argc, char **argv) {
+    Use u = use_args("predict", argc, argv);
+    FILE *f = u.in ? fopen(u.in, "r") : stdin;
+    if (!f) z_die_all("quality predict: %s: cannot open", u.in);
+    int k = u.k < qc_nlabels(u.q) ? u.k : qc_nlabels(u.q);
     int *lab = z_malloc((size_t)k * sizeof *lab, "labels");
     double *p = z_malloc((size_t)k * sizeof *p, "probabilities");
     char *line = NULL;
@@ -133,42 +141,24 @@ static int predict(int argc, char **argv) {
     ssize_t n;
     while ((n = getline(&line, &cap, f)) >= 0) {
         if (n && line[n - 1] == '\n') n--;
-        int got = qc_predict(q, line, (size_t)n, k, th, lab, p);
+        int got = qc_predict(u.q, line, (size_t)n, k, u.th, lab, p);
         for (int j = 0; j < got; j++)
-            printf("%s%s %.8g", j ? " " : "", qc_label(q, lab[j], 1), p[j]);
+            printf("%s%s %.8g", j ? " " : "", qc_label(u.q, lab[j], 1), p[j]);
         printf("\n");
     }
     free(line), free(lab), free(p);
-    if (in) fclose(f);
-    qc_free(q);
+    if (u.in) fclose(f);
+    qc_free(u.q);
     return 0;
 }
 
 static int test(int argc, char **argv) {
-    const char *model = NULL, *in = NULL;
-    int k = 1;
-    double th = 0;
-    for (int i = 0; i < argc; i += 2) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) bad_arg("test", f);
-        if (!strcmp(f, "--model"))
-            model = v;
-        else if (!strcmp(f, "--input"))
-            in = v;
-        else if (!strcmp(f, "--k"))
-            k = (int)num("test", f, v, 1, 1 << 20);
-        else if (!strcmp(f, "--threshold"))
-            th = real("test", f, v, 0, 1);
-        else
-            bad_arg("test", f);
-    }
-    if (!in) z_die_all("quality test: needs --input TEST.txt");
-    Qc *q = load("test", model);
+    Use u = use_args("test", argc, argv);
     QcTest r;
     char err[Z_ERR_MAX];
-    if (qc_test(q, in, k, th, &r, err, sizeof err)) z_die_all("%s", err);
-    printf("N\t%ld\nP@%d\t%.4f\nR@%d\t%.4f\n", r.examples, k, r.precision, k, r.recall);
-    qc_free(q);
+    if (qc_test(u.q, u.in, u.k, u.th, &r, err, sizeof err)) z_die_all("%s", err);
+    printf("N\t%ld\nP@%d\t%.4f\nR@%d\t%.4f\n", r.examples, u.k, r.precision, u.k, r.recall);
+    qc_free(u.q);
     return 0;
 }
 
