@@ -17,14 +17,20 @@ const char USAGE_PREP[] =
     "zeropt prep --tokenizer T.json|vocab.txt --input FILE [--input FILE ...] --output corpus.h5\n"
     "    [--format text|jsonl] [--separator SEP] [--val-fraction F] [--max-line BYTES] [--seed N]\n"
     "    [--special-tokens-as-text] [--spans] [--quality MODEL.bin --quality-label L\n"
-    "    [--quality-min P | --quality-top F]]\n"
+    "    [--quality-min P | --quality-top F]] [--clean] [--clean-rule NAME=VALUE ...]\n"
+    "    [--bad-words FILE]\n"
     "    text -> HDF5 corpus: documents split at SEP lines (else blank lines) or one JSON\n"
     "    {\"text\": ...} per line; a seeded fraction F of documents (default 0.02) held out.\n"
     "    Special-token strings in the text (\"[SEP]\", \"<|endoftext|>\") become their ids, as\n"
     "    Hugging Face tokenizers do by default; --special-tokens-as-text encodes them as text.\n"
     "    --spans: salient spans (names, numbers) as /spans, for [mask] scheme = salient.\n"
     "    --quality: each document's probability of label L under a fastText classifier\n"
-    "    (zeropt quality train) as /quality; keep those scoring >= P, or the best fraction F.\n";
+    "    (zeropt quality train) as /quality; keep those scoring >= P, or the best fraction F.\n"
+    "    --clean: NFKC, control characters out, spaces collapsed, then Gopher's document rules\n"
+    "    (50-100000 words, mean word length 3-10, symbols, ellipsis and bullet lines,\n"
+    "    alphabetic words, stop words, duplicate lines, repeated n-grams); --clean-rule\n"
+    "    min_words=5 changes one (0 turns it off), --bad-words drops documents with a listed "
+    "word.\n";
 
 /* prep writes one file from one process: refuse to run as several ranks,
  * which would all write the same file. */
@@ -43,7 +49,11 @@ int cmd_prep(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_PREP)) return 0;
     refuse_parallel();
     const char *inputs[MAX_INPUTS];
-    PrepOptions o = {inputs, 0, NULL, NULL, NULL, DOCS_TEXT, 0.02, 0, 1234, 0, NULL, NULL, 0, 0, 0};
+    PrepOptions o = {inputs, 0, NULL, NULL, NULL, DOCS_TEXT, 0.02, 0,
+                     1234,   0, NULL, NULL, 0,    0,         0,    NULL};
+    CleanRules rules;
+    clean_default_rules(&rules);
+    char err[Z_ERR_MAX];
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--special-tokens-as-text")) {
@@ -52,6 +62,10 @@ int cmd_prep(int argc, char **argv) {
         }
         if (!strcmp(a, "--spans")) {
             o.spans = 1;
+            continue;
+        }
+        if (!strcmp(a, "--clean")) {
+            o.clean = &rules;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -81,7 +95,13 @@ int cmd_prep(int argc, char **argv) {
             o.max_line = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--seed"))
             o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--quality"))
+        else if (!strcmp(a, "--clean-rule")) {
+            if (clean_set_rule(&rules, v, err, sizeof err)) z_die_all("prep: %s", err);
+            o.clean = &rules;
+        } else if (!strcmp(a, "--bad-words")) {
+            if (clean_load_bad_words(&rules, v, err, sizeof err)) z_die_all("prep: %s", err);
+            o.clean = &rules;
+        } else if (!strcmp(a, "--quality"))
             o.quality_model = v;
         else if (!strcmp(a, "--quality-label"))
             o.quality_label = v;
@@ -106,10 +126,10 @@ int cmd_prep(int argc, char **argv) {
                   o.quality_model);
     if (o.quality_min > 0 && o.quality_top > 0)
         z_die_all("prep: --quality-min and --quality-top: choose one");
-    char err[Z_ERR_MAX];
     PrepStats st;
     if (prep_corpus(&o, &st, err, sizeof err)) z_die_all("%s", err);
-    printf("prep: %d input file(s), %ld bytes of text\n", o.ninputs, st.docs.bytes);
+    printf("prep: %d input file(s), %ld documents, %ld bytes of text\n", o.ninputs, st.docs.docs,
+           st.docs.bytes);
     printf("prep: %ld documents kept (%ld train, %ld validation); skipped %ld empty, %ld with no "
            "tokens\n",
            st.kept, st.kept - st.val, st.val, st.docs.empty, st.no_tokens);
@@ -123,6 +143,14 @@ int cmd_prep(int argc, char **argv) {
         printf("\n");
     }
     if (o.spans) printf("prep: %ld salient spans\n", st.spans);
+    if (o.clean) {
+        long all = 0;
+        for (int r = 0; r < CLEAN_NRULES; r++) all += st.cleaned[r];
+        printf("prep: cleaning dropped %ld documents:", all);
+        for (int r = 0; r < CLEAN_NRULES; r++) printf(" %s %ld", clean_rule_name(r), st.cleaned[r]);
+        printf("\n");
+    }
+    clean_free_rules(&rules);
     printf("prep: %ld train tokens, %ld validation tokens, vocab %d (%s ids) -> %s in %.1f s\n",
            st.tokens[0], st.tokens[1], st.vocab_size, st.vocab_size <= 65535 ? "uint16" : "uint32",
            o.output, st.seconds);

@@ -24,6 +24,23 @@ static int fail_removing(CorpusWriter *w, const char *out) {
     return -1;
 }
 
+/* The next document of a reader, cleaned when asked (those failing a rule
+ * skipped and, with cleaned, counted); 0 at the end. */
+static int next_doc(DocReader *r, const PrepOptions *o, const char **text, size_t *len, char **buf,
+                    long *cleaned) {
+    while (docs_next(r, text, len)) {
+        if (!o->clean) return 1;
+        free(*buf);
+        int rule = clean_doc(o->clean, *text, *len, buf, len);
+        if (rule < 0) {
+            *text = *buf;
+            return 1;
+        }
+        if (cleaned) cleaned[rule]++;
+    }
+    return 0;
+}
+
 /* The classifier and the index of the label that scores documents. */
 static Qc *open_scorer(const PrepOptions *o, int *label, char *err, size_t errlen) {
     if (!o->quality_model) return NULL;
@@ -65,7 +82,7 @@ static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut,
                       size_t errlen) {
     double *all = NULL;
     size_t n = 0, cap = 0, bcap = 0;
-    char *buf = NULL;
+    char *buf = NULL, *cbuf = NULL;
     for (int f = 0; f < o->ninputs; f++) {
         DocReader *r = docs_open(o->inputs[f], o->format, o->separator, o->max_line, err, errlen);
         if (!r) {
@@ -74,7 +91,7 @@ static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut,
         }
         const char *text;
         size_t len;
-        while (docs_next(r, &text, &len)) {
+        while (next_doc(r, o, &text, &len, &cbuf, NULL)) {
             if (n == cap) {
                 cap = cap ? 2 * cap : 4096;
                 all = realloc(all, cap * sizeof *all);
@@ -87,7 +104,7 @@ static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut,
     qsort(all, n, sizeof *all, by_value);
     size_t keep = (size_t)ceil(o->quality_top * (double)n);
     *cut = n && keep ? all[n - keep] : INFINITY;
-    free(all), free(buf);
+    free(all), free(buf), free(cbuf);
     return 0;
 }
 
@@ -112,7 +129,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     SpanDetector *det = o->spans ? spans_new(tok) : NULL;
     int64_t *sp_buf = NULL;
     size_t sp_cap = 0, bcap = 0;
-    char *buf = NULL;
+    char *buf = NULL, *cbuf = NULL;
     CorpusWriter *w = corpus_writer_open(o->output, &meta, err, errlen);
     int rc = w ? 0 : -1;
     int32_t *ids = NULL;
@@ -126,7 +143,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
         }
         const char *text;
         size_t len;
-        while (!rc && docs_next(r, &text, &len)) {
+        while (!rc && next_doc(r, o, &text, &len, &cbuf, st->cleaned)) {
             double s = q ? score(q, label, text, len, &buf, &bcap) : 0;
             if (q) {
                 int bin = (int)(s * 10);
@@ -177,7 +194,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     st->seconds = k_now() - t0;
     free(ids);
     free(json);
-    free(buf), free(sp_buf);
+    free(buf), free(sp_buf), free(cbuf);
     spans_free(det);
     qc_free(q);
     tok_free(tok);

@@ -5,15 +5,16 @@
  * seeded hash of its index falls below val_fraction, so the split is by
  * document and reproducible. Runs in one process.
  *
- * Optionally each document is scored by a quality classifier (quality.h:
- * the probability of one of its labels, the document's lines joined with
- * spaces), the score kept as /quality and documents dropped below a
- * threshold or outside the best fraction (a first pass scores them all);
- * and its salient spans are found (spans.h) and kept as /spans.
+ * Optionally each document is first normalised and judged by the cleaning
+ * rules (clean.h; dropped documents counted by rule), then scored by a quality classifier
+ * (quality.h: the probability of one of its labels, the document's lines joined with spaces), the
+ * score kept as /quality and documents dropped below a threshold or outside the best fraction (a
+ * first pass scores them all); and its salient spans are found (spans.h) and kept as /spans.
  */
 #ifndef ZEROPT_PREP_H
 #define ZEROPT_PREP_H
 
+#include "clean.h"
 #include "textdocs.h"
 
 #include <stddef.h>
@@ -32,17 +33,19 @@ typedef struct {
     double quality_min;        /* keep documents scoring at least this (0: all) */
     double quality_top;        /* keep the best fraction of documents (0: all) */
     int spans;                 /* detect salient spans (/spans) */
+    const CleanRules *clean;   /* normalise and filter documents (clean.h), or NULL */
 } PrepOptions;
 
 typedef struct {
-    DocStats docs;      /* what the readers saw, summed over the inputs */
-    long kept, val;     /* documents written; of them, validation */
-    long no_tokens;     /* documents that gave no tokens */
-    long tokens[2];     /* train, validation */
-    long low_quality;   /* documents dropped by the quality threshold or fraction */
-    double cutoff;      /* the score kept documents reach (quality_top: the quantile) */
-    long histogram[10]; /* quality scores of the documents read, in tenths */
-    long spans;         /* salient spans written */
+    DocStats docs;              /* what the readers saw, summed over the inputs */
+    long kept, val;             /* documents written; of them, validation */
+    long no_tokens;             /* documents that gave no tokens */
+    long tokens[2];             /* train, validation */
+    long low_quality;           /* documents dropped by the quality threshold or fraction */
+    double cutoff;              /* the score kept documents reach (quality_top: the quantile) */
+    long histogram[10];         /* quality scores of the documents read, in tenths */
+    long spans;                 /* salient spans written */
+    long cleaned[CLEAN_NRULES]; /* documents dropped by each cleaning rule */
     int vocab_size;
     double seconds;
 } PrepStats;

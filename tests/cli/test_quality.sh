@@ -14,7 +14,7 @@
 # junk and keeps /quality scores, the best fraction on request; its span
 # detector (--spans) writes /spans that salient-span masking trains on.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 15
+plan 16
 F=tests/fixtures
 sha=$($PY "$LIB/fortune_labels.py" "$TMP") || bail "fortune_labels.py failed"
 want=$($PY -c "import json; print(json.load(open('$F/fasttext_ref.json'))['data_sha256'])")
@@ -142,3 +142,20 @@ EOC
     ok "salient-span masking trains on prep's spans" || notok "salient training: $(tail -2 "$TMP/sal.log" | tr '\n' '|')"
 expect_error "prep --quality without its label" "--quality-label" -- \
     "$ZEROPT" prep --tokenizer "$TMP/tok.json" --input "$TMP/mixed.txt" --output "$TMP/x.h5" --quality "$TMP/q.bin"
+# prep --clean: Gopher's rules (min_words lowered for fortunes), each counted
+out=$("$ZEROPT" prep --tokenizer "$TMP/tok.json" --input /usr/share/games/fortunes/science \
+    --input /usr/share/games/fortunes/people --separator % --output "$TMP/clean.h5" --clean \
+    --clean-rule min_words=5 2>&1)
+py "clean" "$out" "$TMP/clean.h5" <<'PY'
+import re, sys, h5py
+from tap import ok
+out = sys.argv[1]
+m = re.search(r"cleaning dropped (\d+) documents:((?: \w+ \d+)+)", out)
+kept = len(h5py.File(sys.argv[2])["doc_offsets"]) - 1 + len(h5py.File(sys.argv[2])["val/doc_offsets"]) - 1
+rules = dict(zip(m.group(2).split()[::2], map(int, m.group(2).split()[1::2]))) if m else {}
+read = int(re.search(r"input file\(s\), (\d+) documents", out).group(1))
+ok("prep --clean: every document kept or dropped under one counted rule",
+   m and int(m.group(1)) == sum(rules.values()) and int(m.group(1)) + kept == read and len(rules) == 10 and rules["stop_words"] > 0,
+   f"{kept} kept, dropped {m.group(1) if m else '?'}: {rules}")
+PY
+
