@@ -18,7 +18,7 @@ const char USAGE_PREP[] =
     "    [--format text|jsonl] [--separator SEP] [--val-fraction F] [--max-line BYTES] [--seed N]\n"
     "    [--special-tokens-as-text] [--spans] [--quality MODEL.bin --quality-label L\n"
     "    [--quality-min P | --quality-top F]] [--clean] [--clean-rule NAME=VALUE ...]\n"
-    "    [--bad-words FILE]\n"
+    "    [--bad-words FILE] [--dedup] [--dedup-threshold J]\n"
     "    text -> HDF5 corpus: documents split at SEP lines (else blank lines) or one JSON\n"
     "    {\"text\": ...} per line; a seeded fraction F of documents (default 0.02) held out.\n"
     "    Special-token strings in the text (\"[SEP]\", \"<|endoftext|>\") become their ids, as\n"
@@ -30,7 +30,9 @@ const char USAGE_PREP[] =
     "    (50-100000 words, mean word length 3-10, symbols, ellipsis and bullet lines,\n"
     "    alphabetic words, stop words, duplicate lines, repeated n-grams); --clean-rule\n"
     "    min_words=5 changes one (0 turns it off), --bad-words drops documents with a listed "
-    "word.\n";
+    "word.\n"
+    "    --dedup: exact duplicates and near ones (MinHash-LSH over 5-word shingles, Jaccard\n"
+    "    >= J, default 0.8; 0: exact only) dropped, the first of each kept.\n";
 
 /* prep writes one file from one process: refuse to run as several ranks,
  * which would all write the same file. */
@@ -49,10 +51,12 @@ int cmd_prep(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_PREP)) return 0;
     refuse_parallel();
     const char *inputs[MAX_INPUTS];
-    PrepOptions o = {inputs, 0, NULL, NULL, NULL, DOCS_TEXT, 0.02, 0,
-                     1234,   0, NULL, NULL, 0,    0,         0,    NULL};
+    PrepOptions o = {inputs, 0,    NULL, NULL, NULL, DOCS_TEXT, 0.02, 0,   1234,
+                     0,      NULL, NULL, 0,    0,    0,         NULL, NULL};
     CleanRules rules;
     clean_default_rules(&rules);
+    DedupOptions dedup;
+    dedup_default_options(&dedup);
     char err[Z_ERR_MAX];
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -66,6 +70,10 @@ int cmd_prep(int argc, char **argv) {
         }
         if (!strcmp(a, "--clean")) {
             o.clean = &rules;
+            continue;
+        }
+        if (!strcmp(a, "--dedup")) {
+            o.dedup = &dedup;
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -101,6 +109,13 @@ int cmd_prep(int argc, char **argv) {
         } else if (!strcmp(a, "--bad-words")) {
             if (clean_load_bad_words(&rules, v, err, sizeof err)) z_die_all("prep: %s", err);
             o.clean = &rules;
+        } else if (!strcmp(a, "--dedup-threshold")) {
+            char *end;
+            dedup.threshold = strtod(v, &end);
+            if (*end || !(dedup.threshold >= 0 && dedup.threshold <= 1))
+                z_die_all("prep: --dedup-threshold %s: expected a number in [0, 1] (0: exact only)",
+                          v);
+            o.dedup = &dedup;
         } else if (!strcmp(a, "--quality"))
             o.quality_model = v;
         else if (!strcmp(a, "--quality-label"))
@@ -150,6 +165,9 @@ int cmd_prep(int argc, char **argv) {
         for (int r = 0; r < CLEAN_NRULES; r++) printf(" %s %ld", clean_rule_name(r), st.cleaned[r]);
         printf("\n");
     }
+    if (o.dedup)
+        printf("prep: duplicates dropped: %ld exact, %ld near (MinHash %d x %d at Jaccard %.2f)\n",
+               st.dups.exact, st.dups.near, st.dups.bands, st.dups.rows, dedup.threshold);
     clean_free_rules(&rules);
     printf("prep: %ld train tokens, %ld validation tokens, vocab %d (%s ids) -> %s in %.1f s\n",
            st.tokens[0], st.tokens[1], st.vocab_size, st.vocab_size <= 65535 ? "uint16" : "uint32",

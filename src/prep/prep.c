@@ -76,13 +76,15 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* quality_top: the score of the document at the best fraction's edge (a
- * first pass over the inputs scores them all). */
-static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut, char *err,
-                      size_t errlen) {
+/* The first pass, when the second needs to have seen every document: the
+ * duplicates' clusters (dd), and with quality_top the score at the best
+ * fraction's edge among the documents dedup keeps. */
+static int first_pass(const PrepOptions *o, const Qc *q, int label, Dedup *dd, double *cut,
+                      char *err, size_t errlen) {
     double *all = NULL;
     size_t n = 0, cap = 0, bcap = 0;
     char *buf = NULL, *cbuf = NULL;
+    int top = q && o->quality_top > 0;
     for (int f = 0; f < o->ninputs; f++) {
         DocReader *r = docs_open(o->inputs[f], o->format, o->separator, o->max_line, err, errlen);
         if (!r) {
@@ -92,6 +94,8 @@ static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut,
         const char *text;
         size_t len;
         while (next_doc(r, o, &text, &len, &cbuf, NULL)) {
+            if (dd) dedup_add(dd, text, len);
+            if (!top) continue;
             if (n == cap) {
                 cap = cap ? 2 * cap : 4096;
                 all = realloc(all, cap * sizeof *all);
@@ -101,9 +105,15 @@ static int top_cutoff(const PrepOptions *o, const Qc *q, int label, double *cut,
         }
         docs_close(r);
     }
-    qsort(all, n, sizeof *all, by_value);
-    size_t keep = (size_t)ceil(o->quality_top * (double)n);
-    *cut = n && keep ? all[n - keep] : INFINITY;
+    if (dd) dedup_finish(dd);
+    if (top) {
+        size_t m = 0; /* the scores of the documents dedup keeps */
+        for (size_t i = 0; i < n; i++)
+            if (!dd || dedup_keep(dd, (long)i)) all[m++] = all[i];
+        qsort(all, m, sizeof *all, by_value);
+        size_t keep = (size_t)ceil(o->quality_top * (double)m);
+        *cut = m && keep ? all[m - keep] : INFINITY;
+    }
     free(all), free(buf), free(cbuf);
     return 0;
 }
@@ -121,11 +131,14 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     int label = -1;
     Qc *q = open_scorer(o, &label, err, errlen);
     st->cutoff = o->quality_min;
-    if (o->quality_model &&
-        (!q || (o->quality_top > 0 && top_cutoff(o, q, label, &st->cutoff, err, errlen)))) {
-        qc_free(q), free(json), tok_free(tok);
+    Dedup *dd = o->dedup ? dedup_new(o->dedup) : NULL;
+    if ((o->quality_model && !q) || ((dd || (q && o->quality_top > 0)) &&
+                                     first_pass(o, q, label, dd, &st->cutoff, err, errlen))) {
+        qc_free(q), dedup_free(dd), free(json), tok_free(tok);
         return -1;
     }
+    if (dd) st->dups = dedup_stats(dd);
+    long di = 0; /* documents after cleaning, in reading order (dedup's numbering) */
     SpanDetector *det = o->spans ? spans_new(tok) : NULL;
     int64_t *sp_buf = NULL;
     size_t sp_cap = 0, bcap = 0;
@@ -144,6 +157,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
         const char *text;
         size_t len;
         while (!rc && next_doc(r, o, &text, &len, &cbuf, st->cleaned)) {
+            if (dd && !dedup_keep(dd, di++)) continue; /* counted in st->dups */
             double s = q ? score(q, label, text, len, &buf, &bcap) : 0;
             if (q) {
                 int bin = (int)(s * 10);
@@ -196,6 +210,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     free(json);
     free(buf), free(sp_buf), free(cbuf);
     spans_free(det);
+    dedup_free(dd);
     qc_free(q);
     tok_free(tok);
     return rc;

@@ -6,7 +6,9 @@
  * document and reproducible. Runs in one process.
  *
  * Optionally each document is first normalised and judged by the cleaning
- * rules (clean.h; dropped documents counted by rule), then scored by a quality classifier
+ * rules (clean.h; dropped documents counted by rule), exact and near
+ * duplicates of earlier documents dropped (dedup.h: a first pass sees them
+ * all), then scored by a quality classifier
  * (quality.h: the probability of one of its labels, the document's lines joined with spaces), the
  * score kept as /quality and documents dropped below a threshold or outside the best fraction (a
  * first pass scores them all); and its salient spans are found (spans.h) and kept as /spans.
@@ -15,6 +17,7 @@
 #define ZEROPT_PREP_H
 
 #include "clean.h"
+#include "dedup.h"
 #include "textdocs.h"
 
 #include <stddef.h>
@@ -34,6 +37,7 @@ typedef struct {
     double quality_top;        /* keep the best fraction of documents (0: all) */
     int spans;                 /* detect salient spans (/spans) */
     const CleanRules *clean;   /* normalise and filter documents (clean.h), or NULL */
+    const DedupOptions *dedup; /* drop exact and near duplicates (dedup.h), or NULL */
 } PrepOptions;
 
 typedef struct {
@@ -46,6 +50,7 @@ typedef struct {
     long histogram[10];         /* quality scores of the documents read, in tenths */
     long spans;                 /* salient spans written */
     long cleaned[CLEAN_NRULES]; /* documents dropped by each cleaning rule */
+    DedupStats dups;            /* duplicates dropped (exact, near) */
     int vocab_size;
     double seconds;
 } PrepStats;

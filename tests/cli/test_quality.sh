@@ -14,7 +14,7 @@
 # junk and keeps /quality scores, the best fraction on request; its span
 # detector (--spans) writes /spans that salient-span masking trains on.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 16
+plan 17
 F=tests/fixtures
 sha=$($PY "$LIB/fortune_labels.py" "$TMP") || bail "fortune_labels.py failed"
 want=$($PY -c "import json; print(json.load(open('$F/fasttext_ref.json'))['data_sha256'])")
@@ -158,4 +158,24 @@ ok("prep --clean: every document kept or dropped under one counted rule",
    m and int(m.group(1)) == sum(rules.values()) and int(m.group(1)) + kept == read and len(rules) == 10 and rules["stop_words"] > 0,
    f"{kept} kept, dropped {m.group(1) if m else '?'}: {rules}")
 PY
+# prep --dedup: 40 exact and 40 near copies (one word changed in 60+-word
+# fortunes) of science fortunes appended, all found; originals kept
+$PY - "$TMP" <<'PY' || bail "dedup corpus"
+import random, sys
+d, r = sys.argv[1], random.Random(3)
+docs = [" ".join(x.split()) for x in open("/usr/share/games/fortunes/science").read().split("\n%\n") if len(x.split()) >= 60]
+near = []
+for x in docs[40:80]:
+    w = x.split()
+    w[len(w) // 2] = "zzzchanged"
+    near.append(" ".join(w))
+open(f"{d}/dups.txt", "w").write("\n%\n".join(docs + docs[:40] + near) + "\n")
+open(f"{d}/ndocs", "w").write(str(len(docs)))
+PY
+out=$("$ZEROPT" prep --tokenizer "$TMP/tok.json" --input "$TMP/dups.txt" --separator % --val-fraction 0 \
+    --output "$TMP/dups.h5" --dedup 2>&1)
+kept=$($PY -c "import h5py, sys; print(len(h5py.File(sys.argv[1])['doc_offsets']) - 1)" "$TMP/dups.h5" 2>/dev/null)
+grep -q "duplicates dropped: 40 exact, 40 near" <<<"$out" && [ "$kept" = "$(cat "$TMP/ndocs")" ] &&
+    ok "prep --dedup: 40 exact and 40 near copies dropped, the originals kept  # $kept documents" ||
+    notok "prep --dedup: kept ${kept:-?} of $(cat "$TMP/ndocs"): $(grep duplicates <<<"$out")"
 
