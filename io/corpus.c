@@ -4,6 +4,7 @@
  * or an HDF5 error stack on the terminal.
  */
 #include "corpus.h"
+#include "corpus_set.h"
 
 #include "mpi/err.h"
 #include "h5attr.h"
@@ -38,6 +39,7 @@ typedef struct {
     size_t n_spans, cap_spans;
     int64_t *span_off; /* [n_off] spans before each document (kept in step with off) */
     float *quality;    /* [cap_off] scores by document, or NULL */
+    int64_t *prov;     /* [cap_off][3] source, line, byte offset by document, or NULL */
 } SplitW;
 
 struct CorpusWriter {
@@ -45,16 +47,41 @@ struct CorpusWriter {
     hid_t file, ttype;
     int token_bytes, vocab;
     SplitW s[2];
+    char **sources; /* the input files provenance rows point into */
+    int nsources;
 };
 
 static hid_t make_tokens(hid_t loc, hid_t ttype) {
     hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk = CHUNK_TOKENS;
     hid_t sp = H5Screate_simple(1, &dims, &maxd), pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(pl, 0);
     H5Pset_chunk(pl, 1, &chunk);
     hid_t d = H5Dcreate2(loc, "tokens", ttype, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
     H5Pclose(pl);
     H5Sclose(sp);
     return d;
+}
+
+int corpus_put_meta(int64_t file, const CorpusMeta *meta, const char *format) {
+    int rc = h5_put_attr_str(file, "format", format);
+    rc |= h5_put_attr_i64(file, "version", CORPUS_VERSION);
+    rc |= h5_put_attr_str(file, "tokenizer", meta->tokenizer ? meta->tokenizer : "unknown");
+    rc |= h5_put_attr_i64(file, "vocab_size", meta->vocab_size);
+    const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
+    int ids[] = {meta->pad, meta->unk, meta->cls, meta->sep, meta->mask, meta->bos, meta->eos};
+    for (int i = 0; i < 7; i++) rc |= h5_put_attr_i64(file, nm[i], ids[i]);
+    if (meta->tokenizer_json) {
+        hid_t g = h5_create_group(file, "tokenizer");
+        hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+        H5Tset_size(t, strlen(meta->tokenizer_json) + 1);
+        hid_t d = h5_create_ds(g, "json", t, s);
+        rc |= d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, meta->tokenizer_json) < 0;
+        if (d >= 0) H5Dclose(d);
+        H5Sclose(s);
+        H5Tclose(t);
+        H5Gclose(g);
+    }
+    return rc ? -1 : 0;
 }
 
 CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char *err,
@@ -75,27 +102,10 @@ CorpusWriter *corpus_writer_open(const char *path, const CorpusMeta *meta, char 
         free(w);
         return NULL;
     }
-    hid_t val = H5Gcreate2(w->file, "val", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t val = h5_create_group(w->file, "val");
     w->s[0].tokens = make_tokens(w->file, w->ttype);
     w->s[1].tokens = make_tokens(val, w->ttype);
-    int rc = h5_put_attr_str(w->file, "format", CORPUS_FORMAT);
-    rc |= h5_put_attr_i64(w->file, "version", CORPUS_VERSION);
-    rc |= h5_put_attr_str(w->file, "tokenizer", meta->tokenizer ? meta->tokenizer : "unknown");
-    rc |= h5_put_attr_i64(w->file, "vocab_size", meta->vocab_size);
-    const char *nm[] = {"pad_id", "unk_id", "cls_id", "sep_id", "mask_id", "bos_id", "eos_id"};
-    int ids[] = {meta->pad, meta->unk, meta->cls, meta->sep, meta->mask, meta->bos, meta->eos};
-    for (int i = 0; i < 7; i++) rc |= h5_put_attr_i64(w->file, nm[i], ids[i]);
-    if (meta->tokenizer_json) {
-        hid_t g = H5Gcreate2(w->file, "tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
-        H5Tset_size(t, strlen(meta->tokenizer_json) + 1);
-        hid_t d = H5Dcreate2(g, "json", t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        rc |= d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, meta->tokenizer_json) < 0;
-        if (d >= 0) H5Dclose(d);
-        H5Sclose(s);
-        H5Tclose(t);
-        H5Gclose(g);
-    }
+    int rc = corpus_put_meta(w->file, meta, CORPUS_FORMAT);
     H5Gclose(val);
     for (int i = 0; i < 2; i++) {
         w->s[i].cap_off = 1024;
@@ -153,10 +163,16 @@ int corpus_writer_add(CorpusWriter *w, int split, const int32_t *ids, size_t n, 
             s->quality = realloc(s->quality, s->cap_off * sizeof(float));
             if (!s->quality) z_die("out of memory for quality scores");
         }
+        if (s->prov) {
+            s->prov = realloc(s->prov, s->cap_off * 3 * sizeof(int64_t));
+            if (!s->prov) z_die("out of memory for provenance");
+        }
     }
     s->off[s->n_off] = s->off[s->n_off - 1] + (int64_t)n;
     if (s->span_off) s->span_off[s->n_off] = (int64_t)s->n_spans;
     if (s->quality) s->quality[s->n_off - 1] = 0;
+    if (s->prov)
+        for (int k = 0; k < 3; k++) s->prov[3 * (s->n_off - 1) + k] = -1;
     s->n_off++;
     return 0;
 }
@@ -191,13 +207,50 @@ void corpus_writer_set_quality(CorpusWriter *w, int split, float q) {
     s->quality[s->n_off - 2] = q;
 }
 
+void corpus_writer_set_sources(CorpusWriter *w, const char *const *names, int n) {
+    w->sources = z_calloc((size_t)(n ? n : 1), sizeof *w->sources, "sources");
+    for (int i = 0; i < n; i++) w->sources[i] = z_strdup(names[i]);
+    w->nsources = n;
+}
+
+void corpus_writer_set_provenance(CorpusWriter *w, int split, int64_t source, int64_t line,
+                                  int64_t offset) {
+    SplitW *s = &w->s[split ? 1 : 0];
+    if (s->n_off < 2) return;
+    if (!s->prov) {
+        s->prov = z_malloc(s->cap_off * 3 * sizeof(int64_t), "provenance");
+        for (size_t i = 0; i < 3 * s->cap_off; i++) s->prov[i] = -1;
+    }
+    int64_t *p = s->prov + 3 * (s->n_off - 2);
+    p[0] = source, p[1] = line, p[2] = offset;
+}
+
+/* /sources: the input file names. */
+static int write_sources(CorpusWriter *w) {
+    if (!w->sources) return 0;
+    return h5_put_strings(w->file, "sources", (const char *const *)w->sources, w->nsources);
+}
+
+/* /provenance [n_docs, 3]: each document's source file (a /sources row), its
+ * first line (from 1) and its byte offset there. 0 on success. */
+static int write_provenance(CorpusWriter *w, SplitW *s, int val) {
+    if (!s->prov) return 0;
+    hsize_t dims[2] = {s->n_off - 1, 3};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    hid_t d = h5_create_ds(w->file, val ? "val/provenance" : "provenance", H5T_STD_I64LE, sp);
+    int rc = d < 0 ||
+             (dims[0] && H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->prov) < 0);
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(sp);
+    return rc ? -1 : 0;
+}
+
 /* /quality of a split that has scores. 0 on success. */
 static int write_quality(CorpusWriter *w, SplitW *s, int val) {
     if (!s->quality) return 0;
     hsize_t n = s->n_off - 1;
     hid_t sp = H5Screate_simple(1, &n, NULL);
-    hid_t d = H5Dcreate2(w->file, val ? "val/quality" : "quality", H5T_IEEE_F32LE, sp, H5P_DEFAULT,
-                         H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = h5_create_ds(w->file, val ? "val/quality" : "quality", H5T_IEEE_F32LE, sp);
     int rc = d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->quality) < 0;
     if (d >= 0) H5Dclose(d);
     H5Sclose(sp);
@@ -209,10 +262,8 @@ static int write_spans(CorpusWriter *w, SplitW *s, int val) {
     if (!s->span_off) return 0;
     hsize_t dims[2] = {s->n_spans, 3}, n = s->n_off;
     hid_t sp = H5Screate_simple(2, dims, NULL), so = H5Screate_simple(1, &n, NULL);
-    hid_t d = H5Dcreate2(w->file, val ? "val/spans" : "spans", H5T_STD_I64LE, sp, H5P_DEFAULT,
-                         H5P_DEFAULT, H5P_DEFAULT);
-    hid_t o = H5Dcreate2(w->file, val ? "val/span_offsets" : "span_offsets", H5T_STD_I64LE, so,
-                         H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = h5_create_ds(w->file, val ? "val/spans" : "spans", H5T_STD_I64LE, sp);
+    hid_t o = h5_create_ds(w->file, val ? "val/span_offsets" : "span_offsets", H5T_STD_I64LE, so);
     int rc = d < 0 || o < 0 ||
              (s->n_spans &&
               H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->spans) < 0) ||
@@ -231,20 +282,24 @@ int corpus_writer_close(CorpusWriter *w, char *err, size_t errlen) {
         if (rc == 0) {
             hsize_t n = s->n_off;
             hid_t sp = H5Screate_simple(1, &n, NULL);
-            hid_t d = H5Dcreate2(w->file, i ? "val/doc_offsets" : "doc_offsets", H5T_STD_I64LE, sp,
-                                 H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            hid_t d =
+                h5_create_ds(w->file, i ? "val/doc_offsets" : "doc_offsets", H5T_STD_I64LE, sp);
             if (d < 0 || H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->off) < 0)
                 rc = -1;
             if (d >= 0) H5Dclose(d);
             H5Sclose(sp);
-            if (write_spans(w, s, i) || write_quality(w, s, i)) rc = -1;
+            if (write_spans(w, s, i) || write_quality(w, s, i) || write_provenance(w, s, i))
+                rc = -1;
         }
         if (s->tokens >= 0) H5Dclose(s->tokens);
     }
+    if (rc == 0 && w->file >= 0 && write_sources(w)) rc = -1;
     if (w->file >= 0 && H5Fclose(w->file) < 0) rc = -1;
     for (int i = 0; i < 2; i++)
         free(w->s[i].off), free(w->s[i].buf), free(w->s[i].spans), free(w->s[i].span_off),
-            free(w->s[i].quality);
+            free(w->s[i].quality), free(w->s[i].prov);
+    for (int i = 0; i < w->nsources; i++) free(w->sources[i]);
+    free(w->sources);
     if (rc && err) z_fail(err, errlen, "%s: write failed (disk full?)", w->path);
     free(w);
     return rc;
@@ -263,6 +318,7 @@ static int open_spans(Corpus *c, hid_t f, const char *pre, char *err, size_t err
     hid_t d = H5Dopen2(f, dsn, H5P_DEFAULT);
     if (d < 0) return z_fail(err, errlen, "%s: cannot open /%s", c->path, dsn);
     c->hid_spans = d;
+    c->has_spans = 1;
     hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
     int cls = H5Tget_class(t), nd = H5Sget_simple_extent_ndims(sp);
     hsize_t dims[2] = {0, 0};
@@ -298,6 +354,23 @@ static int open_spans(Corpus *c, hid_t f, const char *pre, char *err, size_t err
     return 0;
 }
 
+/* /tokenizer/json, when the file has it (else c->tokenizer_json stays NULL). */
+static void read_tokenizer_json(Corpus *c, hid_t f) {
+    if (H5Lexists(f, "tokenizer", H5P_DEFAULT) > 0 &&
+        H5Lexists(f, "tokenizer/json", H5P_DEFAULT) > 0) {
+        hid_t jd = H5Dopen2(f, "tokenizer/json", H5P_DEFAULT);
+        hid_t jt = H5Dget_type(jd);
+        if (H5Tget_class(jt) == H5T_STRING && H5Tis_variable_str(jt) <= 0) {
+            size_t js = H5Tget_size(jt);
+            c->tokenizer_json = z_calloc(js + 1, 1, "tokenizer json");
+            if (H5Dread(jd, jt, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->tokenizer_json) < 0)
+                free(c->tokenizer_json), c->tokenizer_json = NULL;
+        }
+        H5Tclose(jt);
+        H5Dclose(jd);
+    }
+}
+
 static int open_split(Corpus *c, const char *path, const char *split, char *err, size_t errlen) {
     snprintf(c->path, sizeof c->path, "%s", path);
     snprintf(c->split, sizeof c->split, "%s", split ? split : "");
@@ -310,7 +383,8 @@ static int open_split(Corpus *c, const char *path, const char *split, char *err,
     if (f < 0) return z_fail(err, errlen, "%s: cannot open as HDF5", path);
     c->hid_file = f;
     char *fmt = h5_attr_str(f, "format");
-    int bad = !fmt || strcmp(fmt, CORPUS_FORMAT);
+    int set = fmt && !strcmp(fmt, CORPUS_SET_FORMAT);
+    int bad = !fmt || (strcmp(fmt, CORPUS_FORMAT) && !set);
     free(fmt);
     if (bad) return z_fail(err, errlen, "%s: not a zeropt corpus (format attribute)", path);
     int64_t v;
@@ -321,6 +395,10 @@ static int open_split(Corpus *c, const char *path, const char *split, char *err,
     int *dst[] = {&c->meta.pad,  &c->meta.unk, &c->meta.cls, &c->meta.sep,
                   &c->meta.mask, &c->meta.bos, &c->meta.eos};
     for (int i = 0; i < 7; i++) *dst[i] = h5_attr_i64(f, nm[i], &v) ? -1 : (int)v;
+    if (set) {
+        read_tokenizer_json(c, f);
+        return corpus_set_open(c, err, errlen);
+    }
 
     char dsn[64];
     snprintf(dsn, sizeof dsn, "%stokens", pre);
@@ -375,19 +453,7 @@ static int open_split(Corpus *c, const char *path, const char *split, char *err,
         return z_fail(err, errlen, "%s: the %s split is empty (no tokens)", path,
                       c->split[0] ? "val" : "train");
     if (open_spans(c, f, pre, err, errlen)) return -1;
-    if (H5Lexists(f, "tokenizer", H5P_DEFAULT) > 0 &&
-        H5Lexists(f, "tokenizer/json", H5P_DEFAULT) > 0) {
-        hid_t jd = H5Dopen2(f, "tokenizer/json", H5P_DEFAULT);
-        hid_t jt = H5Dget_type(jd);
-        if (H5Tget_class(jt) == H5T_STRING && H5Tis_variable_str(jt) <= 0) {
-            size_t js = H5Tget_size(jt);
-            c->tokenizer_json = z_calloc(js + 1, 1, "tokenizer json");
-            if (H5Dread(jd, jt, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->tokenizer_json) < 0)
-                free(c->tokenizer_json), c->tokenizer_json = NULL;
-        }
-        H5Tclose(jt);
-        H5Dclose(jd);
-    }
+    read_tokenizer_json(c, f);
     return 0;
 }
 
@@ -401,6 +467,7 @@ int corpus_open(Corpus *c, const char *path, const char *split, char *err, size_
 }
 
 int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err, size_t errlen) {
+    if (c->set) return corpus_set_read(c, start, count, out, err, errlen);
     if (start < 0 || count < 0 || start + count > c->n_tokens)
         return z_fail(err, errlen, "%s: read [%ld, %ld) outside %ld tokens", c->path, (long)start,
                       (long)(start + count), (long)c->n_tokens);
@@ -422,6 +489,7 @@ int corpus_read(Corpus *c, int64_t start, int64_t count, int32_t *out, char *err
 }
 
 int corpus_read_quality(Corpus *c, float *out, char *err, size_t errlen) {
+    if (c->set) return corpus_set_read_quality(c, out, err, errlen);
     char dsn[32];
     snprintf(dsn, sizeof dsn, "%squality", c->split[0] ? "val/" : "");
     hid_t f = (hid_t)c->hid_file;
@@ -447,6 +515,7 @@ int corpus_read_quality(Corpus *c, float *out, char *err, size_t errlen) {
 int corpus_read_spans(Corpus *c, int64_t d0, int64_t d1, int64_t *out, int64_t cap, int64_t *n,
                       char *err, size_t errlen) {
     *n = 0;
+    if (c->set) return corpus_set_read_spans(c, d0, d1, out, cap, n, err, errlen);
     if (!c->span_off || d1 <= d0) return 0;
     int64_t a = c->span_off[d0], b = c->span_off[d1];
     if (b - a > cap) b = a + cap;
@@ -459,21 +528,43 @@ int corpus_read_spans(Corpus *c, int64_t d0, int64_t d1, int64_t *out, int64_t c
     if (rc < 0)
         return z_fail(err, errlen, "%s: cannot read %sspans [%ld, %ld)", c->path,
                       c->split[0] ? "/val/" : "/", (long)a, (long)b);
+    for (int64_t i = b - 1; i >= a; i--) /* rows of 3 → rows of 4, from the back */
+        for (int k = 2; k >= 0; k--) out[4 * (i - a) + 1 + k] = out[3 * (i - a) + k];
     for (int64_t d = d0, i = a; d < d1; d++)
         for (; i < c->span_off[d + 1] && i < b; i++) {
-            const int64_t *r = out + 3 * (i - a);
-            if (r[0] < 0 || r[0] >= r[1] || r[1] > c->offsets[d + 1] - c->offsets[d])
+            int64_t *r = out + 4 * (i - a);
+            r[0] = d;
+            if (r[1] < 0 || r[1] >= r[2] || r[2] > c->offsets[d + 1] - c->offsets[d])
                 return z_fail(err, errlen,
                               "%s: %sspans row %ld: [%ld, %ld) is not inside document %ld (%ld "
                               "tokens)",
-                              c->path, c->split[0] ? "/val/" : "/", (long)i, (long)r[0], (long)r[1],
+                              c->path, c->split[0] ? "/val/" : "/", (long)i, (long)r[1], (long)r[2],
                               (long)d, (long)(c->offsets[d + 1] - c->offsets[d]));
         }
     *n = b - a;
     return 0;
 }
 
+int64_t corpus_off(Corpus *c, int64_t d) {
+    return c->set ? corpus_set_off(c, d) : c->offsets[d];
+}
+
+int64_t corpus_doc_at(Corpus *c, int64_t p) {
+    if (c->set) return corpus_set_doc_at(c, p);
+    const int64_t *off = c->offsets;
+    int64_t lo = 0, hi = c->n_docs - 1; /* last d with off[d] + d <= p */
+    while (lo < hi) {
+        int64_t mid = (lo + hi + 1) / 2;
+        if (off[mid] + mid <= p)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
 void corpus_close(Corpus *c) {
+    corpus_set_close(c);
     if (c->hid_spans >= 0) H5Dclose((hid_t)c->hid_spans);
     free(c->span_off);
     if (c->hid_tokens >= 0) H5Dclose((hid_t)c->hid_tokens);

@@ -4,6 +4,9 @@
 #include "cmd.h"
 
 #include "src/prep/prep.h"
+#include "src/prep/report.h"
+
+#include "mpi/comm.h"
 
 #include "mpi/err.h"
 
@@ -32,27 +35,20 @@ const char USAGE_PREP[] =
     "    min_words=5 changes one (0 turns it off), --bad-words drops documents with a listed "
     "word.\n"
     "    --dedup: exact duplicates and near ones (MinHash-LSH over 5-word shingles, Jaccard\n"
-    "    >= J, default 0.8; 0: exact only) dropped, the first of each kept.\n";
-
-/* prep writes one file from one process: refuse to run as several ranks,
- * which would all write the same file. */
-static void refuse_parallel(void) {
-    const char *size[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"};
-    const char *rank[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
-    for (int i = 0; i < 3; i++) {
-        const char *v = getenv(size[i]), *r = getenv(rank[i]);
-        if (!v || atoi(v) <= 1) continue;
-        if (r && atoi(r) != 0) exit(1); /* rank 0 alone explains */
-        z_die_all("prep: runs as one process (launched as %s ranks); run it without mpirun", v);
-    }
-}
+    "    >= J, default 0.8; 0: exact only) dropped, the first of each kept.\n"
+    "    [--shard-tokens N] [--chunk-bytes N] [--stats FILE.json]\n"
+    "    --shard-tokens 100M: shards of about N tokens (OUT-00000.h5, ...) and the index OUT,\n"
+    "    which train reads as one corpus. Under mpirun the ranks share the files (ranges of\n"
+    "    --chunk-bytes, default 64M, of uncompressed ones) and dedup across each other; the\n"
+    "    output is the same, byte for byte, at any rank count. --stats: the report as JSON.\n";
 
 int cmd_prep(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_PREP)) return 0;
-    refuse_parallel();
+    comm_init(&argc, &argv);
     const char *inputs[MAX_INPUTS];
-    PrepOptions o = {inputs, 0,    NULL, NULL, NULL, DOCS_TEXT, 0.02, 0,   1234,
-                     0,      NULL, NULL, 0,    0,    0,         NULL, NULL};
+    PrepOptions o = {inputs, 0,    NULL, NULL, NULL, DOCS_TEXT, 0.02, 0, 1234, 0,
+                     NULL,   NULL, 0,    0,    0,    NULL,      NULL, 0, 0};
+    const char *stats = NULL;
     CleanRules rules;
     clean_default_rules(&rules);
     DedupOptions dedup;
@@ -99,6 +95,20 @@ int cmd_prep(int argc, char **argv) {
             o.val_fraction = strtod(v, &end);
             if (*end || o.val_fraction < 0 || o.val_fraction >= 1)
                 z_die_all("prep: --val-fraction %s: expected a number in [0, 1)", v);
+        } else if (!strcmp(a, "--stats"))
+            stats = v;
+        else if (!strcmp(a, "--shard-tokens") || !strcmp(a, "--chunk-bytes")) {
+            char *end;
+            double x = strtod(v, &end);
+            double mul = !*end                                    ? 1
+                         : !strcmp(end, "K") || !strcmp(end, "k") ? 1e3
+                         : !strcmp(end, "M")                      ? 1e6
+                         : !strcmp(end, "G")                      ? 1e9
+                                                                  : -1;
+            if (mul < 0 || !(x * mul >= 1) || x * mul > 9e18)
+                z_die_all("prep: %s %s: expected a positive count (K, M, G allowed)", a, v);
+            *(!strcmp(a, "--shard-tokens") ? &o.shard_tokens : &o.chunk_bytes) =
+                (long long)(x * mul);
         } else if (!strcmp(a, "--max-line"))
             o.max_line = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--seed"))
@@ -142,35 +152,16 @@ int cmd_prep(int argc, char **argv) {
     if (o.quality_min > 0 && o.quality_top > 0)
         z_die_all("prep: --quality-min and --quality-top: choose one");
     PrepStats st;
-    if (prep_corpus(&o, &st, err, sizeof err)) z_die_all("%s", err);
-    printf("prep: %d input file(s), %ld documents, %ld bytes of text\n", o.ninputs, st.docs.docs,
-           st.docs.bytes);
-    printf("prep: %ld documents kept (%ld train, %ld validation); skipped %ld empty, %ld with no "
-           "tokens\n",
-           st.kept, st.kept - st.val, st.val, st.docs.empty, st.no_tokens);
-    printf("prep: repaired %ld documents with invalid UTF-8, cut %ld over-long lines, skipped %ld "
-           "bad JSON lines, %ld truncated gzip file(s)\n",
-           st.docs.invalid_utf8, st.docs.long_lines, st.docs.bad_json, st.docs.truncated);
-    if (o.quality_model) {
-        printf("prep: quality (%s, label %s): %ld documents dropped below %.4f; scores in tenths:",
-               o.quality_model, o.quality_label, st.low_quality, st.cutoff);
-        for (int b = 0; b < 10; b++) printf(" %ld", st.histogram[b]);
-        printf("\n");
+    if (prep_corpus(&o, &st, err, sizeof err))
+        z_exit_agreed(st.alike && z_rank() != 0 ? NULL : err);
+    if (z_rank() == 0) {
+        prep_report_print(stdout, &o, &st);
+        if (stats && prep_report_json(stats, &o, &st, err, sizeof err)) {
+            fprintf(stderr, "zeropt: rank 0: prep: %s\n", err);
+            exit(1);
+        }
     }
-    if (o.spans) printf("prep: %ld salient spans\n", st.spans);
-    if (o.clean) {
-        long all = 0;
-        for (int r = 0; r < CLEAN_NRULES; r++) all += st.cleaned[r];
-        printf("prep: cleaning dropped %ld documents:", all);
-        for (int r = 0; r < CLEAN_NRULES; r++) printf(" %s %ld", clean_rule_name(r), st.cleaned[r]);
-        printf("\n");
-    }
-    if (o.dedup)
-        printf("prep: duplicates dropped: %ld exact, %ld near (MinHash %d x %d at Jaccard %.2f)\n",
-               st.dups.exact, st.dups.near, st.dups.bands, st.dups.rows, dedup.threshold);
     clean_free_rules(&rules);
-    printf("prep: %ld train tokens, %ld validation tokens, vocab %d (%s ids) -> %s in %.1f s\n",
-           st.tokens[0], st.tokens[1], st.vocab_size, st.vocab_size <= 65535 ? "uint16" : "uint32",
-           o.output, st.seconds);
+    comm_finalize();
     return 0;
 }

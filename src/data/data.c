@@ -134,31 +134,23 @@ void data_close(DataSource *d) {
 }
 
 /* Document containing stream position p (its tokens or its separator). */
-static int64_t doc_of(const DataSource *d, int64_t p) {
-    const int64_t *off = d->corpus.offsets;
-    int64_t lo = 0, hi = d->corpus.n_docs - 1; /* last d with off[d] + d <= p */
-    while (lo < hi) {
-        int64_t mid = (lo + hi + 1) / 2;
-        if (off[mid] + mid <= p)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
+static int64_t doc_of(DataSource *d, int64_t p) {
+    return corpus_doc_at(&d->corpus, p);
 }
 
 /* One hyperslab read for the tokens, separators inserted at document ends. */
 int data_read_stream(DataSource *d, int64_t a, int64_t n, int32_t *out, char *err, size_t errlen) {
-    const int64_t *off = d->corpus.offsets;
+    Corpus *c = &d->corpus;
     int64_t d0 = doc_of(d, a), d1 = doc_of(d, a + n - 1);
     /* token index of a stream position: p − (its document index) clipped to its doc */
-    int64_t t0 = a - d0 < off[d0 + 1] ? a - d0 : off[d0 + 1];
-    int64_t t1 = (a + n - 1) - d1 < off[d1 + 1] ? (a + n - 1) - d1 + 1 : off[d1 + 1];
+    int64_t e0 = corpus_off(c, d0 + 1), e1 = corpus_off(c, d1 + 1);
+    int64_t t0 = a - d0 < e0 ? a - d0 : e0;
+    int64_t t1 = (a + n - 1) - d1 < e1 ? (a + n - 1) - d1 + 1 : e1;
     int32_t *tok = out + n - (t1 - t0); /* read into the tail, expand forward */
     if (t1 > t0 && corpus_read(&d->corpus, t0, t1 - t0, tok, err, errlen)) return -1;
     int64_t ti = 0, p = a;
     for (int64_t doc = d0; doc <= d1; doc++) {
-        int64_t e = off[doc + 1] + doc; /* the document's tokens end at e, its separator */
+        int64_t e = corpus_off(c, doc + 1) + doc; /* its tokens end at e, its separator */
         for (; p < a + n && p < e; p++) out[p - a] = tok[ti++];
         if (p < a + n && p == e) out[p++ - a] = d->sep;
     }
@@ -183,12 +175,11 @@ int data_window(DataSource *d, int64_t k, int32_t *out, char *err, size_t errlen
         }
         i = lo;
     }
-    const int64_t *off = d->corpus.offsets;
     if (d->docs) { /* document i, cut to the window */
-        int64_t n = off[i + 1] - off[i];
+        int64_t o = corpus_off(&d->corpus, i), n = corpus_off(&d->corpus, i + 1) - o;
         d->window_len = n < d->stride ? n : d->stride;
-        d->window_doc0 = d->window_doc1 = i, d->window_start = off[i] + i;
-        return d->window_len ? corpus_read(&d->corpus, off[i], d->window_len, out, err, errlen) : 0;
+        d->window_doc0 = d->window_doc1 = i, d->window_start = o + i;
+        return d->window_len ? corpus_read(&d->corpus, o, d->window_len, out, err, errlen) : 0;
     }
     d->window_len = d->stride + d->extra;
     d->window_start = i * d->stride;

@@ -55,7 +55,7 @@ int obj_set_masking(Objective *o, DataSource *d, const MaskConfig *mk, long step
     o->mk_steps = mk->schedule_steps > 0 ? mk->schedule_steps : steps;
     o->cont = cont;
     if (o->kind != OBJ_MLM || mk->scheme == MASK_TOKEN) return 0;
-    if (mk->scheme == MASK_SALIENT && !d->corpus.span_off)
+    if (mk->scheme == MASK_SALIENT && !d->corpus.has_spans)
         return z_fail(err, errlen,
                       "%s: [mask] scheme = salient needs salient spans: the %s split has no "
                       "/%sspans dataset",
@@ -68,7 +68,7 @@ int obj_set_masking(Objective *o, DataSource *d, const MaskConfig *mk, long step
     o->pm = z_calloc(T, 1, "mask scratch");
     o->sal = z_malloc(2 * T * sizeof *o->sal, "mask scratch");
     o->spans_cap = 4 * (int64_t)T;
-    o->spans = z_malloc((size_t)o->spans_cap * 3 * sizeof *o->spans, "mask scratch");
+    o->spans = z_malloc((size_t)o->spans_cap * 4 * sizeof *o->spans, "mask scratch");
     return 0;
 }
 
@@ -85,13 +85,11 @@ int obj_window_spans(Objective *o, DataSource *d, int n, char *err, size_t errle
     if (corpus_read_spans(&d->corpus, d->window_doc0, d->window_doc1 + 1, o->spans, o->spans_cap,
                           &got, err, errlen))
         return -1;
-    const int64_t *off = d->corpus.offsets, *so = d->corpus.span_off;
-    int64_t doc = d->window_doc0;
     for (int64_t i = 0; i < got && ns < o->T; i++) {
-        while (so[d->window_doc0] + i >= so[doc + 1]) doc++;
+        const int64_t *r = o->spans + 4 * i; /* document, start, end, kind */
         /* token x of document doc sits at window position x + doc − window_start */
-        int64_t p = off[doc] + o->spans[3 * i] + doc - d->window_start;
-        int64_t len = o->spans[3 * i + 1] - o->spans[3 * i];
+        int64_t p = corpus_off(&d->corpus, r[0]) + r[1] + r[0] - d->window_start;
+        int64_t len = r[2] - r[1];
         if (p < 0 || p + len > n) continue; /* not wholly inside */
         o->sal[2 * ns] = (int32_t)p + 1, o->sal[2 * ns + 1] = (int32_t)(p + len) + 1;
         ns++;

@@ -19,6 +19,7 @@ struct Dedup {
     uint8_t *drop;  /* [n] 1 exact, 2 near */
     long *parent;   /* union-find */
     long exact, near;
+    long all_docs; /* over every rank (dedup_set_result), else 0 */
 };
 
 void dedup_default_options(DedupOptions *o) {
@@ -150,16 +151,10 @@ void dedup_finish(Dedup *d) {
     if (d->o.threshold > 0 && n) {
         d->parent = z_malloc((size_t)n * sizeof *d->parent, "dedup clusters");
         for (long i = 0; i < n; i++) d->parent[i] = i;
-        int P = d->o.perms, R = d->rows;
         for (int b = 0; b < d->bands; b++) {
             long m = 0;
-            for (long i = 0; i < n; i++) {
-                if (d->drop[i]) continue;
-                const uint32_t *s = d->sig + (size_t)i * P + (size_t)b * R;
-                uint64_t h = k_rng_child(0xBA4D, (uint64_t)b);
-                for (int r = 0; r < R; r++) h = k_rng_mix(h ^ s[r]);
-                k[m++] = (Keyed){h, i};
-            }
+            for (long i = 0; i < n; i++)
+                if (!d->drop[i]) k[m++] = (Keyed){dedup_band_key(d, i, b), i};
             qsort(k, (size_t)m, sizeof *k, by_key);
             for (long i = 1, first = 0; i < m; i++) {
                 if (k[i].key != k[first].key) {
@@ -176,12 +171,51 @@ void dedup_finish(Dedup *d) {
     free(k);
 }
 
+long dedup_count(const Dedup *d) {
+    return d->n;
+}
+
+int dedup_band_count(const Dedup *d) {
+    return d->o.threshold > 0 ? d->bands : 0;
+}
+
+const uint64_t *dedup_hash(const Dedup *d, long i) {
+    return d->hash + 2 * i;
+}
+
+const uint32_t *dedup_signature(const Dedup *d, long i) {
+    return d->sig + (size_t)i * d->o.perms;
+}
+
+uint64_t dedup_band_key(const Dedup *d, long i, int b) {
+    const uint32_t *s = d->sig + (size_t)i * d->o.perms + (size_t)b * d->rows;
+    uint64_t h = k_rng_child(0xBA4D, (uint64_t)b);
+    for (int r = 0; r < d->rows; r++) h = k_rng_mix(h ^ s[r]);
+    return h;
+}
+
+double dedup_sig_similarity(const Dedup *d, const uint32_t *a, const uint32_t *b) {
+    int P = d->o.perms, eq = 0;
+    for (int p = 0; p < P; p++) eq += a[p] == b[p];
+    return (double)eq / P;
+}
+
+const DedupOptions *dedup_options(const Dedup *d) {
+    return &d->o;
+}
+
+void dedup_set_result(Dedup *d, uint8_t *drop, long all_docs, long exact, long near) {
+    free(d->drop);
+    d->drop = drop;
+    d->all_docs = all_docs, d->exact = exact, d->near = near;
+}
+
 int dedup_keep(const Dedup *d, long i) {
     return i < 0 || i >= d->n || !d->drop || !d->drop[i];
 }
 
 DedupStats dedup_stats(const Dedup *d) {
-    DedupStats s = {d->n, d->exact, d->near, d->bands, d->rows};
+    DedupStats s = {d->all_docs ? d->all_docs : d->n, d->exact, d->near, d->bands, d->rows};
     return s;
 }
 

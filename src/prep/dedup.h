@@ -44,6 +44,23 @@ typedef struct {
     int bands, rows;
 } DedupStats;
 DedupStats dedup_stats(const Dedup *d);
+/* Clusters over every rank (dedup_mpi.c): each rank added its own documents;
+ * gid[i] numbers its i-th in the global reading order. Collective. */
+void dedup_finish_all(Dedup *d, const int64_t *gid);
+
+/* For dedup_finish_all: the documents added, the near-duplicate bands (0
+ * when near duplicates are off), document i's 128-bit exact hash, its
+ * signature, the key of its band b, the similarity of two signatures, the
+ * options, and the result to install (drop[i]: 0 kept, 1 exact, 2 near;
+ * taken over; counts over every rank). */
+long dedup_count(const Dedup *d);
+int dedup_band_count(const Dedup *d);
+const uint64_t *dedup_hash(const Dedup *d, long i);
+const uint32_t *dedup_signature(const Dedup *d, long i);
+uint64_t dedup_band_key(const Dedup *d, long i, int b);
+double dedup_sig_similarity(const Dedup *d, const uint32_t *a, const uint32_t *b);
+const DedupOptions *dedup_options(const Dedup *d);
+void dedup_set_result(Dedup *d, uint8_t *drop, long all_docs, long exact, long near);
 /* The estimated Jaccard similarity of documents i and j (tests). */
 double dedup_similarity(const Dedup *d, long i, long j);
 void dedup_free(Dedup *d);

@@ -1,31 +1,134 @@
 /*
- * prep.c — text → corpus.h5 (see prep.h).
+ * prep.c — text → corpus on one or many ranks (see prep.h). Three phases,
+ * collective over MPI_COMM_WORLD:
+ *
+ *  1. read: the inputs are cut into units (a compressed file whole, or a
+ *     byte range of an uncompressed one: textdocs.h), spread over the ranks
+ *     by size; each rank cleans, hashes (dedup), scores and tokenizes the
+ *     documents of its units and spills them, unit by unit, to
+ *     <output>.parts/ (spill.h);
+ *  2. decide: duplicates across all ranks (dedup_finish_all), the quality
+ *     cut-off over all scores, and so which documents are kept, numbered in
+ *     reading order over all inputs; the held-out split by that number;
+ *  3. write: the kept documents in order, into one corpus or into shards of
+ *     about shard_tokens tokens (a document goes to the shard its first
+ *     token falls in), each shard written whole by one rank from the spills;
+ *     rank 0 writes the index (corpus_set.h).
+ *
+ * Nothing written depends on the number of ranks or on the units: the same
+ * input gives the same files, byte for byte, at 1, 2 or 4 ranks.
  */
 #include "prep.h"
 
 #include "quality.h"
 #include "spans.h"
+#include "spill.h"
 
 #include "src/tokenizer/tokenizer.h"
 
 #include "io/corpus.h"
+#include "io/corpus_set.h"
 #include "kernels/clock.h"
 #include "kernels/rng.h"
 #include "mpi/err.h"
+#include "mpi/exchange.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static int fail_removing(CorpusWriter *w, const char *out) {
-    if (w) corpus_writer_close(w, NULL, 0);
-    remove(out);
-    return -1;
+#define DEFAULT_CHUNK ((int64_t)64 << 20)
+
+typedef struct {
+    int file;
+    int64_t begin, end, bytes; /* end < 0: to the end of the file */
+    int rank;                  /* the rank that reads it */
+} Unit;
+
+/* What phase 1 keeps in memory of each document it read (local order). */
+typedef struct {
+    int32_t ntok, unit;
+    float score;
+} Seen;
+
+typedef struct {
+    const PrepOptions *o;
+    int me, P;
+    Unit *u;
+    int nu;
+    char *parts; /* the spill directory */
+    Tokenizer *tok;
+    CorpusMeta meta;
+    Qc *q;
+    int label;
+    Dedup *dd;
+    Seen *seen;
+    int64_t nseen, capseen;
+    int64_t *unit_first; /* [nu] local index of each unit's first document (own units) */
+    /* per unit, summed over the ranks: documents, lines, kept documents, kept tokens */
+    int64_t *udocs, *ulines, *ukept, *utok;
+    uint8_t *keep; /* [nseen] */
+} Run;
+
+/* ---- phase 0: the units ------------------------------------------------ */
+
+static int plan_units(Run *R, char *err, size_t errlen) {
+    const PrepOptions *o = R->o;
+    int64_t chunk = o->chunk_bytes > 0 ? o->chunk_bytes : DEFAULT_CHUNK;
+    int cap = 0;
+    for (int f = 0; f < o->ninputs; f++) {
+        const char *path = o->inputs[f];
+        FILE *fp = fopen(path, "rb");
+        if (!fp) return z_fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        struct stat sb;
+        int isdir = fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode);
+        unsigned char magic[2] = {0, 0};
+        size_t got = isdir ? 0 : fread(magic, 1, 2, fp);
+        fclose(fp);
+        if (isdir) return z_fail(err, errlen, "cannot read %s: it is a directory", path);
+        int64_t size = (int64_t)sb.st_size;
+        int gz = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        int64_t k = gz || size <= chunk ? 1 : (size + chunk - 1) / chunk;
+        for (int64_t j = 0; j < k; j++) {
+            if (R->nu == cap) {
+                cap = cap ? 2 * cap : 64;
+                R->u = realloc(R->u, (size_t)cap * sizeof *R->u);
+                if (!R->u) z_die("out of memory (units)");
+            }
+            Unit *u = &R->u[R->nu++];
+            u->file = f, u->begin = j * chunk, u->end = j + 1 < k ? (j + 1) * chunk : -1;
+            u->bytes = (j + 1 < k ? (j + 1) * chunk : size) - j * chunk;
+            u->rank = 0;
+        }
+    }
+    /* largest first, each to the least loaded rank (the same on every rank) */
+    int *ord = z_malloc((size_t)(R->nu ? R->nu : 1) * sizeof *ord, "unit order");
+    for (int i = 0; i < R->nu; i++) ord[i] = i;
+    for (int i = 1; i < R->nu; i++) /* insertion sort: stable, units are few */
+        for (int j = i; j > 0 && R->u[ord[j]].bytes > R->u[ord[j - 1]].bytes; j--) {
+            int t = ord[j];
+            ord[j] = ord[j - 1], ord[j - 1] = t;
+        }
+    int64_t *load = z_calloc((size_t)R->P, sizeof *load, "rank loads");
+    for (int i = 0; i < R->nu; i++) {
+        int best = 0;
+        for (int r = 1; r < R->P; r++)
+            if (load[r] < load[best]) best = r;
+        R->u[ord[i]].rank = best;
+        load[best] += R->u[ord[i]].bytes + 1;
+    }
+    free(ord), free(load);
+    return 0;
 }
 
+/* ---- phase 1: read, clean, hash, score, tokenize, spill ----------------- */
+
 /* The next document of a reader, cleaned when asked (those failing a rule
- * skipped and, with cleaned, counted); 0 at the end. */
+ * skipped and counted); 0 at the end. */
 static int next_doc(DocReader *r, const PrepOptions *o, const char **text, size_t *len, char **buf,
                     long *cleaned) {
     while (docs_next(r, text, len)) {
@@ -36,14 +139,13 @@ static int next_doc(DocReader *r, const PrepOptions *o, const char **text, size_
             *text = *buf;
             return 1;
         }
-        if (cleaned) cleaned[rule]++;
+        cleaned[rule]++;
     }
     return 0;
 }
 
 /* The classifier and the index of the label that scores documents. */
 static Qc *open_scorer(const PrepOptions *o, int *label, char *err, size_t errlen) {
-    if (!o->quality_model) return NULL;
     Qc *q = qc_load(o->quality_model, err, errlen);
     if (!q) return NULL;
     const char *want = o->quality_label ? o->quality_label : "";
@@ -71,147 +173,375 @@ static double score(const Qc *q, int label, const char *text, size_t len, char *
     return qc_prob(q, *buf, len, label);
 }
 
+static void remember(Run *R, int32_t ntok, int unit, double s) {
+    if (R->nseen == R->capseen) {
+        R->capseen = R->capseen ? 2 * R->capseen : 4096;
+        R->seen = realloc(R->seen, (size_t)R->capseen * sizeof *R->seen);
+        if (!R->seen) z_die("out of memory (documents read)");
+    }
+    R->seen[R->nseen++] = (Seen){ntok, unit, (float)s};
+}
+
+static int read_unit(Run *R, int ui, PrepStats *st, char *err, size_t errlen) {
+    const PrepOptions *o = R->o;
+    const Unit *u = &R->u[ui];
+    const char *path = o->inputs[u->file];
+    DocReader *r =
+        docs_open_range(path, o->format, o->separator, o->max_line, u->begin, u->end, err, errlen);
+    if (!r) return -1;
+    Spill *sp = spill_create(R->parts, ui, err, errlen);
+    if (!sp) {
+        docs_close(r);
+        return -1;
+    }
+    SpanDetector *det = o->spans ? spans_new(R->tok) : NULL;
+    int32_t *ids = NULL;
+    int64_t *spans = NULL;
+    size_t cap = 0, scap = 0, bcap = 0;
+    char *buf = NULL, *cbuf = NULL;
+    const char *text;
+    size_t len;
+    int rc = 0;
+    R->unit_first[ui] = R->nseen;
+    if (u->bytes == 0) st->empty_files++;
+    while (!rc && next_doc(r, o, &text, &len, &cbuf, st->cleaned)) {
+        SpillRec rec = {0, 0, 0, 0, 0, 0};
+        long line;
+        docs_where(r, &line, &rec.offset);
+        rec.line = line;
+        if (R->dd) dedup_add(R->dd, text, len);
+        double s = R->q ? score(R->q, R->label, text, len, &buf, &bcap) : 0;
+        rec.score = (float)s;
+        int low = R->q && o->quality_min > 0 && s < o->quality_min; /* dropped whatever else */
+        size_t n = low ? 0 : tok_encode_opt(R->tok, text, len, o->special_as_text, &ids, &cap);
+        if (n > INT32_MAX) n = 0; /* (a 2^31-token document: no corpus row holds it) */
+        rec.ntok = (int32_t)n;
+        if (det && n) {
+            if (scap < n) {
+                scap = n;
+                spans = realloc(spans, 3 * scap * sizeof *spans);
+                if (!spans) z_die("out of memory (spans)");
+            }
+            rec.nspans = (int32_t)spans_find(det, ids, n, spans, scap);
+        }
+        remember(R, rec.ntok, ui, s);
+        rc = spill_put(sp, &rec, ids, spans, err, errlen);
+    }
+    R->udocs[ui] = R->nseen - R->unit_first[ui];
+    R->ulines[ui] = docs_lines(r);
+    DocStats s = docs_stats(r);
+    st->docs.docs += s.docs, st->docs.empty += s.empty, st->docs.invalid_utf8 += s.invalid_utf8;
+    st->docs.long_lines += s.long_lines, st->docs.bad_json += s.bad_json;
+    st->docs.truncated += s.truncated, st->docs.bytes += s.bytes;
+    if (docs_error(r))
+        fprintf(stderr, "zeropt: rank %d: prep: warning: %s\n", R->me, docs_error(r));
+    docs_close(r);
+    if (spill_close(sp, err, errlen)) rc = -1;
+    free(ids), free(spans), free(buf), free(cbuf);
+    spans_free(det);
+    return rc;
+}
+
+/* ---- phase 2: decide ---------------------------------------------------- */
+
 static int by_value(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* The first pass, when the second needs to have seen every document: the
- * duplicates' clusters (dd), and with quality_top the score at the best
- * fraction's edge among the documents dedup keeps. */
-static int first_pass(const PrepOptions *o, const Qc *q, int label, Dedup *dd, double *cut,
-                      char *err, size_t errlen) {
-    double *all = NULL;
-    size_t n = 0, cap = 0, bcap = 0;
-    char *buf = NULL, *cbuf = NULL;
-    int top = q && o->quality_top > 0;
-    for (int f = 0; f < o->ninputs; f++) {
-        DocReader *r = docs_open(o->inputs[f], o->format, o->separator, o->max_line, err, errlen);
-        if (!r) {
-            free(all), free(buf);
-            return -1;
-        }
-        const char *text;
-        size_t len;
-        while (next_doc(r, o, &text, &len, &cbuf, NULL)) {
-            if (dd) dedup_add(dd, text, len);
-            if (!top) continue;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 4096;
-                all = realloc(all, cap * sizeof *all);
-                if (!all) z_die("out of memory (quality scores)");
+/* The keep flag of every local document, the quality cut-off and the per-unit
+ * kept counts. Collective. */
+static int decide(Run *R, PrepStats *st, char *err, size_t errlen) {
+    const PrepOptions *o = R->o;
+    xch_sum_i64(R->udocs, R->nu, "prep documents per unit");
+    xch_sum_i64(R->ulines, R->nu, "prep lines per unit");
+    int64_t *gid = z_malloc((size_t)(R->nseen ? R->nseen : 1) * sizeof *gid, "document numbers");
+    int64_t base = 0;
+    for (int u = 0; u < R->nu; u++) {
+        if (R->u[u].rank == R->me)
+            for (int64_t k = 0; k < R->udocs[u]; k++) gid[R->unit_first[u] + k] = base + k;
+        base += R->udocs[u];
+    }
+    if (R->dd) {
+        dedup_finish_all(R->dd, gid);
+        st->dups = dedup_stats(R->dd);
+    }
+    free(gid);
+    st->cutoff = o->quality_min;
+    if (R->q && o->quality_top > 0) { /* the quantile over the documents dedup keeps */
+        double *mine = z_malloc((size_t)(R->nseen ? R->nseen : 1) * sizeof *mine, "scores");
+        int64_t m = 0, n;
+        for (int64_t i = 0; i < R->nseen; i++)
+            if (!R->dd || dedup_keep(R->dd, (long)i)) mine[m++] = R->seen[i].score;
+        double *all = xch_allgather(mine, m, sizeof *mine, &n, "prep quality scores");
+        qsort(all, (size_t)n, sizeof *all, by_value);
+        int64_t keep = (int64_t)ceil(o->quality_top * (double)n);
+        st->cutoff = n && keep ? all[n - keep] : INFINITY;
+        free(mine), free(all);
+    }
+    R->keep = z_calloc((size_t)(R->nseen ? R->nseen : 1), 1, "keep flags");
+    for (int64_t i = 0; i < R->nseen; i++) {
+        const Seen *s = &R->seen[i];
+        if (R->dd && !dedup_keep(R->dd, (long)i)) continue; /* counted in st->dups */
+        if (R->q) {
+            int bin = (int)(s->score * 10);
+            st->histogram[bin < 0 ? 0 : bin > 9 ? 9 : bin]++;
+            if (s->score < st->cutoff) {
+                st->low_quality++;
+                continue;
             }
-            all[n++] = score(q, label, text, len, &buf, &bcap);
         }
-        docs_close(r);
+        if (s->ntok == 0) {
+            st->no_tokens++;
+            continue;
+        }
+        R->keep[i] = 1;
+        R->ukept[s->unit]++;
+        R->utok[s->unit] += s->ntok;
     }
-    if (dd) dedup_finish(dd);
-    if (top) {
-        size_t m = 0; /* the scores of the documents dedup keeps */
-        for (size_t i = 0; i < n; i++)
-            if (!dd || dedup_keep(dd, (long)i)) all[m++] = all[i];
-        qsort(all, m, sizeof *all, by_value);
-        size_t keep = (size_t)ceil(o->quality_top * (double)m);
-        *cut = m && keep ? all[m - keep] : INFINITY;
-    }
-    free(all), free(buf), free(cbuf);
+    xch_sum_i64(R->ukept, R->nu, "prep kept documents per unit");
+    xch_sum_i64(R->utok, R->nu, "prep kept tokens per unit");
+    for (int u = 0; u < R->nu; u++)
+        if (R->u[u].rank == R->me &&
+            spill_put_keep(R->parts, u, R->keep + R->unit_first[u], R->udocs[u], err, errlen))
+            return -1;
     return 0;
+}
+
+/* ---- phase 3: write ----------------------------------------------------- */
+
+static int by_i64(const void *x, const void *y) {
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The shards that hold documents, as numbers k (tokens [k·S, (k+1)·S)),
+ * sorted: every rank's, gathered. */
+static int64_t *shard_list(Run *R, int64_t S, int64_t *n) {
+    int64_t *mine = NULL, m = 0, cap = 0, pos = 0;
+    for (int u = 0; u < R->nu; u++) {
+        if (R->u[u].rank == R->me)
+            for (int64_t k = 0, p = pos; k < R->udocs[u]; k++) {
+                int64_t i = R->unit_first[u] + k;
+                if (!R->keep[i]) continue;
+                int64_t s = p / S;
+                if (!m || mine[m - 1] != s) {
+                    if (m == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        mine = realloc(mine, (size_t)cap * sizeof *mine);
+                        if (!mine) z_die("out of memory (shards)");
+                    }
+                    mine[m++] = s;
+                }
+                p += R->seen[i].ntok;
+            }
+        pos += R->utok[u];
+    }
+    int64_t *all = xch_allgather(mine, m, sizeof *mine, n, "prep shard numbers");
+    free(mine);
+    qsort(all, (size_t)*n, sizeof *all, by_i64);
+    int64_t k = 0;
+    for (int64_t i = 0; i < *n; i++)
+        if (!k || all[i] != all[k - 1]) all[k++] = all[i];
+    *n = k;
+    return all;
+}
+
+/* <output minus ".h5">-00012.h5 */
+static char *shard_path(const char *output, int64_t j) {
+    size_t n = strlen(output);
+    if (n > 3 && !strcmp(output + n - 3, ".h5")) n -= 3;
+    char *p = z_malloc(n + 32, "shard path");
+    snprintf(p, n + 32, "%.*s-%05ld.h5", (int)n, output, (long)j);
+    return p;
+}
+
+/* Writes the kept documents whose first token lies in [lo, hi) to path;
+ * c[4] = train documents, train tokens, validation documents and tokens. */
+static int write_shard(Run *R, const char *path, int64_t lo, int64_t hi, int64_t *c, long *nspans,
+                       char *err, size_t errlen) {
+    const PrepOptions *o = R->o;
+    CorpusWriter *w = corpus_writer_open(path, &R->meta, err, errlen);
+    if (!w) return -1;
+    corpus_writer_set_sources(w, o->inputs, o->ninputs);
+    int64_t pos = 0, kidx = 0, line0 = 0;
+    int rc = 0;
+    for (int u = 0; u < R->nu && !rc && pos < hi; u++) {
+        if (u > 0 && R->u[u].file != R->u[u - 1].file) line0 = 0;
+        if (R->utok[u] == 0 || pos + R->utok[u] <= lo) {
+            pos += R->utok[u], kidx += R->ukept[u], line0 += R->ulines[u];
+            continue;
+        }
+        SpillReader *sr = spill_open(R->parts, u, err, errlen);
+        if (!sr) {
+            rc = -1;
+            break;
+        }
+        SpillRec rec;
+        const int32_t *ids;
+        const int64_t *sp;
+        int keep, got;
+        while ((got = spill_next(sr, &rec, &ids, &sp, &keep, err, errlen)) > 0) {
+            if (!keep) continue;
+            if (pos >= lo && pos < hi) {
+                int split = k_rng_uniform(o->seed, (uint64_t)kidx) < o->val_fraction;
+                if (corpus_writer_add(w, split, ids, (size_t)rec.ntok, err, errlen) ||
+                    (o->spans &&
+                     corpus_writer_add_spans(w, split, sp, (size_t)rec.nspans, err, errlen))) {
+                    rc = -1;
+                    break;
+                }
+                if (R->q) corpus_writer_set_quality(w, split, rec.score);
+                corpus_writer_set_provenance(w, split, R->u[u].file, line0 + rec.line, rec.offset);
+                c[2 * split]++, c[2 * split + 1] += rec.ntok;
+                *nspans += rec.nspans;
+            }
+            pos += rec.ntok, kidx++;
+        }
+        if (got < 0) rc = -1;
+        spill_close_reader(sr);
+        line0 += R->ulines[u];
+    }
+    if (corpus_writer_close(w, rc ? NULL : err, errlen)) rc = -1;
+    if (rc) remove(path);
+    return rc;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* 1 when any rank failed (collective). */
+static int any_failed(int failed) {
+    int64_t f = failed != 0;
+    xch_max_i64(&f, 1, "prep agreement");
+    return f != 0;
+}
+
+static void remove_parts(Run *R) {
+    for (int u = 0; u < R->nu; u++) spill_remove(R->parts, u);
+    rmdir(R->parts);
+}
+
+/* The counts every rank kept of its own documents, summed. */
+static void sum_stats(PrepStats *st) {
+    DocStats *d = &st->docs;
+    long *f[] = {&d->docs,       &d->empty,     &d->invalid_utf8, &d->long_lines,
+                 &d->bad_json,   &d->truncated, &d->bytes,        &st->low_quality,
+                 &st->no_tokens, &st->spans,    &st->empty_files};
+    enum { NF = sizeof f / sizeof *f, N = NF + 10 + CLEAN_NRULES };
+    int64_t v[N];
+    for (int i = 0; i < NF; i++) v[i] = *f[i];
+    for (int b = 0; b < 10; b++) v[NF + b] = st->histogram[b];
+    for (int r = 0; r < CLEAN_NRULES; r++) v[NF + 10 + r] = st->cleaned[r];
+    xch_sum_i64(v, N, "prep statistics");
+    for (int i = 0; i < NF; i++) *f[i] = (long)v[i];
+    for (int b = 0; b < 10; b++) st->histogram[b] = (long)v[NF + b];
+    for (int r = 0; r < CLEAN_NRULES; r++) st->cleaned[r] = (long)v[NF + 10 + r];
 }
 
 int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     memset(st, 0, sizeof *st);
+    err[0] = 0;
     double t0 = k_now();
-    Tokenizer *tok = tok_load(o->tokenizer, err, errlen);
-    if (!tok) return -1;
-    SpecialIds sp = tok_specials(tok);
-    char *json = tok_to_json(tok);
-    CorpusMeta meta = {tok_vocab_size(tok), sp.pad, sp.unk, sp.cls, sp.sep, sp.mask, sp.bos, sp.eos,
-                       "byte-level-bpe",    json};
-    st->vocab_size = meta.vocab_size;
-    int label = -1;
-    Qc *q = open_scorer(o, &label, err, errlen);
-    st->cutoff = o->quality_min;
-    Dedup *dd = o->dedup ? dedup_new(o->dedup) : NULL;
-    if ((o->quality_model && !q) || ((dd || (q && o->quality_top > 0)) &&
-                                     first_pass(o, q, label, dd, &st->cutoff, err, errlen))) {
-        qc_free(q), dedup_free(dd), free(json), tok_free(tok);
+    Run R = {0};
+    R.o = o, R.me = z_rank(), R.P = z_nranks();
+    st->ranks = R.P;
+    /* errors every rank sees alike: rank 0 alone reports them */
+    if (plan_units(&R, err, errlen)) {
+        free(R.u);
+        st->alike = 1;
         return -1;
     }
-    if (dd) st->dups = dedup_stats(dd);
-    long di = 0; /* documents after cleaning, in reading order (dedup's numbering) */
-    SpanDetector *det = o->spans ? spans_new(tok) : NULL;
-    int64_t *sp_buf = NULL;
-    size_t sp_cap = 0, bcap = 0;
-    char *buf = NULL, *cbuf = NULL;
-    CorpusWriter *w = corpus_writer_open(o->output, &meta, err, errlen);
-    int rc = w ? 0 : -1;
-    int32_t *ids = NULL;
-    size_t cap = 0;
-    long ndoc = 0;
-    for (int f = 0; f < o->ninputs && !rc; f++) {
-        DocReader *r = docs_open(o->inputs[f], o->format, o->separator, o->max_line, err, errlen);
-        if (!r) {
-            rc = fail_removing(w, o->output);
-            break;
-        }
-        const char *text;
-        size_t len;
-        while (!rc && next_doc(r, o, &text, &len, &cbuf, st->cleaned)) {
-            if (dd && !dedup_keep(dd, di++)) continue; /* counted in st->dups */
-            double s = q ? score(q, label, text, len, &buf, &bcap) : 0;
-            if (q) {
-                int bin = (int)(s * 10);
-                st->histogram[bin < 0 ? 0 : bin > 9 ? 9 : bin]++;
-                if (s < st->cutoff) {
-                    st->low_quality++;
-                    continue;
-                }
-            }
-            size_t n = tok_encode_opt(tok, text, len, o->special_as_text, &ids, &cap);
-            if (n == 0) {
-                st->no_tokens++;
-                continue;
-            }
-            int split = k_rng_uniform(o->seed, (uint64_t)ndoc) < o->val_fraction;
-            if (corpus_writer_add(w, split, ids, n, err, errlen)) {
-                rc = fail_removing(w, o->output);
-                break;
-            }
-            if (q) corpus_writer_set_quality(w, split, (float)s);
-            if (det) {
-                if (sp_cap < n) {
-                    sp_cap = n;
-                    sp_buf = realloc(sp_buf, 3 * sp_cap * sizeof *sp_buf);
-                    if (!sp_buf) z_die("out of memory (spans)");
-                }
-                size_t ns = spans_find(det, ids, n, sp_buf, sp_cap);
-                st->spans += (long)ns;
-                if (corpus_writer_add_spans(w, split, sp_buf, ns, err, errlen)) {
-                    rc = fail_removing(w, o->output);
-                    break;
-                }
-            }
-            st->tokens[split] += (long)n;
-            st->val += split;
-            ndoc++;
-        }
-        DocStats s = docs_stats(r);
-        st->docs.docs += s.docs, st->docs.empty += s.empty, st->docs.invalid_utf8 += s.invalid_utf8;
-        st->docs.long_lines += s.long_lines, st->docs.bad_json += s.bad_json;
-        st->docs.truncated += s.truncated;
-        if (docs_error(r)) fprintf(stderr, "zeropt: prep: warning: %s\n", docs_error(r));
-        st->docs.bytes += s.bytes;
-        docs_close(r);
+    R.tok = tok_load(o->tokenizer, err, errlen);
+    if (R.tok && o->quality_model) R.q = open_scorer(o, &R.label, err, errlen);
+    if (!R.tok || (o->quality_model && !R.q)) {
+        tok_free(R.tok), free(R.u);
+        st->alike = 1;
+        return -1;
     }
-    if (!rc && corpus_writer_close(w, err, errlen)) rc = fail_removing(NULL, o->output);
-    st->kept = ndoc;
+    st->units = R.nu;
+    SpecialIds sp = tok_specials(R.tok);
+    char *json = tok_to_json(R.tok);
+    R.meta =
+        (CorpusMeta){tok_vocab_size(R.tok), sp.pad, sp.unk, sp.cls, sp.sep, sp.mask, sp.bos, sp.eos,
+                     "byte-level-bpe",      json};
+    st->vocab_size = R.meta.vocab_size;
+    R.dd = o->dedup ? dedup_new(o->dedup) : NULL;
+    size_t plen = strlen(o->output) + 8;
+    R.parts = z_malloc(plen, "parts path");
+    snprintf(R.parts, plen, "%s.parts", o->output);
+    R.unit_first = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
+    R.udocs = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
+    R.ulines = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
+    R.ukept = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
+    R.utok = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
+    int failed = 0;
+    if (R.me == 0 && mkdir(R.parts, 0777) && errno != EEXIST)
+        failed = z_fail(err, errlen, "cannot create %s: %s", R.parts, strerror(errno));
+    int64_t *shards = NULL, nshards = 0;
+    int64_t *counts = NULL;
+    if (!any_failed(failed)) {
+        for (int u = 0; u < R.nu && !failed; u++)
+            if (R.u[u].rank == R.me) failed = read_unit(&R, u, st, err, errlen);
+        st->seconds_read = k_now() - t0;
+        if (!any_failed(failed)) {
+            failed = decide(&R, st, err, errlen);
+            if (!any_failed(failed)) {
+                int64_t S = o->shard_tokens > 0 ? o->shard_tokens : 0;
+                if (S)
+                    shards = shard_list(&R, S, &nshards);
+                else
+                    nshards = 1, shards = z_calloc(1, sizeof *shards, "shards");
+                counts = z_calloc((size_t)(4 * nshards), sizeof *counts, "shard counts");
+                for (int64_t j = R.me; j < nshards && !failed; j += R.P) {
+                    char *path = S ? shard_path(o->output, j) : z_strdup(o->output);
+                    int64_t lo = S ? shards[j] * S : 0, hi = S ? lo + S : INT64_MAX;
+                    failed = write_shard(&R, path, lo, hi, counts + 4 * j, &st->spans, err, errlen);
+                    free(path);
+                }
+                xch_sum_i64(counts, (int)(4 * nshards), "prep shard counts");
+                if (!any_failed(failed) && S && R.me == 0) {
+                    char **names = z_calloc((size_t)nshards, sizeof *names, "shard names");
+                    for (int64_t j = 0; j < nshards; j++) {
+                        char *p = shard_path(o->output, j), *slash = strrchr(p, '/');
+                        names[j] = z_strdup(slash ? slash + 1 : p);
+                        free(p);
+                    }
+                    failed =
+                        corpus_set_write(o->output, &R.meta, (const char *const *)names,
+                                         (int)nshards, counts, o->spans, R.q != NULL, err, errlen);
+                    for (int64_t j = 0; j < nshards; j++) free(names[j]);
+                    free(names);
+                }
+                failed = any_failed(failed);
+            }
+        }
+    }
+    if (!failed) {
+        sum_stats(st);
+        for (int64_t j = 0; j < nshards; j++) {
+            st->kept += counts[4 * j] + counts[4 * j + 2];
+            st->val += counts[4 * j + 2];
+            st->tokens[0] += counts[4 * j + 1], st->tokens[1] += counts[4 * j + 3];
+        }
+        st->shards = o->shard_tokens > 0 ? nshards : 0;
+    }
+    if (R.me == 0) {
+        remove_parts(&R);
+        if (failed) { /* no output left behind */
+            for (int64_t j = 0; o->shard_tokens > 0 && j < nshards; j++) {
+                char *p = shard_path(o->output, j);
+                remove(p);
+                free(p);
+            }
+            remove(o->output);
+        }
+    }
     st->seconds = k_now() - t0;
-    free(ids);
-    free(json);
-    free(buf), free(sp_buf), free(cbuf);
-    spans_free(det);
-    dedup_free(dd);
-    qc_free(q);
-    tok_free(tok);
-    return rc;
+    free(shards), free(counts), free(json);
+    free(R.u), free(R.parts), free(R.seen), free(R.keep);
+    free(R.unit_first), free(R.udocs), free(R.ulines), free(R.ukept), free(R.utok);
+    dedup_free(R.dd);
+    qc_free(R.q);
+    tok_free(R.tok);
+    return failed ? -1 : 0;
 }

@@ -1,17 +1,23 @@
 /*
- * prep.h — text in, corpus out: documents read from text or JSONL files
+ * prep.h — text in, corpus out, on one rank or many (prep.c has the
+ * phases): documents read from text or JSONL files, plain or gzip
  * (textdocs.h), tokenized, and appended to the train or the validation split
- * of a corpus file (io/corpus.h). A document goes to validation when a
- * seeded hash of its index falls below val_fraction, so the split is by
- * document and reproducible. Runs in one process.
+ * of one corpus file, or of shards of about shard_tokens tokens listed by an
+ * index (io/corpus_set.h). A document goes to validation when a seeded hash
+ * of its number among the kept documents falls below val_fraction, so the
+ * split is by document and reproducible. Each document records where it came
+ * from (/sources, /provenance: file, line, byte offset).
  *
  * Optionally each document is first normalised and judged by the cleaning
  * rules (clean.h; dropped documents counted by rule), exact and near
- * duplicates of earlier documents dropped (dedup.h: a first pass sees them
- * all), then scored by a quality classifier
- * (quality.h: the probability of one of its labels, the document's lines joined with spaces), the
- * score kept as /quality and documents dropped below a threshold or outside the best fraction (a
- * first pass scores them all); and its salient spans are found (spans.h) and kept as /spans.
+ * duplicates of earlier documents dropped over all ranks (dedup.h), then
+ * scored by a quality classifier (quality.h: the probability of one of its
+ * labels, the document's lines joined with spaces), the score kept as
+ * /quality and documents dropped below a threshold or outside the best
+ * fraction; and its salient spans are found (spans.h) and kept as /spans.
+ *
+ * Collective over MPI_COMM_WORLD; the files written do not depend on the
+ * number of ranks.
  */
 #ifndef ZEROPT_PREP_H
 #define ZEROPT_PREP_H
@@ -38,6 +44,8 @@ typedef struct {
     int spans;                 /* detect salient spans (/spans) */
     const CleanRules *clean;   /* normalise and filter documents (clean.h), or NULL */
     const DedupOptions *dedup; /* drop exact and near duplicates (dedup.h), or NULL */
+    long long chunk_bytes;     /* uncompressed files are read in ranges of this size (0: 64 MiB) */
+    long long shard_tokens;    /* > 0: shards of about this many tokens and an index */
 } PrepOptions;
 
 typedef struct {
@@ -52,10 +60,16 @@ typedef struct {
     long cleaned[CLEAN_NRULES]; /* documents dropped by each cleaning rule */
     DedupStats dups;            /* duplicates dropped (exact, near) */
     int vocab_size;
-    double seconds;
+    int ranks;
+    long units;       /* files and byte ranges read */
+    long shards;      /* shards written (0: one corpus file) */
+    long empty_files; /* inputs of 0 bytes */
+    int alike;        /* on failure: every rank found the same error (rank 0 reports it) */
+    double seconds, seconds_read;
 } PrepStats;
 
-/* 0 on success; otherwise err says why and no output file is left behind. */
+/* 0 on success; otherwise −1 on every rank, err says why on the ranks that
+ * failed ("" on the others), and no output file is left behind. */
 int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen);
 
 #endif

@@ -56,7 +56,17 @@ struct DocReader {
     size_t max_line;
     unsigned char *blk; /* read block: blk[bpos..blen) not yet consumed */
     size_t blen, bpos;
-    int eof, started;
+    int64_t blk_base; /* offset of blk[0] in the (decompressed) file */
+    int eof, started, eof_range;
+    /* a byte range (docs_open_range): stop at the first break line (any
+     * line, JSONL) that starts at or after end */
+    int64_t end;
+    int64_t line_start; /* offset of the line read last */
+    long line_no;       /* lines consumed from the reader's start */
+    long doc_line;      /* the current document's first line (line_no) */
+    int64_t doc_off;    /* and its offset */
+    long out_line;      /* the document returned last: its first line, its offset */
+    int64_t out_off;
     Buf line, doc, tmp, out;
     int doc_lines; /* lines in doc so far */
     DocStats st;
@@ -158,6 +168,7 @@ static size_t cut_point(const char *s, size_t limit) {
 
 static int refill(DocReader *r) {
     if (r->eof) return 0;
+    r->blk_base += (int64_t)r->blen;
     int got = gzread(r->f, r->blk, (unsigned)READ_BLOCK);
     r->blen = got > 0 ? (size_t)got : 0;
     r->bpos = 0;
@@ -185,6 +196,7 @@ static int read_line(DocReader *r, size_t limit, int *cut) {
     Buf *l = &r->line;
     int got = 0, over = 0;
     l->len = 0;
+    r->line_start = r->blk_base + (int64_t)r->bpos;
     for (;;) {
         if (r->bpos == r->blen && !refill(r)) break;
         got = 1;
@@ -209,6 +221,7 @@ static int read_line(DocReader *r, size_t limit, int *cut) {
  * to return, 0 when it was empty (counted). */
 static int finish_doc(DocReader *r, long bad_utf8) {
     r->out.len = 0;
+    r->out_line = r->doc_line, r->out_off = r->doc_off;
     bad_utf8 += utf8_repair(r->doc.p ? r->doc.p : "", r->doc.len, &r->out);
     r->doc.len = 0;
     r->doc_lines = 0;
@@ -223,17 +236,30 @@ static int finish_doc(DocReader *r, long bad_utf8) {
 }
 
 static void doc_add_line(DocReader *r, const char *s, size_t n) {
+    if (!r->doc_lines) r->doc_line = r->line_no, r->doc_off = r->line_start;
     if (r->doc_lines++) buf_add(&r->doc, "\n", 1);
     buf_add(&r->doc, s, n);
 }
 
+/* A line that ends a document: the separator, or (blank mode) a blank line. */
+static int is_break(const DocReader *r, int cut) {
+    const char *s = r->line.p;
+    size_t n = r->line.len;
+    return r->sep ? (!cut && n == r->seplen && !memcmp(s, r->sep, n)) : all_space(s, n);
+}
+
 static int next_text(DocReader *r) {
     int cut;
-    while (read_line(r, r->max_line, &cut)) {
+    while (!r->eof_range && read_line(r, r->max_line, &cut)) {
+        int brk = is_break(r, cut);
+        if (brk && r->line_start >= r->end) { /* the next range's first line, which */
+            r->eof_range = 1;                 /* ends this one's last document */
+            return (r->sep || r->doc_lines) && finish_doc(r, 0);
+        }
+        r->line_no++;
         if (cut) r->st.long_lines++;
         const char *s = r->line.p;
         size_t n = r->line.len;
-        int brk = r->sep ? (!cut && n == r->seplen && !memcmp(s, r->sep, n)) : all_space(s, n);
         if (!brk) {
             doc_add_line(r, s, n);
             continue;
@@ -264,7 +290,12 @@ static void jsonl_add_text(DocReader *r, const char *s, size_t n) {
 
 static int next_jsonl(DocReader *r) {
     int cut;
-    while (read_line(r, JSONL_MAX_LINE, &cut)) {
+    while (!r->eof_range && read_line(r, JSONL_MAX_LINE, &cut)) {
+        if (r->line_start >= r->end) {
+            r->eof_range = 1;
+            break;
+        }
+        r->doc_line = ++r->line_no, r->doc_off = r->line_start;
         if (cut) {
             r->st.long_lines++;
             r->st.bad_json++;
@@ -291,6 +322,31 @@ static int next_jsonl(DocReader *r) {
 
 DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, size_t max_line,
                      char *err, size_t errlen) {
+    return docs_open_range(path, fmt, separator, max_line, 0, -1, err, errlen);
+}
+
+/* Moves a reader opened at begin - 1 to the start of its range: the first
+ * line starting at or after begin (JSONL), or the first break line starting
+ * there, consumed (text); at or past end, the range is empty. */
+static void align(DocReader *r) {
+    int cut;
+    read_line(r, 0, &cut); /* the rest of the line holding begin - 1 */
+    if (r->fmt == DOCS_JSONL) return;
+    for (;;) {
+        if (r->blk_base + (int64_t)r->bpos >= r->end) {
+            r->eof_range = 1;
+            return;
+        }
+        if (!read_line(r, r->max_line, &cut)) return;
+        if (is_break(r, cut)) {
+            r->line_no = 1;
+            return;
+        }
+    }
+}
+
+DocReader *docs_open_range(const char *path, DocFormat fmt, const char *separator, size_t max_line,
+                           int64_t begin, int64_t end, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -317,7 +373,27 @@ DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, siz
     r->seplen = r->sep ? strlen(r->sep) : 0;
     r->max_line = max_line ? max_line : DEFAULT_MAX_LINE;
     r->blk = z_malloc(READ_BLOCK, "read block");
+    r->end = end < 0 ? INT64_MAX : end;
+    if (begin > 0) {
+        if (gzseek(g, (z_off_t)(begin - 1), SEEK_SET) < 0) {
+            snprintf(err, errlen, "cannot seek to byte %ld of %s", (long)begin, path);
+            docs_close(r);
+            return NULL;
+        }
+        r->blk_base = begin - 1;
+        r->started = 1; /* no byte-order mark inside a file */
+        align(r);
+    }
     return r;
+}
+
+void docs_where(const DocReader *r, long *line, int64_t *offset) {
+    *line = r->out_line;
+    *offset = r->out_off;
+}
+
+long docs_lines(const DocReader *r) {
+    return r->line_no;
 }
 
 int docs_next(DocReader *r, const char **text, size_t *len) {

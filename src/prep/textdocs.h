@@ -12,6 +12,7 @@
 #define ZEROPT_TEXTDOCS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { DOCS_TEXT = 0, DOCS_JSONL = 1 } DocFormat;
 
@@ -32,10 +33,23 @@ typedef struct DocReader DocReader;
  * failure to open. */
 DocReader *docs_open(const char *path, DocFormat fmt, const char *separator, size_t max_line,
                      char *err, size_t errlen);
+/* The documents of an uncompressed file that start in the byte range
+ * [begin, end) (end < 0: the end of the file), for reading one file on many
+ * ranks: a document starts after a break line (a separator or blank line;
+ * in JSONL, every line), so a range starts at the first break line at or
+ * after begin and stops at the first one at or after end. Ranges that tile
+ * a file give its documents and counts exactly once, in order. */
+DocReader *docs_open_range(const char *path, DocFormat fmt, const char *separator, size_t max_line,
+                           int64_t begin, int64_t end, char *err, size_t errlen);
 /* Next document as valid UTF-8 (pointer valid until the next call); 0 at the
  * end of the file. */
 int docs_next(DocReader *r, const char **text, size_t *len);
 DocStats docs_stats(const DocReader *r);
+/* Where the document returned last began: its first line (1 = the range's
+ * first line) and its byte offset in the (decompressed) file. */
+void docs_where(const DocReader *r, long *line, int64_t *offset);
+/* Lines the reader has consumed: a range's lines, once at its end. */
+long docs_lines(const DocReader *r);
 /* What went wrong reading a compressed file (its path and zlib's message),
  * or NULL. */
 const char *docs_error(const DocReader *r);

@@ -169,8 +169,8 @@ int trainer_predict(Trainer *tr, Prediction *p, int n, double rate,
     /* documents spread over the split, every rank choosing the same ones; each
      * is read as a training window is, followed by the next documents */
     for (int64_t k = 0; k < c->n_docs && got < n; k++) {
-        int64_t doc = (k * 7919) % c->n_docs, start = c->offsets[doc] + doc;
-        int64_t len = c->offsets[doc + 1] - c->offsets[doc];
+        int64_t doc = (k * 7919) % c->n_docs, o = corpus_off(c, doc), start = o + doc;
+        int64_t len = corpus_off(c, doc + 1) - o;
         if (len < 8 || len > W || start + W > d->stream_len) continue;
         if (data_read_stream(d, start, W, win, tr->err, sizeof tr->err)) z_die("%s", tr->err);
         int *at = z_malloc((size_t)len * sizeof *at, "masked positions"), na = 0, first = -1;

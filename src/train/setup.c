@@ -88,7 +88,7 @@ static void open_data(Trainer *tr) {
             z_die_all("%s", err);
         tr->has_val = 1;
         if (c->data.objective == OBJ_MLM && c->mask.scheme == MASK_SALIENT &&
-            !tr->val.corpus.span_off)
+            !tr->val.corpus.has_spans)
             z_die_all("%s: [mask] scheme = salient: the val split has no /val/spans dataset "
                       "(validation masks the same way as training)",
                       c->data.path);

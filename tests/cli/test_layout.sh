@@ -35,7 +35,7 @@ allowed = {
     "src/optim": {"src/config", "src/model", "kernels"},  # model: the tensors' decay flags
     "src/plan": {"src/config"},
     "src/sweep": {"src/config", "src/model", "src/plan"},  # campaigns: geometry, fit, run logs, plots
-    "src/prep": {"src/tokenizer", "io", "kernels"},
+    "src/prep": {"src/tokenizer", "io", "kernels", "mpi"},  # mpi: prep runs on many ranks (DESIGN.md: "MPI-parallel")
     "src/tokenizer": set(),
     "src/config": set(),
     "mpi": {"kernels"},
