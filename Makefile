@@ -90,7 +90,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality profile demo demo-run deps clean format tests-bin
+.PHONY: fuzz all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -119,6 +119,21 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libzeropt.a $(HDRS)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
 tests-bin: $(BUILD)/zeropt $(TEST_BIN)
+
+# The libFuzzer target over the text readers and tokenizers (tests/fuzz/),
+# built with clang through the MPI wrapper; tests/cli/test_fuzz.sh runs it
+# for a bounded time, `make fuzz FUZZ_SECONDS=600` for longer.
+FUZZ_SRC := tests/fuzz/fuzz_text.c src/prep/textdocs.c src/prep/clean.c src/prep/dedup.c \
+            src/prep/quality.c $(wildcard src/tokenizer/*.c) mpi/err.c kernels/cpu/mem.c
+FUZZ_SECONDS ?= 60
+build-fuzz/fuzz_text: $(FUZZ_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	OMPI_CC=clang $(MPICC) -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined $(FUZZ_SRC) -o $@ -ljansson -lutf8proc -lz -lm
+fuzz: build-fuzz/fuzz_text
+	@mkdir -p build-fuzz/corpus
+	build-fuzz/fuzz_text -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	  build-fuzz/corpus tests/fuzz/seeds
 
 # `make test` and `make demo` are first commands on a fresh machine: the
 # packages come first, then a second make reads this file again, so that
@@ -208,6 +223,7 @@ demo-run: $(BUILD)/zeropt
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
             libopenblas-dev libdnnl-dev libinih-dev liblbfgs-dev libjansson-dev libutf8proc-dev zlib1g-dev \
             python3 python3-h5py python3-numpy fortunes fortunes-min clang-format gnuplot-nox \
+            clang libclang-rt-dev \
             slurmctld slurmd slurm-client munge
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -226,4 +242,4 @@ format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

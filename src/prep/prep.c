@@ -68,6 +68,7 @@ typedef struct {
     Dedup *dd;
     Seen *seen;
     int64_t nseen, capseen;
+    int64_t bytes_in;    /* the inputs' sizes (compressed files: compressed) */
     int64_t *unit_first; /* [nu] local index of each unit's first document (own units) */
     /* per unit, summed over the ranks: documents, lines, kept documents, kept tokens */
     int64_t *udocs, *ulines, *ukept, *utok;
@@ -104,6 +105,7 @@ static int plan_units(Run *R, char *err, size_t errlen) {
             u->bytes = (j + 1 < k ? (j + 1) * chunk : size) - j * chunk;
             u->rank = 0;
         }
+        R->bytes_in += size;
     }
     /* largest first, each to the least loaded rank (the same on every rank) */
     int *ord = z_malloc((size_t)(R->nu ? R->nu : 1) * sizeof *ord, "unit order");
@@ -459,6 +461,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
         return -1;
     }
     st->units = R.nu;
+    st->bytes_in = R.bytes_in;
     SpecialIds sp = tok_specials(R.tok);
     char *json = tok_to_json(R.tok);
     R.meta =
@@ -479,13 +482,24 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
         failed = z_fail(err, errlen, "cannot create %s: %s", R.parts, strerror(errno));
     int64_t *shards = NULL, nshards = 0;
     int64_t *counts = NULL;
-    if (!any_failed(failed)) {
+    if (!(failed = any_failed(failed))) {
         for (int u = 0; u < R.nu && !failed; u++)
             if (R.u[u].rank == R.me) failed = read_unit(&R, u, st, err, errlen);
         st->seconds_read = k_now() - t0;
-        if (!any_failed(failed)) {
+        if (!(failed = any_failed(failed))) {
             failed = decide(&R, st, err, errlen);
-            if (!any_failed(failed)) {
+            int64_t kept = 0;
+            for (int u = 0; u < R.nu; u++) kept += R.ukept[u];
+            if (!failed && kept == 0) { /* every rank knows: rank 0 says it */
+                st->alike = 1, failed = 1;
+                long read = 0;
+                for (int u = 0; u < R.nu; u++) read += (long)R.udocs[u];
+                z_fail(err, errlen,
+                       "prep: no document to write (%ld read after cleaning, none kept): nothing "
+                       "written to %s",
+                       read, o->output);
+            }
+            if (!(failed = any_failed(failed))) {
                 int64_t S = o->shard_tokens > 0 ? o->shard_tokens : 0;
                 if (S)
                     shards = shard_list(&R, S, &nshards);

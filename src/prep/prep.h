@@ -64,6 +64,7 @@ typedef struct {
     long units;       /* files and byte ranges read */
     long shards;      /* shards written (0: one corpus file) */
     long empty_files; /* inputs of 0 bytes */
+    long bytes_in;    /* the input files' sizes (gzip: compressed) */
     int alike;        /* on failure: every rank found the same error (rank 0 reports it) */
     double seconds, seconds_read;
 } PrepStats;

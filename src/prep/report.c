@@ -9,13 +9,14 @@
 #include <math.h>
 #include <string.h>
 
+/* input bytes (files as stored) per second */
 static double mb_per_s(const PrepStats *st) {
-    return st->seconds > 0 ? (double)st->docs.bytes / 1e6 / st->seconds : 0;
+    return st->seconds > 0 ? (double)st->bytes_in / 1e6 / st->seconds : 0;
 }
 
 void prep_report_print(FILE *f, const PrepOptions *o, const PrepStats *st) {
-    fprintf(f, "prep: %d input file(s), %ld documents, %ld bytes of text\n", o->ninputs,
-            st->docs.docs, st->docs.bytes);
+    fprintf(f, "prep: %d input file(s) of %ld bytes, %ld documents, %ld bytes of text\n",
+            o->ninputs, st->bytes_in, st->docs.docs, st->docs.bytes);
     fprintf(f,
             "prep: %ld documents kept (%ld train, %ld validation); skipped %ld empty, %ld with no "
             "tokens, %ld empty file(s)\n",
@@ -63,6 +64,7 @@ int prep_report_json(const char *path, const PrepOptions *o, const PrepStats *st
     json_object_set_new(r, "ranks", json_integer(st->ranks));
     json_object_set_new(r, "units", json_integer(st->units));
     json_t *read = json_object();
+    json_object_set_new(read, "file_bytes", json_integer(st->bytes_in));
     json_object_set_new(read, "documents", json_integer(st->docs.docs));
     json_object_set_new(read, "bytes", json_integer(st->docs.bytes));
     json_object_set_new(read, "empty_documents", json_integer(st->docs.empty));
