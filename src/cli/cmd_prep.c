@@ -37,6 +37,9 @@ const char USAGE_PREP[] =
     "    --dedup: exact duplicates and near ones (MinHash-LSH over 5-word shingles, Jaccard\n"
     "    >= J, default 0.8; 0: exact only) dropped, the first of each kept.\n"
     "    [--shard-tokens N] [--chunk-bytes N] [--stats FILE.json]\n"
+    "    --format nvidia-bert: NVIDIA DeepLearningExamples BERT shards (HDF5, pre-masked):\n"
+    "    each sample's tokens restored, [CLS] and the final [SEP] dropped, one document each\n"
+    "    (--tokenizer: the vocabulary that made them, e.g. BERT's vocab.txt).\n"
     "    --shard-tokens 100M: shards of about N tokens (OUT-00000.h5, ...) and the index OUT,\n"
     "    which train reads as one corpus. Under mpirun the ranks share the files (ranges of\n"
     "    --chunk-bytes, default 64M, of uncompressed ones) and dedup across each other; the\n"
@@ -88,8 +91,10 @@ int cmd_prep(int argc, char **argv) {
                 o.format = DOCS_TEXT;
             else if (!strcmp(v, "jsonl"))
                 o.format = DOCS_JSONL;
+            else if (!strcmp(v, "nvidia-bert"))
+                o.format = DOCS_NVIDIA_BERT;
             else
-                z_die_all("prep: --format %s: expected text or jsonl", v);
+                z_die_all("prep: --format %s: expected text, jsonl or nvidia-bert", v);
         } else if (!strcmp(a, "--val-fraction")) {
             char *end;
             o.val_fraction = strtod(v, &end);
@@ -149,6 +154,9 @@ int cmd_prep(int argc, char **argv) {
         z_die_all("prep: --quality %s needs --quality-label (the label whose probability scores "
                   "a document)",
                   o.quality_model);
+    if (o.format == DOCS_NVIDIA_BERT && (o.clean || o.quality_model))
+        z_die_all("prep: --format nvidia-bert reads token ids: --clean and --quality work on text "
+                  "(--dedup and --spans work on the ids)");
     if (o.quality_min > 0 && o.quality_top > 0)
         z_die_all("prep: --quality-min and --quality-top: choose one");
     PrepStats st;

@@ -20,6 +20,7 @@
  */
 #include "prep.h"
 
+#include "bertshard.h"
 #include "quality.h"
 #include "spans.h"
 #include "spill.h"
@@ -91,9 +92,13 @@ static int plan_units(Run *R, char *err, size_t errlen) {
         size_t got = isdir ? 0 : fread(magic, 1, 2, fp);
         fclose(fp);
         if (isdir) return z_fail(err, errlen, "cannot read %s: it is a directory", path);
-        int64_t size = (int64_t)sb.st_size;
+        int64_t size = (int64_t)sb.st_size, rows = 0;
         int gz = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         int64_t k = gz || size <= chunk ? 1 : (size + chunk - 1) / chunk;
+        if (o->format == DOCS_NVIDIA_BERT) { /* ranges of rows */
+            if (bs_rows(path, &rows, err, errlen)) return -1;
+            k = k < rows ? k : rows > 0 ? rows : 1;
+        }
         for (int64_t j = 0; j < k; j++) {
             if (R->nu == cap) {
                 cap = cap ? 2 * cap : 64;
@@ -103,6 +108,8 @@ static int plan_units(Run *R, char *err, size_t errlen) {
             Unit *u = &R->u[R->nu++];
             u->file = f, u->begin = j * chunk, u->end = j + 1 < k ? (j + 1) * chunk : -1;
             u->bytes = (j + 1 < k ? (j + 1) * chunk : size) - j * chunk;
+            if (o->format == DOCS_NVIDIA_BERT)
+                u->begin = j * rows / k, u->end = (j + 1) * rows / k, u->bytes = size / k;
             u->rank = 0;
         }
         R->bytes_in += size;
@@ -184,8 +191,65 @@ static void remember(Run *R, int32_t ntok, int unit, double s) {
     R->seen[R->nseen++] = (Seen){ntok, unit, (float)s};
 }
 
+/* A unit of an NVIDIA shard: samples of token ids (bertshard.h). Dedup sees
+ * a sample as the text of its ids ("101 2023 ..."): shingles of 5 tokens.
+ * Provenance: the row (from 1) as the line, the row as the offset. */
+static int read_shard_unit(Run *R, int ui, Spill *sp, PrepStats *st, char *err, size_t errlen) {
+    const PrepOptions *o = R->o;
+    const Unit *u = &R->u[ui];
+    SpecialIds s = tok_specials(R->tok);
+    BertShard *b = bs_open(o->inputs[u->file], u->begin, u->end, tok_vocab_size(R->tok), s.cls,
+                           s.sep, err, errlen);
+    if (!b) return -1;
+    SpanDetector *det = o->spans ? spans_new(R->tok) : NULL;
+    int64_t *spans = NULL, row;
+    size_t scap = 0, n, tcap = 0;
+    char *text = NULL;
+    const int32_t *ids;
+    int rc = 0, got;
+    while (!rc && (got = bs_next(b, &ids, &n, &row, err, errlen)) > 0) {
+        SpillRec rec = {(int32_t)n, 0, 0, 0, row + 1, row};
+        if (R->dd) {
+            if (tcap < 12 * n + 1) {
+                tcap = 12 * n + 1;
+                text = realloc(text, tcap);
+                if (!text) z_die("out of memory (dedup text)");
+            }
+            size_t len = 0;
+            for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(text + len, tcap - len, "%s%d", i ? " " : "", ids[i]);
+            dedup_add(R->dd, text, len);
+        }
+        if (det && n) {
+            if (scap < n) {
+                scap = n;
+                spans = realloc(spans, 3 * scap * sizeof *spans);
+                if (!spans) z_die("out of memory (spans)");
+            }
+            rec.nspans = (int32_t)spans_find(det, ids, n, spans, scap);
+        }
+        st->docs.docs++;
+        remember(R, rec.ntok, ui, 0);
+        rc = spill_put(sp, &rec, ids, spans, err, errlen);
+    }
+    if (got < 0) rc = -1;
+    bs_close(b);
+    spans_free(det);
+    free(spans), free(text);
+    return rc;
+}
+
 static int read_unit(Run *R, int ui, PrepStats *st, char *err, size_t errlen) {
     const PrepOptions *o = R->o;
+    if (o->format == DOCS_NVIDIA_BERT) {
+        Spill *sp = spill_create(R->parts, ui, err, errlen);
+        if (!sp) return -1;
+        R->unit_first[ui] = R->nseen;
+        int rc = read_shard_unit(R, ui, sp, st, err, errlen);
+        R->udocs[ui] = R->nseen - R->unit_first[ui];
+        if (spill_close(sp, err, errlen)) rc = -1;
+        return rc;
+    }
     const Unit *u = &R->u[ui];
     const char *path = o->inputs[u->file];
     DocReader *r =
@@ -464,9 +528,16 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     st->bytes_in = R.bytes_in;
     SpecialIds sp = tok_specials(R.tok);
     char *json = tok_to_json(R.tok);
-    R.meta =
-        (CorpusMeta){tok_vocab_size(R.tok), sp.pad, sp.unk, sp.cls, sp.sep, sp.mask, sp.bos, sp.eos,
-                     "byte-level-bpe",      json};
+    R.meta = (CorpusMeta){tok_vocab_size(R.tok),
+                          sp.pad,
+                          sp.unk,
+                          sp.cls,
+                          sp.sep,
+                          sp.mask,
+                          sp.bos,
+                          sp.eos,
+                          !strcmp(tok_kind(R.tok), "wordpiece") ? "wordpiece" : "byte-level-bpe",
+                          json};
     st->vocab_size = R.meta.vocab_size;
     R.dd = o->dedup ? dedup_new(o->dedup) : NULL;
     size_t plen = strlen(o->output) + 8;

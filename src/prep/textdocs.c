@@ -338,8 +338,9 @@ static void align(DocReader *r) {
             return;
         }
         if (!read_line(r, r->max_line, &cut)) return;
-        if (is_break(r, cut)) {
+        if (is_break(r, cut)) { /* the range's first line: its count is ours */
             r->line_no = 1;
+            if (cut) r->st.long_lines++;
             return;
         }
     }

@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { DOCS_TEXT = 0, DOCS_JSONL = 1 } DocFormat;
+/* DOCS_NVIDIA_BERT: HDF5 shards of token ids, read by bertshard.h, not here */
+typedef enum { DOCS_TEXT = 0, DOCS_JSONL = 1, DOCS_NVIDIA_BERT = 2 } DocFormat;
 
 typedef struct {
     long docs;         /* documents returned */
