@@ -90,7 +90,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: fuzz all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality profile demo demo-run deps clean format tests-bin
+.PHONY: fuzz all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality bench-prep bench-filter profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -170,6 +170,12 @@ bench-stability: $(BUILD)/zeropt # a deep narrow model at a high lr: post- and p
 
 bench-objectives: $(BUILD)/zeropt # MLM variants, contrastive, length warm-up, continual on the demo corpus (needs make demo first)
 	@BUILD=$(BUILD) bash bench/objectives_bench.sh
+
+bench-prep: $(BUILD)/zeropt $(BUILD)/bench/tok_bench # tokenizers against HF tokenizers, prep MB/s at 1 and 2 ranks (HF_PY: a Python with tokenizers)
+	@BUILD=$(BUILD) bash bench/prep_bench.sh
+
+bench-filter: $(BUILD)/zeropt # the lecture's claim: the same model on a filtered and on a raw crawl, equal tokens
+	@BUILD=$(BUILD) bash bench/filter_bench.sh
 
 bench-quality: $(BUILD)/zeropt # the quality classifier against the fasttext package (FT_PY: a Python with it)
 	@BUILD=$(BUILD) bash bench/quality_bench.sh

@@ -42,8 +42,9 @@ const char USAGE_PREP[] =
     "    (--tokenizer: the vocabulary that made them, e.g. BERT's vocab.txt).\n"
     "    --shard-tokens 100M: shards of about N tokens (OUT-00000.h5, ...) and the index OUT,\n"
     "    which train reads as one corpus. Under mpirun the ranks share the files (ranges of\n"
-    "    --chunk-bytes, default 64M, of uncompressed ones) and dedup across each other; the\n"
-    "    output is the same, byte for byte, at any rank count. --stats: the report as JSON.\n";
+    "    --chunk-bytes of uncompressed ones: by default 8 a rank, 1M-64M) and dedup across\n"
+    "    each other; the output is the same, byte for byte, at any rank count.\n"
+    "    --stats: the report as JSON.";
 
 int cmd_prep(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_PREP)) return 0;

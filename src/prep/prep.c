@@ -78,9 +78,21 @@ typedef struct {
 
 /* ---- phase 0: the units ------------------------------------------------ */
 
+/* The range size when the user gives none: 64 MiB, less when that would give
+ * fewer than 8 ranges a rank (at least 1 MiB). The output does not depend on
+ * it, so it may follow the number of ranks. */
+static int64_t default_chunk(const PrepOptions *o, int P) {
+    int64_t total = 0;
+    struct stat sb;
+    for (int f = 0; f < o->ninputs; f++)
+        if (stat(o->inputs[f], &sb) == 0) total += (int64_t)sb.st_size;
+    int64_t c = total / (8 * (int64_t)P);
+    return c > DEFAULT_CHUNK ? DEFAULT_CHUNK : c < (1 << 20) ? (1 << 20) : c;
+}
+
 static int plan_units(Run *R, char *err, size_t errlen) {
     const PrepOptions *o = R->o;
-    int64_t chunk = o->chunk_bytes > 0 ? o->chunk_bytes : DEFAULT_CHUNK;
+    int64_t chunk = o->chunk_bytes > 0 ? o->chunk_bytes : default_chunk(o, R->P);
     int cap = 0;
     for (int f = 0; f < o->ninputs; f++) {
         const char *path = o->inputs[f];
