@@ -9,6 +9,7 @@
 #include "tests/lib/check.h"
 
 #include "io/corpus.h"
+#include "io/corpus_set.h"
 #include "kernels/rng.h"
 #include "src/data/data.h"
 #include "src/objectives/objective.h"
@@ -34,6 +35,81 @@ static void write_corpus(const char *path) {
     check(corpus_writer_close(w, err, sizeof err) == 0, "corpus writer closes", NULL);
 }
 
+/* The same documents as write_corpus (spans on some), split into three
+ * shards (the middle one with an empty validation split, the last with no
+ * train documents but one validation document) and an index; and one file
+ * holding them all. Then every reader call on the index must answer as on
+ * the file: offsets, stream positions, token ranges across shards, spans. */
+static void shard_set(void) {
+    CorpusMeta meta = {V, 0, 1, CLS, SEP, MASK, -1, EOS, "test", "{}"};
+    const char *one = "/tmp/zeropt_test_set_one.h5", *idx = "/tmp/zeropt_test_set.h5";
+    const char *names[3] = {"zeropt_test_set-0.h5", "zeropt_test_set-1.h5", "zeropt_test_set-2.h5"};
+    const int first[4] = {0, 3, NDOC,
+                          NDOC}; /* shard s holds train documents first[s] .. first[s+1] */
+    int64_t counts[12] = {0};
+    char err[512], path[128];
+    int ok = 1;
+    CorpusWriter *all = corpus_writer_open(one, &meta, err, sizeof err);
+    int32_t v[4] = {7, 8, 9, 10};
+    for (int s = 0; s < 3; s++) {
+        snprintf(path, sizeof path, "/tmp/%s", names[s]);
+        CorpusWriter *w = corpus_writer_open(path, &meta, err, sizeof err);
+        for (int d = first[s]; d < first[s + 1]; d++) {
+            int64_t sp[3] = {0, lens[d] > 1 ? 2 : 1, d};
+            CorpusWriter *both[2] = {w, all};
+            for (int k = 0; k < 2; k++) {
+                ok &= !corpus_writer_add(both[k], 0, docs[d], lens[d], err, sizeof err);
+                ok &= !corpus_writer_add_spans(both[k], 0, sp, lens[d] ? 1 : 0, err, sizeof err);
+            }
+            counts[4 * s]++, counts[4 * s + 1] += lens[d];
+        }
+        if (s != 1) { /* validation: one document in shards 0 and 2 */
+            ok &= !corpus_writer_add(w, 1, v, 4 - s, err, sizeof err);
+            ok &= !corpus_writer_add(all, 1, v, 4 - s, err, sizeof err);
+            counts[4 * s + 2] = 1, counts[4 * s + 3] = 4 - s;
+        }
+        ok &= !corpus_writer_close(w, err, sizeof err);
+    }
+    ok &= !corpus_writer_close(all, err, sizeof err);
+    ok &= !corpus_set_write(idx, &meta, names, 3, counts, 1, 0, err, sizeof err);
+    Corpus a, b;
+    ok &= !corpus_open(&a, one, "", err, sizeof err) && !corpus_open(&b, idx, "", err, sizeof err);
+    ok &= a.n_docs == b.n_docs && a.n_tokens == b.n_tokens && b.set && b.has_spans;
+    for (int64_t d = 0; ok && d <= a.n_docs; d++) ok &= corpus_off(&a, d) == corpus_off(&b, d);
+    for (int64_t p = 0; ok && p < a.n_tokens + a.n_docs; p++)
+        ok &= corpus_doc_at(&a, p) == corpus_doc_at(&b, p);
+    int32_t x[128], y[128];
+    for (int64_t st = 0; ok && st < a.n_tokens; st += 3) {
+        int64_t n = a.n_tokens - st < 40 ? a.n_tokens - st : 40;
+        ok &= !corpus_read(&a, st, n, x, err, sizeof err) &&
+              !corpus_read(&b, st, n, y, err, sizeof err) && !memcmp(x, y, (size_t)n * sizeof *x);
+    }
+    int64_t sa[64], sb[64], na, nb;
+    ok &= !corpus_read_spans(&a, 1, NDOC, sa, 16, &na, err, sizeof err) &&
+          !corpus_read_spans(&b, 1, NDOC, sb, 16, &nb, err, sizeof err) && na == nb && na == 5 &&
+          !memcmp(sa, sb, (size_t)(4 * na) * sizeof *sa);
+    corpus_close(&a), corpus_close(&b);
+    ok &= !corpus_open(&a, one, "val", err, sizeof err) &&
+          !corpus_open(&b, idx, "val", err, sizeof err);
+    ok &= a.n_docs == 2 && b.n_docs == 2 && corpus_off(&b, 1) == 4 && corpus_doc_at(&b, 5) == 1 &&
+          !corpus_read(&b, 0, 6, y, err, sizeof err) && y[4] == 7 && y[5] == 8;
+    corpus_close(&a), corpus_close(&b);
+    check(ok,
+          "a shard set (empty splits included) reads as the one file: offsets, stream positions, "
+          "tokens, spans",
+          "%s", ok ? "" : err);
+    snprintf(path, sizeof path, "/tmp/%s", names[1]);
+    remove(path);
+    int rc = corpus_open(&b, idx, "", err, sizeof err);
+    check(rc != 0 && strstr(err, "shard 1") && strstr(err, "missing"),
+          "a missing shard is named at open", "%s", err);
+    for (int s = 0; s < 3; s++) {
+        snprintf(path, sizeof path, "/tmp/%s", names[s]);
+        remove(path);
+    }
+    remove(one), remove(idx);
+}
+
 /* the packed stream, built the obvious way */
 static int build_stream(int32_t *s, int sep) {
     int n = 0;
@@ -45,7 +121,7 @@ static int build_stream(int32_t *s, int sep) {
 }
 
 int main(void) {
-    check_plan(16);
+    check_plan(18);
     const char *path = "/tmp/zeropt_test_corpus.h5";
     write_corpus(path);
     char err[1024];
@@ -195,5 +271,6 @@ int main(void) {
     rc = obj_open(&o, &d, "/tmp/zeropt_no_such.h5", "", OBJ_MLM, 8, 0.15, 1, 1, 0, err, sizeof err);
     check(rc != 0 && strstr(err, "cannot open"), "missing corpus file", "%s", err);
     remove(path);
+    shard_set();
     return check_exit();
 }
