@@ -322,9 +322,39 @@ static int read_unit(Run *R, int ui, PrepStats *st, char *err, size_t errlen) {
 
 /* ---- phase 2: decide ---------------------------------------------------- */
 
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* How many of this rank's documents that dedup keeps score at most the float
+ * whose bits are u, summed over the ranks. */
+static int64_t count_at_most(const Run *R, uint32_t u) {
+    int64_t c = 0;
+    for (int64_t i = 0; i < R->nseen; i++) {
+        uint32_t b;
+        float f = R->seen[i].score > 0 ? R->seen[i].score : 0; /* (−0 as 0) */
+        memcpy(&b, &f, sizeof b);
+        c += (!R->dd || dedup_keep(R->dd, (long)i)) && b <= u;
+    }
+    xch_sum_i64(&c, 1, "prep quality quantile");
+    return c;
+}
+
+/* The score at the edge of the best fraction `top` of the documents dedup
+ * keeps: the (m − ceil(top·m))-th smallest of all m scores, found exactly by
+ * bisection over the bits of a non-negative float (their order is the
+ * numbers' order), 32 sums over the ranks: no rank holds all scores. */
+static double top_cutoff(const Run *R, double top) {
+    int64_t m = count_at_most(R, 0xFFFFFFFFu), keep = (int64_t)ceil(top * (double)m);
+    if (!m || !keep) return INFINITY;
+    int64_t k = m - keep;              /* 0-based rank of the cut-off among the m scores */
+    uint32_t lo = 0, hi = 0x7F800000u; /* [0, +inf] */
+    while (lo < hi) {                  /* the least u with count(bits <= u) > k */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (count_at_most(R, mid) > k)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    float f;
+    memcpy(&f, &lo, sizeof f);
+    return f;
 }
 
 /* The keep flag of every local document, the quality cut-off and the per-unit
@@ -346,17 +376,7 @@ static int decide(Run *R, PrepStats *st, char *err, size_t errlen) {
     }
     free(gid);
     st->cutoff = o->quality_min;
-    if (R->q && o->quality_top > 0) { /* the quantile over the documents dedup keeps */
-        double *mine = z_malloc((size_t)(R->nseen ? R->nseen : 1) * sizeof *mine, "scores");
-        int64_t m = 0, n;
-        for (int64_t i = 0; i < R->nseen; i++)
-            if (!R->dd || dedup_keep(R->dd, (long)i)) mine[m++] = R->seen[i].score;
-        double *all = xch_allgather(mine, m, sizeof *mine, &n, "prep quality scores");
-        qsort(all, (size_t)n, sizeof *all, by_value);
-        int64_t keep = (int64_t)ceil(o->quality_top * (double)n);
-        st->cutoff = n && keep ? all[n - keep] : INFINITY;
-        free(mine), free(all);
-    }
+    if (R->q && o->quality_top > 0) st->cutoff = top_cutoff(R, o->quality_top);
     R->keep = z_calloc((size_t)(R->nseen ? R->nseen : 1), 1, "keep flags");
     for (int64_t i = 0; i < R->nseen; i++) {
         const Seen *s = &R->seen[i];

@@ -153,7 +153,7 @@ out = sys.argv[1]
 m = re.search(r"cleaning dropped (\d+) documents:((?: \w+ \d+)+)", out)
 kept = len(h5py.File(sys.argv[2])["doc_offsets"]) - 1 + len(h5py.File(sys.argv[2])["val/doc_offsets"]) - 1
 rules = dict(zip(m.group(2).split()[::2], map(int, m.group(2).split()[1::2]))) if m else {}
-read = int(re.search(r"input file\(s\), (\d+) documents", out).group(1))
+read = int(re.search(r"input file\(s\) of \d+ bytes, (\d+) documents", out).group(1))
 ok("prep --clean: every document kept or dropped under one counted rule",
    m and int(m.group(1)) == sum(rules.values()) and int(m.group(1)) + kept == read and len(rules) == 10 and rules["stop_words"] > 0,
    f"{kept} kept, dropped {m.group(1) if m else '?'}: {rules}")
