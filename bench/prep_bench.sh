@@ -7,12 +7,12 @@
 #      tokenizer.json, token counts compared;
 #   2. `zeropt prep` end to end (read, tokenize, spill, write the corpus) at
 #      1 and 2 ranks, plain and with --clean --dedup: MB/s of input.
-# HF_PY names a Python with `tokenizers` (default /root/torchenv/bin/python).
+# HF_PY names a Python with `tokenizers` (default $REF_PY, else ~/venv-ref).
 # Writes bench/results/prep-<stamp>.json and a section in bench/RESULTS.md.
 #   bash bench/prep_bench.sh      (make bench-prep)
 set -eu
 . bench/lib.sh
-HF_PY=${HF_PY:-/root/torchenv/bin/python}
+HF_PY=${HF_PY:-${REF_PY:-$HOME/venv-ref/bin/python}}
 "$HF_PY" -c "import tokenizers" 2>/dev/null ||
     { echo "bench/prep_bench.sh: $HF_PY has no tokenizers (pip install tokenizers; HF_PY=...)" >&2; exit 1; }
 bench_workdir

@@ -2,7 +2,11 @@
 # bench/run.sh — runs the benchmarks, keeps their JSON in bench/results/ and
 # appends a summary to bench/RESULTS.md (date, machine, ratios).
 #   bash bench/run.sh         everything (make bench): model steps, the GEMM
-#                             providers (gemm_bench.sh), training vs PyTorch
+#                             providers (gemm_bench.sh), training vs PyTorch,
+#                             and, where REF_PY names a Python with tokenizers
+#                             and fasttext, data preparation (prep_bench.sh:
+#                             tokenizers vs HF, prep MB/s) and the quality
+#                             classifier vs fasttext (quality_bench.sh)
 #   bash bench/run.sh ckpt    checkpoint write/read against dd only (make bench-ckpt)
 set -eu
 what=${1:-all}
@@ -22,6 +26,13 @@ else
     "$BUILD/bench/bench_model" "$THREADS" | tee "$out"
     BUILD=$BUILD bash bench/gemm_bench.sh
     bash bench/train_bench.sh "$tout"
+    REF_PY=${REF_PY:-$HOME/venv-ref/bin/python}
+    if "$REF_PY" -c "import tokenizers, fasttext" 2>/dev/null; then
+        HF_PY=$REF_PY BUILD=$BUILD bash bench/prep_bench.sh
+        FT_PY=$REF_PY BUILD=$BUILD bash bench/quality_bench.sh
+    else
+        echo "bench/run.sh: data benchmarks skipped: $REF_PY lacks tokenizers or fasttext (REF_PY=...)"
+    fi
 fi
 [ -f "$out" ] && python3 - "$out" "$stamp" "$machine" <<'PY'
 import json, sys
