@@ -5,10 +5,10 @@
 # the documents after it kept), malformed JSON lines of every kind (counted,
 # skipped), empty files (counted; only empty files: one line, nothing
 # written), a directory or a missing file given as input (one line, nothing
-# written). Counts come from --stats JSON. Truncated gzip is in
+# written), an unreadable file (one line). Counts come from --stats JSON. Truncated gzip is in
 # test_tokenizer_cmd.sh; fuzzing of the same readers in test_fuzz.sh.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 9
+plan 10
 TOK=tests/fixtures/hf_tok_gpt2.json
 prep() { timeout -k 5 120 "$ZEROPT" prep --tokenizer "$TOK" --val-fraction 0 "$@"; }
 stat() { $PY -c "import json, sys; s = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
@@ -76,3 +76,13 @@ expect_error "only empty files" "no document to write" -- "$ZEROPT" prep --token
 mkdir -p "$TMP/adir"
 expect_error "a directory as input" "adir: it is a directory" -- "$ZEROPT" prep --tokenizer "$TOK" --input "$TMP/u.txt" --input "$TMP/adir" --output "$TMP/none.h5"
 expect_error "a missing input" "cannot open" "missing.txt" -- "$ZEROPT" prep --tokenizer "$TOK" --input "$TMP/missing.txt" --output "$TMP/none.h5"
+# an unreadable file: mode 000 (as root, which reads anything, the check runs as nobody)
+printf 'secret\n' >"$TMP/locked.txt" && chmod 000 "$TMP/locked.txt" && chmod 755 "$TMP"
+as=()
+[ "$(id -u)" = 0 ] && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then
+    skip "an unreadable input" "running as root without setpriv to drop privileges"
+else
+    expect_error "an unreadable input (mode 000)" "cannot open" "locked.txt: Permission denied" -- \
+        "${as[@]}" "$ZEROPT" prep --tokenizer "$TOK" --input "$TMP/locked.txt" --output "$TMP/none.h5"
+fi
