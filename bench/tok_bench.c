@@ -27,7 +27,8 @@ int main(int argc, char **argv) {
     int reps = argc > 3 ? atoi(argv[3]) : 3;
     char err[1024];
     Tokenizer *t = tok_load(argv[1], err, sizeof err);
-    DocReader *r = t ? docs_open(argv[2], DOCS_JSONL, NULL, (size_t)1 << 30, err, sizeof err) : NULL;
+    DocReader *r =
+        t ? docs_open(argv[2], DOCS_JSONL, NULL, (size_t)1 << 30, err, sizeof err) : NULL;
     if (!r) {
         fprintf(stderr, "tok_bench: %s\n", err);
         return 1;
@@ -54,8 +55,9 @@ int main(int argc, char **argv) {
         sec[k] = k_now() - t0;
     }
     qsort(sec, (size_t)reps, sizeof *sec, by_value);
-    printf("{\"mb_per_s\": %.3f, \"tokens\": %zu, \"bytes\": %zu, \"docs\": %zu, \"seconds\": %.4f}\n",
-           (double)bytes / 1e6 / sec[reps / 2], tokens, bytes, n, sec[reps / 2]);
+    printf(
+        "{\"mb_per_s\": %.3f, \"tokens\": %zu, \"bytes\": %zu, \"docs\": %zu, \"seconds\": %.4f}\n",
+        (double)bytes / 1e6 / sec[reps / 2], tokens, bytes, n, sec[reps / 2]);
     for (size_t i = 0; i < n; i++) free(docs[i]);
     free(docs), free(lens), free(ids), free(sec);
     tok_free(t);
