@@ -18,8 +18,9 @@
 
 const char USAGE_PREP[] =
     "zeropt prep --tokenizer T.json|vocab.txt --input FILE [--input FILE ...] --output corpus.h5\n"
-    "    [--format text|jsonl] [--separator SEP] [--val-fraction F] [--max-line BYTES] [--seed N]\n"
-    "    [--special-tokens-as-text] [--spans] [--quality MODEL.bin --quality-label L\n"
+    "    [--format text|jsonl|nvidia-bert] [--separator SEP] [--val-fraction F]\n"
+    "    [--max-line BYTES] [--seed N] [--special-tokens-as-text] [--spans]\n"
+    "    [--quality MODEL.bin --quality-label L\n"
     "    [--quality-min P | --quality-top F]] [--clean] [--clean-rule NAME=VALUE ...]\n"
     "    [--bad-words FILE] [--dedup] [--dedup-threshold J]\n"
     "    text -> HDF5 corpus: documents split at SEP lines (else blank lines) or one JSON\n"
