@@ -198,6 +198,7 @@ int64_t corpus_set_off(Corpus *c, int64_t d) {
     struct CorpusSet *s = c->set;
     if (d >= c->n_docs) return c->n_tokens;
     int i = find(s->doc_base, s->n, d);
+    if (d == s->doc_base[i]) return s->tok_base[i]; /* a shard's first: no need to open it */
     return s->tok_base[i] + corpus_off(shard_or_die(c, i), d - s->doc_base[i]);
 }
 

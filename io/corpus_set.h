@@ -30,9 +30,10 @@ int corpus_set_write(const char *path, const CorpusMeta *meta, const char *const
 /* The reader behind corpus.h for an index: corpus_open calls corpus_set_open
  * with the index open as c->hid_file and its attributes read; the others
  * are corpus.h's calls for a set. At most SET_MAX_OPEN shards are open at
- * once (the least recently used is closed). Rank 0 checks at open that
- * every shard file is there, so a missing one is named before training. */
-#define SET_MAX_OPEN 8
+ * once (each holds its document offsets: 8 bytes a document) (the least recently used is closed).
+ * Rank 0 checks at open that every shard file is there, so a missing one is named before training.
+ */
+#define SET_MAX_OPEN 64
 int corpus_set_open(Corpus *c, char *err, size_t errlen);
 void corpus_set_close(Corpus *c);
 int64_t corpus_set_off(Corpus *c, int64_t d);

@@ -81,3 +81,11 @@ void xch_max_i64(int64_t *buf, int n, const char *what) {
     check(MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD),
           "MPI_Allreduce", what);
 }
+
+void xch_bcast(void *buf, size_t bytes, const char *what) {
+    for (size_t at = 0; at < bytes || at == 0; at += (size_t)INT_MAX) { /* in pieces below 2^31 */
+        size_t n = bytes - at < (size_t)INT_MAX ? bytes - at : (size_t)INT_MAX;
+        check(MPI_Bcast((char *)buf + at, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast", what);
+        if (n == 0) break;
+    }
+}

@@ -17,6 +17,8 @@ void *xch_alltoall(const void *send, const int64_t *counts, size_t rec, int64_t 
                    const char *what);
 /* Every rank's n records, rank by rank, to every rank (malloc'd; *nall). */
 void *xch_allgather(const void *mine, int64_t n, size_t rec, int64_t *nall, const char *what);
+/* bytes from rank 0 to every rank. */
+void xch_bcast(void *buf, size_t bytes, const char *what);
 /* In-place sums over all ranks. */
 void xch_sum_i64(int64_t *buf, int n, const char *what);
 void xch_max_i64(int64_t *buf, int n, const char *what);

@@ -290,7 +290,8 @@ static int read_unit(Run *R, int ui, PrepStats *st, char *err, size_t errlen) {
         if (R->dd) dedup_add(R->dd, text, len);
         double s = R->q ? score(R->q, R->label, text, len, &buf, &bcap) : 0;
         rec.score = (float)s;
-        int low = R->q && o->quality_min > 0 && s < o->quality_min; /* dropped whatever else */
+        /* dropped whatever else (compared as phase 2 compares: the float score) */
+        int low = R->q && o->quality_min > 0 && rec.score < o->quality_min;
         size_t n = low ? 0 : tok_encode_opt(R->tok, text, len, o->special_as_text, &ids, &cap);
         if (n > INT32_MAX) n = 0; /* (a 2^31-token document: no corpus row holds it) */
         rec.ntok = (int32_t)n;
@@ -543,17 +544,26 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     Run R = {0};
     R.o = o, R.me = z_rank(), R.P = z_nranks();
     st->ranks = R.P;
-    /* errors every rank sees alike: rank 0 alone reports them */
-    if (plan_units(&R, err, errlen)) {
+    /* the plan is rank 0's (the files as it sees them), broadcast */
+    int64_t hdr[3] = {0, 0, 0}; /* failed, units, input bytes */
+    if (R.me == 0) hdr[0] = plan_units(&R, err, errlen) != 0, hdr[1] = R.nu, hdr[2] = R.bytes_in;
+    xch_bcast(hdr, sizeof hdr, "prep plan");
+    if (hdr[0]) { /* every rank knows: rank 0 says it */
         free(R.u);
         st->alike = 1;
         return -1;
     }
+    if (R.me != 0) R.u = z_malloc((size_t)(hdr[1] ? hdr[1] : 1) * sizeof *R.u, "units");
+    R.nu = (int)hdr[1], R.bytes_in = hdr[2];
+    xch_bcast(R.u, (size_t)R.nu * sizeof *R.u, "prep units");
     R.tok = tok_load(o->tokenizer, err, errlen);
     if (R.tok && o->quality_model) R.q = open_scorer(o, &R.label, err, errlen);
-    if (!R.tok || (o->quality_model && !R.q)) {
-        tok_free(R.tok), free(R.u);
-        st->alike = 1;
+    int64_t bad[2] = {!R.tok || (o->quality_model && !R.q), 0};
+    bad[1] = -bad[0];
+    xch_max_i64(bad, 2, "prep setup"); /* bad[0]: any rank failed; −bad[1]: all did */
+    if (bad[0]) {
+        tok_free(R.tok), qc_free(R.q), free(R.u);
+        st->alike = bad[1] == -1; /* the same error everywhere: rank 0 says it */
         return -1;
     }
     st->units = R.nu;
@@ -580,8 +590,8 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     R.ulines = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
     R.ukept = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
     R.utok = z_calloc((size_t)R.nu, sizeof(int64_t), "units");
-    int failed = 0;
-    if (R.me == 0 && mkdir(R.parts, 0777) && errno != EEXIST)
+    int failed = 0, writing = 0;
+    if (mkdir(R.parts, 0777) && errno != EEXIST) /* every rank: a new folder may be late on NFS */
         failed = z_fail(err, errlen, "cannot create %s: %s", R.parts, strerror(errno));
     int64_t *shards = NULL, nshards = 0;
     int64_t *counts = NULL;
@@ -604,6 +614,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
             }
             if (!(failed = any_failed(failed))) {
                 int64_t S = o->shard_tokens > 0 ? o->shard_tokens : 0;
+                writing = 1; /* from here a failure removes what this run wrote */
                 if (S)
                     shards = shard_list(&R, S, &nshards);
                 else
@@ -644,7 +655,7 @@ int prep_corpus(const PrepOptions *o, PrepStats *st, char *err, size_t errlen) {
     }
     if (R.me == 0) {
         remove_parts(&R);
-        if (failed) { /* no output left behind */
+        if (failed && writing) { /* no output left behind (an older one is not touched before) */
             for (int64_t j = 0; o->shard_tokens > 0 && j < nshards; j++) {
                 char *p = shard_path(o->output, j);
                 remove(p);

@@ -376,6 +376,9 @@ DocReader *docs_open_range(const char *path, DocFormat fmt, const char *separato
     r->blk = z_malloc(READ_BLOCK, "read block");
     r->end = end < 0 ? INT64_MAX : end;
     if (begin > 0) {
+        /* gzdirect looks at the header first, so that gzseek in a plain
+         * file is an lseek (else zlib reads up to the offset) */
+        gzdirect(g);
         if (gzseek(g, (z_off_t)(begin - 1), SEEK_SET) < 0) {
             snprintf(err, errlen, "cannot seek to byte %ld of %s", (long)begin, path);
             docs_close(r);
