@@ -203,6 +203,24 @@ static void remember(Run *R, int32_t ntok, int unit, double s) {
     R->seen[R->nseen++] = (Seen){ntok, unit, (float)s};
 }
 
+/* The end of a document's phase 1: its salient spans (with det), what
+ * phase 2 needs of it remembered, and the record spilled. */
+static int spill_doc(Run *R, Spill *sp, int ui, SpillRec *rec, const int32_t *ids, double s,
+                     const SpanDetector *det, int64_t **spans, size_t *scap, char *err,
+                     size_t errlen) {
+    size_t n = (size_t)rec->ntok;
+    if (det && n) {
+        if (*scap < n) {
+            *scap = n;
+            *spans = realloc(*spans, 3 * *scap * sizeof **spans);
+            if (!*spans) z_die("out of memory (spans)");
+        }
+        rec->nspans = (int32_t)spans_find(det, ids, n, *spans, *scap);
+    }
+    remember(R, rec->ntok, ui, s);
+    return spill_put(sp, rec, ids, *spans, err, errlen);
+}
+
 /* A unit of an NVIDIA shard: samples of token ids (bertshard.h). Dedup sees
  * a sample as the text of its ids ("101 2023 ..."): shingles of 5 tokens.
  * Provenance: the row (from 1) as the line, the row as the offset. */
@@ -232,17 +250,8 @@ static int read_shard_unit(Run *R, int ui, Spill *sp, PrepStats *st, char *err, 
                 len += (size_t)snprintf(text + len, tcap - len, "%s%d", i ? " " : "", ids[i]);
             dedup_add(R->dd, text, len);
         }
-        if (det && n) {
-            if (scap < n) {
-                scap = n;
-                spans = realloc(spans, 3 * scap * sizeof *spans);
-                if (!spans) z_die("out of memory (spans)");
-            }
-            rec.nspans = (int32_t)spans_find(det, ids, n, spans, scap);
-        }
         st->docs.docs++;
-        remember(R, rec.ntok, ui, 0);
-        rc = spill_put(sp, &rec, ids, spans, err, errlen);
+        rc = spill_doc(R, sp, ui, &rec, ids, 0, det, &spans, &scap, err, errlen);
     }
     if (got < 0) rc = -1;
     bs_close(b);
@@ -295,16 +304,7 @@ static int read_unit(Run *R, int ui, PrepStats *st, char *err, size_t errlen) {
         size_t n = low ? 0 : tok_encode_opt(R->tok, text, len, o->special_as_text, &ids, &cap);
         if (n > INT32_MAX) n = 0; /* (a 2^31-token document: no corpus row holds it) */
         rec.ntok = (int32_t)n;
-        if (det && n) {
-            if (scap < n) {
-                scap = n;
-                spans = realloc(spans, 3 * scap * sizeof *spans);
-                if (!spans) z_die("out of memory (spans)");
-            }
-            rec.nspans = (int32_t)spans_find(det, ids, n, spans, scap);
-        }
-        remember(R, rec.ntok, ui, s);
-        rc = spill_put(sp, &rec, ids, spans, err, errlen);
+        rc = spill_doc(R, sp, ui, &rec, ids, s, det, &spans, &scap, err, errlen);
     }
     R->udocs[ui] = R->nseen - R->unit_first[ui];
     R->ulines[ui] = docs_lines(r);
