@@ -7,6 +7,7 @@
 #   make demo       the main job on a small real corpus
 #   make deps       install the Debian packages (root) or list what is missing
 #   make SAN=1 ...  ASan + UBSan build in build-san/
+#   make CUDA=1     the CUDA backend too, in build-cuda/ (tests/gpu/run.sh on a GPU)
 #
 # The BLAS is one variable: BLAS=openblas (default), blis (Debian's
 # libblis-openmp-dev), mkl (mkl_rt; MKLROOT for its headers), or BLAS=custom
@@ -50,10 +51,16 @@ LBFGS_LIBS  ?= -llbfgs
 JSON_LIBS   ?= -ljansson
 ZLIB_LIBS   ?= -lz
 UTF8PROC_LIBS ?= -lutf8proc
-# The CUDA backend (kernels/cuda, NCCL in mpi/) arrives with its own issue;
-# these are the paths it will build against.
+# The CUDA backend: `make CUDA=1` builds build-cuda/ with kernels/cuda/*.cu
+# (nvcc from CUDA_HOME; sm_80 and sm_90 code plus sm_90 PTX), cuBLASLt and
+# the NCCL transport (mpi/comm_nccl.c). Without CUDA=1, kernels/cuda/none.c
+# answers "built without CUDA". `make test` builds both when nvcc exists.
+CUDA        ?= 0
 CUDA_HOME   ?= /usr/local/cuda
 NCCL_HOME   ?= $(CUDA_HOME)
+NVCC        ?= $(CUDA_HOME)/bin/nvcc
+CUDA_ARCH   ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+               -gencode arch=compute_90,code=compute_90
 
 OPT      ?= -O3 -march=native
 WARN     := -Wall -Wextra
@@ -64,6 +71,12 @@ ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
 BUILD    ?= build$(if $(filter-out openblas,$(BLAS)),-$(BLAS))$(if $(filter 0,$(DNNL)),-nodnnl)
+ifeq ($(CUDA),1)
+BUILD    := $(BUILD)-cuda
+endif
+ifeq ($(SAN)$(CUDA),11)
+$(error SAN=1 and CUDA=1 together: the sanitizer build is CPU-only)
+endif
 ifeq ($(SAN),1)
 SANITIZE := -fsanitize=address,undefined
 OPT      := -O1 -g -fno-omit-frame-pointer $(SANITIZE) -fno-sanitize-recover=undefined
@@ -78,8 +91,21 @@ LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(DNNL_LIBS) $(INIH_LIBS) $(LBFGS_LIBS) $(
 LDFLAGS  := -fopenmp $(SANITIZE) $(SAN_LD)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)
-LIB_SRC    := $(KERNEL_SRC) $(wildcard mpi/*.c) $(wildcard io/*.c) $(wildcard src/*/*.c)
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_SRC    := $(KERNEL_SRC) kernels/cuda/geometry.c $(filter-out mpi/comm_nccl.c,$(wildcard mpi/*.c)) \
+              $(wildcard io/*.c) $(wildcard src/*/*.c)
+ifeq ($(CUDA),1)
+NVCC_WARN  := -Xcompiler -Wall,-Wextra $(if $(filter -Werror,$(WARN)),-Werror all-warnings -Xcompiler -Werror)
+NVCC_FLAGS := -std=c++17 -O3 -I. $(CUDA_ARCH) $(NVCC_WARN)
+CUDA_CFLAGS := -isystem $(CUDA_HOME)/include -isystem $(NCCL_HOME)/include
+CU_OBJ     := $(patsubst %.cu,$(BUILD)/%.o,$(wildcard kernels/cuda/*.cu)) $(BUILD)/mpi/comm_nccl.o
+CUDA_LIBS  := -L$(NCCL_HOME)/lib64 -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lnccl \
+              -lcublasLt -lcublas -lcudart -lstdc++
+CUDA_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/cuda/*.c tests/gpu/*.c))
+LDLIBS     += $(CUDA_LIBS)
+else
+LIB_SRC    += kernels/cuda/none.c
+endif
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)
 # double-precision kernels, for the finite-difference tests only
 # (the files written once for any element type, through real.h)
 KERNEL_F64 := $(shell grep -l '"real.h"' $(KERNEL_SRC))
@@ -88,9 +114,9 @@ TEST_SRC   := $(wildcard tests/unit/*.c)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h mpi/*.h io/*.h src/*/*.h)
+HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h kernels/cuda/*.h mpi/*.h io/*.h src/*/*.h)
 
-.PHONY: fuzz all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality bench-prep bench-filter profile demo demo-run deps clean format tests-bin
+.PHONY: cuda-bin fuzz all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality bench-prep bench-filter profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
 .SECONDARY:
 all: $(BUILD)/zeropt
@@ -102,6 +128,24 @@ $(BUILD)/%.o: %.c $(HDRS)
 $(BUILD)/%_f64.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) -DKERNELS_F64 -c $< -o $@
+
+$(BUILD)/kernels/cuda/%.o: kernels/cuda/%.cu $(wildcard kernels/cuda/*.cuh) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+
+$(BUILD)/mpi/comm_nccl.o: mpi/comm_nccl.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(CUDA_CFLAGS) -c $< -o $@
+
+# tests that need the CUDA build (tests/cuda: no GPU needed; tests/gpu: run by tests/gpu/run.sh)
+$(BUILD)/tests/cuda/%: tests/cuda/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
+$(BUILD)/tests/gpu/%: tests/gpu/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
+
+cuda-bin: $(BUILD)/zeropt $(CUDA_TESTS)
 
 $(BUILD)/libzeropt.a: $(LIB_OBJ)
 	@rm -f $@
@@ -141,7 +185,10 @@ fuzz: build-fuzz/fuzz_text
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
+# With a CUDA toolkit at CUDA_HOME the CUDA build is made too (tests/cli/test_cuda.sh
+# runs its no-GPU checks); without one that test says why it skips.
 test-run: tests-bin
+	@if [ -x "$(NVCC)" ]; then $(MAKE) --no-print-directory CUDA=1 SAN= cuda-bin; fi
 	@BUILD=$(BUILD) SAN=$(SAN) bash tests/run.sh
 
 bench: $(BUILD)/zeropt $(BENCH_BIN)
@@ -248,4 +295,4 @@ format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-cuda

@@ -1,8 +1,8 @@
 /*
  * optim_math.h — the per-element formulas of optimizer state storage, as
- * static inline functions any backend compiles (the CPU kernels in
- * cpu/optim.c; the CUDA ones will include this file too), so every backend
- * rounds and quantizes alike.
+ * static inline functions any backend compiles (KM_HD: the CPU kernels in
+ * cpu/optim.c and the CUDA ones in cuda/optim.cu), so every backend rounds
+ * and quantizes alike.
  *
  *   bf16     the upper 16 bits of an fp32, rounded to nearest even; NaN stays
  *            NaN (a quiet one), ±Inf stays ±Inf. Optimizer states round
@@ -16,10 +16,12 @@
 #ifndef ZEROPT_OPTIM_MATH_H
 #define ZEROPT_OPTIM_MATH_H
 
+#include "hd.h"
+
 #include <stdint.h>
 #include <string.h>
 
-static inline uint16_t km_to_bf16(float x) {
+KM_HD static inline uint16_t km_to_bf16(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
     if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (uint16_t)((u >> 16) | 0x40);
@@ -30,7 +32,7 @@ static inline uint16_t km_to_bf16(float x) {
 /* Stochastic rounding: r uniform in [0, 2^16) is added below the kept bits,
  * so x rounds up with probability (its distance from the lower bf16) / step
  * and E[result] = x; values that are bf16 already stay exact. */
-static inline uint16_t km_to_bf16_sr(float x, uint32_t r) {
+KM_HD static inline uint16_t km_to_bf16_sr(float x, uint32_t r) {
     uint32_t u;
     memcpy(&u, &x, 4);
     if ((u & 0x7f800000u) == 0x7f800000u) return km_to_bf16(x);
@@ -38,7 +40,7 @@ static inline uint16_t km_to_bf16_sr(float x, uint32_t r) {
     return (uint16_t)(u >> 16);
 }
 
-static inline float km_from_bf16(uint16_t h) {
+KM_HD static inline float km_from_bf16(uint16_t h) {
     uint32_t u = (uint32_t)h << 16;
     float x;
     memcpy(&x, &u, 4);
@@ -46,7 +48,7 @@ static inline float km_from_bf16(uint16_t h) {
 }
 
 /* The index of the code value nearest to y (code: 256 increasing values). */
-static inline uint8_t km_q8_index(const float *code, float y) {
+KM_HD static inline uint8_t km_q8_index(const float *code, float y) {
     int lo = 0, hi = 255;
     if (!(y > code[0])) return 0; /* also NaN: the caller's absmax is then NaN too */
     if (y >= code[255]) return 255;

@@ -4,6 +4,8 @@
  */
 #include "real.h"
 
+#include "kernels/kmath.h"
+
 void KF(k_add_fwd)(kreal *y, const kreal *a, const kreal *b, size_t n) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
@@ -31,6 +33,9 @@ void KF(k_axpy)(kreal *y, double a, const kreal *x, size_t n) {
 #ifndef KERNELS_F64
 #include "vmath.h"
 
+/* The vector bodies evaluate kmath.h's formulas 8 lanes at a time; the
+ * remainders call them as the CUDA kernels do. */
+
 /* erf form, 8 at a time (vmath.h), the remainder through libm:
  *   y = ½x(1 + erf(x/√2)),  dx += dy·(½(1 + erf(x/√2)) + x·φ(x)) */
 static void gelu_erf_fwd(float *y, const float *x, size_t n) {
@@ -40,8 +45,7 @@ static void gelu_erf_fwd(float *y, const float *x, size_t n) {
         kvf v = kv_load(x + b * KV_LEN);
         kv_store(y + b * KV_LEN, 0.5f * v * v_1perf(v * (float)INV_SQRT2));
     }
-    for (size_t i = nv * KV_LEN; i < n; i++)
-        y[i] = 0.5f * x[i] * (1 + erff(x[i] * (float)INV_SQRT2));
+    for (size_t i = nv * KV_LEN; i < n; i++) y[i] = km_gelu_erf(x[i]);
 }
 
 static void gelu_erf_bwd(float *dx, const float *dy, const float *x, size_t n) {
@@ -53,11 +57,7 @@ static void gelu_erf_bwd(float *dx, const float *dy, const float *x, size_t n) {
             0.5f * v_1perf(v * (float)INV_SQRT2) + v * (float)INV_SQRT_2PI * v_exp(-0.5f * v * v);
         kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * d);
     }
-    for (size_t i = nv * KV_LEN; i < n; i++) {
-        float v = x[i];
-        dx[i] += dy[i] * (0.5f * (1 + erff(v * (float)INV_SQRT2)) +
-                          v * (float)INV_SQRT_2PI * expf(-0.5f * v * v));
-    }
+    for (size_t i = nv * KV_LEN; i < n; i++) dx[i] += dy[i] * km_gelu_erf_grad(x[i]);
 }
 
 /* tanh form, 8 at a time: ½(1 + tanh u) = σ(2u) = 1/(1 + e), e = e^(−2u),
@@ -75,8 +75,7 @@ static void gelu_tanh_fwd(float *y, const float *x, size_t n) {
         kvf v = kv_load(x + b * KV_LEN);
         kv_store(y + b * KV_LEN, v / (1.0f + gelu_tanh_e(v)));
     }
-    for (size_t i = nv * KV_LEN; i < n; i++)
-        y[i] = 0.5f * x[i] * (1 + tanhf((float)GELU_K * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+    for (size_t i = nv * KV_LEN; i < n; i++) y[i] = km_gelu_tanh(x[i]);
 }
 
 static void gelu_tanh_bwd(float *dx, const float *dy, const float *x, size_t n) {
@@ -90,11 +89,7 @@ static void gelu_tanh_bwd(float *dx, const float *dy, const float *x, size_t n) 
          * inf·0 made NaN gradients in a long run */
         kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * (s + 2.0f * v * es * s * du));
     }
-    for (size_t i = nv * KV_LEN; i < n; i++) {
-        float v = x[i], t = tanhf((float)GELU_K * (v + 0.044715f * v * v * v));
-        float du = (float)GELU_K * (1 + (float)(3 * 0.044715) * v * v);
-        dx[i] += dy[i] * (0.5f * (1 + t) + 0.5f * v * (1 - t * t) * du);
-    }
+    for (size_t i = nv * KV_LEN; i < n; i++) dx[i] += dy[i] * km_gelu_tanh_grad(x[i]);
 }
 #endif
 
@@ -154,12 +149,12 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
 void KF(k_dropout_fwd)(kreal *y, const kreal *x, size_t n, double p, uint64_t seed) {
     kreal scale = (kreal)(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = k_rng_uniform(seed, i) >= p ? x[i] * scale : 0;
+    for (size_t i = 0; i < n; i++) y[i] = km_dropout_keep(seed, i, p) ? x[i] * scale : 0;
 }
 
 void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t seed) {
     kreal scale = (kreal)(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
-        if (k_rng_uniform(seed, i) >= p) dx[i] += dy[i] * scale;
+        if (km_dropout_keep(seed, i, p)) dx[i] += dy[i] * scale;
 }

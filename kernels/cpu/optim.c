@@ -10,6 +10,7 @@
  * partial sums are added in thread order.
  */
 #include "kernels/kernels.h"
+#include "kernels/kmath.h"
 #include "kernels/optim_math.h"
 
 #include <math.h>
@@ -123,11 +124,6 @@ size_t k_q8_blocks(size_t n) {
 /* ------------------------------------------------------------------------- */
 /* decoding and encoding one block                                           */
 
-/* The 16 random bits of element i's stochastic rounding. */
-static inline uint32_t bf16_bits(uint64_t seed, uint64_t i) {
-    return (uint32_t)(k_rng_mix(seed ^ (i * 0xD1B54A32D192ED03ull)) >> 48);
-}
-
 /* Elements [off, off + len) of s as fp32: in place for fp32, else decoded
  * into buf (q8: off is a block start). */
 static float *get(const KState *s, size_t off, size_t len, float *buf) {
@@ -154,7 +150,8 @@ static void put(const KState *s, size_t off, size_t len, const float *buf) {
     case KST_BF16: {
         uint16_t *h = (uint16_t *)s->data + off;
         uint64_t base = s->index0 + off;
-        for (size_t i = 0; i < len; i++) h[i] = km_to_bf16_sr(buf[i], bf16_bits(s->seed, base + i));
+        for (size_t i = 0; i < len; i++)
+            h[i] = km_to_bf16_sr(buf[i], km_bf16_bits(s->seed, base + i));
         break;
     }
     case KST_Q8: {
@@ -254,14 +251,8 @@ static void adamw_block(float *restrict p, const float *restrict g, float *restr
                         float *restrict v, size_t len, const KAdamW *a) {
     const float b1 = a->beta1, b2 = a->beta2, eps = a->eps, step = a->step, rbc2 = a->rbc2;
     const float keep = a->keep, gs = a->gscale;
-    for (size_t i = 0; i < len; i++) {
-        float gi = g[i] * gs;
-        float mi = b1 * m[i] + (1 - b1) * gi;
-        float vi = b2 * v[i] + (1 - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i] * keep - step * mi / (sqrtf(vi) * rbc2 + eps);
-    }
+    for (size_t i = 0; i < len; i++)
+        p[i] = km_adamw(p[i], g[i], &m[i], &v[i], b1, b2, eps, step, rbc2, keep, gs);
 }
 
 void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, size_t n,
@@ -296,7 +287,7 @@ void k_adam_moments(const float *g, const KState *m, const KState *v, size_t n, 
 
 /* The LAMB direction of one element. */
 static inline float lamb_u(float p, float m, float v, const KLamb *l) {
-    return m * l->c1 / (sqrtf(v) * l->rbc2 + l->eps) + l->wd * p;
+    return km_lamb_u(p, m, v, l->c1, l->rbc2, l->eps, l->wd);
 }
 
 typedef struct {

@@ -94,6 +94,7 @@ typedef struct {
     int recompute;   /* activation recomputation per block */
     int precision;   /* DT_FP32, or DT_BF16: bf16 copies, fp32 master (mpi/zero.h) */
     int bf16_matmul; /* BF16MM_*: linear layers on bf16 inputs (precision = bf16) */
+    int device;      /* DEV_CPU, DEV_CUDA */
     char dump_batches[PATH_MAX_CFG]; /* write initial params + every batch here (1 rank) */
     char replay[PATH_MAX_CFG];       /* train on the batches (and init) of a dump file */
 } TrainConfig;
@@ -127,6 +128,7 @@ typedef struct {
 } CkptConfig;
 
 enum { BF16MM_AUTO, BF16MM_ON, BF16MM_OFF }; /* [train] bf16_matmul */
+enum { DEV_CPU, DEV_CUDA };                  /* [train] device */
 /* element types of precision options */
 enum { DT_FP32 = 0, DT_BF16 = 1 };
 

@@ -7,6 +7,8 @@
 
 #include "mpi/comm.h"
 
+#include "kernels/cuda/kcuda.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,10 +244,36 @@ static void choose_matmul(const Config *c) {
     k_bf16_gemm_set(on);
 }
 
+/* The rank's place on its node, as the launcher tells it (mpirun, srun,
+ * MPICH's hydra); 0 when none does. */
+static int local_rank(void) {
+    const char *v[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"};
+    for (int i = 0; i < 3; i++)
+        if (getenv(v[i])) return atoi(getenv(v[i]));
+    return 0;
+}
+
+/* [train] device = cuda: every rank opens its GPU (local rank mod count);
+ * a rank without one says so in one line and every rank stops at once. */
+static void open_device(const Config *c) {
+    if (c->train.device != DEV_CUDA) return;
+    char err[Z_ERR_MAX] = "";
+    int bad = kc_open(local_rank(), err, sizeof err) != 0;
+    if (comm_any(bad, "device check")) z_exit_agreed(bad ? err : NULL);
+    /* The kernels, their checks against the CPU and the NCCL transport
+     * exist (kernels/cuda/, mpi/comm_nccl.c, tests/gpu/run.sh); the model,
+     * ZeRO and optimizer buffers do not live on the device yet. */
+    z_die_all("device = cuda: rank 0 opened %s, but training on it is not wired in this version "
+              "(the CUDA kernels and NCCL transport are; the model and ZeRO buffers are not): use "
+              "device = cpu",
+              kc_device_name());
+}
+
 void trainer_build(Trainer *tr) {
     Config *c = &tr->cfg;
     tr->rank = comm_rank();
     tr->nranks = comm_size();
+    open_device(c);
     batch_geometry(tr);
     if (c->train.threads > 0) k_set_threads(c->train.threads);
     choose_matmul(c);
