@@ -91,7 +91,7 @@ LDLIBS   := $(HDF5_LIBS) $(BLAS_LIBS) $(DNNL_LIBS) $(INIH_LIBS) $(LBFGS_LIBS) $(
 LDFLAGS  := -fopenmp $(SANITIZE) $(SAN_LD)
 
 KERNEL_SRC := $(wildcard kernels/cpu/*.c)
-LIB_SRC    := $(KERNEL_SRC) kernels/cuda/geometry.c $(filter-out mpi/comm_nccl.c,$(wildcard mpi/*.c)) \
+LIB_SRC    := $(KERNEL_SRC) kernels/cuda/geometry.c $(filter-out mpi/comm_nccl%,$(wildcard mpi/*.c)) \
               $(wildcard io/*.c) $(wildcard src/*/*.c)
 ifeq ($(CUDA),1)
 NVCC_WARN  := -Xcompiler -Wall,-Wextra $(if $(filter -Werror,$(WARN)),-Werror all-warnings -Xcompiler -Werror)
@@ -103,7 +103,7 @@ CUDA_LIBS  := -L$(NCCL_HOME)/lib64 -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/
 CUDA_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/cuda/*.c tests/gpu/*.c))
 LDLIBS     += $(CUDA_LIBS)
 else
-LIB_SRC    += kernels/cuda/none.c
+LIB_SRC    += kernels/cuda/none.c mpi/comm_nccl_none.c
 endif
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_OBJ)
 # double-precision kernels, for the finite-difference tests only
@@ -168,7 +168,7 @@ tests-bin: $(BUILD)/zeropt $(TEST_BIN)
 # built with clang through the MPI wrapper; tests/cli/test_fuzz.sh runs it
 # for a bounded time, `make fuzz FUZZ_SECONDS=600` for longer.
 FUZZ_SRC := tests/fuzz/fuzz_text.c src/prep/textdocs.c src/prep/clean.c src/prep/dedup.c \
-            src/prep/quality.c $(wildcard src/tokenizer/*.c) mpi/err.c kernels/cpu/mem.c
+            src/prep/quality.c $(wildcard src/tokenizer/*.c) mpi/err.c kernels/cpu/mem.c kernels/cpu/device.c
 FUZZ_SECONDS ?= 60
 build-fuzz/fuzz_text: $(FUZZ_SRC) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -155,6 +155,24 @@ void comm_reduce_ordered(void *buf, int count, size_t elem_bytes,
 /* ------------------------------------------------------------------------- */
 /* non-blocking tensor collectives                                            */
 
+static const CommTensorOps *tops; /* NULL: MPI moves the tensors */
+
+void comm_use_tensor_ops(const CommTensorOps *ops) {
+    tops = ops;
+}
+
+/* The other transport's call, counted; the result is complete on return. */
+#define VIA_TOPS(call, bytes)                                                                      \
+    do {                                                                                           \
+        if (tops) {                                                                                \
+            stats.tensor_bytes += (double)(bytes);                                                 \
+            stats.calls++;                                                                         \
+            tops->call;                                                                            \
+            tops->wait();                                                                          \
+            return COMM_NONE;                                                                      \
+        }                                                                                          \
+    } while (0)
+
 static MPI_Request reqs[COMM_MAX_REQ];
 static const char *req_what[COMM_MAX_REQ];
 static long req_step[COMM_MAX_REQ];
@@ -184,6 +202,7 @@ static int count(size_t n, const char *what, long step) {
 }
 
 CommReq comm_iallreduce_f32(float *buf, size_t n, const char *what, long step) {
+    VIA_TOPS(allreduce(buf, n, 0, what, step), n * sizeof(float));
     int c = count(n, what, step);
     CommReq r = slot(what, step);
     stats.tensor_bytes += (double)n * sizeof(float);
@@ -195,6 +214,7 @@ CommReq comm_iallreduce_f32(float *buf, size_t n, const char *what, long step) {
 
 /* In place, MPI's way: the input is all of buf, the result the front of it. */
 CommReq comm_ireduce_scatter_f32(float *buf, size_t per_rank, const char *what, long step) {
+    VIA_TOPS(reduce_scatter(buf, per_rank, 0, what, step), per_rank * z_nranks() * sizeof(float));
     int c = count(per_rank, what, step);
     CommReq r = slot(what, step);
     stats.tensor_bytes += (double)per_rank * z_nranks() * sizeof(float);
@@ -206,12 +226,12 @@ CommReq comm_ireduce_scatter_f32(float *buf, size_t per_rank, const char *what, 
 }
 
 float *comm_rs_slice(float *buf, size_t per_rank) {
-    (void)per_rank;
-    return buf;
+    return tops ? buf + (size_t)z_rank() * per_rank : buf; /* NCCL's in-place slice */
 }
 
 CommReq comm_iallgather_f32(const float *mine, float *full, size_t per_rank, const char *what,
                             long step) {
+    VIA_TOPS(allgather(mine, full, per_rank, 0, what, step), per_rank * sizeof(float));
     int c = count(per_rank, what, step);
     CommReq r = slot(what, step);
     stats.tensor_bytes += (double)per_rank * sizeof(float);
@@ -236,6 +256,7 @@ static MPI_Op bf16_op(void) {
 }
 
 CommReq comm_iallreduce_bf16(uint16_t *buf, size_t n, const char *what, long step) {
+    VIA_TOPS(allreduce(buf, n, 1, what, step), n * 2);
     int c = count(n, what, step);
     MPI_Op op = bf16_op();
     CommReq r = slot(what, step);
@@ -247,6 +268,7 @@ CommReq comm_iallreduce_bf16(uint16_t *buf, size_t n, const char *what, long ste
 }
 
 CommReq comm_ireduce_scatter_bf16(uint16_t *buf, size_t per_rank, const char *what, long step) {
+    VIA_TOPS(reduce_scatter(buf, per_rank, 1, what, step), per_rank * z_nranks() * 2);
     int c = count(per_rank, what, step);
     MPI_Op op = bf16_op();
     CommReq r = slot(what, step);
@@ -259,12 +281,12 @@ CommReq comm_ireduce_scatter_bf16(uint16_t *buf, size_t per_rank, const char *wh
 }
 
 uint16_t *comm_rs_slice_bf16(uint16_t *buf, size_t per_rank) {
-    (void)per_rank;
-    return buf;
+    return tops ? buf + (size_t)z_rank() * per_rank : buf;
 }
 
 CommReq comm_iallgather_bf16(const uint16_t *mine, uint16_t *full, size_t per_rank,
                              const char *what, long step) {
+    VIA_TOPS(allgather(mine, full, per_rank, 1, what, step), per_rank * 2);
     int c = count(per_rank, what, step);
     CommReq r = slot(what, step);
     stats.tensor_bytes += (double)per_rank * 2;
@@ -304,4 +326,51 @@ CommStats comm_stats(void) {
 }
 void comm_reset_stats(void) {
     memset(&stats, 0, sizeof stats);
+}
+
+/* ------------------------------------------------------------------------- */
+/* the loopback tensor transport: NCCL's placement, MPI's arithmetic          */
+
+/* Each call runs the MPI collective with the transport uninstalled, then
+ * moves the reduce-scatter result to where NCCL puts it (buf + rank·per),
+ * so that a device = loopback run exercises the placement the trainer must
+ * honour under NCCL (comm_rs_slice) on machines without GPUs. */
+#define MPI_ONLY(call)                                                                             \
+    do {                                                                                           \
+        const CommTensorOps *saved_ = tops;                                                        \
+        tops = NULL;                                                                               \
+        comm_wait(call);                                                                           \
+        tops = saved_;                                                                             \
+    } while (0)
+
+static void lb_allreduce(void *buf, size_t n, int bf16, const char *what, long step) {
+    if (bf16)
+        MPI_ONLY(comm_iallreduce_bf16(buf, n, what, step));
+    else
+        MPI_ONLY(comm_iallreduce_f32(buf, n, what, step));
+}
+
+static void lb_reduce_scatter(void *buf, size_t per, int bf16, const char *what, long step) {
+    size_t elem = bf16 ? 2 : 4;
+    if (bf16)
+        MPI_ONLY(comm_ireduce_scatter_bf16(buf, per, what, step));
+    else
+        MPI_ONLY(comm_ireduce_scatter_f32(buf, per, what, step));
+    if (z_rank()) memmove((char *)buf + (size_t)z_rank() * per * elem, buf, per * elem);
+}
+
+static void lb_allgather(const void *mine, void *full, size_t per, int bf16, const char *what,
+                         long step) {
+    if (bf16)
+        MPI_ONLY(comm_iallgather_bf16(mine, full, per, what, step));
+    else
+        MPI_ONLY(comm_iallgather_f32(mine, full, per, what, step));
+}
+
+static void lb_wait(void) {}
+
+const CommTensorOps *comm_loopback_ops(void) {
+    static const CommTensorOps ops = {"loopback (MPI with NCCL's placement)", lb_allreduce,
+                                      lb_reduce_scatter, lb_allgather, lb_wait};
+    return &ops;
 }

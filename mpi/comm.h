@@ -51,6 +51,24 @@ void comm_reduce_ordered(void *buf, int count, size_t elem_bytes,
  * (mpi/zero.c keeps ZERO_MAX_INFLIGHT reductions and two gathers), a call
  * beyond the bound is a bug and dies naming it.
  */
+/* Tensor collectives through another transport: NCCL on device buffers
+ * (mpi/comm_nccl.c), installed with comm_use_tensor_ops after its
+ * bootstrap. The calls below then hand their buffers to it and return
+ * COMM_NONE (complete: wait() has made the results visible to the host);
+ * counts and bytes are accounted as for MPI. NULL: MPI. */
+typedef struct CommTensorOps {
+    const char *name;
+    void (*allreduce)(void *buf, size_t n, int bf16, const char *what, long step);
+    void (*reduce_scatter)(void *buf, size_t per_rank, int bf16, const char *what, long step);
+    void (*allgather)(const void *mine, void *full, size_t per_rank, int bf16, const char *what,
+                      long step);
+    void (*wait)(void);
+} CommTensorOps;
+void comm_use_tensor_ops(const CommTensorOps *ops);
+/* MPI's collectives with NCCL's reduce-scatter placement ([train] device =
+ * loopback: the device path's contract, checked without GPUs). */
+const CommTensorOps *comm_loopback_ops(void);
+
 typedef int CommReq;
 #define COMM_NONE (-1)
 #define COMM_MAX_REQ 64

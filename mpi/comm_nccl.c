@@ -194,3 +194,14 @@ CommStats comm_nccl_stats(void) {
 void comm_nccl_reset_stats(void) {
     memset(&stats, 0, sizeof stats);
 }
+
+static void wait_host(void) {
+    comm_nccl_wait();
+    kc_comm_sync();
+}
+
+const CommTensorOps *comm_nccl_ops(void) {
+    static const CommTensorOps ops = {"NCCL", comm_nccl_allreduce, comm_nccl_reduce_scatter,
+                                      comm_nccl_allgather, wait_host};
+    return comm_nccl_active() ? &ops : NULL;
+}

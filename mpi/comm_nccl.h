@@ -43,6 +43,10 @@ void comm_nccl_allgather(const void *mine, void *full, size_t per_rank, int bf16
  * synchronisation); an asynchronous NCCL error found now takes the job down. */
 void comm_nccl_wait(void);
 
+/* The transport as comm.h's tensor operations (each call's results made
+ * visible to the host before it returns), for comm_use_tensor_ops. */
+const CommTensorOps *comm_nccl_ops(void);
+
 /* Bytes handed to NCCL (tensor_bytes, counted as comm.c counts them) and
  * calls since the last reset; control_bytes and wait_s stay 0 here. */
 CommStats comm_nccl_stats(void);

@@ -24,6 +24,7 @@ size_t KF(k_attention_scratch)(int T) {
 void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
                          const uint8_t *keymask, const kreal *relb, int B, int T, int C, int NH,
                          int causal, double p_drop, const uint64_t *seeds) {
+    KD(attention_fwd, y, probs, NULL, qkv, keymask, relb, B, T, C, NH, causal, p_drop, seeds);
     int hs = C / NH, C3 = 3 * C;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     for (int b = 0; b < B; b++) {
@@ -67,6 +68,7 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
 void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
                          const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
                          double p_drop, const uint64_t *seeds) {
+    KD(attention_bwd, dqkv, drelb, NULL, dy, qkv, probs, B, T, C, NH, p_drop, seeds);
     int hs = C / NH, C3 = 3 * C;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     kreal *Pd = scratch, *dP = scratch + (size_t)T * T;

@@ -6,6 +6,7 @@
  * All memory-bound: 6 bytes per element for a conversion, 8 for an
  * accumulation; threads take fixed ranges.
  */
+#include "kernels/kdev.h"
 #include "kernels/kernels.h"
 #include "kernels/optim_math.h"
 
@@ -15,21 +16,25 @@
 #define PAR_MIN 32768
 
 void k_bf16_to_f32(float *x, const uint16_t *h, size_t n) {
+    K_DEV(bf16_to_f32, x, h, n);
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) x[i] = km_from_bf16(h[i]);
 }
 
 void k_f32_to_bf16(uint16_t *h, const float *x, size_t n) {
+    K_DEV(f32_to_bf16, h, x, n);
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(x[i]);
 }
 
 void k_bf16_add_f32(uint16_t *h, const float *w, size_t n) {
+    K_DEV(bf16_add_f32, h, w, n);
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(km_from_bf16(h[i]) + w[i]);
 }
 
 void k_f32_add_bf16(float *w, const uint16_t *h, size_t n) {
+    K_DEV(f32_add_bf16, w, h, n);
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) w[i] += km_from_bf16(h[i]);
 }
@@ -39,6 +44,7 @@ void k_bf16_add_bf16(uint16_t *h, const uint16_t *in, size_t n) {
 }
 
 double k_sumsq_bf16(const uint16_t *h, size_t n) {
+    K_DEV_RET(sumsq_bf16, h, n);
     /* each thread a fixed range, the partial sums added in thread order (as
      * k_sumsq: deterministic for a given thread count) */
     enum { MAXT = 256 };

@@ -7,16 +7,19 @@
 #include "kernels/kmath.h"
 
 void KF(k_add_fwd)(kreal *y, const kreal *a, const kreal *b, size_t n) {
+    KD(add_fwd, y, a, b, n);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
 void KF(k_accum)(kreal *y, const kreal *x, size_t n) {
+    KD(accum, y, x, n);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
 void KF(k_axpy)(kreal *y, double a, const kreal *x, size_t n) {
+    KD(axpy, y, a, x, n);
     kreal s = (kreal)a;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) y[i] += s * x[i];
@@ -94,6 +97,7 @@ static void gelu_tanh_bwd(float *dx, const float *dy, const float *x, size_t n) 
 #endif
 
 void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form) {
+    KD(gelu_fwd, y, x, n, form);
 #ifndef KERNELS_F64
     if (form == K_GELU_ERF)
         gelu_erf_fwd(y, x, n);
@@ -119,6 +123,7 @@ void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form) {
 /* tanh: d/dx = ½(1+t) + ½x(1-t²)·√(2/π)(1 + 3·0.044715x²)
  * erf:  d/dx = Φ(x) + x·φ(x) */
 void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int form) {
+    KD(gelu_bwd, dx, dy, x, n, form);
 #ifndef KERNELS_F64
     if (form == K_GELU_ERF)
         gelu_erf_bwd(dx, dy, x, n);
@@ -147,12 +152,14 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
 }
 
 void KF(k_dropout_fwd)(kreal *y, const kreal *x, size_t n, double p, uint64_t seed) {
+    KD(dropout_fwd, y, x, n, p, seed);
     kreal scale = (kreal)(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) y[i] = km_dropout_keep(seed, i, p) ? x[i] * scale : 0;
 }
 
 void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t seed) {
+    KD(dropout_bwd, dx, dy, n, p, seed);
     kreal scale = (kreal)(1.0 / (1.0 - p));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)

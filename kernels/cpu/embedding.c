@@ -9,6 +9,7 @@
 
 void KF(k_embedding_fwd)(kreal *y, const int32_t *ids, const kreal *table, int N, int C,
                          int accumulate) {
+    KD(embedding_fwd, y, ids, table, N, C, accumulate);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         const kreal *src = table + (size_t)ids[n] * C;
@@ -34,6 +35,7 @@ static void KF(scatter_add)(kreal *dst, const kreal *src, const int32_t *idx, in
 }
 
 void KF(k_embedding_bwd)(kreal *dtable, const kreal *dy, const int32_t *ids, int N, int C) {
+    KD(embedding_bwd, dtable, dy, ids, N, C);
     KF(scatter_add)(dtable, dy, ids, N, C);
 }
 
@@ -42,5 +44,6 @@ void KF(k_gather_rows)(kreal *y, const kreal *x, const int32_t *idx, int M, int 
 }
 
 void KF(k_scatter_rows_bwd)(kreal *dx, const kreal *dy, const int32_t *idx, int M, int C) {
+    KD(embedding_bwd, dx, dy, idx, M, C);
     KF(scatter_add)(dx, dy, idx, M, C);
 }

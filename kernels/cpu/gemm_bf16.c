@@ -23,6 +23,7 @@
 #include "kernels/optim_math.h"
 
 #include "blas_api.h"
+#include "kernels/kdev.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,10 @@ static int mode; /* k_bf16_gemm_set: 1 when matmul.c's products take bf16 inputs
 static size_t panel_elems = (size_t)4 << 20;
 
 void k_bf16_gemm_set(int on) {
+    if (k_dev) { /* the device's products; the host's only where oneDNN can */
+        k_dev->bf16_gemm_set(on);
+        on = on && k_bf16_gemm_available();
+    }
     mode = on;
 }
 int k_bf16_gemm_on(void) {

@@ -22,6 +22,7 @@ void KF(k_layernorm_bwd)(kreal *dx, kreal *dw, kreal *db, const kreal *dy, const
 
 void KF(k_layernorm_fwd_ld)(kreal *y, int ldy, kreal *mean, kreal *rstd, const kreal *x, int ldx,
                             const kreal *w, const kreal *b, int N, int C, double eps) {
+    KD(layernorm_fwd_ld, y, ldy, mean, rstd, x, ldx, w, b, N, C, eps);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         const kreal *xr = x + (size_t)n * ldx;
@@ -41,6 +42,7 @@ void KF(k_layernorm_fwd_ld)(kreal *y, int ldy, kreal *mean, kreal *rstd, const k
 void KF(k_layernorm_bwd_ld)(kreal *dx, int lddx, kreal *dw, kreal *db, const kreal *dy, int lddy,
                             const kreal *x, int ldx, const kreal *w, const kreal *mean,
                             const kreal *rstd, int N, int C) {
+    KD(layernorm_bwd_ld, dx, lddx, dw, db, dy, lddy, x, ldx, w, mean, rstd, N, C);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         const kreal *xr = x + (size_t)n * ldx, *gr = dy + (size_t)n * lddy;

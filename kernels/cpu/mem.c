@@ -1,7 +1,9 @@
 /*
  * mem.c — the counting allocator (see mem.h). Each block carries a 64-byte
- * header in front holding its size and category.
+ * header in front holding its size and category, and the release function
+ * of the device backend that allocated it (managed memory, kdev.h), if any.
  */
+#include "../kdev.h"
 #include "../mem.h"
 
 #include <stdlib.h>
@@ -12,6 +14,7 @@ enum { HEAD = 64 };
 typedef struct {
     size_t bytes;
     int cat;
+    void (*dev_free)(void *, size_t); /* NULL: posix_memalign's */
 } Head;
 
 static MemStats stats;
@@ -19,10 +22,14 @@ static MemStats stats;
 void *k_alloc(size_t bytes, MemCat cat) {
     void *raw = NULL;
     if (cat < 0 || cat >= MEM_NCAT || bytes > (size_t)-1 - HEAD) return NULL;
-    if (posix_memalign(&raw, HEAD, HEAD + bytes)) return NULL;
-    memset(raw, 0, HEAD + bytes); /* resident now, not at first touch */
+    if (k_dev) { /* zeroed by the device */
+        if (!(raw = k_dev->alloc(HEAD + bytes))) return NULL;
+    } else {
+        if (posix_memalign(&raw, HEAD, HEAD + bytes)) return NULL;
+        memset(raw, 0, HEAD + bytes); /* resident now, not at first touch */
+    }
     Head *h = raw;
-    h->bytes = bytes, h->cat = cat;
+    h->bytes = bytes, h->cat = cat, h->dev_free = k_dev ? k_dev->free : NULL;
     stats.now[cat] += bytes;
     stats.total += bytes;
     if (stats.now[cat] > stats.peak[cat]) stats.peak[cat] = stats.now[cat];
@@ -35,7 +42,10 @@ void k_free(void *p) {
     Head *h = (Head *)((char *)p - HEAD);
     stats.now[h->cat] -= h->bytes;
     stats.total -= h->bytes;
-    free(h);
+    if (h->dev_free)
+        h->dev_free(h, HEAD + h->bytes);
+    else
+        free(h);
 }
 
 MemStats k_mem_stats(void) {

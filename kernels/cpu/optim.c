@@ -10,6 +10,7 @@
  * partial sums are added in thread order.
  */
 #include "kernels/kernels.h"
+#include "kernels/kdev.h"
 #include "kernels/kmath.h"
 #include "kernels/optim_math.h"
 
@@ -241,6 +242,7 @@ void k_state_set(const KState *s, size_t n, const float *src) {
 /* AdamW and LAMB                                                            */
 
 void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdamW *a) {
+    K_DEV(adamw, p, g, m, v, n, a->beta1, a->beta2, a->eps, a->step, a->rbc2, a->keep, a->gscale);
     KState M = {KST_F32, m, NULL, NULL, 0, 0}, V = {KST_F32, v, NULL, NULL, 0, 0};
     k_adamw_state(p, g, &M, &V, n, a);
 }
@@ -257,6 +259,15 @@ static void adamw_block(float *restrict p, const float *restrict g, float *restr
 
 void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, size_t n,
                    const KAdamW *a) {
+    if (k_dev && m->type == KST_F32 && v->type == KST_F32) {
+        k_adamw(p, g, m->data, v->data, n, a);
+        return;
+    }
+    if (k_dev && m->type == KST_BF16 && v->type == KST_BF16 && m->index0 == v->index0) {
+        K_DEV(adamw_bf16, p, g, m->data, v->data, n, a->beta1, a->beta2, a->eps, a->step, a->rbc2,
+              a->keep, a->gscale, m->seed, v->seed, m->index0);
+    }
+    /* 8-bit states: on the host, over managed memory (kdev.h) */
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < k_q8_blocks(n); b++) {
         size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
@@ -413,9 +424,11 @@ static double sumsq_range(const void *ctx, size_t lo, size_t hi) {
 }
 
 double k_sumsq(const float *x, size_t n) {
+    K_DEV_RET(sumsq, x, n);
     return ordered_sum(n, sumsq_range, x);
 }
 
 void k_zero(float *x, size_t n) {
+    K_DEV(zero, x, n);
     if (n) memset(x, 0, n * sizeof *x);
 }

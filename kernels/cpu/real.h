@@ -31,6 +31,17 @@
 
 #include "kernels/rng.h"
 
+/* A float kernel's first line hands over to the installed device backend
+ * (kernels/kdev.h); the double build has none. */
+#ifdef KERNELS_F64
+#define KD(fn, ...) ((void)0)
+#define KD_RET(fn, ...) ((void)0)
+#else
+#include "kernels/kdev.h"
+#define KD K_DEV
+#define KD_RET K_DEV_RET
+#endif
+
 /* The attention kernels' products: bf16 inputs when the run asks for them
  * (k_bf16_gemm_set), as matmul.c; k_gemm's row-major contract otherwise */
 #ifdef KERNELS_F64

@@ -39,9 +39,11 @@ static void rotate(kreal *x, int B, int T, int pos0, int C, int NH, double base,
 }
 
 void KF(k_rope_fwd)(kreal *qkv, int B, int T, int pos0, int C, int NH, double base) {
+    KD(rope_fwd, qkv, B, T, pos0, C, NH, base);
     rotate(qkv, B, T, pos0, C, NH, base, 1.0);
 }
 
 void KF(k_rope_bwd)(kreal *dqkv, int B, int T, int pos0, int C, int NH, double base) {
+    KD(rope_bwd, dqkv, B, T, pos0, C, NH, base);
     rotate(dqkv, B, T, pos0, C, NH, base, -1.0);
 }

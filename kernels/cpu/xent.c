@@ -10,6 +10,7 @@
 
 double KF(k_xent_fwd)(kreal *losses, kreal *probs, const kreal *logits, const int32_t *labels,
                       int N, int V) {
+    KD_RET(xent_fwd, losses, probs, logits, labels, N, V);
     double total = 0;
 #pragma omp parallel for schedule(static) reduction(+ : total)
     for (int n = 0; n < N; n++) {
@@ -36,6 +37,7 @@ double KF(k_xent_fwd)(kreal *losses, kreal *probs, const kreal *logits, const in
 
 void KF(k_xent_bwd)(kreal *dlogits, const kreal *probs, const int32_t *labels, int N, int V,
                     double scale) {
+    KD(xent_bwd, dlogits, probs, labels, N, V, scale);
     kreal s = (kreal)scale;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {

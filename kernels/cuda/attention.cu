@@ -52,6 +52,8 @@ void kc_attention_fwd(float *y, float *probs, float *scratch, const float *qkv,
     int hs = C / NH, C3 = 3 * C;
     float scale = (float)(1.0 / sqrt((double)hs));
     long long TT = (long long)T * T;
+    if (!scratch && p_drop > 0)
+        scratch = (float *)kc_attn_workspace(sizeof(float) * kc_attention_scratch_elems(T, NH));
     for (int b = 0; b < B; b++) {
         const float *q = qkv + (size_t)b * T * C3, *k = q + C, *v = q + 2 * C;
         float *P = probs + (size_t)b * NH * TT;
@@ -105,6 +107,8 @@ void kc_attention_bwd(float *dqkv, float *drelb, float *scratch, const float *dy
     int hs = C / NH, C3 = 3 * C;
     float scale = (float)(1.0 / sqrt((double)hs));
     long long TT = (long long)T * T;
+    if (!scratch)
+        scratch = (float *)kc_attn_workspace(sizeof(float) * kc_attention_scratch_elems(T, NH));
     float *Pd = scratch, *dP = scratch + NH * TT;
     for (int b = 0; b < B; b++) {
         const float *q = qkv + (size_t)b * T * C3, *k = q + C, *v = q + 2 * C;

@@ -16,8 +16,9 @@ static struct {
     cudaEvent_t ev_compute, ev_comm;
     cublasLtHandle_t lt;
     cublasHandle_t blas;
-    void *lt_ws, *scratch;
-    size_t scratch_bytes;
+    void *lt_ws, *scratch, *attn;
+    size_t scratch_bytes, attn_bytes;
+    size_t free_at_open, managed; /* device bytes free after opening; managed bytes handed out */
 } D;
 
 static void (*fatal)(const char *) = NULL;
@@ -81,6 +82,8 @@ int kc_open(int local_rank, char *err, size_t n) {
     KC_CHECK(cudaMalloc(&D.scratch, 1 << 20));
     D.scratch_bytes = 1 << 20;
     KC_CHECK(cudaMalloc(&D.lt_ws, KC_LT_WORKSPACE));
+    size_t total = 0;
+    KC_CHECK(cudaMemGetInfo(&D.free_at_open, &total));
     D.open = 1;
     return 0;
 }
@@ -102,6 +105,8 @@ void kc_close(void) {
     cublasLtDestroy(D.lt);
     cublasDestroy(D.blas);
     cudaFree(D.scratch);
+    if (D.attn) cudaFree(D.attn);
+    D.attn = NULL, D.attn_bytes = 0;
     cudaEventDestroy(D.ev_compute);
     cudaEventDestroy(D.ev_comm);
     cudaStreamDestroy(D.compute);
@@ -132,6 +137,38 @@ void *kc_scratch(size_t bytes) {
         D.scratch_bytes = bytes;
     }
     return D.scratch;
+}
+void *kc_attn_workspace(size_t bytes) {
+    if (bytes > D.attn_bytes) {
+        KC_CHECK(cudaStreamSynchronize(D.compute));
+        if (D.attn) KC_CHECK(cudaFree(D.attn));
+        KC_CHECK(cudaMalloc(&D.attn, bytes));
+        D.attn_bytes = bytes;
+    }
+    return D.attn;
+}
+/* Managed memory never beyond what the device holds: oversubscribed managed
+ * memory pages to the host and back (and can stall a GPU), so the blocks
+ * handed out stay under 90 % of the memory free when the device was opened
+ * (the workspaces come from that too); beyond it k_alloc reports out of
+ * memory, as on the CPU. */
+void *kc_managed_alloc(size_t bytes) {
+    void *p = NULL;
+    if (D.managed + bytes > D.free_at_open / 10 * 9) return NULL;
+    if (cudaMallocManaged(&p, bytes, cudaMemAttachGlobal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    KC_CHECK(cudaMemsetAsync(p, 0, bytes, D.compute));
+    KC_CHECK(cudaStreamSynchronize(D.compute));
+    D.managed += bytes;
+    return p;
+}
+void kc_managed_free(void *p, size_t bytes) {
+    if (!p) return;
+    KC_CHECK(cudaDeviceSynchronize()); /* no kernel may still use it */
+    KC_CHECK(cudaFree(p));
+    D.managed -= bytes < D.managed ? bytes : D.managed;
 }
 void *kc_lt_workspace(void) {
     return D.lt_ws;

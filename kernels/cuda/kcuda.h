@@ -50,6 +50,11 @@ void kc_comm_sync(void); /* wait for the communication stream */
  * exits 1. */
 void kc_set_fatal(void (*f)(const char *msg));
 
+/* The table the k_* kernels forward to (kernels/kdev.h) once installed with
+ * k_device_use(kc_ops()); NULL in a build without CUDA. */
+struct KDevOps;
+const struct KDevOps *kc_ops(void);
+
 /* ---- memory -------------------------------------------------------------- */
 void *kc_malloc(size_t bytes); /* device memory, zeroed; dies when out of memory */
 void kc_free(void *p);
@@ -62,6 +67,12 @@ void kc_memset0(void *p, size_t bytes);
 /* The backend's own device scratch, grown on demand (kernels that need a
  * workspace of their own: column-sum partials, row losses, norms). */
 void *kc_scratch(size_t bytes);
+/* Attention's own workspace (kc_attention_* given scratch NULL). */
+void *kc_attn_workspace(size_t bytes);
+/* Managed memory: one address for the device and the host (k_alloc's
+ * blocks under device = cuda), zeroed; NULL when out of memory. */
+void *kc_managed_alloc(size_t bytes);
+void kc_managed_free(void *p, size_t bytes); /* bytes: as allocated */
 
 /* ---- the fp32 kernel interface on device pointers (kernels_api.h) -------- */
 void kc_matmul_fwd(float *y, const float *x, const float *w, int M, int K, int N);

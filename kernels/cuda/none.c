@@ -27,3 +27,11 @@ int kc_is_open(void) {
 const char *kc_device_name(void) {
     return "";
 }
+
+const struct KDevOps *kc_ops(void) {
+    return NULL;
+}
+
+int kc_device(void) {
+    return -1;
+}

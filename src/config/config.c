@@ -226,9 +226,10 @@ static const KeyDef KEYS[] = {
     {"train", "precision", T_ENUM, TR(precision), "fp32", 0, 0, "fp32|bf16",
      "bf16: parameters and gradients as bf16 copies (gathered and reduced as such), fp32 master "
      "weights and optimizer state; the CPU kernels compute in fp32 on converted units"},
-    {"train", "device", T_ENUM, TR(device), "cpu", 0, 0, "cpu|cuda",
-     "where the kernels run: cpu (OpenBLAS/oneDNN + OpenMP), or cuda (one GPU per rank, chosen by "
-     "node-local rank; needs a make CUDA=1 build)"},
+    {"train", "device", T_ENUM, TR(device), "cpu", 0, 0, "cpu|cuda|loopback",
+     "where the kernels run: cpu (OpenBLAS/oneDNN + OpenMP), cuda (one GPU per rank, chosen by "
+     "node-local rank; needs a make CUDA=1 build), or loopback (the device code path computed by "
+     "the CPU, for testing it without a GPU)"},
     {"train", "bf16_matmul", T_ENUM, TR(bf16_matmul), "auto", 0, 0, "auto|on|off",
      "precision = bf16: linear layers multiply bf16-rounded inputs with fp32 accumulation "
      "(oneDNN's matmul, as PyTorch autocast); auto = on where oneDNN runs it on AMX tiles, off "

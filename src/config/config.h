@@ -128,7 +128,7 @@ typedef struct {
 } CkptConfig;
 
 enum { BF16MM_AUTO, BF16MM_ON, BF16MM_OFF }; /* [train] bf16_matmul */
-enum { DEV_CPU, DEV_CUDA };                  /* [train] device */
+enum { DEV_CPU, DEV_CUDA, DEV_LOOPBACK };    /* [train] device */
 /* element types of precision options */
 enum { DT_FP32 = 0, DT_BF16 = 1 };
 

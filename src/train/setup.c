@@ -8,6 +8,8 @@
 #include "mpi/comm.h"
 
 #include "kernels/cuda/kcuda.h"
+#include "kernels/kdev.h"
+#include "mpi/comm_nccl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -236,6 +238,10 @@ static int head_rows_for(const Trainer *tr) {
  * alone 0.64x (bench/NOTES.md). */
 static void choose_matmul(const Config *c) {
     int want = c->train.bf16_matmul, bf16 = c->train.precision == DT_BF16;
+    if (c->train.device == DEV_CUDA) { /* tensor cores: bf16 products unless told not to */
+        k_bf16_gemm_set(bf16 && want != BF16MM_OFF);
+        return;
+    }
     if (want == BF16MM_ON && !k_bf16_gemm_available())
         z_die_all("train.bf16_matmul = on: this build has no oneDNN (build with DNNL=1 and "
                   "libdnnl-dev)");
@@ -254,19 +260,31 @@ static int local_rank(void) {
 }
 
 /* [train] device = cuda: every rank opens its GPU (local rank mod count);
- * a rank without one says so in one line and every rank stops at once. */
+ * a rank without one says so in one line and every rank stops at once.
+ * Then the k_* kernels forward to the CUDA backend, k_alloc hands out
+ * managed memory (kernels/kdev.h), and with several ranks the tensor
+ * collectives go through NCCL — or stay on MPI where ranks share a GPU. */
 static void open_device(const Config *c) {
+    if (c->train.device == DEV_LOOPBACK) {
+        k_device_use(k_loopback_ops());
+        if (comm_size() > 1) comm_use_tensor_ops(comm_loopback_ops());
+        z_log("device: loopback (the device path, computed by the CPU)");
+        return;
+    }
     if (c->train.device != DEV_CUDA) return;
     char err[Z_ERR_MAX] = "";
     int bad = kc_open(local_rank(), err, sizeof err) != 0;
     if (comm_any(bad, "device check")) z_exit_agreed(bad ? err : NULL);
-    /* The kernels, their checks against the CPU and the NCCL transport
-     * exist (kernels/cuda/, mpi/comm_nccl.c, tests/gpu/run.sh); the model,
-     * ZeRO and optimizer buffers do not live on the device yet. */
-    z_die_all("device = cuda: rank 0 opened %s, but training on it is not wired in this version "
-              "(the CUDA kernels and NCCL transport are; the model and ZeRO buffers are not): use "
-              "device = cpu",
-              kc_device_name());
+    k_device_use(kc_ops());
+    const char *via = "no tensor collectives (1 rank)";
+    if (comm_size() > 1) {
+        int rc = comm_nccl_open(err, sizeof err);
+        if (rc < 0) z_exit_agreed(err);
+        if (rc == 0) comm_use_tensor_ops(comm_nccl_ops());
+        via = rc == 0 ? "tensor collectives through NCCL"
+                      : "tensor collectives through MPI (ranks share a GPU)";
+    }
+    z_log("device: rank 0 on CUDA device %d, %s; %s", kc_device(), kc_device_name(), via);
 }
 
 void trainer_build(Trainer *tr) {
