@@ -92,6 +92,15 @@ for r in rows:
                    f"dd bs=1M conv=fsync on the same disk: {dd:.0f} MB/s back to back, {idle:.0f} MB/s after 3 s idle. "
                    f"**Write at {100 * w / dd:.0f} % of dd** back to back ({100 * w / idle:.0f} % of dd after idle); "
                    f"target 70 %.")
+        if "stall_fraction" in r:
+            out.append(f"Asynchronous saves (checkpoint.async, the default; 12 steps saving every 3): training "
+                       f"stalled {r['async_stall_s']:.3f} s per save (median; saves "
+                       f"{', '.join(f'{x:.3f}' for x in r['async_stall_s_all'])} s) against a step of "
+                       f"{r['step_s']:.2f} s: **{100 * r['stall_fraction']:.1f} % of a step** (target <= 5 %); "
+                       f"the background write ran at {', '.join(f'{x:.0f}' for x in r['async_write_mb_s_all'])} MB/s; "
+                       f"the step that overlaps it took {r['overlap_step_s']:.2f} s, "
+                       f"{100 * r['overlap_slowdown']:+.0f} % (the writer threads share this machine's 2 cores "
+                       f"with the 2 ranks).")
 with open("bench/RESULTS.md", "a") as f:
     f.write("\n".join(out) + "\n")
 print("\n".join(out))

@@ -61,6 +61,25 @@ typedef enum { CKPT_IO_DIRECT, CKPT_IO_HDF5 } CkptIo;
 int ckpt_write(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, CkptIo io,
                char *err, size_t errlen);
 
+/* The same in three calls, so that the tensor bytes can move while training
+ * goes on (an asynchronous save):
+ *   ckpt_write_begin  collective: the file, its datasets, attributes and
+ *                     state scalars; with CKPT_IO_HDF5 the tensors too.
+ *                     NULL (and err) on failure, agreed.
+ *   ckpt_write_data   this rank's direct parts (CKPT_IO_DIRECT) and their
+ *                     CRCs: no MPI and no HDF5 call, so any thread may run
+ *                     it while the main thread trains. t[i].data must stay
+ *                     valid and unchanged until it returns (a snapshot).
+ *                     −1 with the errno kept for the end.
+ *   ckpt_write_end    collective: failures agreed, CRCs joined and stored,
+ *                     complete = 1, the file closed; ckpt_write's result.
+ * A file whose end never ran has no complete flag: never loaded. */
+typedef struct CkptWriter CkptWriter;
+CkptWriter *ckpt_write_begin(const char *path, const CkptTensor *t, int n, const CkptMeta *meta,
+                             CkptIo io, char *err, size_t errlen);
+int ckpt_write_data(CkptWriter *w);
+int ckpt_write_end(CkptWriter *w, char *err, size_t errlen);
+
 /* Read the tensors' parts (each must exist with its shape and crc32
  * attribute, and the CRCs must hold; the parts tile each tensor in rank
  * order). Any subset of a file's tensors may be read. 0 on success. */

@@ -311,6 +311,10 @@ static const KeyDef KEYS[] = {
      "auto (newest complete checkpoint in dir, if any) | none | <path>"},
     {"checkpoint", "dir", T_STR, CK(dir), "", 0, 0, NULL,
      "checkpoint directory (default <run.dir>/ckpt)"},
+    {"checkpoint", "async", T_BOOL, CK(async), "true", 0, 1, NULL,
+     "io = direct: snapshot the tensors and write them in a background thread while training "
+     "goes on (the commit follows when every rank is done; a crash before it leaves the previous "
+     "checkpoint as latest)"},
     {"checkpoint", "io", T_ENUM, CK(io), "direct", 0, 0, "direct|hdf5",
      "tensor bytes: direct (each rank writes its parts at their file offsets) | hdf5 (collective "
      "H5Dwrite through MPI-IO aggregators)"},

@@ -125,6 +125,7 @@ typedef struct {
     char resume[PATH_MAX_CFG]; /* auto | none | <path> */
     char dir[PATH_MAX_CFG];    /* default: <run.dir>/ckpt */
     int io;                    /* 0 direct, 1 hdf5: how tensor bytes move (CkptIo) */
+    int async;                 /* write the tensors in a background thread (io = direct) */
 } CkptConfig;
 
 enum { BF16MM_AUTO, BF16MM_ON, BF16MM_OFF }; /* [train] bf16_matmul */

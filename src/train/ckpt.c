@@ -19,7 +19,9 @@
 #include "io/ckpt.h"
 #include "io/fsutil.h"
 #include "kernels/clock.h"
+#include "kernels/kdev.h"
 #include "mpi/comm.h"
+#include "mpi/fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -193,7 +195,10 @@ static int point_latest(const char *dir, long step) {
     return bad ? -1 : 0;
 }
 
+static void ckpt_finish(Trainer *tr);
+
 void trainer_ckpt_wait(Trainer *tr) {
+    ckpt_finish(tr); /* a save in flight first: its commit starts a prune */
     if (!tr->pruner) return;
     pthread_join(tr->pruner->thread, NULL);
     free(tr->pruner);
@@ -213,10 +218,114 @@ static void start_prune(Trainer *tr, const char *dir, long newest) {
     tr->pruner = p;
 }
 
+/* An asynchronous save ([checkpoint] async): the tensors' parts copied into
+ * one host snapshot, the file and its datasets made collectively, then a
+ * thread of each rank writes its parts (ckpt_write_data: no MPI, no HDF5)
+ * while training goes on. Every step the ranks agree whether all threads
+ * are done (one small all-reduce while a save is in flight); then, or at
+ * the next save, a rewind, a stop or the end of the run, the file is
+ * finished and committed collectively (CRCs, complete flag, rename,
+ * latest). A crash before that leaves the partial file unnamed and the
+ * previous checkpoint as latest. */
+struct PendingSave {
+    pthread_t thread;
+    int threaded, slow;
+    int live;          /* the thread reads the live shards (no snapshot): the next update waits */
+    int joined;        /* the thread has been joined (its parts are written) */
+    volatile int done; /* set by the writer thread when its parts are written */
+    CkptWriter *w;
+    CkptTensor *t;
+    OptTensor *ot;
+    float *snap;
+    char dir[PATH_MAX_CFG + 16], part[PATH_MAX_CFG + 64], final[PATH_MAX_CFG + 64];
+    long step;
+    int64_t tokens;
+    double mb, t0, stall, t_written;
+    double t_snap, t_file, t_fence, t_commit; /* the stall's parts */
+};
+
+static void *write_parts(void *arg) {
+    struct PendingSave *p = arg;
+    if (p->slow) sleep(4); /* tests: a write that outlasts several steps */
+    ckpt_write_data(p->w);
+    __atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Rename the finished file into place and point latest at it (rank 0), the
+ * prune started; collective. */
+static void commit(Trainer *tr, const char *dir, const char *part, const char *final, long step) {
+    comm_barrier("checkpoint written");
+    if (tr->rank == 0) {
+        if (fs_fsync_path(part) || rename(part, final) || fs_fsync_path(dir) ||
+            point_latest(dir, step))
+            z_die("%s: cannot commit checkpoint: %s", final, strerror(errno));
+        start_prune(tr, dir, step);
+    }
+    comm_barrier("checkpoint committed");
+}
+
+static void failed(Trainer *tr, const char *part, const char *err) {
+    if (tr->rank == 0) remove(part);
+    comm_barrier("failed checkpoint");
+    z_die_all("%s; the previous checkpoint is intact", err);
+}
+
+/* Finish the save in flight, if any (collective: every rank calls it at
+ * the same point). */
+static void ckpt_finish(Trainer *tr) {
+    struct PendingSave *p = tr->pending;
+    if (!p) return;
+    double t0 = k_now();
+    char err[Z_ERR_MAX];
+    if (p->threaded && !p->joined) pthread_join(p->thread, NULL);
+    p->joined = 1;
+    if (p->live) optim_release(tr->opt), p->live = 0;
+    double written = p->t_written > 0 ? p->t_written : k_now();
+    tr->pending = NULL;
+    int rc = ckpt_write_end(p->w, err, sizeof err);
+    free(p->snap), free(p->t), free(p->ot);
+    if (rc) failed(tr, p->part, err);
+    commit(tr, p->dir, p->part, p->final, p->step);
+    p->t_commit = k_now() - t0;
+    p->stall += p->t_commit;
+    tr->ckpt_stall += p->stall;
+    tr->ckpt_saves++;
+    z_log("checkpoint: %s (%ld steps, %lld tokens): %.1f MB written in the background in %.2f s "
+          "(%.0f MB/s); training stalled %.3f s for it (snapshot %.3f, file set-up %.3f, waiting "
+          "before the update %.3f, commit %.3f)",
+          p->final, p->step, (long long)p->tokens, p->mb, written - p->t0,
+          p->mb / (written - p->t0 > 1e-9 ? written - p->t0 : 1e-9), p->stall, p->t_snap, p->t_file,
+          p->t_fence, p->t_commit);
+    free(p);
+}
+
+void trainer_ckpt_fence(Trainer *tr) {
+    struct PendingSave *p = tr->pending;
+    if (!p || !p->live) return;
+    double t0 = k_now();
+    if (p->threaded && !p->joined) pthread_join(p->thread, NULL);
+    p->joined = 1;
+    if (p->t_written <= 0) p->t_written = k_now();
+    optim_release(tr->opt); /* the staging copies the thread read */
+    p->live = 0;
+    p->t_fence = k_now() - t0;
+    p->stall += p->t_fence;
+}
+
+void trainer_ckpt_poll(Trainer *tr) {
+    struct PendingSave *p = tr->pending;
+    if (!p) return;
+    int mine = __atomic_load_n(&p->done, __ATOMIC_ACQUIRE);
+    if (mine && p->t_written <= 0) p->t_written = k_now();
+    if (!comm_any(!mine, "checkpoint progress")) ckpt_finish(tr);
+}
+
 void trainer_save_ckpt(Trainer *tr, long step) {
     char dir[PATH_MAX_CFG + 16], part[PATH_MAX_CFG + 64], final[PATH_MAX_CFG + 64], err[Z_ERR_MAX];
+    double t0 = k_now();
+    trainer_ckpt_wait(tr); /* the previous save committed, its prune done */
     ckpt_dir(tr, dir, sizeof dir);
-    trainer_ckpt_wait(tr); /* the previous prune must not meet this save's partial file */
     if (tr->rank == 0 && fs_mkdir_p(dir, err, sizeof err)) z_die("%s", err);
     comm_barrier("checkpoint directory");
     snprintf(part, sizeof part, "%s/.step_%06ld.h5.partial", dir, step);
@@ -224,6 +333,27 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     int n;
     OptTensor *ot;
     CkptTensor *t = tensor_parts(tr, optim_state_kind(&tr->cfg.optim), 1, &n, &ot);
+    int async = tr->cfg.ckpt.async && tr->cfg.ckpt.io == CKPT_IO_DIRECT;
+    /* On the CPU the thread writes from the live shards: forward and backward
+     * never change them, and the next update waits for the thread
+     * (trainer_ckpt_fence) — no copy, no second image in memory. A device's
+     * buffers are snapshot to host memory instead, so the device keeps its
+     * pages while the host writes. */
+    int live = async && !k_dev;
+    float *snap = NULL;
+    double t_snap = k_now();
+    if (async && !live) { /* this rank's parts, copied: training may change them from now on */
+        size_t total = 0, off = 0;
+        for (int i = 0; i < n; i++) total += (size_t)(t[i].hi - t[i].lo);
+        snap = z_malloc((total ? total : 1) * sizeof(float), "checkpoint snapshot");
+        for (int i = 0; i < n; i++) {
+            size_t k = (size_t)(t[i].hi - t[i].lo);
+            if (k) memcpy(snap + off, t[i].data, k * sizeof(float));
+            t[i].data = snap + off, off += k;
+        }
+        optim_release(tr->opt);
+    }
+    t_snap = k_now() - t_snap;
     char *config = config_format(&tr->cfg, NULL);
     char when[64];
     time_t now = time(NULL);
@@ -248,27 +378,45 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     int64_t tv[] = {step, cursor, tr->cfg.train.seed, tr->batch};
     for (int i = 0; i < 4; i++) meta.state_key[i] = tk[i], meta.state_val[i] = tv[i];
     meta.nstate = 4;
-    double t0 = k_now(), mb = tensor_mb(t, n);
-    int rc = ckpt_write(part, t, n, &meta, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
-    optim_release(tr->opt);
-    free(t), free(ot);
+    double mb = tensor_mb(t, n), t_file = k_now();
+    CkptWriter *w = ckpt_write_begin(part, t, n, &meta, (CkptIo)tr->cfg.ckpt.io, err, sizeof err);
     free(config);
-    if (rc) {
-        if (tr->rank == 0) remove(part);
-        comm_barrier("failed checkpoint");
-        z_die_all("%s; the previous checkpoint is intact", err);
+    if (!async) {
+        int rc = w ? (ckpt_write_data(w), ckpt_write_end(w, err, sizeof err)) : -1;
+        optim_release(tr->opt);
+        free(t), free(ot);
+        if (rc) failed(tr, part, err);
+        commit(tr, dir, part, final, step);
+        double dt = k_now() - t0;
+        tr->ckpt_stall += dt;
+        tr->ckpt_saves++;
+        z_log("checkpoint: %s (%ld steps, %ld tokens): %.1f MB written in %.2f s = %.0f MB/s",
+              final, step, (long)(cursor * tr->seq), mb, dt, mb / dt);
+        return;
     }
-    comm_barrier("checkpoint written");
-    if (tr->rank == 0) {
-        if (fs_fsync_path(part) || rename(part, final) || fs_fsync_path(dir) ||
-            point_latest(dir, step))
-            z_die("%s: cannot commit checkpoint: %s", final, strerror(errno));
-        start_prune(tr, dir, step);
+    if (!w) {
+        if (live) optim_release(tr->opt);
+        free(snap), free(t), free(ot);
+        failed(tr, part, err);
     }
-    comm_barrier("checkpoint committed");
-    double dt = k_now() - t0;
-    z_log("checkpoint: %s (%ld steps, %ld tokens): %.1f MB written in %.2f s = %.0f MB/s", final,
-          step, (long)(cursor * tr->seq), mb, dt, mb / dt);
+    struct PendingSave *p = z_calloc(1, sizeof *p, "checkpoint in flight");
+    p->w = w, p->t = t, p->ot = ot, p->snap = snap, p->step = step, p->mb = mb, p->live = live;
+    p->tokens = cursor * tr->seq, p->t0 = t0, p->t_snap = t_snap, p->t_file = k_now() - t_file;
+    snprintf(p->dir, sizeof p->dir, "%s", dir);
+    snprintf(p->part, sizeof p->part, "%s", part);
+    snprintf(p->final, sizeof p->final, "%s", final);
+    p->slow = z_fault("ckpt-slow"); /* asked here: only the main thread may die */
+    p->threaded = pthread_create(&p->thread, NULL, write_parts, p) == 0;
+    if (!p->threaded) write_parts(p); /* no thread: write here */
+    p->stall = k_now() - t0;
+    tr->pending = p;
+    if (live)
+        z_log("checkpoint: step %ld: writing %.1f MB to %s in the background from the live shards "
+              "(the next update waits for it)",
+              step, mb, part);
+    else
+        z_log("checkpoint: step %ld: %.1f MB snapshot in %.3f s; writing %s in the background",
+              step, mb, p->t_snap, part);
 }
 
 /* ------------------------------------------------------------------------- */

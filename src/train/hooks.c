@@ -134,6 +134,7 @@ double trainer_update(Trainer *tr, long step, double lr, double *loss_sum) {
     double coef = tc->clip > 0 && gnorm > tc->clip ? tc->clip / (gnorm + 1e-6) : 1.0;
     optim_sums1(tr->opt, p, g, step + 1, coef, sum0, sum1);
     if (n1) comm_allreduce_f64(sum1, n1, "optimizer update norms", step);
+    trainer_ckpt_fence(tr);            /* a save in flight may be writing these shards */
     trainer_continual_pull(tr, p, lr); /* L2-SP ([continual] l2sp), decoupled */
     optim_apply(tr->opt, p, g, lr, step + 1, coef, sum0, sum1);
     zero_after_update(z);

@@ -169,6 +169,7 @@ int trainer_run(Trainer *tr) {
         }
         if (tr->rank == 0 && metrics_end(tr->metrics))
             z_die("%s/metrics.jsonl: write failed", c->run.dir);
+        trainer_ckpt_poll(tr);
         if (c->ckpt.every > 0 && step % c->ckpt.every == 0) trainer_save_ckpt(tr, saved = step);
     }
     if (c->ckpt.every >= 0 && saved != last && last > tr->step0) trainer_save_ckpt(tr, last);

@@ -82,8 +82,11 @@ typedef struct {
     int skips, rewinds, spiked;
     double *win; /* [guard.window] the latest step losses, a ring */
     int win_n, win_at;
-    long lr_hold_until;    /* steps before this one run at lr × guard.rewind_lr */
-    struct Pruner *pruner; /* rank 0: old checkpoints being removed in the background */
+    long lr_hold_until;          /* steps before this one run at lr × guard.rewind_lr */
+    struct Pruner *pruner;       /* rank 0: old checkpoints being removed in the background */
+    struct PendingSave *pending; /* a checkpoint whose parts are being written (ckpt.c) */
+    double ckpt_stall;           /* seconds training waited for checkpoints, all saves */
+    long ckpt_saves;
 } Trainer;
 
 /* setup.c */
@@ -177,10 +180,20 @@ int trainer_run(Trainer *tr);
 /* Save a checkpoint of the state after `step` steps: written collectively as
  * <dir>/.step_N.h5.partial, closed, renamed to step_N.h5, then `latest`
  * replaced atomically; old ones pruned (rank 0, in a background thread that
- * the next save waits for, so training does not stall on unlinks). */
+ * the next save waits for, so training does not stall on unlinks). With
+ * [checkpoint] async (io = direct) the tensors are snapshot and written by
+ * a thread while training goes on; trainer_ckpt_poll commits. */
 void trainer_save_ckpt(Trainer *tr, long step);
-/* Wait for the background removal of old checkpoints. */
+/* Finish and commit a save in flight ([checkpoint] async), then wait for
+ * the background removal of old checkpoints. Collective. */
 void trainer_ckpt_wait(Trainer *tr);
+/* Once a step: commit the save in flight when every rank's writer thread
+ * is done (collective: one small all-reduce while one is in flight). */
+void trainer_ckpt_poll(Trainer *tr);
+/* Before anything changes the master shards or the optimizer state: wait
+ * for a save in flight that writes them from where they live (not
+ * collective). */
+void trainer_ckpt_fence(Trainer *tr);
 /* Apply [checkpoint] resume: load parameters, optimizer state, step and data
  * cursor from a checkpoint saved under any rank count and stage. Returns 1
  * when resumed. Collective. */
