@@ -5,7 +5,7 @@
  *   ckpt-write    a checkpoint write fails as a whole (io/ckpt_write.c)
  *   ckpt-reserve  the disk fills between the space check and the
  *                 reservation (io/ckpt_write.c)
- *   ckpt-slow     an asynchronous save's writer thread waits 4 s before
+ *   ckpt-slow     an asynchronous save's writer thread waits 2 s before
  *                 writing (src/train/ckpt.c): training goes on meanwhile
  *   comm-slow     MPI_Test never reports completion — allowed by MPI — so
  *                 every non-blocking collective completes only when waited

@@ -246,7 +246,7 @@ struct PendingSave {
 
 static void *write_parts(void *arg) {
     struct PendingSave *p = arg;
-    if (p->slow) sleep(4); /* tests: a write that outlasts several steps */
+    if (p->slow) sleep(2); /* tests: a write that outlasts several steps */
     ckpt_write_data(p->w);
     __atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
     return NULL;

@@ -4,7 +4,7 @@
 # short; byte ranges that must tile a file exactly), the BPE and WordPiece
 # tokenizers and the tokenizer.json reader, the cleaning rules, dedup and
 # the quality classifier, under AddressSanitizer and UBSan for a bounded
-# time (FUZZ_SECONDS, 30 by default) from the committed seeds. A crash, a
+# time (FUZZ_SECONDS, 15 by default) from the committed seeds. A crash, a
 # leak, undefined behaviour, a broken property or a timeout fails, with the
 # input's path. In the sanitizer pass of the suite (SAN=1) the target, which
 # carries its own sanitizers, replays the seeds only. Skipped, visibly, where
@@ -20,7 +20,7 @@ fi
 make -s build-fuzz/fuzz_text >"$TMP/build.log" 2>&1 && ok "fuzz target builds (clang, libFuzzer, ASan, UBSan)" ||
     bail "make build-fuzz/fuzz_text: $(grep -m1 -i error "$TMP/build.log")"
 mkdir -p "$TMP/corpus"
-secs=${FUZZ_SECONDS:-30}
+secs=${FUZZ_SECONDS:-15}
 [ "${SAN:-}" = 1 ] && [ -z "${FUZZ_SECONDS:-}" ] && secs=0
 (cd "$TMP" && FUZZ_FIXTURES="$OLDPWD/tests/fixtures" timeout -k 5 $((secs + 60)) "$OLDPWD/build-fuzz/fuzz_text" -max_total_time="$secs" -rss_limit_mb=2048 \
     $([ "$secs" = 0 ] && echo -runs=0) -timeout=10 -print_final_stats=1 -artifact_prefix="$TMP/" "$TMP/corpus" "$OLDPWD/tests/fuzz/seeds" \
