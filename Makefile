@@ -95,7 +95,9 @@ LIB_SRC    := $(KERNEL_SRC) kernels/cuda/geometry.c $(filter-out mpi/comm_nccl%,
               $(wildcard io/*.c) $(wildcard src/*/*.c)
 ifeq ($(CUDA),1)
 NVCC_WARN  := -Xcompiler -Wall,-Wextra $(if $(filter -Werror,$(WARN)),-Werror all-warnings -Xcompiler -Werror)
-NVCC_FLAGS := -std=c++17 -O3 -I. $(CUDA_ARCH) $(NVCC_WARN)
+# -fmad=false: the formulas round as the CPU build's (no contraction under
+# -std=c11), so a GPU shard rounds exactly as a CPU shard would
+NVCC_FLAGS := -std=c++17 -O3 -fmad=false -I. $(CUDA_ARCH) $(NVCC_WARN)
 CUDA_CFLAGS := -isystem $(CUDA_HOME)/include -isystem $(NCCL_HOME)/include
 CU_OBJ     := $(patsubst %.cu,$(BUILD)/%.o,$(wildcard kernels/cuda/*.cu)) $(BUILD)/mpi/comm_nccl.o
 CUDA_LIBS  := -L$(NCCL_HOME)/lib64 -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lnccl \

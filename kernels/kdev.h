@@ -73,6 +73,9 @@ typedef struct KDevOps {
 } KDevOps;
 
 extern const KDevOps *k_dev;
+/* The kernel forwarded last (for error lines: an asynchronous fault shows at
+ * the synchronisation after it). */
+extern const char *k_dev_last;
 /* Install a backend (NULL: back to the CPU). Before the first k_alloc of a
  * run: blocks allocated under one backend are freed by it. */
 void k_device_use(const KDevOps *ops);
@@ -87,6 +90,7 @@ const KDevOps *k_loopback_ops(void);
 #define K_DEV(fn, ...)                                                                             \
     do {                                                                                           \
         if (k_dev) {                                                                               \
+            k_dev_last = #fn;                                                                      \
             k_dev->fn(__VA_ARGS__);                                                                \
             k_dev->sync();                                                                         \
             return;                                                                                \
@@ -94,7 +98,7 @@ const KDevOps *k_loopback_ops(void);
     } while (0)
 #define K_DEV_RET(fn, ...)                                                                         \
     do {                                                                                           \
-        if (k_dev) return k_dev->fn(__VA_ARGS__); /* returning a value synchronises */             \
+        if (k_dev) return k_dev_last = #fn, k_dev->fn(__VA_ARGS__); /* a value synchronises */     \
     } while (0)
 
 #endif

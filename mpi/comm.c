@@ -338,9 +338,11 @@ void comm_reset_stats(void) {
 #define MPI_ONLY(call)                                                                             \
     do {                                                                                           \
         const CommTensorOps *saved_ = tops;                                                        \
+        CommStats counted_ = stats; /* VIA_TOPS counted the call already */                        \
         tops = NULL;                                                                               \
         comm_wait(call);                                                                           \
         tops = saved_;                                                                             \
+        stats.tensor_bytes = counted_.tensor_bytes, stats.calls = counted_.calls;                  \
     } while (0)
 
 static void lb_allreduce(void *buf, size_t n, int bf16, const char *what, long step) {

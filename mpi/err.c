@@ -70,8 +70,18 @@ void z_die_all(const char *fmt, ...) {
     exit(1);
 }
 
+static void (*agreed_hook)(void);
+
+void z_at_agreed_exit(void (*fn)(void)) {
+    agreed_hook = fn;
+}
+
 void z_exit_agreed(const char *my_error) {
     if (my_error && *my_error) fprintf(stderr, "zeropt: rank %d: %s\n", z_rank(), my_error);
+    fflush(stderr);
+    void (*fn)(void) = agreed_hook;
+    agreed_hook = NULL; /* once, even if it fails in turn */
+    if (fn) fn();
     fflush(stdout);
     fflush(stderr);
     exit(1);

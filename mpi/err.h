@@ -24,6 +24,10 @@ void z_die_all(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 /* A failure that every rank has just agreed on (a collective carried a flag):
  * the ranks that saw it print their line (if any), all exit without an abort. */
 void z_exit_agreed(const char *my_error) __attribute__((noreturn));
+/* What z_exit_agreed runs on every rank before exiting (after the lines):
+ * collective work that is still valid, such as committing a checkpoint
+ * whose parts are being written. One hook; NULL clears it. */
+void z_at_agreed_exit(void (*fn)(void));
 /* Informational line from rank 0 only. */
 void z_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -33,11 +33,8 @@ static int mode; /* k_bf16_gemm_set: 1 when matmul.c's products take bf16 inputs
 static size_t panel_elems = (size_t)4 << 20;
 
 void k_bf16_gemm_set(int on) {
-    if (k_dev) { /* the device's products; the host's only where oneDNN can */
-        k_dev->bf16_gemm_set(on);
-        on = on && k_bf16_gemm_available();
-    }
-    mode = on;
+    if (k_dev) k_dev->bf16_gemm_set(on);  /* the device's products */
+    mode = on && k_bf16_gemm_available(); /* the host's only where oneDNN runs them */
 }
 int k_bf16_gemm_on(void) {
     return mode;

@@ -22,8 +22,8 @@ static uint64_t head_seed(const uint64_t *seeds, int b, int h) {
 }
 
 /* row i of head h (blockIdx.x = i, blockIdx.y = h) of one sample's scores */
-__global__ static void softmax_k(float *P, const uint8_t *km, const float *relb, int T,
-                                 int causal) {
+__global__ static void __launch_bounds__(1024)
+    softmax_k(float *P, const uint8_t *km, const float *relb, int T, int causal) {
     __shared__ double sh[32];
     __shared__ float shf[32];
     int i = blockIdx.x, h = blockIdx.y, jmax = causal ? i + 1 : T;
@@ -74,8 +74,8 @@ void kc_attention_fwd(float *y, float *probs, float *scratch, const float *qkv,
 }
 
 /* dS of row i, head h, in place over dP: the dropout mask read off P̃ */
-__global__ static void softmax_bwd_k(float *dP, const float *P, const float *Pd, int T,
-                                     float dscale) {
+__global__ static void __launch_bounds__(1024)
+    softmax_bwd_k(float *dP, const float *P, const float *Pd, int T, float dscale) {
     __shared__ double sh[32];
     int i = blockIdx.x, h = blockIdx.y;
     size_t o = ((size_t)h * T + i) * T;

@@ -5,6 +5,8 @@
  */
 #include "kc_internal.cuh"
 
+#include "kernels/kdev.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,8 @@ static const char *env_rank(void) {
 
 void kc_fail(const char *call, const char *why, const char *file, int line) {
     char msg[512];
-    snprintf(msg, sizeof msg, "%s failed (%s:%d, device %d): %s", call, file, line, D.device, why);
+    snprintf(msg, sizeof msg, "%s failed (%s:%d, device %d, after kernel %s): %s", call, file, line,
+             D.device, k_dev_last[0] ? k_dev_last : "none", why);
     if (fatal) fatal(msg);
     fprintf(stderr, "zeropt: rank %s: %s\n", env_rank(), msg);
     exit(1);
@@ -71,6 +74,15 @@ int kc_open(int local_rank, char *err, size_t n) {
     }
     cudaDeviceProp p;
     KC_CHECK(cudaGetDeviceProperties(&p, D.device));
+    int cma = 0;
+    KC_CHECK(cudaDeviceGetAttribute(&cma, cudaDevAttrConcurrentManagedAccess, D.device));
+    if (!cma) { /* the host touches managed buffers while kernels run (kernels/kdev.h) */
+        snprintf(err, n,
+                 "CUDA device %d (%s) lacks concurrent managed access, which this version "
+                 "needs (a Linux driver on the host, not WSL or a vGPU without it)",
+                 D.device, p.name);
+        return -1;
+    }
     snprintf(D.name, sizeof D.name, "%s", p.name);
     KC_CHECK(cudaStreamCreateWithFlags(&D.compute, cudaStreamNonBlocking));
     KC_CHECK(cudaStreamCreateWithFlags(&D.comm, cudaStreamNonBlocking));

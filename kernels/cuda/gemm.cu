@@ -8,7 +8,8 @@
  * is bf16 (kc_bf16_gemm_set), CUBLAS_COMPUTE_32F_FAST_16BF: inputs rounded
  * to bf16, fp32 accumulation and output — the contract of the CPU's
  * k_sgemm_bf16. cuBLASLt's algorithm for a shape is chosen once by its
- * heuristic and cached (KC_LT_CACHE shapes).
+ * heuristic for the operands' real alignment and cached (KC_LT_CACHE shapes);
+ * where it has none, cublasGemmEx computes the product.
  */
 #include "kc_internal.cuh"
 
@@ -28,18 +29,44 @@ static cublasComputeType_t compute(void) {
 
 #define KC_LT_CACHE 128
 typedef struct {
-    int key[10];
+    int key[13];
     cublasLtMatmulAlgo_t algo;
-    int used;
+    int used, ok; /* ok 0: no cuBLASLt algorithm for this shape (cublasGemmEx instead) */
 } LtEntry;
 static LtEntry cache[KC_LT_CACHE];
 static unsigned cache_next;
 
+/* The alignment of a pointer, up to 256 bytes: the heuristic must not pick
+ * an algorithm that assumes more (k_alloc's blocks start 64 bytes into their
+ * allocation, and a parameter view can start at any float). */
+static uint32_t align_of(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    uint32_t b = 256;
+    while (b > 4 && a % b) b /= 2;
+    return b;
+}
+
 static void lt_matmul(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* C = β·C: with β 0 or 1 (the only ones used), zero or nothing */
+        if (beta == 0)
+            for (int m = 0; m < M; m++) kc_memset0(C + (size_t)m * ldc, sizeof(float) * N);
+        return;
+    }
     /* column-major: C'[N×M] = op(B)'[N×K] · op(A)'[K×M] */
     cublasOperation_t oa = tb ? CUBLAS_OP_T : CUBLAS_OP_N, ob = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
     int m = N, n = M, k = K;
+    uint32_t al_a = align_of(B), al_b = align_of(A), al_c = align_of(C);
+    int key[13] = {ta,  tb,      M,         N,         K,         lda,      ldb,
+                   ldc, bf16_on, beta != 0, (int)al_a, (int)al_b, (int)al_c};
+    LtEntry *e = NULL;
+    for (int i = 0; i < KC_LT_CACHE && !e; i++)
+        if (cache[i].used && !memcmp(cache[i].key, key, sizeof key)) e = &cache[i];
+    if (e && !e->ok) {
+        kc_gemm_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t la, lb, lc;
     KC_BLAS(cublasLtMatmulDescCreate(&op, compute(), CUDA_R_32F));
@@ -50,10 +77,6 @@ static void lt_matmul(int ta, int tb, int M, int N, int K, float alpha, const fl
     KC_BLAS(cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, ob == CUBLAS_OP_N ? k : n,
                                        ob == CUBLAS_OP_N ? n : k, lda));
     KC_BLAS(cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, m, n, ldc));
-    int key[10] = {ta, tb, M, N, K, lda, ldb, ldc, bf16_on, beta != 0};
-    LtEntry *e = NULL;
-    for (int i = 0; i < KC_LT_CACHE && !e; i++)
-        if (cache[i].used && !memcmp(cache[i].key, key, sizeof key)) e = &cache[i];
     if (!e) {
         cublasLtMatmulPreference_t pref;
         size_t ws = KC_LT_WORKSPACE;
@@ -62,20 +85,31 @@ static void lt_matmul(int ta, int tb, int M, int N, int K, float alpha, const fl
         KC_BLAS(cublasLtMatmulPreferenceCreate(&pref));
         KC_BLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                      &ws, sizeof ws));
-        KC_BLAS(cublasLtMatmulAlgoGetHeuristic(kc_lt(), op, la, lb, lc, lc, pref, 1, &h, &found));
+        KC_BLAS(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a));
+        KC_BLAS(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
+        KC_BLAS(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c));
+        KC_BLAS(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_c, sizeof al_c));
+        cublasStatus_t hs =
+            cublasLtMatmulAlgoGetHeuristic(kc_lt(), op, la, lb, lc, lc, pref, 1, &h, &found);
         cublasLtMatmulPreferenceDestroy(pref);
-        if (!found) kc_fail("cublasLtMatmulAlgoGetHeuristic", "no algorithm", __FILE__, __LINE__);
         e = &cache[cache_next++ % KC_LT_CACHE];
         memcpy(e->key, key, sizeof key);
-        e->algo = h.algo;
-        e->used = 1;
+        e->used = 1, e->ok = hs == CUBLAS_STATUS_SUCCESS && found > 0;
+        if (e->ok) e->algo = h.algo;
     }
-    KC_BLAS(cublasLtMatmul(kc_lt(), op, &alpha, B, la, A, lb, &beta, C, lc, C, lc, &e->algo,
-                           kc_lt_workspace(), KC_LT_WORKSPACE, kc_s()));
+    if (e->ok)
+        KC_BLAS(cublasLtMatmul(kc_lt(), op, &alpha, B, la, A, lb, &beta, C, lc, C, lc, &e->algo,
+                               kc_lt_workspace(), KC_LT_WORKSPACE, kc_s()));
     cublasLtMatrixLayoutDestroy(la);
     cublasLtMatrixLayoutDestroy(lb);
     cublasLtMatrixLayoutDestroy(lc);
     cublasLtMatmulDescDestroy(op);
+    if (!e->ok) /* no cuBLASLt algorithm for this shape and alignment */
+        kc_gemm_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* y[M,N] = x[M,K] · W[N,K]ᵀ */

@@ -9,8 +9,9 @@
 
 #include "kernels/kmath.h"
 
-__global__ static void ln_fwd_k(float *y, int ldy, float *mean, float *rstd, const float *x,
-                                int ldx, const float *w, const float *b, int C, double eps) {
+__global__ static void __launch_bounds__(1024)
+    ln_fwd_k(float *y, int ldy, float *mean, float *rstd, const float *x, int ldx, const float *w,
+             const float *b, int C, double eps) {
     __shared__ double sh[32];
     const float *xr = x + (size_t)blockIdx.x * ldx;
     float *yr = y + (size_t)blockIdx.x * ldy;
@@ -31,9 +32,9 @@ void kc_layernorm_fwd_ld(float *y, int ldy, float *mean, float *rstd, const floa
     KC_LAUNCHED();
 }
 
-__global__ static void ln_bwd_dx_k(float *dx, int lddx, const float *dy, int lddy, const float *x,
-                                   int ldx, const float *w, const float *mean, const float *rstd,
-                                   int C) {
+__global__ static void __launch_bounds__(1024)
+    ln_bwd_dx_k(float *dx, int lddx, const float *dy, int lddy, const float *x, int ldx,
+                const float *w, const float *mean, const float *rstd, int C) {
     __shared__ double sh[32];
     size_t n = blockIdx.x;
     const float *xr = x + n * ldx, *gr = dy + n * lddy;

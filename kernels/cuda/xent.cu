@@ -10,8 +10,9 @@
 
 #include "kernels/kmath.h"
 
-__global__ static void xent_fwd_k(double *rowloss, float *losses, float *probs, const float *logits,
-                                  const int32_t *labels, int V) {
+__global__ static void __launch_bounds__(1024)
+    xent_fwd_k(double *rowloss, float *losses, float *probs, const float *logits,
+               const int32_t *labels, int V) {
     __shared__ double sh[32];
     __shared__ float shf[32];
     size_t n = blockIdx.x;

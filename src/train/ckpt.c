@@ -313,6 +313,13 @@ void trainer_ckpt_fence(Trainer *tr) {
     p->stall += p->t_fence;
 }
 
+/* An agreed stop (a NaN loss, a bad batch: every rank exits together) first
+ * commits a save in flight: what it holds was complete before the failure. */
+static Trainer *in_flight_owner;
+static void finish_at_exit(void) {
+    if (in_flight_owner && in_flight_owner->pending) ckpt_finish(in_flight_owner);
+}
+
 void trainer_ckpt_poll(Trainer *tr) {
     struct PendingSave *p = tr->pending;
     if (!p) return;
@@ -410,6 +417,8 @@ void trainer_save_ckpt(Trainer *tr, long step) {
     if (!p->threaded) write_parts(p); /* no thread: write here */
     p->stall = k_now() - t0;
     tr->pending = p;
+    in_flight_owner = tr;
+    z_at_agreed_exit(finish_at_exit);
     if (live)
         z_log("checkpoint: step %ld: writing %.1f MB to %s in the background from the live shards "
               "(the next update waits for it)",
