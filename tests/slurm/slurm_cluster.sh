@@ -36,8 +36,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 MpiDefault=pmix
 SlurmdParameters=config_overrides
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
-AuthInfo=cred_expire=10
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=2,bf_interval=1
+AuthInfo=cred_expire=5
 EnforcePartLimits=ALL
 MailProg=/bin/true
 ReturnToService=2

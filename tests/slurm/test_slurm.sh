@@ -15,8 +15,9 @@ slurm_start "$TMP/slurm" || { notok "slurm cluster did not start: $(tail -3 "$TM
 trap 'slurm_stop; rm -rf "$TMP"' EXIT
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null || bail "byte corpus"
 # the signal comes at step 30; the steps after it are slack (about 6 s here)
-# so that the first job cannot finish before it. The requeued job waits about
-# 20 s in Slurm's queue before it starts again.
+# so that the first job cannot finish before it. The requeued job waits in
+# Slurm's queue for the credential lifetime (cred_expire = 5 s in
+# slurm_cluster.sh) and the next scheduling pass (sched_interval = 2 s).
 STEPS=120
 [ "${ZEROPT_TEST_QUICK:-0}" = 1 ] && STEPS=80 # the sanitizer build: slower steps, fewer of them
 printf '[model]\nvocab_size = 262\nmax_positions = 32\nlayers = 4\nwidth = 192\nheads = 2\n[data]\npath = %s\nseq_len = 32\nval_batches = 0\n[train]\nsteps = %d\nmicro_batch = 4\n[run]\npeak_tflops = 1\ndir = %s\n' \
