@@ -19,6 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An optimizer-state array as the device sees it (kernels.h's KState:
+ * type 0 fp32, 1 bf16, 2 q8; is_signed picks q8's code, m's signed one or
+ * v's unsigned one). */
+typedef struct {
+    int type;
+    void *data;
+    float *absmax;
+    int is_signed;
+    uint64_t seed, index0;
+} KDevState;
+
 typedef struct KDevOps {
     const char *name;
     void *(*alloc)(size_t bytes);        /* zeroed, device and host accessible */
@@ -60,9 +71,15 @@ typedef struct KDevOps {
                      double scale);
     void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float beta1, float beta2,
                   float eps, float step, float rbc2, float keep, float gscale);
-    void (*adamw_bf16)(float *p, const float *g, uint16_t *m, uint16_t *v, size_t n, float beta1,
+    /* AdamW on states of any type (update_p 1), or only the moments (0:
+     * k_adam_moments; p, step, rbc2, keep unused) */
+    void (*adam_state)(float *p, const float *g, KDevState m, KDevState v, size_t n, float beta1,
                        float beta2, float eps, float step, float rbc2, float keep, float gscale,
-                       uint64_t mseed, uint64_t vseed, uint64_t index0);
+                       int update_p);
+    double (*lamb_sumsq)(const float *p, KDevState m, KDevState v, size_t n, float c1, float rbc2,
+                         float eps, float wd);
+    void (*lamb_apply)(float *p, KDevState m, KDevState v, size_t n, float c1, float rbc2,
+                       float eps, float wd, float rate);
     void (*bf16_to_f32)(float *x, const uint16_t *h, size_t n);
     void (*f32_to_bf16)(uint16_t *h, const float *x, size_t n);
     void (*bf16_add_f32)(uint16_t *h, const float *w, size_t n);

@@ -4,7 +4,7 @@
  * device table (kdev.h) and back to the CPU kernel, and k_alloc's blocks
  * come from the backend's allocator. A run on it exercises the device
  * plumbing — which kernels forward, with which arguments, the allocator
- * switch, the 8-bit states left on the host — on machines without a GPU,
+ * switch, the optimizer states of every type — on machines without a GPU,
  * and must train exactly as device = cpu does (tests/mpi/test_device.sh).
  */
 #include "kernels/kdev.h"
@@ -120,12 +120,39 @@ static void lb_adamw(float *p, const float *g, float *m, float *v, size_t n, flo
     KAdamW a = {b1, b2, eps, step, rbc2, keep, gs};
     CPU(k_adamw(p, g, m, v, n, &a));
 }
-static void lb_adamw_bf16(float *p, const float *g, uint16_t *m, uint16_t *v, size_t n, float b1,
+/* KState back from the table's form */
+static KState host_state(KDevState d) {
+    KState s = {(KStateType)d.type,
+                d.data,
+                d.absmax,
+                d.type == KST_Q8 ? k_q8_code(d.is_signed) : NULL,
+                d.seed,
+                d.index0};
+    return s;
+}
+static void lb_adam_state(float *p, const float *g, KDevState m, KDevState v, size_t n, float b1,
                           float b2, float eps, float step, float rbc2, float keep, float gs,
-                          uint64_t ms, uint64_t vs, uint64_t i0) {
+                          int update_p) {
     KAdamW a = {b1, b2, eps, step, rbc2, keep, gs};
-    KState M = {KST_BF16, m, NULL, NULL, ms, i0}, V = {KST_BF16, v, NULL, NULL, vs, i0};
-    CPU(k_adamw_state(p, g, &M, &V, n, &a));
+    KState M = host_state(m), V = host_state(v);
+    if (update_p)
+        CPU(k_adamw_state(p, g, &M, &V, n, &a));
+    else
+        CPU(k_adam_moments(g, &M, &V, n, b1, b2, gs));
+}
+static double lb_lamb_sumsq(const float *p, KDevState m, KDevState v, size_t n, float c1,
+                            float rbc2, float eps, float wd) {
+    KLamb l = {c1, rbc2, eps, wd};
+    KState M = host_state(m), V = host_state(v);
+    double r = 0;
+    CPU(r = k_lamb_sumsq(p, &M, &V, n, &l));
+    return r;
+}
+static void lb_lamb_apply(float *p, KDevState m, KDevState v, size_t n, float c1, float rbc2,
+                          float eps, float wd, float rate) {
+    KLamb l = {c1, rbc2, eps, wd};
+    KState M = host_state(m), V = host_state(v);
+    CPU(k_lamb_apply(p, &M, &V, n, &l, rate));
 }
 static void lb_bf16_to_f32(float *x, const uint16_t *h, size_t n) {
     CPU(k_bf16_to_f32(x, h, n));
@@ -181,7 +208,9 @@ static const KDevOps loopback = {
     lb_xent_fwd,
     lb_xent_bwd,
     lb_adamw,
-    lb_adamw_bf16,
+    lb_adam_state,
+    lb_lamb_sumsq,
+    lb_lamb_apply,
     lb_bf16_to_f32,
     lb_f32_to_bf16,
     lb_bf16_add_f32,

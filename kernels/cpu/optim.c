@@ -241,6 +241,12 @@ void k_state_set(const KState *s, size_t n, const float *src) {
 /* ------------------------------------------------------------------------- */
 /* AdamW and LAMB                                                            */
 
+/* A state as the device table takes it (kdev.h). */
+static KDevState dev_state(const KState *s) {
+    KDevState d = {(int)s->type, s->data, s->absmax, s->code == k_q8_code(1), s->seed, s->index0};
+    return d;
+}
+
 void k_adamw(float *p, const float *g, float *m, float *v, size_t n, const KAdamW *a) {
     K_DEV(adamw, p, g, m, v, n, a->beta1, a->beta2, a->eps, a->step, a->rbc2, a->keep, a->gscale);
     KState M = {KST_F32, m, NULL, NULL, 0, 0}, V = {KST_F32, v, NULL, NULL, 0, 0};
@@ -263,11 +269,8 @@ void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, s
         k_adamw(p, g, m->data, v->data, n, a);
         return;
     }
-    if (k_dev && m->type == KST_BF16 && v->type == KST_BF16 && m->index0 == v->index0) {
-        K_DEV(adamw_bf16, p, g, m->data, v->data, n, a->beta1, a->beta2, a->eps, a->step, a->rbc2,
-              a->keep, a->gscale, m->seed, v->seed, m->index0);
-    }
-    /* 8-bit states: on the host, over managed memory (kdev.h) */
+    K_DEV(adam_state, p, g, dev_state(m), dev_state(v), n, a->beta1, a->beta2, a->eps, a->step,
+          a->rbc2, a->keep, a->gscale, 1);
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < k_q8_blocks(n); b++) {
         size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
@@ -281,6 +284,7 @@ void k_adamw_state(float *p, const float *g, const KState *m, const KState *v, s
 
 void k_adam_moments(const float *g, const KState *m, const KState *v, size_t n, float beta1,
                     float beta2, float gscale) {
+    K_DEV(adam_state, NULL, g, dev_state(m), dev_state(v), n, beta1, beta2, 0, 0, 1, 1, gscale, 0);
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < k_q8_blocks(n); b++) {
         size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
@@ -324,12 +328,14 @@ static double lamb_blocks(const void *ctx, size_t b0, size_t b1) { /* blocks [b0
 }
 
 double k_lamb_sumsq(const float *p, const KState *m, const KState *v, size_t n, const KLamb *l) {
+    K_DEV_RET(lamb_sumsq, p, dev_state(m), dev_state(v), n, l->c1, l->rbc2, l->eps, l->wd);
     LambSum c = {p, m, v, n, l};
     return ordered_sum(k_q8_blocks(n), lamb_blocks, &c);
 }
 
 void k_lamb_apply(float *p, const KState *m, const KState *v, size_t n, const KLamb *l,
                   float rate) {
+    K_DEV(lamb_apply, p, dev_state(m), dev_state(v), n, l->c1, l->rbc2, l->eps, l->wd, rate);
 #pragma omp parallel for schedule(static)
     for (size_t b = 0; b < k_q8_blocks(n); b++) {
         size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;

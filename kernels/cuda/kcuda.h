@@ -16,6 +16,8 @@
 #ifndef ZEROPT_KCUDA_H
 #define ZEROPT_KCUDA_H
 
+#include "kernels/kdev.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +124,16 @@ void kc_adamw(float *p, const float *g, float *m, float *v, size_t n, float beta
 void kc_adamw_bf16(float *p, const float *g, uint16_t *m, uint16_t *v, size_t n, float beta1,
                    float beta2, float eps, float step, float rbc2, float keep, float gscale,
                    uint64_t mseed, uint64_t vseed, uint64_t index0);
+/* AdamW (update_p 1) or its moments only (0) on states of any type, one
+ * block per K_Q8_BLOCK elements (q8: the block's new absmax), and LAMB's
+ * two passes (kdev.h's entries of the same names) */
+void kc_adam_state(float *p, const float *g, KDevState m, KDevState v, size_t n, float beta1,
+                   float beta2, float eps, float step, float rbc2, float keep, float gscale,
+                   int update_p);
+double kc_lamb_sumsq(const float *p, KDevState m, KDevState v, size_t n, float c1, float rbc2,
+                     float eps, float wd);
+void kc_lamb_apply(float *p, KDevState m, KDevState v, size_t n, float c1, float rbc2, float eps,
+                   float wd, float rate);
 void kc_bf16_to_f32(float *x, const uint16_t *h, size_t n);
 void kc_f32_to_bf16(uint16_t *h, const float *x, size_t n);
 void kc_bf16_add_f32(uint16_t *h, const float *w, size_t n);

@@ -208,6 +208,44 @@ static void t_optim(void) {
     check(fabs(s1 - s2) <= 1e-12 * s1, "bf16 squared norm", "cpu %.15g gpu %.15g", s1, s2);
 }
 
+/* AdamW and LAMB on 8-bit states (blocks of K_Q8_BLOCK, one absmax each):
+ * the same bytes, absmax and parameters as the CPU's, n not a multiple of
+ * the block. */
+static void t_q8(void) {
+    size_t n = 3 * K_Q8_BLOCK + 777, nb = k_q8_blocks(n);
+    float *p = rnd(n, 1), *g = rnd(n, 1), *m0 = rnd(n, 0.1f), *v0 = rnd(n, 0.1f);
+    for (size_t i = 0; i < n; i++) v0[i] = v0[i] * v0[i];
+    uint8_t *mq = malloc(n), *vq = malloc(n), *mg = malloc(n), *vg = malloc(n);
+    float *ma = malloc(4 * nb), *va = malloc(4 * nb), *mag = malloc(4 * nb), *vag = malloc(4 * nb);
+    KState M = {KST_Q8, mq, ma, k_q8_code(1), 0, 0}, V = {KST_Q8, vq, va, k_q8_code(0), 0, 0};
+    k_state_set(&M, n, m0), k_state_set(&V, n, v0);
+    float *P = dev(p, 4 * n), *G = dev(g, 4 * n);
+    KDevState DM = {2, dev(mq, n), dev(ma, 4 * nb), 1, 0, 0},
+              DV = {2, dev(vq, n), dev(va, 4 * nb), 0, 0, 0};
+    KAdamW a = {0.9f, 0.999f, 1e-8f, 1e-3f / 0.1f, 1.0f / sqrtf(1 - 0.999f), 1 - 1e-5f, 0.5f};
+    k_adamw_state(p, g, &M, &V, n, &a);
+    kc_adam_state(P, G, DM, DV, n, a.beta1, a.beta2, a.eps, a.step, a.rbc2, a.keep, a.gscale, 1);
+    kc_to_host(mg, DM.data, n), kc_to_host(vg, DV.data, n);
+    kc_to_host(mag, DM.absmax, 4 * nb), kc_to_host(vag, DV.absmax, 4 * nb);
+    float *pg = back(P, n);
+    int same = !memcmp(mg, mq, n) && !memcmp(vg, vq, n) && !memcmp(mag, ma, 4 * nb) &&
+               !memcmp(vag, va, 4 * nb);
+    double e = rel_err_f(pg, p, n);
+    check(same && e < 1e-6, "AdamW on 8-bit states: the same bytes and absmax, the same parameters",
+          "parameters %.2e", e);
+    KLamb l = {1 / 0.1f, 1.0f / sqrtf(1 - 0.999f), 1e-6f, 0.01f};
+    k_adam_moments(g, &M, &V, n, 0.9f, 0.999f, 0.5f);
+    kc_adam_state(NULL, G, DM, DV, n, 0.9f, 0.999f, 0, 0, 1, 1, 0.5f, 0);
+    double s1 = k_lamb_sumsq(p, &M, &V, n, &l),
+           s2 = kc_lamb_sumsq(P, DM, DV, n, l.c1, l.rbc2, l.eps, l.wd);
+    k_lamb_apply(p, &M, &V, n, &l, 1e-3f);
+    kc_lamb_apply(P, DM, DV, n, l.c1, l.rbc2, l.eps, l.wd, 1e-3f);
+    kc_to_host(pg, P, 4 * n);
+    e = rel_err_f(pg, p, n);
+    check(fabs(s1 - s2) <= 1e-9 * s1 && e < 1e-6, "LAMB on 8-bit states: moments, Σu², update",
+          "Σu² %.12g vs %.12g, parameters %.2e", s2, s1, e);
+}
+
 /* The trainer's way in: k_* kernels forwarded through the device table
  * (kc_ops) on k_alloc's managed blocks, with operands at 4-byte offsets (a
  * parameter view can start at any float), attention given no scratch (the
@@ -261,7 +299,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     printf("# device %d: %s\n", kc_device(), kc_device_name());
-    check_plan(48);
+    check_plan(50);
     t_matmul(0);
     t_matmul(1);
     t_elementwise();
@@ -273,6 +311,7 @@ int main(int argc, char **argv) {
     t_attention(1, 0, 0.1);
     t_rope_xent();
     t_optim();
+    t_q8();
     t_dispatch();
     kc_close();
     int rc = check_exit();

@@ -4,13 +4,14 @@
 # k_alloc's blocks to the backend's allocator, and routes the tensor
 # collectives through a transport with NCCL's reduce-scatter placement
 # (mpi/comm.c). Every forwarded kernel, its arguments, the allocator switch,
-# the 8-bit states left on the host and the slice placement at each ZeRO
+# the optimizer states of every type (fp32, bf16, 8-bit; AdamW and LAMB)
+# and the slice placement at each ZeRO
 # stage are then checked by one property: the run trains exactly as
 # device = cpu (every logged loss and the validation losses equal, to the
 # digits printed), on 2 ranks, encoder and decoder, fp32 and bf16. A
 # checkpoint written on the device path resumes on the CPU path.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 8
+plan 9
 . "$(dirname "$0")/../lib/corpus.sh"
 make_corpus 512 || exit 1
 cfg="$TMP/cfg.ini"
@@ -66,7 +67,8 @@ same "encoder, bf16, ZeRO 2, bf16 reductions" zero.stage=2 train.precision=bf16 
 same "encoder, bf16, ZeRO 3" zero.stage=3 train.precision=bf16 zero.reduce_dtype=fp32
 same "decoder with RoPE, fp32, ZeRO 3" zero.stage=3 model.arch=decoder data.objective=clm model.positions=rope
 same "decoder, bf16 optimizer states, ZeRO 2" zero.stage=2 model.arch=decoder data.objective=clm optim.states=bf16
-same "encoder, 8-bit states (on the host), ZeRO 1, lr 1e-2" zero.stage=1 optim.states=8bit train.lr=1e-2
+same "encoder, 8-bit states, ZeRO 1, lr 1e-2" zero.stage=1 optim.states=8bit train.lr=1e-2
+same "encoder, LAMB with 8-bit states, ZeRO 2" zero.stage=2 optim.name=lamb optim.states=8bit
 # a checkpoint written on the device path resumes on the CPU path, and the
 # continued run equals an uninterrupted CPU run
 run full train.device=cpu zero.stage=3 train.steps=8
