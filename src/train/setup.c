@@ -367,4 +367,9 @@ void trainer_free(Trainer *tr) {
     k_free(tr->emb), k_free(tr->demb);
     free(tr->replay_tok), free(tr->replay_lab);
     free(tr->win);
+    if (k_dev) { /* the device's blocks are all released: back to the CPU */
+        comm_use_tensor_ops(NULL);
+        comm_nccl_close(); /* before MPI_Finalize */
+        k_device_use(NULL);
+    }
 }
