@@ -87,6 +87,9 @@ typedef struct KDevOps {
     double (*sumsq)(const float *x, size_t n);
     double (*sumsq_bf16)(const uint16_t *h, size_t n);
     void (*zero)(float *x, size_t n);
+    void (*copy)(float *y, const float *x, size_t n);
+    void (*zero16)(uint16_t *h, size_t n);
+    void (*bf16_in_place)(float *w, size_t n);
 } KDevOps;
 
 extern const KDevOps *k_dev;

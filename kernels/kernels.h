@@ -176,5 +176,12 @@ double k_sumsq_bf16(const uint16_t *h, size_t n);
 double k_sumsq(const float *x, size_t n);
 /* x = 0 */
 void k_zero(float *x, size_t n);
+/* y = x (n floats; the arrays do not overlap) */
+void k_copy(float *y, const float *x, size_t n);
+/* h = 0 (n bf16 words) */
+void k_zero16(uint16_t *h, size_t n);
+/* w's n fp32 values rounded to bf16 (nearest even) in place, at the front
+ * of the same bytes; returns w as bf16 */
+uint16_t *k_bf16_in_place(float *w, size_t n);
 
 #endif

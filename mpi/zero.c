@@ -276,8 +276,8 @@ void zero_begin_step(Zero *z, long step) {
     for (int u = 0; u < z->nunits; u++) {
         if (z->grads[u]) k_zero(z->grads[u], z->padded[u]);
         if (z->sgrads[u]) k_zero(z->sgrads[u], z->shard[u]);
-        if (z->hgrads[u]) memset(z->hgrads[u], 0, z->padded[u] * sizeof(uint16_t));
-        if (z->hsgrads[u]) memset(z->hsgrads[u], 0, z->shard[u] * sizeof(uint16_t));
+        if (z->hgrads[u]) k_zero16(z->hgrads[u], z->padded[u]);
+        if (z->hsgrads[u]) k_zero16(z->hsgrads[u], z->shard[u]);
     }
 }
 
@@ -426,18 +426,6 @@ void zero_grad_begin(Zero *z, int u) {
     z->cur[u] = z->wbuf[s];
 }
 
-/* In place, front to back (element i's bytes lie at or after where its bf16
- * goes): a working buffer's fp32 becomes bf16 at its front, for a bf16
- * reduction. One thread: threads would overwrite what others still read. */
-static uint16_t *to_bf16_in_place(float *w, size_t n) {
-    uint16_t *h = (uint16_t *)w;
-    for (size_t i = 0; i < n; i++) {
-        float x = w[i];
-        h[i] = km_to_bf16(x);
-    }
-    return h;
-}
-
 /* Mixed precision: post unit u's reduction from its fp32 working buffer
  * (wslot: its slot, −2 the tied unit's buffer), or only accumulate it into
  * the bf16 gradient (stages 0–1 before the last micro-batch). */
@@ -465,7 +453,7 @@ static void grad_end_mixed(Zero *z, int u, Flight *f, int wslot) {
         return;
     }
     f->wslot = wslot;
-    f->req = z->red16 ? comm_ireduce_scatter_bf16(to_bf16_in_place(w, P), S,
+    f->req = z->red16 ? comm_ireduce_scatter_bf16(k_bf16_in_place(w, P), S,
                                                   "bf16 gradients (reduce-scatter)", z->step)
                       : comm_ireduce_scatter_f32(w, S, "gradients (reduce-scatter)", z->step);
 }

@@ -11,6 +11,7 @@
 #include "kernels/optim_math.h"
 
 #include <omp.h>
+#include <string.h>
 
 /* below this many elements one thread is faster than waking the team */
 #define PAR_MIN 32768
@@ -41,6 +42,28 @@ void k_f32_add_bf16(float *w, const uint16_t *h, size_t n) {
 
 void k_bf16_add_bf16(uint16_t *h, const uint16_t *in, size_t n) {
     for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(km_from_bf16(h[i]) + km_from_bf16(in[i]));
+}
+
+void k_zero16(uint16_t *h, size_t n) {
+    K_DEV(zero16, h, n);
+    if (n) memset(h, 0, n * sizeof *h);
+}
+
+/* Front to back (element i's bf16 goes at or before its own bytes), one
+ * thread: threads would overwrite what others still read. */
+uint16_t *k_bf16_in_place(float *w, size_t n) {
+    uint16_t *h = (uint16_t *)w;
+    if (k_dev) {
+        k_dev_last = "bf16_in_place";
+        k_dev->bf16_in_place(w, n);
+        k_dev->sync();
+        return h;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float x = w[i];
+        h[i] = km_to_bf16(x);
+    }
+    return h;
 }
 
 double k_sumsq_bf16(const uint16_t *h, size_t n) {

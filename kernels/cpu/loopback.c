@@ -180,6 +180,16 @@ static void lb_zero(float *x, size_t n) {
     CPU(k_zero(x, n));
 }
 
+static void lb_copy(float *y, const float *x, size_t n) {
+    CPU(k_copy(y, x, n));
+}
+static void lb_zero16(uint16_t *h, size_t n) {
+    CPU(k_zero16(h, n));
+}
+static void lb_bf16_in_place(float *w, size_t n) {
+    CPU(k_bf16_in_place(w, n));
+}
+
 static const KDevOps loopback = {
     "loopback",
     lb_alloc,
@@ -218,6 +228,9 @@ static const KDevOps loopback = {
     lb_sumsq,
     lb_sumsq_bf16,
     lb_zero,
+    lb_copy,
+    lb_zero16,
+    lb_bf16_in_place,
 };
 
 const KDevOps *k_loopback_ops(void) {

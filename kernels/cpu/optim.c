@@ -438,3 +438,8 @@ void k_zero(float *x, size_t n) {
     K_DEV(zero, x, n);
     if (n) memset(x, 0, n * sizeof *x);
 }
+
+void k_copy(float *y, const float *x, size_t n) {
+    K_DEV(copy, y, x, n);
+    if (n) memcpy(y, x, n * sizeof *y);
+}

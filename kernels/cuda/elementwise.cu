@@ -225,6 +225,21 @@ void kc_zero(float *x, size_t n) {
     KC_LAUNCHED();
 }
 
+void kc_copy(float *y, const float *x, size_t n) {
+    if (n) KC_CHECK(cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, kc_s()));
+}
+
+void kc_zero16(uint16_t *h, size_t n) {
+    kc_memset0(h, n * sizeof(uint16_t));
+}
+
+void kc_bf16_in_place(float *w, size_t n) {
+    if (!n) return;
+    uint16_t *t = (uint16_t *)kc_scratch(n * sizeof(uint16_t));
+    kc_f32_to_bf16(t, w, n);
+    KC_CHECK(cudaMemcpyAsync(w, t, n * sizeof(uint16_t), cudaMemcpyDeviceToDevice, kc_s()));
+}
+
 /* ---- the squared norm: fixed blocks, partials added in block order -------- */
 
 template <typename T> __device__ static inline double sq_of(T v);

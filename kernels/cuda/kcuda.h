@@ -141,6 +141,9 @@ void kc_f32_add_bf16(float *w, const uint16_t *h, size_t n);
 double kc_sumsq(const float *x, size_t n); /* Σ x² in double, deterministic */
 double kc_sumsq_bf16(const uint16_t *h, size_t n);
 void kc_zero(float *x, size_t n);
+void kc_copy(float *y, const float *x, size_t n);
+void kc_zero16(uint16_t *h, size_t n);
+void kc_bf16_in_place(float *w, size_t n); /* through a scratch: no in-place race */
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,9 @@ static const KDevOps ops = {
     kc_sumsq,
     kc_sumsq_bf16,
     kc_zero,
+    kc_copy,
+    kc_zero16,
+    kc_bf16_in_place,
 };
 
 const KDevOps *kc_ops(void) {

@@ -182,7 +182,7 @@ static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, 
         for (int i = 0; i < b->B; i++)
             k_dropout_fwd(y + i * per, branch + i * per, per, m->c.dropout, site_seed(b, i, tag));
     else
-        memcpy(y, branch, N * sizeof(float));
+        k_copy(y, branch, N);
     k_axpy(y, alpha, x, N);
 }
 
@@ -203,7 +203,7 @@ static const float *resid_branch_bwd(const Model *m, const Batch *b, float *scra
 static const float *resid_scale_bwd(Model *m, const float *dp, float *dr, size_t n, double alpha) {
     if (alpha == 1) return dp;
     if (dp == dr) {
-        memcpy(m->dbranch, dr, n * sizeof(float));
+        k_copy(m->dbranch, dr, n);
         dp = m->dbranch;
     }
     k_axpy(dr, alpha - 1, dr, n);

@@ -204,6 +204,9 @@ static void t_optim(void) {
     kc_f32_to_bf16(MH, P, n), k_f32_to_bf16(mh, p, n);
     kc_to_host(mg, MH, 2 * n);
     check(!memcmp(mg, mh, 2 * n), "fp32 to bf16 (nearest even)", NULL);
+    kc_copy(P, G, n), kc_bf16_in_place(P, n), k_bf16_in_place(g, n);
+    kc_to_host(mg, P, 2 * n);
+    check(!memcmp(mg, g, 2 * n), "copy, then fp32 to bf16 in place (the same words)", NULL);
     double s1 = k_sumsq_bf16(mh, n), s2 = kc_sumsq_bf16(MH, n);
     check(fabs(s1 - s2) <= 1e-12 * s1, "bf16 squared norm", "cpu %.15g gpu %.15g", s1, s2);
 }
@@ -299,7 +302,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     printf("# device %d: %s\n", kc_device(), kc_device_name());
-    check_plan(50);
+    check_plan(51);
     t_matmul(0);
     t_matmul(1);
     t_elementwise();
