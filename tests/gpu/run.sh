@@ -29,6 +29,10 @@ T0=$SECONDS
 TABLE="$OUT/table.txt"
 : >"$TABLE"
 row() { printf '%-58s %s\n' "$1" "$2" | tee -a "$TABLE"; }
+# the device tool gives a command 10 minutes: stages that would start after
+# BUDGET seconds are listed as not run (the table so far is in $OUT already)
+BUDGET=${GPU_BUDGET_S:-480}
+left() { [ $((SECONDS - T0)) -lt "$BUDGET" ] || { row "$1" "not run: past the ${BUDGET} s budget"; return 1; }; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-4}
 PEAK=${BF16_TFLOPS:-989}
@@ -74,7 +78,7 @@ fi
 "$Z" blas >/dev/null 2>&1 || { row "zeropt runs" "FAILED: $("$Z" blas 2>&1 | tail -1)"; exit 1; }
 
 # ---- 2. kernels -------------------------------------------------------------
-timeout 120 "$K" >"$OUT/kernels.txt" 2>&1
+timeout 90 "$K" >"$OUT/kernels.txt" 2>&1
 rc=$?
 okn=$(grep -c '^ok' "$OUT/kernels.txt") bad=$(grep -c '^not ok' "$OUT/kernels.txt")
 row "kernels against the CPU backend" "$okn ok, $bad not ok (exit $rc)"
@@ -107,9 +111,9 @@ EOC
 train() { # name ranks overrides...
     local name=$1 n=$2; shift 2
     if [ "$n" = 1 ]; then
-        timeout 240 "$Z" train -c "$W/tiny.ini" run.dir="$W/$name" "$@" >"$OUT/$name.log" 2>&1
+        timeout 90 "$Z" train -c "$W/tiny.ini" run.dir="$W/$name" "$@" >"$OUT/$name.log" 2>&1
     else
-        timeout 240 "$MPIRUN" -q -np "$n" "$Z" train -c "$W/tiny.ini" run.dir="$W/$name" "$@" \
+        timeout 90 "$MPIRUN" -q -np "$n" "$Z" train -c "$W/tiny.ini" run.dir="$W/$name" "$@" \
             >"$OUT/$name.log" 2>&1
     fi
 }
@@ -124,25 +128,26 @@ d = max(abs(a[s] - b[s]) / abs(b[s]) for s in common) if common else float("inf"
 print(f"{'ok' if common and d < tol else 'FAILED'}: {len(common)} steps, max relative difference {d:.2e} (tolerance {tol:g}), last {a[common[-1]] if common else 'n/a'} vs {b[common[-1]] if common else 'n/a'}")
 PY
 }
-train cpu1 1 train.device=cpu && train gpu1 1 train.device=$DEV &&
+left "bf16 training, 1 rank" && { train cpu1 1 train.device=cpu && train gpu1 1 train.device=$DEV &&
     row "bf16 training, 1 rank: GPU against CPU" "$(compare x gpu1 cpu1 2e-2)" ||
-    row "bf16 training, 1 rank" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/cpu1.log "$OUT"/gpu1.log | head -1)"
+    row "bf16 training, 1 rank" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/cpu1.log "$OUT"/gpu1.log | head -1)"; }
 grep -h '^device:' "$OUT/gpu1.log" | head -1 | sed 's/^/    /' | tee -a "$TABLE"
-train cpu2 2 train.device=cpu && train gpu2 2 train.device=$DEV zero.stage=3 &&
+left "bf16 training, 2 ranks" && { train cpu2 2 train.device=cpu && train gpu2 2 train.device=$DEV zero.stage=3 &&
     row "bf16 training, 2 ranks sharing the GPU, ZeRO 3" "$(compare x gpu2 cpu2 2e-2)" ||
-    row "bf16 training, 2 ranks" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/cpu2.log "$OUT"/gpu2.log | head -1)"
+    row "bf16 training, 2 ranks" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/cpu2.log "$OUT"/gpu2.log | head -1)"; }
 grep -h '^device:' "$OUT/gpu2.log" | head -1 | sed 's/^/    /' | tee -a "$TABLE"
-train g2c 1 train.device=$DEV train.stop_at=20 checkpoint.every=20 && train g2c 1 train.device=cpu &&
+left "checkpoint on the GPU, resumed on the CPU" && { train g2c 1 train.device=$DEV train.stop_at=20 checkpoint.every=20 && train g2c 1 train.device=cpu &&
     row "checkpoint on the GPU, resumed on the CPU" "$(compare x g2c cpu1 2e-2)" ||
-    row "checkpoint on the GPU, resumed on the CPU" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/g2c.log | head -1)"
-train c2g 1 train.device=cpu train.stop_at=20 checkpoint.every=20 && train c2g 1 train.device=$DEV &&
+    row "checkpoint on the GPU, resumed on the CPU" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/g2c.log | head -1)"; }
+left "checkpoint on the CPU, resumed on the GPU" && { train c2g 1 train.device=cpu train.stop_at=20 checkpoint.every=20 && train c2g 1 train.device=$DEV &&
     row "checkpoint on the CPU, resumed on the GPU" "$(compare x c2g cpu1 2e-2)" ||
-    row "checkpoint on the CPU, resumed on the GPU" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/c2g.log | head -1)"
+    row "checkpoint on the CPU, resumed on the GPU" "FAILED: $(grep -h 'zeropt: rank' "$OUT"/c2g.log | head -1)"; }
 
 # ---- 6. benchmark -----------------------------------------------------------
 bench() { # name model T B
     local name=$1 model=$2 T=$3 B=$4
-    timeout 200 "$Z" train -c "configs/model/$model.ini" data.path="$CORPUS" data.seq_len="$T" \
+    left "$name" || return
+    timeout 120 "$Z" train -c "configs/model/$model.ini" data.path="$CORPUS" data.seq_len="$T" \
         data.val_batches=0 train.micro_batch="$B" train.global_batch="$B" train.steps=12 \
         train.precision=bf16 train.device=$DEV train.warmup=2 model.dropout=0 model.attn_dropout=0 \
         checkpoint.every=-1 run.peak_tflops="$PEAK" run.dir="$W/$name" >"$OUT/$name.log" 2>&1 ||
