@@ -21,6 +21,7 @@ static struct {
     void *lt_ws, *scratch, *attn;
     size_t scratch_bytes, attn_bytes;
     size_t free_at_open, managed; /* device bytes free after opening; managed bytes handed out */
+    int sharers;                  /* local ranks on this device (its memory is split) */
 } D;
 
 static void (*fatal)(const char *) = NULL;
@@ -96,6 +97,12 @@ int kc_open(int local_rank, char *err, size_t n) {
     KC_CHECK(cudaMalloc(&D.lt_ws, KC_LT_WORKSPACE));
     size_t total = 0;
     KC_CHECK(cudaMemGetInfo(&D.free_at_open, &total));
+    /* ranks of this node that share the device split its memory */
+    int local = 0;
+    const char *ls[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"};
+    for (int i = 0; i < 3 && !local; i++)
+        if (getenv(ls[i])) local = atoi(getenv(ls[i]));
+    D.sharers = local > c ? (local + c - 1) / c : 1;
     D.open = 1;
     return 0;
 }
@@ -162,11 +169,12 @@ void *kc_attn_workspace(size_t bytes) {
 /* Managed memory never beyond what the device holds: oversubscribed managed
  * memory pages to the host and back (and can stall a GPU), so the blocks
  * handed out stay under 90 % of the memory free when the device was opened
- * (the workspaces come from that too); beyond it k_alloc reports out of
- * memory, as on the CPU. */
+ * (the workspaces come from that too), divided among the node's ranks that
+ * share the device; beyond it k_alloc reports out of memory, as on the CPU. */
 void *kc_managed_alloc(size_t bytes) {
     void *p = NULL;
-    if (D.managed + bytes > D.free_at_open / 10 * 9) return NULL;
+    if (D.managed + bytes > D.free_at_open / 10 * 9 / (size_t)(D.sharers > 0 ? D.sharers : 1))
+        return NULL;
     if (cudaMallocManaged(&p, bytes, cudaMemAttachGlobal) != cudaSuccess) {
         (void)cudaGetLastError();
         return NULL;
