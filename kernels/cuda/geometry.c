@@ -15,10 +15,6 @@ unsigned kc_row_threads(int C) {
     return t < 32 ? 32 : t > 1024 ? 1024 : t;
 }
 
-size_t kc_row_shared(unsigned threads) {
-    return 2 * sizeof(double) * (threads / 32); /* two double sums per warp */
-}
-
 size_t kc_attention_scratch_elems(int T, int NH) {
     return 2 * (size_t)NH * T * T;
 }

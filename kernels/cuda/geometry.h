@@ -24,8 +24,6 @@ unsigned kc_grid_1d(size_t n);
 /* Threads of a one-block-per-row kernel over rows of C elements: a multiple
  * of 32, at least 32, at most 1024, about C/4 (four elements a thread). */
 unsigned kc_row_threads(int C);
-/* Bytes of shared memory a row kernel's reduction uses for that block. */
-size_t kc_row_shared(unsigned threads);
 /* Attention runs one sample at a time, its NH heads as one strided-batched
  * product: the scratch (dropped probabilities and dP) is 2·NH·T² floats. */
 size_t kc_attention_scratch_elems(int T, int NH);

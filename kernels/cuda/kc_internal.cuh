@@ -48,8 +48,8 @@ void *kc_lt_workspace(void);
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n);                        \
          i += (size_t)gridDim.x * blockDim.x)
 
-/* Sum over a block (every thread gets it); sh: kc_row_shared(blockDim.x) bytes
- * holding 2 doubles per warp, the second set for kc_block_sum2. */
+/* Sum over a block (every thread gets it), warps added in order; sh: one
+ * double per warp (32 cover 1024 threads). */
 __device__ static inline double kc_warp_sum(double v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

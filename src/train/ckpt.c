@@ -271,6 +271,15 @@ static void failed(Trainer *tr, const char *part, const char *err) {
     z_die_all("%s; the previous checkpoint is intact", err);
 }
 
+/* Wait for this rank's writer thread; then the shards it read from where
+ * they live (and the optimizer's staging copies) are free again. */
+static void join_writer(Trainer *tr, struct PendingSave *p) {
+    if (p->threaded && !p->joined) pthread_join(p->thread, NULL);
+    p->joined = 1;
+    if (p->t_written <= 0) p->t_written = k_now();
+    if (p->live) optim_release(tr->opt), p->live = 0;
+}
+
 /* Finish the save in flight, if any (collective: every rank calls it at
  * the same point). */
 static void ckpt_finish(Trainer *tr) {
@@ -278,10 +287,8 @@ static void ckpt_finish(Trainer *tr) {
     if (!p) return;
     double t0 = k_now();
     char err[Z_ERR_MAX];
-    if (p->threaded && !p->joined) pthread_join(p->thread, NULL);
-    p->joined = 1;
-    if (p->live) optim_release(tr->opt), p->live = 0;
-    double written = p->t_written > 0 ? p->t_written : k_now();
+    join_writer(tr, p);
+    double written = p->t_written;
     tr->pending = NULL;
     int rc = ckpt_write_end(p->w, err, sizeof err);
     free(p->snap), free(p->t), free(p->ot);
@@ -289,8 +296,6 @@ static void ckpt_finish(Trainer *tr) {
     commit(tr, p->dir, p->part, p->final, p->step);
     p->t_commit = k_now() - t0;
     p->stall += p->t_commit;
-    tr->ckpt_stall += p->stall;
-    tr->ckpt_saves++;
     z_log("checkpoint: %s (%ld steps, %lld tokens): %.1f MB written in the background in %.2f s "
           "(%.0f MB/s); training stalled %.3f s for it (snapshot %.3f, file set-up %.3f, waiting "
           "before the update %.3f, commit %.3f)",
@@ -304,11 +309,7 @@ void trainer_ckpt_fence(Trainer *tr) {
     struct PendingSave *p = tr->pending;
     if (!p || !p->live) return;
     double t0 = k_now();
-    if (p->threaded && !p->joined) pthread_join(p->thread, NULL);
-    p->joined = 1;
-    if (p->t_written <= 0) p->t_written = k_now();
-    optim_release(tr->opt); /* the staging copies the thread read */
-    p->live = 0;
+    join_writer(tr, p);
     p->t_fence = k_now() - t0;
     p->stall += p->t_fence;
 }
@@ -395,8 +396,6 @@ void trainer_save_ckpt(Trainer *tr, long step) {
         if (rc) failed(tr, part, err);
         commit(tr, dir, part, final, step);
         double dt = k_now() - t0;
-        tr->ckpt_stall += dt;
-        tr->ckpt_saves++;
         z_log("checkpoint: %s (%ld steps, %ld tokens): %.1f MB written in %.2f s = %.0f MB/s",
               final, step, (long)(cursor * tr->seq), mb, dt, mb / dt);
         return;

@@ -85,8 +85,6 @@ typedef struct {
     long lr_hold_until;          /* steps before this one run at lr × guard.rewind_lr */
     struct Pruner *pruner;       /* rank 0: old checkpoints being removed in the background */
     struct PendingSave *pending; /* a checkpoint whose parts are being written (ckpt.c) */
-    double ckpt_stall;           /* seconds training waited for checkpoints, all saves */
-    long ckpt_saves;
 } Trainer;
 
 /* setup.c */
