@@ -10,9 +10,11 @@
 # loss, counted model-state bytes per rank and the median step time.
 # NOISE=1 adds fp32 at stage 0 with the other sgemm provider (ZEROPT_SGEMM):
 # the same run but for the rounding of the products, the floor against which
-# bf16's differences are read; SEEDS="1235 1236" adds fp32 at stage 0 with
-# other seeds (init, data order, masks): the spread of fp32 itself. OBJS
-# picks the objectives (default "mlm clm").
+# bf16's differences are read; SEEDS="1235 1236" adds fp32 and bf16 at stage
+# 0 with each other seed (init, data order, masks): the spread of fp32
+# itself, bf16 against fp32 seed by seed, and the mean curves over all the
+# seeds (train.seed 1234 and SEEDS) against each other. OBJS picks the
+# objectives (default "mlm clm").
 #   bash bench/precision_bench.sh     (make bench-precision; ~40 minutes on 2 cores)
 set -eu
 BUILD=${BUILD:-build}
@@ -39,7 +41,7 @@ case $gemm in oneDNN*) alt=blas ;; *) alt=onednn ;; esac
 for obj in ${OBJS:-mlm clm}; do
     ov=""
     [ $obj = clm ] && ov=$dec
-    for run in fp32:0 ${NOISE:+fp32:0:$alt} $(for s in ${SEEDS:-}; do echo fp32:0:seed$s; done) \
+    for run in fp32:0 ${NOISE:+fp32:0:$alt} $(for s in ${SEEDS:-}; do echo fp32:0:seed$s bf16:0:seed$s; done) \
         $(for s in $STAGES; do echo bf16:$s; done); do
         p=${run%%:*} st=${run#*:} sg="" seed=""
         case $st in *:*) sg=${st#*:} st=${st%%:*} ;; esac
@@ -71,13 +73,29 @@ def load(n):
 rows = {n: load(n) for n in names}
 for n in [n for n in rows if n.split("-")[0] + "-fp32-s0" not in rows]:
     del rows[n]  # no anchor: its fp32 run failed (printed above)
+def rel(a, b):
+    d = [abs(x - y) / y for x, y in zip(a, b)]
+    return max(d), d[-1]
 for n, r in rows.items():
     ref = rows[n.split("-")[0] + "-fp32-s0"]
-    d = [abs(a - b) / b for a, b in zip(r["windows"], ref["windows"])]
-    r["max_rel"], r["end_rel"] = max(d), d[-1]
+    r["max_rel"], r["end_rel"] = rel(r["windows"], ref["windows"])
     r["val_ratio"] = r["val_loss"] / ref["val_loss"]
     r["state_ratio"] = r["model_state_bytes"] / ref["model_state_bytes"]
-json.dump(dict(stamp=stamp, machine=machine, steps=steps, window=W, runs=list(rows.values())),
+    if "-seed" in n and "-bf16-" in n:  # against fp32 with the same seed
+        r["max_rel_same_seed"], r["end_rel_same_seed"] = rel(r["windows"], rows[n.replace("-bf16-", "-fp32-")]["windows"])
+# the mean curves over the seeds: bf16 against fp32 (per window)
+means = {}
+for obj in sorted({n.split("-")[0] for n in rows}):
+    pairs = [(f"{obj}-fp32-s0", f"{obj}-bf16-s0")] + [(n, n.replace("-fp32-", "-bf16-")) for n in rows
+             if n.startswith(f"{obj}-fp32-s0-seed") and n.replace("-fp32-", "-bf16-") in rows]
+    if len(pairs) < 2 or pairs[0][1] not in rows: continue
+    mf = [sum(w) / len(pairs) for w in zip(*(rows[a]["windows"] for a, _ in pairs))]
+    mb = [sum(w) / len(pairs) for w in zip(*(rows[b]["windows"] for _, b in pairs))]
+    per = [rel(rows[b]["windows"], rows[a]["windows"])[0] for a, b in pairs]
+    spread = [rel(rows[a]["windows"], rows[pairs[0][0]]["windows"])[0] for a, _ in pairs[1:]]
+    means[obj] = dict(seeds=len(pairs), max_rel=rel(mb, mf)[0], end_rel=rel(mb, mf)[1], per_seed=per,
+                      fp32_seed_spread=spread, windows_fp32=mf, windows_bf16=mb)
+json.dump(dict(stamp=stamp, machine=machine, steps=steps, window=W, runs=list(rows.values()), seed_means=means),
           open(f"bench/results/precision-{stamp}.json", "w"), indent=1)
 lines = [f"\n### {stamp} — bf16 mixed precision vs fp32 on the demo corpus (2 ranks, {steps} steps, equal tokens) — {machine}\n",
          f"MLM: configs/train/demo.ini; CLM: the same model as a pre-LN decoder at lr 1e-3. Training loss as means over windows of {W} steps; the anchor is fp32 at stage 0 in the same run"
@@ -86,9 +104,15 @@ lines = [f"\n### {stamp} — bf16 mixed precision vs fp32 on the demo corpus (2 
          "| run | steps | largest loss difference | at the end | validation loss | vs fp32 | model state MB per rank | vs fp32 | median step s |",
          "|---|---|---|---|---|---|---|---|---|"]
 for r in rows.values():
-    lines.append(f"| {r['name']} | {r['steps']} | {100 * r['max_rel']:.2f} % | {100 * r['end_rel']:.2f} % | "
+    same = f" (same seed's fp32: {100 * r['max_rel_same_seed']:.2f} %)" if "max_rel_same_seed" in r else ""
+    lines.append(f"| {r['name']} | {r['steps']} | {100 * r['max_rel']:.2f} %{same} | {100 * r['end_rel']:.2f} % | "
                  f"{r['val_loss']:.4f} | {r['val_ratio']:.4f} | {r['model_state_bytes'] / 1e6:.2f} | "
                  f"{r['state_ratio']:.3f} | {r['step_s']:.3f} |")
+for obj, m in means.items():
+    lines.append(f"\n{obj.upper()} over {m['seeds']} seeds (stage 0): the mean bf16 curve against the mean fp32 curve "
+                 f"differs by {100 * m['max_rel']:.2f} % at most and {100 * m['end_rel']:.2f} % at the end; seed by seed, "
+                 f"bf16 against fp32 of the same seed: " + ", ".join(f"{100 * x:.2f} %" for x in m["per_seed"])
+                 + "; fp32 of the other seeds against the first: " + ", ".join(f"{100 * x:.2f} %" for x in m["fp32_seed_spread"]) + ".")
 with open("bench/RESULTS.md", "a") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

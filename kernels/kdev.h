@@ -90,6 +90,8 @@ typedef struct KDevOps {
     void (*copy)(float *y, const float *x, size_t n);
     void (*zero16)(uint16_t *h, size_t n);
     void (*bf16_in_place)(float *w, size_t n);
+    void (*bf16_to_f32_off)(float *x, const uint16_t *h, size_t n, float off);
+    void (*f32_to_bf16_off)(uint16_t *h, const float *x, size_t n, float off);
 } KDevOps;
 
 extern const KDevOps *k_dev;

@@ -162,11 +162,17 @@ void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, 
 
 /* bf16 arrays (cpu/bf16.c; rounding to nearest even, optim_math.h):
  *   k_bf16_to_f32    x = h                 k_f32_to_bf16    h = bf16(x)
+ *   k_bf16_to_f32_off x = h + off          k_f32_to_bf16_off h = bf16(x − off)
+ *                    (a copy kept as the distance from off: LayerNorm gains
+ *                    near 1, whose bf16 step there, 2⁻⁸, is coarser than
+ *                    their updates; x − off is exact for x in [off/2, 2·off])
  *   k_bf16_add_f32   h = bf16(h + w)       k_f32_add_bf16   w += h
  *   k_bf16_add_bf16  h = bf16(h + in)      (the sum of bf16 reductions)
  *   k_sumsq_bf16     Σ h² in double, deterministic for a thread count */
 void k_bf16_to_f32(float *x, const uint16_t *h, size_t n);
 void k_f32_to_bf16(uint16_t *h, const float *x, size_t n);
+void k_bf16_to_f32_off(float *x, const uint16_t *h, size_t n, float off);
+void k_f32_to_bf16_off(uint16_t *h, const float *x, size_t n, float off);
 void k_bf16_add_f32(uint16_t *h, const float *w, size_t n);
 void k_f32_add_bf16(float *w, const uint16_t *h, size_t n);
 void k_bf16_add_bf16(uint16_t *h, const uint16_t *in, size_t n);

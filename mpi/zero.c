@@ -14,6 +14,13 @@
 _Static_assert(ZERO_MAX_INFLIGHT + ZERO_POOL <= COMM_MAX_REQ,
                "ZeRO's reductions and gathers in flight must fit comm's requests");
 
+/* A range of a unit whose bf16 copy holds the distance from `value`. */
+typedef struct {
+    int u;
+    size_t lo, n;
+    float value;
+} Offset;
+
 typedef struct {
     CommReq req;
     int u;
@@ -34,13 +41,15 @@ struct Zero {
     float *arena;
     size_t arena_len;
     /* mixed precision (see zero.h): bf16 copies, the fp32 master, fp32 views */
-    uint16_t **hparams;   /* stages 0–2: [padded] */
-    uint16_t **hsparams;  /* stage 3: [shard] */
-    uint16_t **hgrads;    /* stages 0–1: [padded] */
-    uint16_t **hsgrads;   /* stages 2–3: [shard] */
-    float **master;       /* stage 0: [padded]; 1–3: [shard] */
-    float *view;          /* [arena_len] the resident units in fp32, slots as the arena's */
-    uint16_t *harena;     /* stage 3: [arena_len] the bf16 gather arena */
+    uint16_t **hparams;  /* stages 0–2: [padded] */
+    uint16_t **hsparams; /* stage 3: [shard] */
+    uint16_t **hgrads;   /* stages 0–1: [padded] */
+    uint16_t **hsgrads;  /* stages 2–3: [shard] */
+    float **master;      /* stage 0: [padded]; 1–3: [shard] */
+    float *view;         /* [arena_len] the resident units in fp32, slots as the arena's */
+    uint16_t *harena;    /* stage 3: [arena_len] the bf16 gather arena */
+    Offset *offs;        /* zero_bf16_offset's ranges */
+    int noffs;
     int ready[ZERO_POOL]; /* the slot's view holds its unit */
     int gunit[ZERO_POOL];
     CommReq greq[ZERO_POOL];
@@ -140,6 +149,7 @@ void zero_free(Zero *z) {
     }
     for (int i = 0; i < ZERO_POOL; i++) k_free(z->wbuf[i]);
     k_free(z->arena), k_free(z->tbuf), k_free(z->view), k_free(z->harena);
+    free(z->offs);
     free(z->hparams), free(z->hsparams), free(z->hgrads), free(z->hsgrads), free(z->master);
     free(z->numel), free(z->padded), free(z->shard), free(z->params), free(z->grads);
     free(z->sparams), free(z->sgrads), free(z->cur), free(z->gslot);
@@ -213,15 +223,41 @@ float *zero_slice_params(const Zero *z, int u) {
     return z->stage == 3 ? z->sparams[u] : z->params[u] + slice_off(z, u);
 }
 
+void zero_bf16_offset(Zero *z, int u, size_t lo, size_t n, float value) {
+    z->offs = realloc(z->offs, (size_t)(z->noffs + 1) * sizeof *z->offs);
+    if (!z->offs) z_die("out of memory for ZeRO's bf16 offsets");
+    z->offs[z->noffs++] = (Offset){u, lo, n, value};
+}
+
+/* The bf16 copy h of x, which hold unit u's elements [lo, lo + n) (to = 1),
+ * or back (to = 0): plain conversions, then zero_bf16_offset's ranges again
+ * as distances (a few LayerNorm gains per unit). */
+static void convert(const Zero *z, int to, int u, uint16_t *h, float *x, size_t lo, size_t n) {
+    if (to)
+        k_f32_to_bf16(h, x, n);
+    else
+        k_bf16_to_f32(x, h, n);
+    for (int i = 0; i < z->noffs; i++) {
+        const Offset *r = &z->offs[i];
+        size_t a = r->lo > lo ? r->lo : lo, b = r->lo + r->n < lo + n ? r->lo + r->n : lo + n;
+        if (r->u != u || a >= b) continue;
+        if (to)
+            k_f32_to_bf16_off(h + (a - lo), x + (a - lo), b - a, r->value);
+        else
+            k_bf16_to_f32_off(x + (a - lo), h + (a - lo), b - a, r->value);
+    }
+}
+
 /* Mixed precision: the bf16 copy of what this rank updates, from the master
  * (stages 1–2: its slice of the full copy, for the all-gather that follows). */
 static void publish(Zero *z, int u) {
     if (z->stage == 0)
-        k_f32_to_bf16(z->hparams[u], z->master[u], z->padded[u]);
+        convert(z, 1, u, z->hparams[u], z->master[u], 0, z->padded[u]);
     else if (z->stage <= 2)
-        k_f32_to_bf16(z->hparams[u] + slice_off(z, u), z->master[u], z->shard[u]);
+        convert(z, 1, u, z->hparams[u] + slice_off(z, u), z->master[u], slice_off(z, u),
+                z->shard[u]);
     else
-        k_f32_to_bf16(z->hsparams[u], z->master[u], z->shard[u]);
+        convert(z, 1, u, z->hsparams[u], z->master[u], slice_off(z, u), z->shard[u]);
 }
 
 void zero_gather_resident(Zero *z) {
@@ -249,7 +285,7 @@ void zero_store_full(Zero *z, int u, const float *full) {
     if (z->mixed) {
         if (z->stage > 0) memcpy(z->master[u], full + slice_off(z, u), z->shard[u] * sizeof(float));
         if (z->stage <= 2)
-            k_f32_to_bf16(z->hparams[u], full, z->padded[u]);
+            convert(z, 1, u, z->hparams[u], (float *)full, 0, z->padded[u]);
         else
             publish(z, u);
         return;
@@ -337,7 +373,8 @@ void zero_acquire(Zero *z, int u) {
     z->greq[s] = COMM_NONE;
     if (z->mixed && !z->ready[s]) { /* the fp32 view the model computes with */
         size_t off = slot_off(z, s, u);
-        k_bf16_to_f32(z->view + off, z->stage == 3 ? z->harena + off : z->hparams[u], z->padded[u]);
+        convert(z, 0, u, z->stage == 3 ? z->harena + off : z->hparams[u], z->view + off, 0,
+                z->padded[u]);
         z->ready[s] = 1;
     }
 }

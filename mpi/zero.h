@@ -69,6 +69,13 @@ typedef struct Zero Zero;
 Zero *zero_create(int stage, int overlap, int nunits, const size_t *numel, const size_t *padded,
                   int tied_unit, int mixed, int reduce_bf16);
 void zero_free(Zero *z);
+/* Mixed precision: unit u's elements [lo, lo + n) keep their bf16 copy as
+ * the distance from `value` (LayerNorm gains from 1: bf16's step just below
+ * 1 is 2⁻⁸, coarser than many of a gain's updates, which the model would
+ * then see in jumps; as a distance from 1 the gain is seen to 2⁻⁸ of that
+ * distance). The master, checkpoints and exports hold the values
+ * themselves; the bytes are the same. */
+void zero_bf16_offset(Zero *z, int u, size_t lo, size_t n, float value);
 int zero_stage(const Zero *z);
 int zero_mixed(const Zero *z);
 /* The largest working gradient buffer (*n floats; NULL where there is none),

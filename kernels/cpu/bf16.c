@@ -28,6 +28,18 @@ void k_f32_to_bf16(uint16_t *h, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(x[i]);
 }
 
+void k_bf16_to_f32_off(float *x, const uint16_t *h, size_t n, float off) {
+    K_DEV(bf16_to_f32_off, x, h, n, off);
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] = km_from_bf16(h[i]) + off;
+}
+
+void k_f32_to_bf16_off(uint16_t *h, const float *x, size_t n, float off) {
+    K_DEV(f32_to_bf16_off, h, x, n, off);
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) h[i] = km_to_bf16(x[i] - off);
+}
+
 void k_bf16_add_f32(uint16_t *h, const float *w, size_t n) {
     K_DEV(bf16_add_f32, h, w, n);
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)

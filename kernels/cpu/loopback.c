@@ -160,6 +160,12 @@ static void lb_bf16_to_f32(float *x, const uint16_t *h, size_t n) {
 static void lb_f32_to_bf16(uint16_t *h, const float *x, size_t n) {
     CPU(k_f32_to_bf16(h, x, n));
 }
+static void lb_bf16_to_f32_off(float *x, const uint16_t *h, size_t n, float off) {
+    CPU(k_bf16_to_f32_off(x, h, n, off));
+}
+static void lb_f32_to_bf16_off(uint16_t *h, const float *x, size_t n, float off) {
+    CPU(k_f32_to_bf16_off(h, x, n, off));
+}
 static void lb_bf16_add_f32(uint16_t *h, const float *w, size_t n) {
     CPU(k_bf16_add_f32(h, w, n));
 }
@@ -231,6 +237,8 @@ static const KDevOps loopback = {
     lb_copy,
     lb_zero16,
     lb_bf16_in_place,
+    lb_bf16_to_f32_off,
+    lb_f32_to_bf16_off,
 };
 
 const KDevOps *k_loopback_ops(void) {

@@ -189,6 +189,12 @@ __global__ static void bf16_to_f32_k(float *x, const uint16_t *h, size_t n) {
 __global__ static void f32_to_bf16_k(uint16_t *h, const float *x, size_t n) {
     KC_FOR(i, n) h[i] = km_to_bf16(x[i]);
 }
+__global__ static void bf16_to_f32_off_k(float *x, const uint16_t *h, size_t n, float off) {
+    KC_FOR(i, n) x[i] = km_from_bf16(h[i]) + off;
+}
+__global__ static void f32_to_bf16_off_k(uint16_t *h, const float *x, size_t n, float off) {
+    KC_FOR(i, n) h[i] = km_to_bf16(x[i] - off);
+}
 __global__ static void bf16_add_f32_k(uint16_t *h, const float *w, size_t n) {
     KC_FOR(i, n) h[i] = km_to_bf16(km_from_bf16(h[i]) + w[i]);
 }
@@ -203,6 +209,16 @@ void kc_bf16_to_f32(float *x, const uint16_t *h, size_t n) {
 void kc_f32_to_bf16(uint16_t *h, const float *x, size_t n) {
     if (!n) return;
     f32_to_bf16_k<<<GRID(n)>>>(h, x, n);
+    KC_LAUNCHED();
+}
+void kc_bf16_to_f32_off(float *x, const uint16_t *h, size_t n, float off) {
+    if (!n) return;
+    bf16_to_f32_off_k<<<GRID(n)>>>(x, h, n, off);
+    KC_LAUNCHED();
+}
+void kc_f32_to_bf16_off(uint16_t *h, const float *x, size_t n, float off) {
+    if (!n) return;
+    f32_to_bf16_off_k<<<GRID(n)>>>(h, x, n, off);
     KC_LAUNCHED();
 }
 void kc_bf16_add_f32(uint16_t *h, const float *w, size_t n) {

@@ -136,6 +136,8 @@ void kc_lamb_apply(float *p, KDevState m, KDevState v, size_t n, float c1, float
                    float wd, float rate);
 void kc_bf16_to_f32(float *x, const uint16_t *h, size_t n);
 void kc_f32_to_bf16(uint16_t *h, const float *x, size_t n);
+void kc_bf16_to_f32_off(float *x, const uint16_t *h, size_t n, float off);
+void kc_f32_to_bf16_off(uint16_t *h, const float *x, size_t n, float off);
 void kc_bf16_add_f32(uint16_t *h, const float *w, size_t n);
 void kc_f32_add_bf16(float *w, const uint16_t *h, size_t n);
 double kc_sumsq(const float *x, size_t n); /* Σ x² in double, deterministic */

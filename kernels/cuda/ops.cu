@@ -48,6 +48,8 @@ static const KDevOps ops = {
     kc_copy,
     kc_zero16,
     kc_bf16_in_place,
+    kc_bf16_to_f32_off,
+    kc_f32_to_bf16_off,
 };
 
 const KDevOps *kc_ops(void) {

@@ -187,7 +187,7 @@ void model_init_unit(Model *m, uint64_t seed, int unit) {
     for (int i = U->first_view; i < U->first_view + U->nviews; i++) {
         const ParamView *v = &m->view[i];
         float *p = model_param(m, v);
-        int is_norm_w = strstr(v->name, "norm.weight") != NULL;
+        int is_norm_w = model_norm_gain(v);
         if (c->pos_init == POS_INIT_SINUSOID && !strcmp(v->name, "embed.pos.weight")) {
             /* row t: sin(t·ω_i), cos(t·ω_i) pairs, ω_i = 10000^(−2i/C), RMS init_std */
             int C = v->shape[1];
@@ -218,6 +218,10 @@ void model_init_unit(Model *m, uint64_t seed, int unit) {
             }
         }
     }
+}
+
+int model_norm_gain(const ParamView *v) {
+    return strstr(v->name, "norm.weight") != NULL;
 }
 
 const ParamView *model_find(const Model *m, const char *name) {

@@ -206,6 +206,8 @@ void model_seq_embed(const Model *m, const Batch *b, int pool, float *out);
 void model_backward_pooled(Model *m, const Batch *b, double scale, int pool, const float *demb);
 
 const ParamView *model_find(const Model *m, const char *name);
+/* A LayerNorm (or QK-norm) gain: initialised to 1, no weight decay. */
+int model_norm_gain(const ParamView *v);
 static inline float *model_param(const Model *m, const ParamView *v) {
     return m->unit[v->unit].params + v->offset;
 }

@@ -309,6 +309,10 @@ void trainer_build(Trainer *tr) {
                            c->zero.reduce_dtype == DT_BF16);
     free(numel);
     free(padded);
+    /* bf16 copies of LayerNorm gains as their distance from 1 (docs/precision.md) */
+    for (int i = 0; tr->cfg.train.precision == DT_BF16 && i < m->nviews; i++)
+        if (model_norm_gain(&m->view[i]))
+            zero_bf16_offset(tr->zero, m->view[i].unit, m->view[i].offset, m->view[i].numel, 1.0f);
     OptRange *r = z_malloc(m->nunits * sizeof *r, "units");
     for (int u = 0; u < m->nunits; u++) {
         size_t S = m->unit[u].padded / (size_t)tr->nranks;

@@ -207,6 +207,16 @@ static void t_optim(void) {
     kc_copy(P, G, n), kc_bf16_in_place(P, n), k_bf16_in_place(g, n);
     kc_to_host(mg, P, 2 * n);
     check(!memcmp(mg, g, 2 * n), "copy, then fp32 to bf16 in place (the same words)", NULL);
+    kc_to_device(P, p, 4 * n);
+    kc_f32_to_bf16_off(MH, P, n, 1.0f), k_f32_to_bf16_off(mh, p, n, 1.0f);
+    kc_to_host(mg, MH, 2 * n);
+    check(!memcmp(mg, mh, 2 * n), "fp32 to bf16 as the distance from 1 (a LayerNorm gain's copy)",
+          NULL);
+    kc_bf16_to_f32_off(P, MH, n, 1.0f), k_bf16_to_f32_off(p, mh, n, 1.0f);
+    float *pg = malloc(4 * n);
+    kc_to_host(pg, P, 4 * n);
+    check(!memcmp(pg, p, 4 * n), "bf16 plus 1 to fp32 (the same words)", NULL);
+    free(pg);
     double s1 = k_sumsq_bf16(mh, n), s2 = kc_sumsq_bf16(MH, n);
     check(fabs(s1 - s2) <= 1e-12 * s1, "bf16 squared norm", "cpu %.15g gpu %.15g", s1, s2);
 }
@@ -302,7 +312,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     printf("# device %d: %s\n", kc_device(), kc_device_name());
-    check_plan(51);
+    check_plan(53);
     t_matmul(0);
     t_matmul(1);
     t_elementwise();

@@ -23,12 +23,14 @@
 #   - a NaN in a gradient (ZEROPT_FAULT=nan-grad, at step 3), fp32 and bf16,
 #     stops both ranks with one line naming the step and the tensor, and the
 #     step-2 checkpoint stays the latest;
+#   - a fresh start's master is the fp32 run's initialisation, unrounded,
+#     at stages 0 and 3;
 #   - the checkpoint holds the fp32 master (float32 datasets, `ckpt verify`
 #     accepts it); `ckpt export --dtype bf16` writes BF16 tensors equal to
 #     the master rounded to nearest even.
 # Measured 2026-12-02 (AMD EPYC): see the tolerances at each check.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 13
+plan 14
 src=/usr/share/games/fortunes
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" "$src/fortunes" "$src/science" >/dev/null ||
     bail "byte corpus"
@@ -289,6 +291,31 @@ cfg = json.load(open(f"{d}/hf16/config.json"))
 ok("ckpt export --dtype bf16: BF16 tensors, the fp32 master rounded to nearest even; torch_dtype bfloat16",
    dtypes == {"BF16"} and np.array_equal(got, want) and cfg.get("torch_dtype") == "bfloat16",
    f"{len(hdr) - 1} tensors, dtypes {sorted(dtypes)}, {name}: {got.size} values")
+PY
+
+# a fresh bf16 start keeps the fp32 initialisation as its master (not
+# rounded to the bf16 copy: docs/precision.md), the same as an fp32 run's
+# and at every stage
+for r in "bf16 0" "bf16 3" "fp32 0"; do
+    set -- $r
+    train 2 "$TMP/fresh-$1-s$2" zero.stage=$2 train.precision=$1 train.steps=0 ||
+        notok "fresh start $1 s$2: $(tail -1 "$TMP/fresh-$1-s$2.log")"
+done
+py "fresh" "$TMP" <<'PY'
+import sys
+import h5py, numpy as np
+from tap import ok
+d = sys.argv[1]
+def read(n):
+    out = {}
+    with h5py.File(f"{d}/fresh-{n}/model.h5") as f:
+        f.visititems(lambda k, o: out.__setitem__(k, o[()]) if isinstance(o, h5py.Dataset) else None)
+    return out
+a, b, c = read("bf16-s0"), read("bf16-s3"), read("fp32-s0")
+low = [k for k, w in a.items() if w.dtype == np.float32 and (w.reshape(-1).view(np.uint32) & 0xFFFF).any()]
+ok("a fresh bf16 run starts from the fp32 run's initialisation, unrounded, at stages 0 and 3",
+   a and a.keys() == b.keys() == c.keys() and all(np.array_equal(a[k], b[k]) and np.array_equal(a[k], c[k]) for k in a)
+   and len(low) > 0, f"{len(a)} tensors equal; {len(low)} hold values a bf16 copy cannot")
 PY
 
 # a NaN gradient under [guard] nonfinite = stop: one line naming the step and

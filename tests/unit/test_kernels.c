@@ -738,6 +738,41 @@ static void test_bf16_arrays(void) {
     free(x), free(w), free(y), free(h), free(g), free(s);
 }
 
+/* A LayerNorm gain's bf16 copy kept as its distance from 1 (mpi/zero.c's
+ * offsets): the formulas, threaded or not; gains within 2⁻⁸ of 1, which a
+ * plain bf16 copy rounds to 1 or its neighbours, come back within 2⁻⁸ (bf16's rounding) of
+ * their distance from 1 (plus fp32's 2⁻²⁴ at 1), and x − 1 is exact (Sterbenz), so the copy is the
+ * nearest bf16 to that distance. */
+static void test_bf16_offset(void) {
+    enum { N = 100003 };
+    float *x = malloc(N * 4), *y = malloc(N * 4), *z = malloc(N * 4);
+    uint16_t *h = malloc(N * 2);
+    for (int i = 0; i < N; i++) x[i] = (float)(1 + 4e-3 * (2 * k_rng_uniform(13, (uint64_t)i) - 1));
+    long bad = 0;
+    double worst = 0, plain = 0;
+    const int sizes[2] = {7, N}; /* one thread, then the team */
+    for (int k = 0; k < 2; k++) {
+        int n = sizes[k];
+        k_f32_to_bf16_off(h, x, n, 1.0f);
+        k_bf16_to_f32_off(y, h, n, 1.0f);
+        k_f32_to_bf16(h, x, n);
+        k_bf16_to_f32(z, h, n);
+        for (int i = 0; i < n; i++) {
+            double d = fabs((double)x[i] - 1);
+            bad += y[i] != km_from_bf16(km_to_bf16(x[i] - 1.0f)) + 1.0f ||
+                   (double)(x[i] - 1.0f) != (double)x[i] - 1;
+            if (d < 1.0 / 1024) continue; /* where fp32's own step at 1 (2^-24) is small */
+            worst = fmax(worst, fabs((double)y[i] - x[i]) / d);
+            plain = fmax(plain, fabs((double)z[i] - x[i]) / d);
+        }
+    }
+    check(bad == 0 && worst <= 1.0 / 256 + 1.0 / 16384 && plain > 0.4,
+          "bf16 copies as the distance from 1: gains near 1 kept to 2^-8 of that distance",
+          "%ld differ; worst error %.3g of the distance (a plain bf16 copy: %.3g)", bad, worst,
+          plain);
+    free(x), free(y), free(z), free(h);
+}
+
 /* k_sgemm through each provider the build has: every transpose pair, a
  * leading dimension wider than the matrix, beta 0 and 1, against a double
  * product (largest error measured 1.6e-06 through OpenBLAS Cooperlake, 1.8e-06
@@ -892,10 +927,11 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(54);
+    check_plan(55);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_bf16_arrays();
+    test_bf16_offset();
     test_matmul();
     test_add();
     test_embedding();
