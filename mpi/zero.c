@@ -229,22 +229,32 @@ void zero_bf16_offset(Zero *z, int u, size_t lo, size_t n, float value) {
     z->offs[z->noffs++] = (Offset){u, lo, n, value};
 }
 
-/* The bf16 copy h of x, which hold unit u's elements [lo, lo + n) (to = 1),
- * or back (to = 0): plain conversions, then zero_bf16_offset's ranges again
- * as distances (a few LayerNorm gains per unit). */
-static void convert(const Zero *z, int to, int u, uint16_t *h, float *x, size_t lo, size_t n) {
-    if (to)
-        k_f32_to_bf16(h, x, n);
-    else
-        k_bf16_to_f32(x, h, n);
+/* Offset i's part of unit u's elements [lo, lo + n): [*a, *b), or 0 when
+ * it has none. */
+static int overlap(const Zero *z, int i, int u, size_t lo, size_t n, size_t *a, size_t *b) {
+    const Offset *r = &z->offs[i];
+    *a = r->lo > lo ? r->lo : lo;
+    *b = r->lo + r->n < lo + n ? r->lo + r->n : lo + n;
+    return r->u == u && *a < *b;
+}
+
+/* The bf16 copy h of x, both holding unit u's elements [lo, lo + n): plain
+ * conversions, then zero_bf16_offset's ranges again as distances (a few
+ * LayerNorm gains per unit); from_bf16 the other way. */
+static void to_bf16(const Zero *z, int u, uint16_t *h, const float *x, size_t lo, size_t n) {
+    k_f32_to_bf16(h, x, n);
     for (int i = 0; i < z->noffs; i++) {
-        const Offset *r = &z->offs[i];
-        size_t a = r->lo > lo ? r->lo : lo, b = r->lo + r->n < lo + n ? r->lo + r->n : lo + n;
-        if (r->u != u || a >= b) continue;
-        if (to)
-            k_f32_to_bf16_off(h + (a - lo), x + (a - lo), b - a, r->value);
-        else
-            k_bf16_to_f32_off(x + (a - lo), h + (a - lo), b - a, r->value);
+        size_t a, b;
+        if (overlap(z, i, u, lo, n, &a, &b))
+            k_f32_to_bf16_off(h + (a - lo), x + (a - lo), b - a, z->offs[i].value);
+    }
+}
+static void from_bf16(const Zero *z, int u, float *x, const uint16_t *h, size_t lo, size_t n) {
+    k_bf16_to_f32(x, h, n);
+    for (int i = 0; i < z->noffs; i++) {
+        size_t a, b;
+        if (overlap(z, i, u, lo, n, &a, &b))
+            k_bf16_to_f32_off(x + (a - lo), h + (a - lo), b - a, z->offs[i].value);
     }
 }
 
@@ -252,12 +262,11 @@ static void convert(const Zero *z, int to, int u, uint16_t *h, float *x, size_t 
  * (stages 1–2: its slice of the full copy, for the all-gather that follows). */
 static void publish(Zero *z, int u) {
     if (z->stage == 0)
-        convert(z, 1, u, z->hparams[u], z->master[u], 0, z->padded[u]);
+        to_bf16(z, u, z->hparams[u], z->master[u], 0, z->padded[u]);
     else if (z->stage <= 2)
-        convert(z, 1, u, z->hparams[u] + slice_off(z, u), z->master[u], slice_off(z, u),
-                z->shard[u]);
+        to_bf16(z, u, z->hparams[u] + slice_off(z, u), z->master[u], slice_off(z, u), z->shard[u]);
     else
-        convert(z, 1, u, z->hsparams[u], z->master[u], slice_off(z, u), z->shard[u]);
+        to_bf16(z, u, z->hsparams[u], z->master[u], slice_off(z, u), z->shard[u]);
 }
 
 void zero_gather_resident(Zero *z) {
@@ -285,7 +294,7 @@ void zero_store_full(Zero *z, int u, const float *full) {
     if (z->mixed) {
         if (z->stage > 0) memcpy(z->master[u], full + slice_off(z, u), z->shard[u] * sizeof(float));
         if (z->stage <= 2)
-            convert(z, 1, u, z->hparams[u], (float *)full, 0, z->padded[u]);
+            to_bf16(z, u, z->hparams[u], full, 0, z->padded[u]);
         else
             publish(z, u);
         return;
@@ -373,8 +382,8 @@ void zero_acquire(Zero *z, int u) {
     z->greq[s] = COMM_NONE;
     if (z->mixed && !z->ready[s]) { /* the fp32 view the model computes with */
         size_t off = slot_off(z, s, u);
-        convert(z, 0, u, z->stage == 3 ? z->harena + off : z->hparams[u], z->view + off, 0,
-                z->padded[u]);
+        from_bf16(z, u, z->view + off, z->stage == 3 ? z->harena + off : z->hparams[u], 0,
+                  z->padded[u]);
         z->ready[s] = 1;
     }
 }
