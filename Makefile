@@ -9,7 +9,7 @@
 #   make SAN=1 ...  ASan + UBSan build in build-san/
 #   make CUDA=1     the CUDA backend too, in build-cuda/ (tests/gpu/run.sh on a GPU)
 #
-# The BLAS is one variable: BLAS=openblas (default), blis (Debian's
+# The BLAS is one variable: BLAS=openblas (default; its OpenMP build), blis (Debian's
 # libblis-openmp-dev), mkl (mkl_rt; MKLROOT for its headers), or BLAS=custom
 # with your own BLAS_CFLAGS/BLAS_LIBS (Cray LibSci: BLAS_LIBS="" under the cc
 # wrapper). `zeropt blas` and `make bench` say which library and kernels ran.
@@ -26,8 +26,14 @@ HDF5_CFLAGS ?= $(shell pkg-config --cflags $(HDF5_PKG) 2>/dev/null)
 HDF5_LIBS   ?= $(shell pkg-config --libs $(HDF5_PKG) 2>/dev/null)
 BLAS        ?= openblas
 ifeq ($(BLAS),openblas)
+# OpenBLAS's OpenMP build (Debian's libopenblas-openmp-dev), found by path
+# before the system's default (the pthreads build) and kept by rpath: its
+# threads are the kernels' OpenMP team, so the two never compete for the
+# cores and idle threads may spin briefly (src/main.c). Where that build is
+# absent, -lopenblas is the system's.
+OPENBLAS_OMP ?= /usr/lib/$(shell gcc -print-multiarch)/openblas-openmp
 BLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS   ?= -lopenblas
+BLAS_LIBS   ?= -L$(OPENBLAS_OMP) -Wl,-rpath,$(OPENBLAS_OMP) -lopenblas
 else ifeq ($(BLAS),blis)
 BLIS_FLAVOUR ?= blis-openmp
 BLAS_CFLAGS ?= -isystem /usr/include/$(shell gcc -print-multiarch)/$(BLIS_FLAVOUR)
@@ -276,7 +282,7 @@ demo-run: $(BUILD)/zeropt
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools \
-            libopenblas-dev libdnnl-dev libinih-dev liblbfgs-dev libjansson-dev libutf8proc-dev zlib1g-dev \
+            libopenblas-dev libopenblas-openmp-dev libdnnl-dev libinih-dev liblbfgs-dev libjansson-dev libutf8proc-dev zlib1g-dev \
             python3 python3-h5py python3-numpy fortunes fortunes-min clang-format gnuplot-nox \
             clang libclang-rt-dev \
             slurmctld slurmd slurm-client munge

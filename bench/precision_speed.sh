@@ -38,7 +38,7 @@ for run in "${runs[@]}"; do
         $Z train -c configs/model/$1.ini $common data.seq_len=$2 train.micro_batch=$3 train.steps=$4 \
             train.precision=$p run.dir="$W/$1-$2-$p" >"$W/log" 2>&1 || { tail -3 "$W/log"; continue; }
         tp=null
-        [ -x "$TORCH_PY" ] && tp=$(env -u OMP_WAIT_POLICY $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
+        [ -x "$TORCH_PY" ] && tp=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
         python3 - "$W/$1-$2-$p/metrics.jsonl" "$1" "$2" "$3" "$p" "$tp" <<'PY' | tee -a "$out"
 import json, sys, statistics as s
 recs = [json.loads(l) for l in open(sys.argv[1])]

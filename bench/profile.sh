@@ -16,7 +16,7 @@ make -s BUILD="$PROF_BUILD" OPT="-O3 -march=native -g" "$PROF_BUILD/zeropt"
 Z=$PROF_BUILD/zeropt
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-export OMP_WAIT_POLICY=PASSIVE
+# zeropt picks its OpenMP wait policy (src/main.c), as in any run
 # oneDNN's sgemm is JIT code without symbols or unwind tables: perf loses
 # its call chains (most of a step's samples fell outside the model), so the
 # products run through the BLAS here unless asked otherwise

@@ -12,8 +12,11 @@ set -eu
 what=${1:-all}
 BUILD=${BUILD:-build}
 THREADS=${THREADS:-2}
-# PASSIVE: spinning OpenMP threads would starve the BLAS threads (src/main.c)
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# the wait policy zeropt picks for these threads (src/main.c), for the bench
+# binaries too, unless one is set
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+w=$([ -n "${OMP_WAIT_POLICY:-}${GOMP_SPINCOUNT:-}" ] || "$BUILD/zeropt" blas --wait)
+if [ -n "$w" ]; then export "${w?}"; fi
 mkdir -p bench/results
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')

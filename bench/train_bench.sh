@@ -17,8 +17,9 @@ PY=/usr/bin/python3
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# zeropt's wait policy (main.c sets it when unset); PyTorch runs with its own
-export OMPI_MCA_mpi_yield_when_idle=1 OMP_WAIT_POLICY=PASSIVE
+# zeropt picks its wait policy (src/main.c); PyTorch runs with its own
+export OMPI_MCA_mpi_yield_when_idle=1
+unset OMP_WAIT_POLICY GOMP_SPINCOUNT
 
 # a real corpus: the demo's fortune text, BPE 8192 (fits every ladder vocabulary)
 inputs=$(for f in /usr/share/games/fortunes/*; do case $f in *.dat | *.u8) ;; *) [ -f "$f" ] && echo "--input $f" ;; esac; done)
@@ -38,7 +39,7 @@ for run in "tiny 128 32 5" "tiny 512 8 5" "small 128 16 4" "small 512 4 4" "base
     zs=$(median_step "$W/t-$1-$2/metrics.jsonl")
     ts=null
     if [ -x "$TORCH_PY" ]; then
-        ts=$(env -u OMP_WAIT_POLICY $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS | $PY -c 'import json,sys; print(json.load(sys.stdin)["step_s"])')
+        ts=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS | $PY -c 'import json,sys; print(json.load(sys.stdin)["step_s"])')
     fi
     echo "{\"bench\":\"train_vs_torch\",\"config\":\"$1\",\"T\":$2,\"B\":$3,\"threads\":$THREADS,\"zeropt_step_s\":$zs,\"torch_step_s\":$ts}" | tee -a "$OUT"
 done

@@ -21,6 +21,15 @@ void k_init_threads(void);
 /* Threads used by the CPU backend (OpenMP and BLAS); 0 leaves the defaults. */
 void k_set_threads(int n);
 int k_get_threads(void);
+/* 1 when the BLAS's threads are OpenMP's own (OpenBLAS's OpenMP build,
+ * BLIS's openmp flavour), so one team of threads runs the products and the
+ * element-wise kernels; 0 when the BLAS keeps a pool of its own (OpenBLAS's
+ * pthreads build) or is unknown. src/main.c picks the wait policy by it. */
+int k_blas_uses_openmp(void);
+/* The threads' arrangement and OpenMP wait policy this process runs under,
+ * in words for logs and benchmarks: "OpenMP, shared with the BLAS; wait:
+ * spin 20000, then sleep (GOMP_SPINCOUNT)". */
+void k_threads_desc(char *buf, size_t n);
 
 /* The BLAS library and its kernels on this CPU (see cpu/blas.c). advice is
  * empty unless the library's core is clearly below what the CPU supports;

@@ -5,27 +5,7 @@
 
 #include <hdf5.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/*
- * OpenMP threads that spin after a parallel region steal the cores from the
- * BLAS threads that run next: measured on 2 cores, a training step is 3.5x
- * slower with GNU OpenMP's default wait policy than with PASSIVE. The policy
- * is read when the runtime loads, before main, so when the user has not
- * chosen one we set it and re-execute (same PID: safe before MPI_Init).
- */
-static void ensure_passive_wait(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return;
-    self[n] = 0;
-    execv(self, argv); /* the real path, so ps and top still show "zeropt" */
-    /* exec failed (no /proc): carry on with the default policy */
-}
 
 static void usage(FILE *f) {
     const char *const parts[] = {USAGE_TRAIN,     USAGE_EVAL,   USAGE_PREP, USAGE_TOKENIZER,
@@ -37,7 +17,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    ensure_passive_wait(argv);
+    cli_wait_policy(argv);
     /* Files are closed explicitly, and MPI_Finalize shuts HDF5 down. An error
      * exit must not have HDF5 flush, at exit, a file that a failed write left
      * half-closed (it would write to a full disk, or crash). */

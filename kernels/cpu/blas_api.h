@@ -18,11 +18,13 @@
 char *openblas_get_corename(void) __attribute__((weak));
 char *openblas_get_config(void) __attribute__((weak));
 void openblas_set_num_threads(int) __attribute__((weak));
+int openblas_get_parallel(void) __attribute__((weak)); /* 0 serial, 1 pthreads, 2 OpenMP */
 /* BLIS */
 const char *bli_info_get_version_str(void) __attribute__((weak));
 int bli_arch_query_id(void) __attribute__((weak));
 const char *bli_arch_string(int id) __attribute__((weak));
 void bli_thread_set_num_threads(int64_t n) __attribute__((weak));
+int64_t bli_info_get_enable_openmp(void) __attribute__((weak));
 /* MKL */
 void mkl_get_version_string(char *buf, int len) __attribute__((weak));
 void mkl_set_num_threads(int n) __attribute__((weak));

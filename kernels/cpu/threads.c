@@ -9,6 +9,7 @@
 #include "blas_api.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 void k_init_threads(void) {
@@ -26,4 +27,23 @@ void k_set_threads(int n) {
 
 int k_get_threads(void) {
     return omp_get_max_threads();
+}
+
+int k_blas_uses_openmp(void) {
+    if (openblas_get_parallel) return openblas_get_parallel() == 2;
+    if (bli_info_get_enable_openmp) return bli_info_get_enable_openmp() != 0;
+    return 0;
+}
+
+void k_threads_desc(char *buf, size_t n) {
+    const char *spin = getenv("GOMP_SPINCOUNT"), *policy = getenv("OMP_WAIT_POLICY");
+    char wait[96];
+    if (spin)
+        snprintf(wait, sizeof wait, "spin %s, then sleep (GOMP_SPINCOUNT)", spin);
+    else if (policy)
+        snprintf(wait, sizeof wait, "OMP_WAIT_POLICY=%s", policy);
+    else
+        snprintf(wait, sizeof wait, "the OpenMP runtime's default");
+    snprintf(buf, n, "%d OpenMP threads, %s; wait: %s", omp_get_max_threads(),
+             k_blas_uses_openmp() ? "shared with the BLAS" : "the BLAS has its own", wait);
 }

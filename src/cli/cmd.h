@@ -28,6 +28,11 @@ extern const char USAGE_MODEL[], USAGE_TOKENIZER[], USAGE_PREP[], USAGE_CKPT[], 
     USAGE_TRAIN[], USAGE_EVAL[], USAGE_BLAS[], USAGE_GENERATE[], USAGE_FILL_MASK[], USAGE_EMBED[],
     USAGE_PLOT[], USAGE_SWEEP[], USAGE_QUALITY[];
 
+/* Before anything else in main: when the user has not chosen an OpenMP wait
+ * policy, set the one that suits this build and node and re-execute, since
+ * the runtime reads it when it loads (wait.c). */
+void cli_wait_policy(char **argv);
+
 /* Process start-up shared by every command: the BLAS library's threads
  * (kernels: k_init_threads). */
 void cli_init(void);

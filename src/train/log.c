@@ -75,6 +75,9 @@ static void log_memory(Trainer *tr, double fpt) {
     metrics_str(mt, "sgemm", k_sgemm_name(k_sgemm_get()));
     metrics_str(mt, "bf16_matmul", k_bf16_gemm_on() ? k_bf16_gemm_impl() : "off");
     metrics_real(mt, "sgemm_flops", tr->peak_flops);
+    char threads[192];
+    k_threads_desc(threads, sizeof threads);
+    metrics_str(mt, "threads", threads);
     write_record(tr);
 }
 
@@ -88,6 +91,9 @@ void trainer_log_header(Trainer *tr, double fpt) {
           k_get_threads(), k_sgemm_name(gemm));
     /* the BLAS's kernels matter when it computes the products */
     if (b->advice[0] && gemm == K_SGEMM_BLAS) z_log("note: %s", b->advice);
+    char threads[192];
+    k_threads_desc(threads, sizeof threads);
+    z_log("threads: %s", threads);
     z_log("model: %zu parameters, %d units | ranks %d | micro_batch %d x accumulation %d x ranks "
           "%d = global batch %d sequences of %d tokens",
           tr->m.nparams, tr->m.nunits, tr->nranks, tr->micro, tr->accum, tr->nranks, tr->batch,
