@@ -360,6 +360,24 @@ static void post_gather(Zero *z, int u, int s) {
                                                 "parameters (gather)", z->step);
 }
 
+/* Slot s's fp32 view x of unit u mirrors its bf16 copy h except on
+ * zero_bf16_offset's ranges: tell the bf16 products (k_bf16_mirror_add),
+ * so they read the weights from h instead of converting x back. */
+static void mirror(const Zero *z, int s, int u, const float *x, const uint16_t *h) {
+    size_t P = z->padded[u];
+    for (size_t lo = 0;;) {
+        size_t a = P, b = P; /* the first offset range of u that ends past lo: [a, b) */
+        for (int i = 0; i < z->noffs; i++) {
+            const Offset *r = &z->offs[i];
+            if (r->u == u && r->lo + r->n > lo && r->lo < a)
+                a = r->lo > lo ? r->lo : lo, b = r->lo + r->n;
+        }
+        if (a > lo) k_bf16_mirror_add(s, x + lo, h + lo, a - lo);
+        if (a >= P) break;
+        lo = b;
+    }
+}
+
 void zero_prefetch(Zero *z, int u) {
     if (z->stage != 3 || u < 0 || u >= z->nunits || z->gslot[u] >= 0) return;
     int s = fitting_slot(z, u);
@@ -382,8 +400,9 @@ void zero_acquire(Zero *z, int u) {
     z->greq[s] = COMM_NONE;
     if (z->mixed && !z->ready[s]) { /* the fp32 view the model computes with */
         size_t off = slot_off(z, s, u);
-        from_bf16(z, u, z->view + off, z->stage == 3 ? z->harena + off : z->hparams[u], 0,
-                  z->padded[u]);
+        const uint16_t *h = z->stage == 3 ? z->harena + off : z->hparams[u];
+        from_bf16(z, u, z->view + off, h, 0, z->padded[u]);
+        mirror(z, s, u, z->view + off, h);
         z->ready[s] = 1;
     }
 }
@@ -395,6 +414,7 @@ void zero_release(Zero *z, int u) {
     z->greq[s] = COMM_NONE;
     z->gunit[s] = -1;
     z->gslot[u] = -1;
+    if (z->ready[s]) k_bf16_mirror_drop(s);
     z->ready[s] = 0;
 }
 

@@ -17,7 +17,10 @@
  *
  * Conversions cost 6 bytes per element read; a GPT-2 layer's products are
  * 2·M·N·K FLOPs on (M+N)·K converted elements, so at M = B·T = 1024 the
- * conversions are a few per cent of the product (bench/NOTES.md).
+ * conversions are a few per cent of the product (bench/NOTES.md). An
+ * operand that mirrors a bf16 array (k_bf16_mirror_add: the weights, whose
+ * fp32 views ZeRO makes from the bf16 copies) is not converted: oneDNN
+ * reads the bf16 array in place, with the operand's own leading dimension.
  */
 #include "kernels/kernels.h"
 #include "kernels/optim_math.h"
@@ -41,6 +44,41 @@ int k_bf16_gemm_on(void) {
 }
 void k_bf16_gemm_panel(size_t elems) {
     panel_elems = elems < 256 ? 256 : elems;
+}
+
+/* k_bf16_mirror_add's table; full, a mirror is not kept (the product then
+ * converts its operand: slower, the same bits) */
+enum { NMIRROR = 64 };
+static struct {
+    int owner;
+    uintptr_t f;
+    const uint16_t *h;
+    size_t n;
+} mirrors[NMIRROR];
+static int nmirrors;
+
+void k_bf16_mirror_add(int owner, const float *f, const uint16_t *h, size_t n) {
+    if (k_dev || !n || nmirrors == NMIRROR) return;
+    mirrors[nmirrors].owner = owner, mirrors[nmirrors].f = (uintptr_t)f;
+    mirrors[nmirrors].h = h, mirrors[nmirrors].n = n;
+    nmirrors++;
+}
+
+void k_bf16_mirror_drop(int owner) {
+    int k = 0;
+    for (int i = 0; i < nmirrors; i++)
+        if (mirrors[i].owner != owner) mirrors[k++] = mirrors[i];
+    nmirrors = k;
+}
+
+/* The bf16 array element that x's fp32 block of `extent` elements mirrors
+ * from its start, or NULL when no mirror holds the whole block. */
+static const uint16_t *mirrored(const float *x, size_t extent) {
+    uintptr_t a = (uintptr_t)x, b = a + extent * sizeof(float);
+    for (int i = 0; i < nmirrors; i++)
+        if (a >= mirrors[i].f && b <= mirrors[i].f + mirrors[i].n * sizeof(float))
+            return mirrors[i].h + (a - mirrors[i].f) / sizeof(float);
+    return NULL;
 }
 
 #ifndef ZEROPT_DNNL
@@ -100,7 +138,7 @@ static void setup(void) {
  * cost tens of microseconds, a step has a few dozen distinct blocks (and
  * attention thousands of small calls: no allocation per call). */
 typedef struct {
-    int at, bt, m, n, k, ldc, acc;
+    int at, bt, m, n, k, lda, ldb, ldc, acc;
     float alpha;
     dnnl_primitive_t p;
     dnnl_memory_t a, b, c; /* made once too; each call points them at its data */
@@ -109,22 +147,24 @@ enum { NPRIM = 128 };
 static Prim prims[NPRIM];
 static int nprims;
 
-/* the panel layouts: op(A) block [m x k] stored row-major (at = 0) or as its
- * transpose [k x m] (at = 1); op(B) block [k x n] row-major (bt = 0) or as
- * [n x k] (bt = 1) */
-static void descs(int at, int bt, int m, int n, int k, int ldc, dnnl_memory_desc_t *ad,
-                  dnnl_memory_desc_t *bd, dnnl_memory_desc_t *cd) {
+/* the operands' layouts: op(A) block [m x k] stored row-major (at = 0) or
+ * as its transpose [k x m] (at = 1), rows lda apart; op(B) block [k x n]
+ * row-major (bt = 0) or as [n x k] (bt = 1), rows ldb apart (a panel's
+ * rows are contiguous; a mirrored operand keeps its own) */
+static void descs(int at, int bt, int m, int n, int k, int lda, int ldb, int ldc,
+                  dnnl_memory_desc_t *ad, dnnl_memory_desc_t *bd, dnnl_memory_desc_t *cd) {
     dnnl_dims_t adim = {m, k}, bdim = {k, n}, cdim = {m, n};
-    dnnl_dims_t astr = {at ? 1 : k, at ? m : 1}, bstr = {bt ? 1 : n, bt ? k : 1}, cstr = {ldc, 1};
+    dnnl_dims_t astr = {at ? 1 : lda, at ? lda : 1}, bstr = {bt ? 1 : ldb, bt ? ldb : 1},
+                cstr = {ldc, 1};
     DN(dnnl_memory_desc_init_by_strides(ad, 2, adim, dnnl_bf16, astr));
     DN(dnnl_memory_desc_init_by_strides(bd, 2, bdim, dnnl_bf16, bstr));
     DN(dnnl_memory_desc_init_by_strides(cd, 2, cdim, dnnl_f32, cstr));
 }
 
-static dnnl_primitive_desc_t make_pd(int at, int bt, int m, int n, int k, int ldc, int acc,
-                                     float alpha) {
+static dnnl_primitive_desc_t make_pd(int at, int bt, int m, int n, int k, int lda, int ldb, int ldc,
+                                     int acc, float alpha) {
     dnnl_memory_desc_t ad, bd, cd;
-    descs(at, bt, m, n, k, ldc, &ad, &bd, &cd);
+    descs(at, bt, m, n, k, lda, ldb, ldc, &ad, &bd, &cd);
     dnnl_matmul_desc_t md;
     DN(dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd));
     dnnl_primitive_attr_t attr;
@@ -143,11 +183,12 @@ static dnnl_primitive_desc_t make_pd(int at, int bt, int m, int n, int k, int ld
     return pd;
 }
 
-static Prim *prim(int at, int bt, int m, int n, int k, int ldc, int acc, float alpha) {
+static Prim *prim(int at, int bt, int m, int n, int k, int lda, int ldb, int ldc, int acc,
+                  float alpha) {
     for (int i = 0; i < nprims; i++) {
         Prim *q = &prims[i];
-        if (q->at == at && q->bt == bt && q->m == m && q->n == n && q->k == k && q->ldc == ldc &&
-            q->acc == acc && q->alpha == alpha)
+        if (q->at == at && q->bt == bt && q->m == m && q->n == n && q->k == k && q->lda == lda &&
+            q->ldb == ldb && q->ldc == ldc && q->acc == acc && q->alpha == alpha)
             return q;
     }
     if (nprims == NPRIM) { /* more shapes than a model has: start over */
@@ -159,12 +200,21 @@ static Prim *prim(int at, int bt, int m, int n, int k, int ldc, int acc, float a
         nprims = 0;
     }
     Prim *q = &prims[nprims++];
-    *q = (Prim){.at = at, .bt = bt, .m = m, .n = n, .k = k, .ldc = ldc, .acc = acc, .alpha = alpha};
-    dnnl_primitive_desc_t pd = make_pd(at, bt, m, n, k, ldc, acc, alpha);
+    *q = (Prim){.at = at,
+                .bt = bt,
+                .m = m,
+                .n = n,
+                .k = k,
+                .lda = lda,
+                .ldb = ldb,
+                .ldc = ldc,
+                .acc = acc,
+                .alpha = alpha};
+    dnnl_primitive_desc_t pd = make_pd(at, bt, m, n, k, lda, ldb, ldc, acc, alpha);
     DN(dnnl_primitive_create(&q->p, pd));
     dnnl_primitive_desc_destroy(pd);
     dnnl_memory_desc_t ad, bd, cd;
-    descs(at, bt, m, n, k, ldc, &ad, &bd, &cd);
+    descs(at, bt, m, n, k, lda, ldb, ldc, &ad, &bd, &cd);
     DN(dnnl_memory_create(&q->a, &ad, eng, DNNL_MEMORY_NONE));
     DN(dnnl_memory_create(&q->b, &bd, eng, DNNL_MEMORY_NONE));
     DN(dnnl_memory_create(&q->c, &cd, eng, DNNL_MEMORY_NONE));
@@ -180,7 +230,7 @@ static int has_native(void) {
     if (native < 0) {
         setup();
         dnnl_memory_desc_t ad, bd, cd;
-        descs(0, 1, 64, 64, 64, 64, &ad, &bd, &cd);
+        descs(0, 1, 64, 64, 64, 64, 64, 64, &ad, &bd, &cd);
         dnnl_matmul_desc_t md;
         dnnl_primitive_desc_t pd = NULL;
         native = dnnl_matmul_desc_init(&md, &ad, &bd, NULL, &cd) == dnnl_success &&
@@ -199,7 +249,7 @@ const char *k_bf16_gemm_impl(void) {
     if (!name[0] && !has_native()) snprintf(name, sizeof name, "fp32 sgemm on bf16-rounded panels");
     if (!name[0]) {
         setup();
-        dnnl_primitive_desc_t pd = make_pd(0, 1, 512, 512, 512, 512, 0, 1.0f);
+        dnnl_primitive_desc_t pd = make_pd(0, 1, 512, 512, 512, 512, 512, 512, 0, 1.0f);
         const char *s = NULL;
         DN(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s));
         snprintf(name, sizeof name, "%s", s ? s : "?");
@@ -258,6 +308,11 @@ void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float 
     if ((size_t)kb * 16 > panel_elems) kb = (int)(panel_elems / 16);
     int mb = min_i(M, (int)(panel_elems / kb)), nb = min_i(N, (int)(panel_elems / kb));
     int nat = has_native();
+    /* operands read in place (mirrors of bf16 arrays), or NULL: packed */
+    const uint16_t *ha =
+        nat ? mirrored(A, at ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K) : NULL;
+    const uint16_t *hb =
+        nat ? mirrored(B, bt ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N) : NULL;
     if (!nat && fcap < panel_elems) {
         free(fa), free(fb);
         fa = aligned_alloc(64, (panel_elems * 4 + 63) / 64 * 64);
@@ -292,20 +347,30 @@ void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float 
             continue;
         }
         for (int i0 = 0; i0 < M; i0 += mb) {
-            int mm = min_i(mb, M - i0);
-            if (at) /* A is K x M: op(A) block = A[k0.., i0..] stored [kk x mm] */
-                pack(pa, A, lda, k0, kk, i0, mm);
-            else
-                pack(pa, A, lda, i0, mm, k0, kk);
-            for (int j0 = 0; j0 < N; j0 += nb) {
-                int nn = min_i(nb, N - j0);
-                if (bt) /* B is N x K: op(B) block stored [nn x kk] */
-                    pack(pb, B, ldb, j0, nn, k0, kk);
+            int mm = min_i(mb, M - i0), la = lda;
+            const uint16_t *ablk =
+                ha ? ha + (at ? (size_t)k0 * lda + i0 : (size_t)i0 * lda + k0) : pa;
+            if (!ha) { /* op(A)'s block [mm x kk], or A's [kk x mm] when transposed, into pa */
+                if (at)
+                    pack(pa, A, lda, k0, kk, i0, mm);
                 else
-                    pack(pb, B, ldb, k0, kk, j0, nn);
-                Prim *q = prim(at, bt, mm, nn, kk, ldc, acc, alpha);
-                DN(dnnl_memory_set_data_handle(q->a, pa));
-                DN(dnnl_memory_set_data_handle(q->b, pb));
+                    pack(pa, A, lda, i0, mm, k0, kk);
+                la = at ? mm : kk;
+            }
+            for (int j0 = 0; j0 < N; j0 += nb) {
+                int nn = min_i(nb, N - j0), lb = ldb;
+                const uint16_t *bblk =
+                    hb ? hb + (bt ? (size_t)j0 * ldb + k0 : (size_t)k0 * ldb + j0) : pb;
+                if (!hb) { /* op(B)'s block [kk x nn], or B's [nn x kk] when transposed */
+                    if (bt)
+                        pack(pb, B, ldb, j0, nn, k0, kk);
+                    else
+                        pack(pb, B, ldb, k0, kk, j0, nn);
+                    lb = bt ? kk : nn;
+                }
+                Prim *q = prim(at, bt, mm, nn, kk, la, lb, ldc, acc, alpha);
+                DN(dnnl_memory_set_data_handle(q->a, (void *)(uintptr_t)ablk));
+                DN(dnnl_memory_set_data_handle(q->b, (void *)(uintptr_t)bblk));
                 DN(dnnl_memory_set_data_handle(q->c, C + (size_t)i0 * ldc + j0));
                 dnnl_exec_arg_t args[3] = {
                     {DNNL_ARG_SRC, q->a}, {DNNL_ARG_WEIGHTS, q->b}, {DNNL_ARG_DST, q->c}};

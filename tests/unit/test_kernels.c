@@ -837,6 +837,72 @@ static void test_sgemm_providers(void) {
     free(a), free(b), free(c0), free(c), free(c2);
 }
 
+#ifdef ZEROPT_DNNL
+/* k_sgemm_bf16 on operands that mirror bf16 arrays (k_bf16_mirror_add: how
+ * ZeRO hands the weights' bf16 copies to the products): the same bits as
+ * the converted panels, for every transpose pair, beta 0 and 1, in one block
+ * and in blocks (a wide leading dimension read in place). The mirror is
+ * really read: one that holds 2·b gives exactly twice the product; one that
+ * holds only part of the operand, or one dropped, is not read. */
+static void test_sgemm_bf16_mirrors(const float *a, const float *b, const float *c0, float *c,
+                                    float *c2, int M, int N, int K, int LD) {
+    size_t n = (size_t)K * LD;
+    float *af = malloc(n * sizeof(float)), *bf = malloc(n * sizeof(float));
+    uint16_t *a16 = malloc(n * 2), *b16 = malloc(n * 2), *b2 = malloc(n * 2);
+    for (size_t i = 0; i < n; i++) {
+        a16[i] = km_to_bf16(a[i]), b16[i] = km_to_bf16(b[i]), b2[i] = km_to_bf16(2 * b[i]);
+        af[i] = km_from_bf16(a16[i]), bf[i] = km_from_bf16(b16[i]);
+    }
+    int same = 1, twice = 1, partial = 1, dropped = 1;
+    for (int blocks = 0; blocks < 2; blocks++) {
+        k_bf16_gemm_panel(blocks ? 256 : (size_t)4 << 20);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int beta = 0; beta < 2; beta++) {
+                    int TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+                    size_t bytes = sizeof(float) * M * LD;
+                    memcpy(c, c0, bytes); /* packed */
+                    k_sgemm_bf16(TA, TB, M, N, K, 0.75f, af, LD, bf, LD, (float)beta, c, LD);
+                    k_bf16_mirror_add(1, af, a16, n);
+                    k_bf16_mirror_add(2, bf, b16, n);
+                    memcpy(c2, c0, bytes);
+                    k_sgemm_bf16(TA, TB, M, N, K, 0.75f, af, LD, bf, LD, (float)beta, c2, LD);
+                    same &= !memcmp(c, c2, bytes);
+                    k_bf16_mirror_drop(2);
+                    k_bf16_mirror_add(2, bf, b2, n);
+                    memset(c2, 0, bytes);
+                    k_sgemm_bf16(TA, TB, M, N, K, 0.75f, af, LD, bf, LD, 0, c2, LD);
+                    k_bf16_mirror_drop(1), k_bf16_mirror_drop(2);
+                    float *ref = malloc(bytes);
+                    memset(ref, 0, bytes);
+                    k_sgemm_bf16(TA, TB, M, N, K, 0.75f, af, LD, bf, LD, 0, ref, LD);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++) twice &= c2[i * LD + j] == 2 * ref[i * LD + j];
+                    k_bf16_mirror_add(2, bf, b2, n / 2); /* half of B: packed */
+                    memset(c2, 0, bytes);
+                    k_sgemm_bf16(TA, TB, M, N, K, 0.75f, af, LD, bf, LD, 0, c2, LD);
+                    partial &= !memcmp(c2, ref, bytes);
+                    k_bf16_mirror_drop(2);
+                    memset(c2, 0, bytes);
+                    k_sgemm_bf16(TA, TB, M, N, K, 0.75f, af, LD, bf, LD, 0, c2, LD);
+                    dropped &= !memcmp(c2, ref, bytes);
+                    free(ref);
+                }
+    }
+    k_bf16_gemm_panel((size_t)4 << 20);
+    check(same, "k_sgemm_bf16 on mirrored operands",
+          "the bf16 arrays read in place give the converted panels' bits (4 transposes x beta "
+          "0/1, one block and blocks)%s",
+          same ? "" : ": they differ");
+    check(twice && partial && dropped,
+          "k_sgemm_bf16 reads a mirror only when it holds the whole operand",
+          "a mirror of 2b: %s; half of B mirrored: %s; after the drop: %s",
+          twice ? "twice the product" : "NOT twice", partial ? "packed" : "READ",
+          dropped ? "packed" : "READ");
+    free(af), free(bf), free(a16), free(b16), free(b2);
+}
+#endif
+
 /* k_sgemm_bf16: every transpose pair, beta 0 and 1, alpha, wide leading
  * dimensions, against a double product of the bf16-rounded inputs — in one
  * block, and with panels so small that the inner dimension, the rows and
@@ -850,6 +916,9 @@ static void test_sgemm_bf16(void) {
           "a build without oneDNN has none");
     check(1, "k_sgemm_bf16: blocks", "a build without oneDNN has none");
     check(1, "k_matmul_fwd/bwd follow k_bf16_gemm_set", "a build without oneDNN has none");
+    check(1, "k_sgemm_bf16 on mirrored operands", "a build without oneDNN has none");
+    check(1, "k_sgemm_bf16 reads a mirror only when it holds the whole operand",
+          "a build without oneDNN has none");
 #else
     enum { M = 37, N = 29, K = 45, LD = 53 };
     float *a = malloc(sizeof(float) * K * LD), *b = malloc(sizeof(float) * K * LD),
@@ -922,12 +991,13 @@ static void test_sgemm_bf16(void) {
           "on: %s; off: %s", on ? "the bf16 product's bits" : "differs from k_sgemm_bf16",
           off ? "the fp32 product" : "still the bf16 product");
     free(y), free(y2), free(dx), free(dx2), free(dw), free(dw2);
+    test_sgemm_bf16_mirrors(a, b, c0, c, c2, M, N, K, LD);
     free(a), free(b), free(c0), free(c), free(c2);
 #endif
 }
 
 int main(void) {
-    check_plan(55);
+    check_plan(57);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_bf16_arrays();
