@@ -90,7 +90,10 @@ double k_sumsq_bf16(const uint16_t *h, size_t n) {
         int t = omp_get_thread_num(), T = omp_get_num_threads();
         if (t == 0) nt = T;
         double s = 0;
-        for (size_t i = n * t / T; i < n * (t + 1) / T; i++) {
+        size_t lo = n * t / T, hi = n * (t + 1) / T;
+        /* in vector lanes (as k_sumsq: cpu/optim.c) */
+#pragma omp simd reduction(+ : s)
+        for (size_t i = lo; i < hi; i++) {
             double x = km_from_bf16(h[i]);
             s += x * x;
         }

@@ -27,9 +27,11 @@ void KF(k_layernorm_fwd_ld)(kreal *y, int ldy, kreal *mean, kreal *rstd, const k
     for (int n = 0; n < N; n++) {
         const kreal *xr = x + (size_t)n * ldx;
         kreal *yr = y + (size_t)n * ldy;
-        double s = 0;
+        double s = 0; /* sums in vector lanes (xent.c says why) */
+#pragma omp simd reduction(+ : s)
         for (int c = 0; c < C; c++) s += xr[c];
         double mu = s / C, v = 0;
+#pragma omp simd reduction(+ : v)
         for (int c = 0; c < C; c++) v += (xr[c] - mu) * (xr[c] - mu);
         double r = 1.0 / sqrt(v / C + eps);
         kreal m = (kreal)mu, rs = (kreal)r;
@@ -49,6 +51,7 @@ void KF(k_layernorm_bwd_ld)(kreal *dx, int lddx, kreal *dw, kreal *db, const kre
         kreal *dr = dx + (size_t)n * lddx;
         kreal m = mean[n], r = rstd[n];
         double s1 = 0, s2 = 0; /* Σ dx̂, Σ dx̂·x̂ */
+#pragma omp simd reduction(+ : s1, s2)
         for (int c = 0; c < C; c++) {
             kreal g = gr[c] * w[c];
             s1 += g;

@@ -21,10 +21,15 @@ double KF(k_xent_fwd)(kreal *losses, kreal *probs, const kreal *logits, const in
         const kreal *z = logits + (size_t)n * V;
         kreal *p = probs + (size_t)n * V;
         kreal zl = z[labels[n]]; /* read before p (maybe aliasing z) overwrites it */
+        /* the max and the sum in vector lanes: one chain of dependent adds
+         * over a row of V would bound the loop (the max is exact in any
+         * order; the sum's order is fixed for a given build) */
         kreal mx = z[0];
+#pragma omp simd reduction(max : mx)
         for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         k_exp_shift(p, z, (size_t)V, mx);
         double sum = 0;
+#pragma omp simd reduction(+ : sum)
         for (int v = 0; v < V; v++) sum += p[v];
         kreal inv = (kreal)(1.0 / sum);
         double loss = log(sum) - ((double)zl - (double)mx);
