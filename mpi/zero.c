@@ -29,6 +29,7 @@ typedef struct {
 
 struct Zero {
     int stage, overlap, rank, n, nunits, tied, last_micro;
+    int first_micro;  /* no micro-batch of this step has landed its gradients yet */
     int mixed, red16; /* bf16 copies with fp32 master; reductions in bf16 */
     long step;
     size_t *numel, *padded, *shard;
@@ -316,13 +317,16 @@ float *zero_full_params(Zero *z, int u) {
     return z->arena;
 }
 
+/* The bf16 gradients need no clearing where the first micro-batch writes
+ * them and the later ones add (h + w rounded once is w rounded when h = 0);
+ * the shard of bf16 reductions is summed in bf16 from zero. */
 void zero_begin_step(Zero *z, long step) {
     z->step = step;
+    z->first_micro = 1;
     for (int u = 0; u < z->nunits; u++) {
         if (z->grads[u]) k_zero(z->grads[u], z->padded[u]);
         if (z->sgrads[u]) k_zero(z->sgrads[u], z->shard[u]);
-        if (z->hgrads[u]) k_zero16(z->hgrads[u], z->padded[u]);
-        if (z->hsgrads[u]) k_zero16(z->hsgrads[u], z->shard[u]);
+        if (z->hsgrads[u] && z->red16) k_zero16(z->hsgrads[u], z->shard[u]);
     }
 }
 
@@ -442,6 +446,8 @@ static void land(Zero *z, const Flight *f) {
         k_f32_to_bf16(comm_rs_slice_bf16(z->hgrads[u], S), comm_rs_slice(buf, S), S);
     else if (z->red16)
         k_bf16_add_bf16(z->hsgrads[u], comm_rs_slice_bf16((uint16_t *)buf, S), S);
+    else if (z->first_micro)
+        k_f32_to_bf16(z->hsgrads[u], comm_rs_slice(buf, S), S);
     else
         k_bf16_add_f32(z->hsgrads[u], comm_rs_slice(buf, S), S);
     if (f->wslot >= 0) z->wunit[f->wslot] = -1;
@@ -501,7 +507,10 @@ static void grad_end_mixed(Zero *z, int u, Flight *f, int wslot) {
     z->cur[u] = NULL;
     if (z->stage <= 1) {
         if (!z->last_micro || z->red16) {
-            k_bf16_add_f32(z->hgrads[u], w, P); /* added in fp32, rounded once */
+            if (z->first_micro)
+                k_f32_to_bf16(z->hgrads[u], w, P);
+            else
+                k_bf16_add_f32(z->hgrads[u], w, P); /* added in fp32, rounded once */
             if (wslot >= 0) z->wunit[wslot] = -1;
             if (!z->last_micro) return;
             f->req =
@@ -511,7 +520,7 @@ static void grad_end_mixed(Zero *z, int u, Flight *f, int wslot) {
                                                 z->step);
             return;
         }
-        k_f32_add_bf16(w, z->hgrads[u], P); /* the earlier micro-batches */
+        if (!z->first_micro) k_f32_add_bf16(w, z->hgrads[u], P); /* the earlier micro-batches */
         f->wslot = wslot;
         f->req = z->stage == 0
                      ? comm_iallreduce_f32(w, P, "gradients (all-reduce)", z->step)
@@ -554,6 +563,7 @@ void zero_grad_end(Zero *z, int u) {
 
 void zero_end_backward(Zero *z) {
     while (z->nflight) finish(z, 0);
+    z->first_micro = 0;
 }
 
 void zero_after_update(Zero *z) {
