@@ -6,7 +6,8 @@
 # rate as a fraction of the machine's sgemm rate measured at its start.
 # Writes bench/results/precision-speed-<stamp>.jsonl and a table in
 # bench/RESULTS.md with the CPU model and the BLAS core that ran.
-#   bash bench/precision_speed.sh      (make bench-precision-speed; ~15 minutes on 2 cores)
+#   bash bench/precision_speed.sh      (make bench-precision-speed; ~15 minutes on 2 cores;
+#                                       REPS=3: medians of 3 interleaved runs, ~45 minutes)
 set -u
 BUILD=${BUILD:-build}
 Z=$BUILD/zeropt
@@ -31,24 +32,42 @@ $Z tokenizer train $inputs --separator % --vocab-size 8192 --output "$W/tok.json
 common="data.path=$W/corpus.h5 data.val_batches=0 checkpoint.every=-1 model.dropout=0 model.attn_dropout=0"
 # SPEED_RUNS: "config T B steps" entries separated by ";" (default: all four)
 IFS=';' read -ra runs <<<"${SPEED_RUNS:-base 128 8 4;base 512 2 4;gpt2-small 128 8 4;gpt2-small 512 2 4}"
+# REPS: each (zeropt, PyTorch) pair runs REPS times, interleaved, and each
+# side's median over the repetitions is kept (this shared host moves
+# PyTorch's single-run step time by 20-40 %: one run each is not a ratio)
+REPS=${REPS:-1}
 for run in "${runs[@]}"; do
     set -- $run
     for p in fp32 bf16; do
-        # shellcheck disable=SC2086
-        $Z train -c configs/model/$1.ini $common data.seq_len=$2 train.micro_batch=$3 train.steps=$4 \
-            train.precision=$p run.dir="$W/$1-$2-$p" >"$W/log" 2>&1 || { tail -3 "$W/log"; continue; }
-        tp=null
-        [ -x "$TORCH_PY" ] && tp=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
-        python3 - "$W/$1-$2-$p/metrics.jsonl" "$1" "$2" "$3" "$p" "$tp" <<'PY' | tee -a "$out"
+        : >"$W/reps"
+        for rep in $(seq "$REPS"); do
+            # shellcheck disable=SC2086
+            $Z train -c configs/model/$1.ini $common data.seq_len=$2 train.micro_batch=$3 train.steps=$4 \
+                train.precision=$p run.dir="$W/$1-$2-$p-$rep" >"$W/log" 2>&1 || { tail -3 "$W/log"; continue; }
+            tp=null
+            [ -x "$TORCH_PY" ] && tp=$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT $TORCH_PY bench/torch_train.py configs/model/$1.ini $2 $3 $4 $THREADS $p)
+            echo "$W/$1-$2-$p-$rep/metrics.jsonl $tp" >>"$W/reps"
+        done
+        [ -s "$W/reps" ] || continue
+        python3 - "$W/reps" "$1" "$2" "$3" "$p" <<'PY' | tee -a "$out"
 import json, sys, statistics as s
-recs = [json.loads(l) for l in open(sys.argv[1])]
-steps = [r for r in recs if "step_s" in r][1:]
-t = json.loads(sys.argv[6]) if sys.argv[6] != "null" else None
+zs, fr, ts, first, t = [], [], [], None, None
+for line in open(sys.argv[1]):
+    path, tp = line.split(" ", 1)
+    recs = [json.loads(l) for l in open(path)]
+    first = first or recs[0]
+    steps = [r for r in recs if "step_s" in r][1:]
+    zs.append(s.median(r["step_s"] for r in steps))
+    fr.append(s.median(r["mfu"] for r in steps))
+    if tp.strip() != "null":
+        t = json.loads(tp)
+        ts.append(t["step_s"])
 print(json.dumps({"config": sys.argv[2], "T": int(sys.argv[3]), "B": int(sys.argv[4]), "precision": sys.argv[5],
-                  "zeropt_step_s": s.median(r["step_s"] for r in steps),
-                  "frac_of_sgemm": s.median(r["mfu"] for r in steps), "sgemm_flops": recs[0]["sgemm_flops"],
-                  "blas_core": recs[0]["blas_core"], "sgemm": recs[0].get("sgemm", "the BLAS"),
-                  "bf16_matmul": recs[0].get("bf16_matmul", "off"), "torch_step_s": t["step_s"] if t else None,
+                  "zeropt_step_s": s.median(zs), "zeropt_steps_s": zs,
+                  "frac_of_sgemm": s.median(fr), "sgemm_flops": first["sgemm_flops"],
+                  "blas_core": first["blas_core"], "sgemm": first.get("sgemm", "the BLAS"),
+                  "bf16_matmul": first.get("bf16_matmul", "off"), "threads": first.get("threads"),
+                  "torch_step_s": s.median(ts) if ts else None, "torch_steps_s": ts,
                   "torch": t["torch"] if t else None}))
 PY
     done
@@ -58,7 +77,10 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 core = rows[0]["blas_core"] if rows else "?"
 gemm = rows[0]["sgemm"] if rows else "?"
-lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {sys.argv[4]} threads) — {sys.argv[3]}, BLAS core {core}, products through {gemm}\n",
+reps = len(rows[0].get("zeropt_steps_s", [1])) if rows else 1
+wait = rows[0].get("threads") if rows else None
+lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {sys.argv[4]} threads) — {sys.argv[3]}, BLAS core {core}, products through {gemm}"
+         + (f"; threads: {wait}" if wait else "") + (f"; medians of {reps} interleaved runs each" if reps > 1 else "") + "\n",
          "zeropt bf16: bf16 copies + fp32 master; the linear layers' products on bf16 inputs ([train] bf16_matmul, "
          "auto: on where oneDNN runs them on AMX) or fp32 products on the bf16 weights, the rest fp32; "
          "PyTorch bf16: torch.autocast(cpu, bfloat16). Fraction: model FLOP rate over the sgemm rate measured at the run's start.\n",
