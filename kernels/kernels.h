@@ -74,14 +74,17 @@ int k_bf16_gemm_on(void);
 void k_bf16_gemm_panel(size_t elems);
 void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc);
-/* Mirrors: fp32 memory that holds a bf16 array widened (mixed precision's
+/* Mirrors: fp32 memory that stands for a bf16 array (mixed precision's
  * parameter views, made from the bf16 copies). k_bf16_mirror_add(owner, f,
- * h, n) says f[i] == bf16 h[i] for i < n until k_bf16_mirror_drop(owner);
+ * h, n) says f[i] is bf16 h[i] for i < n until k_bf16_mirror_drop(owner);
  * a k_sgemm_bf16 operand that lies inside one is read from h as it is
  * instead of rounded into a panel (the same bf16 values, so the same
- * product, without 6 bytes of conversion per element). Host memory only: a
- * no-op while a device backend is active. */
-void k_bf16_mirror_add(int owner, const float *f, const uint16_t *h, size_t n);
+ * product, without 6 bytes of conversion per element). It returns 1 when
+ * the mirror is kept, so every bf16 product reads h for f and a caller
+ * whose only readers of f are bf16 products may leave f unwritten; 0
+ * when it is not (a device backend is active, the products have no bf16
+ * instructions here and read f, or the table is full). */
+int k_bf16_mirror_add(int owner, const float *f, const uint16_t *h, size_t n);
 void k_bf16_mirror_drop(int owner);
 /* FLOP/s of an n³ product through k_sgemm on this process's threads: best of reps
  * timed calls after one warm-up. */

@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 #include "kernels/optim_math.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,8 @@ struct Zero {
     uint16_t *harena;    /* stage 3: [arena_len] the bf16 gather arena */
     Offset *offs;        /* zero_bf16_offset's ranges */
     int noffs;
+    Offset *lazy; /* zero_bf16_lazy's ranges (value unused) */
+    int nlazy, poison, poisoned;
     int ready[ZERO_POOL]; /* the slot's view holds its unit */
     int gunit[ZERO_POOL];
     CommReq greq[ZERO_POOL];
@@ -150,7 +153,7 @@ void zero_free(Zero *z) {
     }
     for (int i = 0; i < ZERO_POOL; i++) k_free(z->wbuf[i]);
     k_free(z->arena), k_free(z->tbuf), k_free(z->view), k_free(z->harena);
-    free(z->offs);
+    free(z->offs), free(z->lazy);
     free(z->hparams), free(z->hsparams), free(z->hgrads), free(z->hsgrads), free(z->master);
     free(z->numel), free(z->padded), free(z->shard), free(z->params), free(z->grads);
     free(z->sparams), free(z->sgrads), free(z->cur), free(z->gslot);
@@ -228,6 +231,23 @@ void zero_bf16_offset(Zero *z, int u, size_t lo, size_t n, float value) {
     z->offs = realloc(z->offs, (size_t)(z->noffs + 1) * sizeof *z->offs);
     if (!z->offs) z_die("out of memory for ZeRO's bf16 offsets");
     z->offs[z->noffs++] = (Offset){u, lo, n, value};
+}
+
+void zero_bf16_lazy(Zero *z, int u, size_t lo, size_t n) {
+    z->lazy = realloc(z->lazy, (size_t)(z->nlazy + 1) * sizeof *z->lazy);
+    if (!z->lazy) z_die("out of memory for ZeRO's lazy ranges");
+    z->lazy[z->nlazy++] = (Offset){u, lo, n, 0};
+    const char *p = getenv("ZEROPT_POISON_LAZY");
+    z->poison = p && *p && strcmp(p, "0");
+}
+
+/* The first of ranges r[0..n) of unit u that ends past lo, clipped to start
+ * at lo or later: [*a, *b), or *a = *b = end when there is none. */
+static void next_range(const Offset *r, int n, int u, size_t lo, size_t end, size_t *a, size_t *b) {
+    *a = *b = end;
+    for (int i = 0; i < n; i++)
+        if (r[i].u == u && r[i].lo + r[i].n > lo && r[i].lo < *a)
+            *a = r[i].lo > lo ? r[i].lo : lo, *b = r[i].lo + r[i].n;
 }
 
 /* Offset i's part of unit u's elements [lo, lo + n): [*a, *b), or 0 when
@@ -364,21 +384,31 @@ static void post_gather(Zero *z, int u, int s) {
                                                 "parameters (gather)", z->step);
 }
 
-/* Slot s's fp32 view x of unit u mirrors its bf16 copy h except on
- * zero_bf16_offset's ranges: tell the bf16 products (k_bf16_mirror_add),
- * so they read the weights from h instead of converting x back. */
-static void mirror(const Zero *z, int s, int u, const float *x, const uint16_t *h) {
-    size_t P = z->padded[u];
-    for (size_t lo = 0;;) {
-        size_t a = P, b = P; /* the first offset range of u that ends past lo: [a, b) */
-        for (int i = 0; i < z->noffs; i++) {
-            const Offset *r = &z->offs[i];
-            if (r->u == u && r->lo + r->n > lo && r->lo < a)
-                a = r->lo > lo ? r->lo : lo, b = r->lo + r->n;
-        }
-        if (a > lo) k_bf16_mirror_add(s, x + lo, h + lo, a - lo);
-        if (a >= P) break;
-        lo = b;
+/* Slot s's fp32 view x of unit u, from its bf16 copy h. Outside
+ * zero_bf16_offset's ranges x mirrors h: the bf16 products are told
+ * (k_bf16_mirror_add), so they read the weights from h instead of
+ * converting x back. Where every mirror is kept and the products take
+ * bf16 inputs, zero_bf16_lazy's ranges are not converted at all. */
+static void make_view(Zero *z, int s, int u, float *x, const uint16_t *h) {
+    size_t P = z->padded[u], a, b;
+    int kept = 1;
+    for (size_t lo = 0; lo < P; lo = b) {
+        next_range(z->offs, z->noffs, u, lo, P, &a, &b);
+        if (a > lo) kept &= k_bf16_mirror_add(s, x + lo, h + lo, a - lo);
+    }
+    if (!kept || !z->nlazy || !k_bf16_gemm_on()) {
+        from_bf16(z, u, x, h, 0, P);
+        return;
+    }
+    for (size_t lo = 0; lo < P; lo = b) { /* the gaps between lazy ranges, then the ranges */
+        next_range(z->lazy, z->nlazy, u, lo, P, &a, &b);
+        if (a > lo) from_bf16(z, u, x + lo, h + lo, lo, a - lo);
+        if (z->poison)
+            for (size_t i = a; i < b; i++) x[i] = NAN;
+        if (z->poison && a < b && !z->poisoned++)
+            z_log("ZEROPT_POISON_LAZY: unit %d's views of its product weights are NaN (%zu "
+                  "elements from %zu)",
+                  u, b - a, a);
     }
 }
 
@@ -404,9 +434,7 @@ void zero_acquire(Zero *z, int u) {
     z->greq[s] = COMM_NONE;
     if (z->mixed && !z->ready[s]) { /* the fp32 view the model computes with */
         size_t off = slot_off(z, s, u);
-        const uint16_t *h = z->stage == 3 ? z->harena + off : z->hparams[u];
-        from_bf16(z, u, z->view + off, h, 0, z->padded[u]);
-        mirror(z, s, u, z->view + off, h);
+        make_view(z, s, u, z->view + off, z->stage == 3 ? z->harena + off : z->hparams[u]);
         z->ready[s] = 1;
     }
 }

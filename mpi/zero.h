@@ -76,6 +76,13 @@ void zero_free(Zero *z);
  * distance). The master, checkpoints and exports hold the values
  * themselves; the bytes are the same. */
 void zero_bf16_offset(Zero *z, int u, size_t lo, size_t n, float value);
+/* Mixed precision: the model reads unit u's elements [lo, lo + n) only as
+ * bf16 products' operands (a linear layer's weight). While those products
+ * read the bf16 copy in place (k_bf16_mirror_add keeps the unit's mirror,
+ * and k_bf16_gemm_on), acquiring the unit leaves that part of its fp32 view
+ * unconverted. ZEROPT_POISON_LAZY=1 fills it with NaN instead, so a test
+ * sees any other reader. */
+void zero_bf16_lazy(Zero *z, int u, size_t lo, size_t n);
 int zero_stage(const Zero *z);
 int zero_mixed(const Zero *z);
 /* The largest working gradient buffer (*n floats; NULL where there is none),

@@ -57,11 +57,14 @@ static struct {
 } mirrors[NMIRROR];
 static int nmirrors;
 
-void k_bf16_mirror_add(int owner, const float *f, const uint16_t *h, size_t n) {
-    if (k_dev || !n || nmirrors == NMIRROR) return;
+static int has_native(void);
+
+int k_bf16_mirror_add(int owner, const float *f, const uint16_t *h, size_t n) {
+    if (k_dev || !n || nmirrors == NMIRROR || !has_native()) return 0;
     mirrors[nmirrors].owner = owner, mirrors[nmirrors].f = (uintptr_t)f;
     mirrors[nmirrors].h = h, mirrors[nmirrors].n = n;
     nmirrors++;
+    return 1;
 }
 
 void k_bf16_mirror_drop(int owner) {
@@ -82,6 +85,10 @@ static const uint16_t *mirrored(const float *x, size_t extent) {
 }
 
 #ifndef ZEROPT_DNNL
+
+static int has_native(void) {
+    return 0;
+}
 
 int k_bf16_gemm_available(void) {
     return 0;

@@ -224,6 +224,15 @@ int model_norm_gain(const ParamView *v) {
     return strstr(v->name, "norm.weight") != NULL;
 }
 
+int model_product_weight(const ParamView *v) {
+    static const char *const w[] = {"attn.qkv.weight",       "attn.proj.weight",
+                                    "mlp.fc.weight",         "mlp.proj.weight",
+                                    "head.transform.weight", "head.decoder.weight"};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+        if (ends_with(v->name, w[i])) return 1;
+    return 0;
+}
+
 const ParamView *model_find(const Model *m, const char *name) {
     for (int i = 0; i < m->nviews; i++)
         if (strcmp(m->view[i].name, name) == 0) return &m->view[i];

@@ -313,6 +313,8 @@ void trainer_build(Trainer *tr) {
     for (int i = 0; tr->cfg.train.precision == DT_BF16 && i < m->nviews; i++)
         if (model_norm_gain(&m->view[i]))
             zero_bf16_offset(tr->zero, m->view[i].unit, m->view[i].offset, m->view[i].numel, 1.0f);
+        else if (model_product_weight(&m->view[i])) /* read from the bf16 copy in place */
+            zero_bf16_lazy(tr->zero, m->view[i].unit, m->view[i].offset, m->view[i].numel);
     OptRange *r = z_malloc(m->nunits * sizeof *r, "units");
     for (int u = 0; u < m->nunits; u++) {
         size_t S = m->unit[u].padded / (size_t)tr->nranks;
