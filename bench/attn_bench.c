@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
                                                0, NULL);
                     } else {
                         k_attention_fwd(y, P, S, qkv, NULL, NULL, 1, T, C, NH, causal, 0, NULL);
-                        k_attention_bwd(dq, NULL, S, dy, qkv, P, 1, T, C, NH, 0, NULL);
+                        k_attention_bwd(dq, NULL, S, dy, qkv, P, 1, T, C, NH, causal, 0, NULL);
                     }
                     t[r] = k_now() - t0;
                 }

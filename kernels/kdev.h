@@ -62,7 +62,7 @@ typedef struct KDevOps {
                           int causal, double p_drop, const uint64_t *seeds);
     void (*attention_bwd)(float *dqkv, float *drelb, float *scratch, const float *dy,
                           const float *qkv, const float *probs, int B, int T, int C, int NH,
-                          double p_drop, const uint64_t *seeds);
+                          int causal, double p_drop, const uint64_t *seeds);
     void (*rope_fwd)(float *qkv, int B, int T, int pos0, int C, int NH, double base);
     void (*rope_bwd)(float *dqkv, int B, int T, int pos0, int C, int NH, double base);
     double (*xent_fwd)(float *losses, float *probs, const float *logits, const int32_t *labels,

@@ -82,7 +82,9 @@ void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t 
  * relb, NULL or [NH][2T−1]: a bias on the scores that depends only on the
  * offset j − i (ALiBi, T5's buckets): S[i,j] += relb[h][T − 1 + j − i].
  * Backward accumulates its gradient into drelb (same layout) unless NULL.
- * scratch holds k_attention_scratch(T) elements.
+ * scratch holds k_attention_scratch(T) elements. Backward takes the
+ * forward's causal: the keys after a causal row's are left out of its
+ * products (their P is 0, and so is their gradient).
  */
 size_t KF(k_attention_scratch)(int T);
 void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
@@ -90,7 +92,7 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
                          int causal, double p_drop, const uint64_t *seeds);
 void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
                          const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
-                         double p_drop, const uint64_t *seeds);
+                         int causal, double p_drop, const uint64_t *seeds);
 /* Decoding with a key/value cache: n new query rows (row i at position
  * past + i; q[i] at q + i·qstride, heads side by side) attend causally over
  * cached keys and values K, V [NH][cap][hs] (positions 0 … past + n − 1

@@ -61,6 +61,16 @@ KM_HD static inline int km_dropout_keep(uint64_t seed, uint64_t i, double p) {
     return k_rng_uniform(seed, i) >= p;
 }
 
+/* The same test in integers, for loops in vector lanes: u = bits·2^-53 ≥ p
+ * exactly when the draw's 53 bits reach thr = ⌈p·2^53⌉ (p·2^53 is exact) */
+KM_HD static inline uint64_t km_dropout_threshold(double p) {
+    return (uint64_t)ceil(p * 0x1p53);
+}
+
+KM_HD static inline int km_dropout_keep_bits(uint64_t seed, uint64_t i, uint64_t thr) {
+    return (k_rng_mix(seed ^ (i * 0xD1B54A32D192ED03ull)) >> 11) >= thr;
+}
+
 /* The 16 random bits of element i's stochastic rounding to bf16. */
 KM_HD static inline uint32_t km_bf16_bits(uint64_t seed, uint64_t i) {
     return (uint32_t)(k_rng_mix(seed ^ (i * 0xD1B54A32D192ED03ull)) >> 48);

@@ -17,109 +17,239 @@
  */
 #include "real.h"
 
+#include "kernels/kmath.h"
+
+#include <omp.h>
+
+#ifdef KERNELS_F64
+static int bf16_products(void) {
+    return 0;
+}
+#else
+static int bf16_products(void) {
+    return k_bf16_gemm_on();
+}
+#endif
+
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
+}
+
+/*
+ * The products go in blocks of RB query rows. In the float build with fp32
+ * products (the BLAS), one OpenMP team takes the blocks of every (sample,
+ * head), each block's products single-threaded: a head at T = 128 is
+ * products of 128 × 128 × 64, too small to split well, and a team per
+ * product costs more than the product. Causal rows stop at their block's
+ * last key (the masked half of S is neither computed nor multiplied). With
+ * bf16 products (k_sgemm_bf16, one caller at a time) a head is one block
+ * and each product is parallel inside. A row's values do not depend on
+ * which thread took its block, nor on the thread count.
+ */
+/* Query rows per block: T/4 within [32, 128], a function of T alone (the
+ * arithmetic of a row must not depend on the thread count). Each thread's
+ * products are larger with larger blocks (T = 512, bidirectional: 128 rows
+ * ran 1.25x faster than 32); the backward splits a head's blocks among the
+ * threads, so a head needs several. */
+static int row_block(int T) {
+    int rb = T / 4;
+    rb = rb < 32 ? 32 : rb > 128 ? 128 : rb;
+    return rb < T ? rb : T;
+}
+
+/* d = dropout(x) for n values at stream indices i0 + j (km_dropout_keep's
+ * test, in integers: in vector lanes, not a call per element) */
+static void drop_row(kreal *d, const kreal *x, int n, uint64_t seed, uint64_t i0, uint64_t thr,
+                     kreal scale) {
+#pragma omp simd
+    for (int j = 0; j < n; j++) d[j] = km_dropout_keep_bits(seed, i0 + j, thr) ? x[j] * scale : 0;
+}
+
+/* Rows [i0, i0 + n) of head (b, h): S = q kᵀ/√hs over the keys < kc (the
+ * rest of the row is 0), P = softmax(S) into probs, y = P̃ v with P̃ the
+ * dropped rows (in drop, rows T apart). par: the row loop has a team. */
+static void fwd_rows(kreal *y, kreal *probs, kreal *drop, const kreal *qkv, const uint8_t *keymask,
+                     const kreal *relb, int b, int h, int i0, int n, int T, int C, int NH,
+                     int causal, double p_drop, const uint64_t *seeds, int par) {
+    int hs = C / NH, C3 = 3 * C, kc = causal ? i0 + n : T;
+    kreal scale = (kreal)(1.0 / sqrt((double)hs));
+    const uint8_t *km = keymask ? keymask + (size_t)b * T : NULL;
+    const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
+    const kreal *k = q + C, *v = q + 2 * C;
+    kreal *P = probs + ((size_t)b * NH + h) * T * T + (size_t)i0 * T;
+    const kreal *rb = relb ? relb + (size_t)h * (2 * T - 1) + (T - 1) : NULL;
+    uint64_t seed = k_attn_head_seed(seeds, b, h);
+    kreal dsc = (kreal)(1.0 / (1.0 - p_drop));
+    uint64_t thr = km_dropout_threshold(p_drop);
+    AGEMM(CblasNoTrans, CblasTrans, n, kc, hs, scale, q + (size_t)i0 * C3, C3, k, C3, 0, P, T);
+#pragma omp parallel for schedule(static) if (par)
+    for (int r = 0; r < n; r++) {
+        int i = i0 + r, jmax = causal ? i + 1 : T;
+        kreal *row = P + (size_t)r * T;
+        if (rb)
+            for (int j = 0; j < jmax; j++) row[j] += rb[j - i];
+        /* every loop in vector lanes: at T = 512 the rows cost more than
+         * the products when they ran one element at a time */
+        kreal mx = -INFINITY;
+        if (km) {
+#pragma omp simd reduction(max : mx)
+            for (int j = 0; j < jmax; j++) mx = km[j] && row[j] > mx ? row[j] : mx;
+        } else {
+#pragma omp simd reduction(max : mx)
+            for (int j = 0; j < jmax; j++) mx = row[j] > mx ? row[j] : mx;
+        }
+        k_exp_shift(row, row, (size_t)jmax, mx);
+        double sum = 0;
+        if (km) {
+#pragma omp simd reduction(+ : sum)
+            for (int j = 0; j < jmax; j++) {
+                row[j] = km[j] ? row[j] : 0;
+                sum += row[j];
+            }
+        } else {
+#pragma omp simd reduction(+ : sum)
+            for (int j = 0; j < jmax; j++) sum += row[j];
+        }
+        kreal inv = sum > 0 ? (kreal)(1.0 / sum) : 0;
+        for (int j = 0; j < jmax; j++) row[j] *= inv;
+        for (int j = jmax; j < T; j++) row[j] = 0;
+        if (p_drop > 0) /* element (i, j) draws at index i·T + j */
+            drop_row(drop + (size_t)r * T, row, kc, seed, (uint64_t)i * T, thr, dsc);
+    }
+    AGEMM(CblasNoTrans, CblasNoTrans, n, hs, kc, 1, p_drop > 0 ? drop : P, T, v, C3, 0,
+          y + ((size_t)b * T + i0) * C + h * hs, C);
 }
 
 void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qkv,
                          const uint8_t *keymask, const kreal *relb, int B, int T, int C, int NH,
                          int causal, double p_drop, const uint64_t *seeds) {
     KD(attention_fwd, y, probs, NULL, qkv, keymask, relb, B, T, C, NH, causal, p_drop, seeds);
-    int hs = C / NH, C3 = 3 * C;
+    if (bf16_products()) {
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++)
+                fwd_rows(y, probs, scratch, qkv, keymask, relb, b, h, 0, T, T, C, NH, causal,
+                         p_drop, seeds, 1);
+        return;
+    }
+    int rb = row_block(T), nb = (T + rb - 1) / rb;
+    long items = (long)B * NH * nb;
+    /* each thread drops its rows into its own rb·T of the 2·T² scratch */
+    int nt = omp_get_max_threads(), cap = 2 * T / rb;
+    if (p_drop > 0 && nt > cap) nt = cap;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (long it = 0; it < items; it++) {
+        long bh = it / nb;
+        int blk = nb - 1 - (int)(it % nb); /* causal: the longest rows first */
+        int i0 = blk * rb, n = T - i0 < rb ? T - i0 : rb;
+        kreal *drop = scratch + (size_t)omp_get_thread_num() * rb * T;
+        fwd_rows(y, probs, drop, qkv, keymask, relb, (int)(bh / NH), (int)(bh % NH), i0, n, T, C,
+                 NH, causal, p_drop, seeds, 0);
+    }
+}
+
+/* Backward of one head, in two passes over its blocks (Pd: P̃, dP: dP̃ and
+ * then dS, both T × T in the scratch).
+ * Rows [i0, i0 + n), keys < kc:   dP̃ = dy vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP))
+ *                                  with dP = dP̃ ⊙ mask/(1−p),  dq += dS k/√hs */
+static void bwd_rows(kreal *dqkv, kreal *Pd, kreal *dP, const kreal *dy, const kreal *qkv,
+                     const kreal *probs, int b, int h, int i0, int n, int T, int C, int NH,
+                     int causal, double p_drop, const uint64_t *seeds, int par) {
+    int hs = C / NH, C3 = 3 * C, kc = causal ? i0 + n : T;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
-    for (int b = 0; b < B; b++) {
-        const uint8_t *km = keymask ? keymask + (size_t)b * T : NULL;
-        for (int h = 0; h < NH; h++) {
-            const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
-            const kreal *k = q + C, *v = q + 2 * C;
-            kreal *P = probs + ((size_t)b * NH + h) * T * T;
-            const kreal *rb = relb ? relb + (size_t)h * (2 * T - 1) + (T - 1) : NULL;
-            AGEMM(CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3, 0, P, T);
-#pragma omp parallel for schedule(static)
-            for (int i = 0; i < T; i++) {
-                kreal *row = P + (size_t)i * T;
-                int jmax = causal ? i + 1 : T;
-                if (rb)
-                    for (int j = 0; j < jmax; j++) row[j] += rb[j - i];
-                kreal mx = -INFINITY;
-                for (int j = 0; j < jmax; j++)
-                    if (!km || km[j]) mx = row[j] > mx ? row[j] : mx;
-                /* in vector lanes: libm's expf here was most of the forward at T = 512 */
-                k_exp_shift(row, row, (size_t)jmax, mx);
-                double sum = 0;
-                for (int j = 0; j < T; j++) {
-                    if (j >= jmax || (km && !km[j])) row[j] = 0;
-                    sum += row[j];
-                }
-                kreal inv = sum > 0 ? (kreal)(1.0 / sum) : 0;
-                for (int j = 0; j < T; j++) row[j] *= inv;
-            }
-            const kreal *Pv = P;
-            if (p_drop > 0) {
-                KF(k_dropout_fwd)(scratch, P, (size_t)T * T, p_drop, k_attn_head_seed(seeds, b, h));
-                Pv = scratch;
-            }
-            AGEMM(CblasNoTrans, CblasNoTrans, T, hs, T, 1, Pv, T, v, C3, 0,
-                  y + (size_t)b * T * C + h * hs, C);
+    const kreal *v = qkv + (size_t)b * T * C3 + h * hs + 2 * C;
+    const kreal *k = v - C;
+    kreal *dq = dqkv + ((size_t)b * T + i0) * C3 + h * hs;
+    const kreal *dyb = dy + ((size_t)b * T + i0) * C + h * hs;
+    const kreal *P = probs + ((size_t)b * NH + h) * T * T + (size_t)i0 * T;
+    kreal *G = dP + (size_t)i0 * T, *D = Pd + (size_t)i0 * T;
+    uint64_t seed = k_attn_head_seed(seeds, b, h);
+    kreal dscale = (kreal)(1.0 / (1.0 - p_drop)); /* as k_dropout_bwd scales */
+    uint64_t thr = km_dropout_threshold(p_drop);
+    AGEMM(CblasNoTrans, CblasTrans, n, kc, hs, 1, dyb, C, v, C3, 0, G, T);
+#pragma omp parallel for schedule(static) if (par)
+    for (int r = 0; r < n; r++) {
+        const kreal *pr = P + (size_t)r * T;
+        kreal *gr = G + (size_t)r * T;
+        if (p_drop > 0) {
+            /* P̃ for dv; dP = dP̃ ⊙ mask/(1-p), the mask read off P̃: it is 0
+             * exactly where dropped or where P = 0, whose dS is 0 either way */
+            kreal *pd = D + (size_t)r * T;
+            drop_row(pd, pr, kc, seed, (uint64_t)(i0 + r) * T, thr, dscale);
+#pragma omp simd
+            for (int j = 0; j < kc; j++) gr[j] = pd[j] != 0 ? gr[j] * dscale : 0;
         }
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < kc; j++) s += pr[j] * gr[j];
+        kreal ks = (kreal)s;
+        for (int j = 0; j < kc; j++) gr[j] = pr[j] * (gr[j] - ks);
+    }
+    AGEMM(CblasNoTrans, CblasNoTrans, n, hs, kc, scale, G, T, k, C3, 1, dq, C3);
+}
+
+/* Keys [j0, j0 + m), the query rows that see them (causal: rows ≥ j0):
+ *   dv += P̃ᵀ dy,  dk += dSᵀ q/√hs */
+static void bwd_cols(kreal *dqkv, const kreal *Pv, const kreal *dS, const kreal *dy,
+                     const kreal *qkv, int b, int h, int j0, int m, int T, int C, int NH,
+                     int causal) {
+    int hs = C / NH, C3 = 3 * C, r0 = causal ? j0 : 0;
+    kreal scale = (kreal)(1.0 / sqrt((double)hs));
+    const kreal *q = qkv + ((size_t)b * T + r0) * C3 + h * hs;
+    kreal *dk = dqkv + ((size_t)b * T + j0) * C3 + h * hs + C, *dv = dk + C;
+    const kreal *dyb = dy + ((size_t)b * T + r0) * C + h * hs;
+    size_t at = (size_t)r0 * T + j0;
+    AGEMM(CblasTrans, CblasNoTrans, m, hs, T - r0, 1, Pv + at, T, dyb, C, 1, dv, C3);
+    AGEMM(CblasTrans, CblasNoTrans, m, hs, T - r0, scale, dS + at, T, q, C3, 1, dk, C3);
+}
+
+/* d b_h(d) += Σ_i dS[i, i + d], one diagonal per iteration in double */
+static void bwd_relb(kreal *drelb, const kreal *dS, int h, int T) {
+    kreal *db = drelb + (size_t)h * (2 * T - 1) + (T - 1);
+#pragma omp for schedule(static) nowait
+    for (int d = 1 - T; d < T; d++) {
+        double s = 0;
+        for (int i = d < 0 ? -d : 0, j = i + d; i < T && j < T; i++, j++)
+            s += dS[(size_t)i * T + j];
+        db[d] += (kreal)s;
     }
 }
 
 void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
                          const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
-                         double p_drop, const uint64_t *seeds) {
-    KD(attention_bwd, dqkv, drelb, NULL, dy, qkv, probs, B, T, C, NH, p_drop, seeds);
-    int hs = C / NH, C3 = 3 * C;
-    kreal scale = (kreal)(1.0 / sqrt((double)hs));
+                         int causal, double p_drop, const uint64_t *seeds) {
+    KD(attention_bwd, dqkv, drelb, NULL, dy, qkv, probs, B, T, C, NH, causal, p_drop, seeds);
     kreal *Pd = scratch, *dP = scratch + (size_t)T * T;
-    kreal dscale = (kreal)(1.0 / (1.0 - p_drop)); /* as k_dropout_bwd scales */
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            const kreal *q = qkv + (size_t)b * T * C3 + h * hs;
-            const kreal *k = q + C, *v = q + 2 * C;
-            kreal *dq = dqkv + (size_t)b * T * C3 + h * hs;
-            kreal *dk = dq + C, *dv = dq + 2 * C;
-            const kreal *dyb = dy + (size_t)b * T * C + h * hs;
-            const kreal *P = probs + ((size_t)b * NH + h) * T * T;
-            const kreal *Pv = P;
-            uint64_t hseed = k_attn_head_seed(seeds, b, h);
-            if (p_drop > 0) {
-                KF(k_dropout_fwd)(Pd, P, (size_t)T * T, p_drop, hseed);
-                Pv = Pd;
+    const kreal *Pv = p_drop > 0 ? Pd : NULL;
+    if (bf16_products()) {
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++) {
+                const kreal *P = probs + ((size_t)b * NH + h) * T * T;
+                bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, 0, T, T, C, NH, causal, p_drop, seeds,
+                         1);
+#pragma omp parallel if (drelb)
+                if (drelb) bwd_relb(drelb, dP, h, T);
+                bwd_cols(dqkv, Pv ? Pv : P, dP, dy, qkv, b, h, 0, T, T, C, NH, causal);
             }
-            /* dP̃ = dy vᵀ ; dv += P̃ᵀ dy */
-            AGEMM(CblasNoTrans, CblasTrans, T, T, hs, 1, dyb, C, v, C3, 0, dP, T);
-            AGEMM(CblasTrans, CblasNoTrans, T, hs, T, 1, Pv, T, dyb, C, 1, dv, C3);
-#pragma omp parallel for schedule(static)
-            for (int i = 0; i < T; i++) {
-                const kreal *pr = P + (size_t)i * T;
-                kreal *gr = dP + (size_t)i * T;
-                if (p_drop > 0) {
-                    /* dP = dP̃ ⊙ mask/(1-p), the mask read off P̃: it is 0 exactly
-                     * where dropped or where P = 0, whose dS is 0 either way
-                     * (bit-identical to regenerating the mask, one pass fewer) */
-                    const kreal *pd = Pd + (size_t)i * T;
-                    for (int j = 0; j < T; j++) gr[j] = pd[j] != 0 ? gr[j] * dscale : 0;
-                }
-                double s = 0;
-                for (int j = 0; j < T; j++) s += pr[j] * gr[j];
-                kreal ks = (kreal)s;
-                for (int j = 0; j < T; j++) gr[j] = pr[j] * (gr[j] - ks);
-            }
-            if (drelb) { /* d b_h(d) += Σ_i dS[i, i + d] */
-                kreal *db = drelb + (size_t)h * (2 * T - 1) + (T - 1);
-#pragma omp parallel for schedule(static)
-                for (int d = 1 - T; d < T; d++) {
-                    double s = 0;
-                    for (int i = d < 0 ? -d : 0, j = i + d; i < T && j < T; i++, j++)
-                        s += dP[(size_t)i * T + j];
-                    db[d] += (kreal)s;
-                }
-            }
-            AGEMM(CblasNoTrans, CblasNoTrans, T, hs, T, scale, dP, T, k, C3, 1, dq, C3);
-            AGEMM(CblasTrans, CblasNoTrans, T, hs, T, scale, dP, T, q, C3, 1, dk, C3);
-        }
+        return;
     }
+    int rb = row_block(T), nb = (T + rb - 1) / rb;
+#pragma omp parallel
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const kreal *P = probs + ((size_t)b * NH + h) * T * T;
+#pragma omp for schedule(dynamic, 1)
+            for (int it = 0; it < nb; it++) { /* causal: the longest rows first */
+                int i0 = (causal ? nb - 1 - it : it) * rb, n = T - i0 < rb ? T - i0 : rb;
+                bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, i0, n, T, C, NH, causal, p_drop, seeds,
+                         0);
+            } /* (each loop's end waits for the team: dS is whole, then the scratch free) */
+            if (drelb) bwd_relb(drelb, dP, h, T);
+#pragma omp for schedule(dynamic, 1)
+            for (int it = 0; it < nb; it++) { /* causal: the first keys have the most rows */
+                int j0 = it * rb, m = T - j0 < rb ? T - j0 : rb;
+                bwd_cols(dqkv, Pv ? Pv : P, dP, dy, qkv, b, h, j0, m, T, C, NH, causal);
+            }
+        }
 }
 
 void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,

@@ -154,14 +154,15 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
 void KF(k_dropout_fwd)(kreal *y, const kreal *x, size_t n, double p, uint64_t seed) {
     KD(dropout_fwd, y, x, n, p, seed);
     kreal scale = (kreal)(1.0 / (1.0 - p));
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] = km_dropout_keep(seed, i, p) ? x[i] * scale : 0;
+    uint64_t thr = km_dropout_threshold(p); /* km_dropout_keep in integers: vector lanes */
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = km_dropout_keep_bits(seed, i, thr) ? x[i] * scale : 0;
 }
 
 void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t seed) {
     KD(dropout_bwd, dx, dy, n, p, seed);
     kreal scale = (kreal)(1.0 / (1.0 - p));
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++)
-        if (km_dropout_keep(seed, i, p)) dx[i] += dy[i] * scale;
+    uint64_t thr = km_dropout_threshold(p);
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] += km_dropout_keep_bits(seed, i, thr) ? dy[i] * scale : 0;
 }

@@ -95,9 +95,9 @@ static void lb_attention_fwd(float *y, float *probs, float *scratch, const float
 }
 static void lb_attention_bwd(float *dqkv, float *drelb, float *scratch, const float *dy,
                              const float *qkv, const float *probs, int B, int T, int C, int NH,
-                             double p_drop, const uint64_t *seeds) {
+                             int causal, double p_drop, const uint64_t *seeds) {
     float *s = scratch ? scratch : malloc(sizeof(float) * k_attention_scratch(T));
-    CPU(k_attention_bwd(dqkv, drelb, s, dy, qkv, probs, B, T, C, NH, p_drop, seeds));
+    CPU(k_attention_bwd(dqkv, drelb, s, dy, qkv, probs, B, T, C, NH, causal, p_drop, seeds));
     if (s != scratch) free(s);
 }
 static void lb_rope_fwd(float *qkv, int B, int T, int pos0, int C, int NH, double base) {

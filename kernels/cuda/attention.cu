@@ -102,8 +102,9 @@ __global__ static void relb_bwd_k(float *drelb, const float *dS, int T, int NH) 
 }
 
 void kc_attention_bwd(float *dqkv, float *drelb, float *scratch, const float *dy, const float *qkv,
-                      const float *probs, int B, int T, int C, int NH, double p_drop,
+                      const float *probs, int B, int T, int C, int NH, int causal, double p_drop,
                       const uint64_t *seeds) {
+    (void)causal; /* full T × T products: a causal row's later keys have P = 0 */
     int hs = C / NH, C3 = 3 * C;
     float scale = (float)(1.0 / sqrt((double)hs));
     long long TT = (long long)T * T;

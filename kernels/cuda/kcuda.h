@@ -106,7 +106,7 @@ void kc_attention_fwd(float *y, float *probs, float *scratch, const float *qkv,
                       const uint8_t *keymask, const float *relb, int B, int T, int C, int NH,
                       int causal, double p_drop, const uint64_t *seeds);
 void kc_attention_bwd(float *dqkv, float *drelb, float *scratch, const float *dy, const float *qkv,
-                      const float *probs, int B, int T, int C, int NH, double p_drop,
+                      const float *probs, int B, int T, int C, int NH, int causal, double p_drop,
                       const uint64_t *seeds);
 void kc_rope_fwd(float *qkv, int B, int T, int pos0, int C, int NH, double base);
 void kc_rope_bwd(float *dqkv, int B, int T, int pos0, int C, int NH, double base);

@@ -336,7 +336,7 @@ static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, co
                                c->global_tokens, attn_p(m, b), attn_seeds(m, b, l));
     else
         k_attention_bwd(m->dqkv, m->drelb, m->att_scratch, m->datty, a->qkv, a->att, b->B, b->T, C,
-                        c->heads, attn_p(m, b), attn_seeds(m, b, l));
+                        c->heads, c->arch == ARCH_DECODER, attn_p(m, b), attn_seeds(m, b, l));
     if (m->drelb && rel_owner(m, l) == l) pos_relb_fold(c, m->drelb, b->T, GU(u, m->bl.rel_w));
     if (c->positions == POS_ROPE) k_rope_bwd(m->dqkv, b->B, b->T, 0, C, c->heads, c->rope_base);
     if (c->qk_norm) { /* through LNq and LNk: dqkv's q and k become their inputs' gradients */

@@ -148,8 +148,8 @@ static void t_attention(int causal, int relbias, double p) {
     snprintf(name, sizeof name, "attention forward (%s%s, dropout %.1f)",
              causal ? "causal" : "key mask", relbias ? ", relative bias" : "", p);
     cmp(name, Y, y, ny, 1e-5);
-    k_attention_bwd(dqkv, drelb, scratch, dy, qkv, probs, B, T, C, NH, p, seeds);
-    kc_attention_bwd(DQ, DRB, S, DY, Q, P, B, T, C, NH, p, seeds);
+    k_attention_bwd(dqkv, drelb, scratch, dy, qkv, probs, B, T, C, NH, causal, p, seeds);
+    kc_attention_bwd(DQ, DRB, S, DY, Q, P, B, T, C, NH, causal, p, seeds);
     snprintf(name, sizeof name, "attention backward dqkv (%s%s, dropout %.1f)",
              causal ? "causal" : "key mask", relbias ? ", relative bias" : "", p);
     cmp(name, DQ, dqkv, nq, 1e-5);

@@ -9,6 +9,7 @@
 #include "tests/lib/check.h"
 
 #include "kernels/kernels.h"
+#include "kernels/kmath.h"
 #include "kernels/cpu/blas_api.h"
 #include "kernels/kernels_f64.h"
 #include "kernels/optim_math.h"
@@ -242,6 +243,23 @@ static void test_dropout(void) {
     for (int i = 0; i < DN; i++) kept += y[i] != 0;
     check(fabs(kept / (double)DN - 0.7) < 0.05, "dropout keep rate", "kept %d of %d", kept, DN);
     free(w), free(dx), free(y);
+    /* the kernels' integer test (km_dropout_keep_bits) keeps exactly what
+     * km_dropout_keep does: over rates and draws, and at p equal to a draw
+     * (kept) and one ulp above it (dropped) */
+    const double ps[] = {1e-9, 0.1, 0.15, 0.3, 1.0 / 3, 0.5, 0.9};
+    long differ = 0, n = 0;
+    for (int k = 0; k < 7; k++)
+        for (uint64_t i = 0; i < 100000; i++, n++)
+            differ += km_dropout_keep(77 + k, i, ps[k]) !=
+                      km_dropout_keep_bits(77 + k, i, km_dropout_threshold(ps[k]));
+    for (uint64_t i = 0; i < 1000; i++, n += 2) {
+        double u = k_rng_uniform(5, i), up = nextafter(u, 1);
+        differ += !km_dropout_keep_bits(5, i, km_dropout_threshold(u)) ||
+                  km_dropout_keep_bits(5, i, km_dropout_threshold(up)) ||
+                  !km_dropout_keep(5, i, u) || km_dropout_keep(5, i, up);
+    }
+    check(differ == 0, "dropout's integer keep test equals the uniform draw's", "%ld of %ld differ",
+          differ, n);
 }
 
 /* ---- attention ----------------------------------------------------------- */
@@ -265,7 +283,7 @@ static void test_attention(int causal, double p, const char *name) {
     aqkv = rnd(AB * AT * 3 * AC, 19, 1);
     double *w = rnd(AB * AT * AC, 20, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
     f_attn(y);
-    k_attention_bwd_f64(dq, NULL, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, p, aseeds);
+    k_attention_bwd_f64(dq, NULL, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, causal, p, aseeds);
     report(name, fd_err(f_attn, aqkv, AB * AT * 3 * AC, dq, w, AB * AT * AC));
     if (!causal && p == 0) {
         /* masked keys get exactly zero probability; rows sum to one */
@@ -323,6 +341,54 @@ static void test_attention_long(void) {
     free(qkv), free(y), free(pr), free(sc), free(qf), free(yf), free(pf), free(sf);
 }
 
+/* The fp32 kernels take a head's rows in blocks, each block's products on
+ * one thread, causal rows only up to their block's last key: over several
+ * blocks and a partial one (T = 70), with dropout and a relative bias,
+ * causal and padded bidirectional, forward and backward against fp64, and
+ * bit-identical on 1 and 2 threads (a row's values do not depend on which
+ * thread took its block). Measured 2026-12-07: 2.5e-07 relative at most. */
+static void test_attention_blocks(void) {
+    enum { B = 2, T = 70, C = 32, H = 2 };
+    size_t nq = (size_t)B * T * 3 * C, ny = (size_t)B * T * C, nr = (size_t)H * (2 * T - 1);
+    size_t np = (size_t)B * H * T * T;
+    double *q = rnd(nq, 61, 1), *g = rnd(ny, 62, 1), *rb = rnd(nr, 63, 1), worst = 0;
+    float *qf = to_f(q, nq), *gf = to_f(g, ny), *rbf = to_f(rb, nr);
+    uint8_t mask[B * T];
+    for (int i = 0; i < B * T; i++) mask[i] = !(i / T == 1 && i % T >= T - 9);
+    int same = 1, threads = k_get_threads();
+    for (int causal = 0; causal < 2; causal++) {
+        const uint8_t *km = causal ? NULL : mask;
+        double *y = zeros(ny), *pr = zeros(np), *sc = zeros(2 * T * T), *d = zeros(nq),
+               *db = zeros(nr);
+        k_attention_fwd_f64(y, pr, sc, q, km, rb, B, T, C, H, causal, 0.1, aseeds);
+        k_attention_bwd_f64(d, db, sc, g, q, pr, B, T, C, H, causal, 0.1, aseeds);
+        float *out[2][3];
+        for (int t = 0; t < 2; t++) {
+            float *yf = calloc(ny, 4), *pf = calloc(np, 4), *sf = calloc(2 * T * T, 4);
+            float *df = calloc(nq, 4), *dbf = calloc(nr, 4);
+            k_set_threads(t + 1);
+            k_attention_fwd(yf, pf, sf, qf, km, rbf, B, T, C, H, causal, 0.1, aseeds);
+            k_attention_bwd(df, dbf, sf, gf, qf, pf, B, T, C, H, causal, 0.1, aseeds);
+            out[t][0] = yf, out[t][1] = df, out[t][2] = dbf;
+            free(pf), free(sf);
+        }
+        k_set_threads(threads);
+        float *yd = to_f(y, ny), *dd = to_f(d, nq), *bd = to_f(db, nr);
+        worst = fmax(worst, rel_err_f(out[1][0], yd, ny));
+        worst = fmax(worst, rel_err_f(out[1][1], dd, nq));
+        worst = fmax(worst, rel_err_f(out[1][2], bd, nr));
+        same &= !memcmp(out[0][0], out[1][0], ny * 4) && !memcmp(out[0][1], out[1][1], nq * 4) &&
+                !memcmp(out[0][2], out[1][2], nr * 4);
+        for (int t = 0; t < 2; t++) free(out[t][0]), free(out[t][1]), free(out[t][2]);
+        free(y), free(pr), free(sc), free(d), free(db), free(yd), free(dd), free(bd);
+    }
+    check(worst < 2.5e-6 && same,
+          "attention in row blocks (T = 70, dropout, bias; causal and padded): fp32 vs fp64, "
+          "1 thread = 2 threads bit for bit",
+          "rel err %.2e, threads %s", worst, same ? "identical" : "DIFFER");
+    free(q), free(g), free(rb), free(qf), free(gf), free(rbf);
+}
+
 /* A key/value cache [H][CAP][hs] holding the keys and values of T rows of
  * qkv [T][3C], as the decoder fills it */
 static void fill_kv_cache(double *K, double *V, const double *qkv, int T, int C, int H, int CAP) {
@@ -361,7 +427,7 @@ static void test_attention_causal_padded(void) {
     aqkv = rnd(AB * AT * 3 * AC, 23, 1);
     double *w = rnd(AB * AT * AC, 24, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
     k_attention_fwd_f64(y, aprobs, ascratch, aqkv, amask, NULL, AB, AT, AC, AH, 1, 0, aseeds);
-    k_attention_bwd_f64(dq, NULL, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 0, aseeds);
+    k_attention_bwd_f64(dq, NULL, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 1, 0, aseeds);
     double masked = 0;
     for (int b = 0; b < AB; b++)
         for (int h = 0; h < AH; h++)
@@ -387,7 +453,7 @@ static void test_attention_relb(int causal, const char *name) {
     double *w = rnd(AB * AT * AC, 53, 1), *y = zeros(AB * AT * AC), *dq = zeros(AB * AT * 3 * AC);
     double *db = zeros(AH * (2 * AT - 1));
     f_attn(y);
-    k_attention_bwd_f64(dq, db, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, 0, aseeds);
+    k_attention_bwd_f64(dq, db, ascratch, w, aqkv, aprobs, AB, AT, AC, AH, causal, 0, aseeds);
     double eq = fd_err(f_attn, aqkv, AB * AT * 3 * AC, dq, w, AB * AT * AC);
     double eb = fd_err(f_attn, arelb, AH * (2 * AT - 1), db, w, AB * AT * AC);
     /* causal: offsets after the query never reach a score, so no gradient */
@@ -570,7 +636,7 @@ static void test_window_full(void) {
         double *s2 = zeros(k_attention_window_scratch_f64(T, 2 * T, 0, causal));
         const uint8_t *km = causal ? NULL : mask;
         k_attention_fwd_f64(y1, p1, s1, qkv, km, rb, B, T, C, H, causal, 0.15, aseeds);
-        k_attention_bwd_f64(d1, b1, s1, g, qkv, p1, B, T, C, H, 0.15, aseeds);
+        k_attention_bwd_f64(d1, b1, s1, g, qkv, p1, B, T, C, H, causal, 0.15, aseeds);
         k_attention_window_fwd_f64(y2, p2, s2, qkv, km, rb, B, T, C, H, causal, 2 * T, 0, 0.15,
                                    aseeds);
         k_attention_window_bwd_f64(d2, b2, s2, g, qkv, p2, B, T, C, H, causal, 2 * T, 0, 0.15,
@@ -635,9 +701,9 @@ static void test_determinism(void) {
     double *rb = rnd(nr, 32, 1);
     float *rbf = to_f(rb, nr), *b1 = calloc(nr, 4), *b2 = calloc(nr, 4);
     k_attention_fwd(y, p, s, qf, NULL, rbf, B, T, C, H, 1, 0.1, seeds);
-    k_attention_bwd(d1, b1, s, gf, qf, p, B, T, C, H, 0.1, seeds);
+    k_attention_bwd(d1, b1, s, gf, qf, p, B, T, C, H, 1, 0.1, seeds);
     k_attention_fwd(y, p, s, qf, NULL, rbf, B, T, C, H, 1, 0.1, seeds);
-    k_attention_bwd(d2, b2, s, gf, qf, p, B, T, C, H, 0.1, seeds);
+    k_attention_bwd(d2, b2, s, gf, qf, p, B, T, C, H, 1, 0.1, seeds);
     check(memcmp(d1, d2, nq * 4) == 0 && memcmp(b1, b2, nr * 4) == 0,
           "attention backward bit-identical run to run (with a relative bias)", NULL);
     free(q), free(g), free(qf), free(gf), free(y), free(p), free(s), free(d1), free(d2);
@@ -997,7 +1063,7 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(57);
+    check_plan(59);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_bf16_arrays();
@@ -1013,6 +1079,7 @@ int main(void) {
     test_attention(1, 0, "attention causal dqkv");
     test_attention(0, 0.2, "attention with dropout dqkv");
     test_attention_long();
+    test_attention_blocks();
     test_attention_cached();
     test_attention_causal_padded();
     test_attention_relb(0, "attention with a relative bias, bidirectional+padding: dqkv, dbias");
