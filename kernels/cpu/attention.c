@@ -21,29 +21,17 @@
 
 #include <omp.h>
 
-#ifdef KERNELS_F64
-static int bf16_products(void) {
-    return 0;
-}
-#else
-static int bf16_products(void) {
-    return k_bf16_gemm_on();
-}
-#endif
-
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
 }
 
 /*
- * The products go in blocks of RB query rows. In the float build with fp32
- * products (the BLAS), one OpenMP team takes the blocks of every (sample,
- * head), each block's products single-threaded: a head at T = 128 is
- * products of 128 × 128 × 64, too small to split well, and a team per
- * product costs more than the product. Causal rows stop at their block's
- * last key (the masked half of S is neither computed nor multiplied). With
- * bf16 products (k_sgemm_bf16, one caller at a time) a head is one block
- * and each product is parallel inside. A row's values do not depend on
+ * The products go in blocks of query rows: one OpenMP team takes the blocks
+ * of every (sample, head), each block's products single-threaded (fp32, in
+ * every precision: real.h). A head at T = 128 is products of 128 × 128 ×
+ * 64, too small to split well, and a team per product cost more than the
+ * product. Causal rows stop at their block's last key (the masked half of S
+ * is neither computed nor multiplied). A row's values do not depend on
  * which thread took its block, nor on the thread count.
  */
 /* Query rows per block: T/4 within [32, 128], a function of T alone (the
@@ -67,10 +55,10 @@ static void drop_row(kreal *d, const kreal *x, int n, uint64_t seed, uint64_t i0
 
 /* Rows [i0, i0 + n) of head (b, h): S = q kᵀ/√hs over the keys < kc (the
  * rest of the row is 0), P = softmax(S) into probs, y = P̃ v with P̃ the
- * dropped rows (in drop, rows T apart). par: the row loop has a team. */
+ * dropped rows (in drop, rows T apart). */
 static void fwd_rows(kreal *y, kreal *probs, kreal *drop, const kreal *qkv, const uint8_t *keymask,
                      const kreal *relb, int b, int h, int i0, int n, int T, int C, int NH,
-                     int causal, double p_drop, const uint64_t *seeds, int par) {
+                     int causal, double p_drop, const uint64_t *seeds) {
     int hs = C / NH, C3 = 3 * C, kc = causal ? i0 + n : T;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     const uint8_t *km = keymask ? keymask + (size_t)b * T : NULL;
@@ -82,7 +70,6 @@ static void fwd_rows(kreal *y, kreal *probs, kreal *drop, const kreal *qkv, cons
     kreal dsc = (kreal)(1.0 / (1.0 - p_drop));
     uint64_t thr = km_dropout_threshold(p_drop);
     AGEMM(CblasNoTrans, CblasTrans, n, kc, hs, scale, q + (size_t)i0 * C3, C3, k, C3, 0, P, T);
-#pragma omp parallel for schedule(static) if (par)
     for (int r = 0; r < n; r++) {
         int i = i0 + r, jmax = causal ? i + 1 : T;
         kreal *row = P + (size_t)r * T;
@@ -124,13 +111,6 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
                          const uint8_t *keymask, const kreal *relb, int B, int T, int C, int NH,
                          int causal, double p_drop, const uint64_t *seeds) {
     KD(attention_fwd, y, probs, NULL, qkv, keymask, relb, B, T, C, NH, causal, p_drop, seeds);
-    if (bf16_products()) {
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < NH; h++)
-                fwd_rows(y, probs, scratch, qkv, keymask, relb, b, h, 0, T, T, C, NH, causal,
-                         p_drop, seeds, 1);
-        return;
-    }
     int rb = row_block(T), nb = (T + rb - 1) / rb;
     long items = (long)B * NH * nb;
     /* each thread drops its rows into its own rb·T of the 2·T² scratch */
@@ -143,7 +123,7 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
         int i0 = blk * rb, n = T - i0 < rb ? T - i0 : rb;
         kreal *drop = scratch + (size_t)omp_get_thread_num() * rb * T;
         fwd_rows(y, probs, drop, qkv, keymask, relb, (int)(bh / NH), (int)(bh % NH), i0, n, T, C,
-                 NH, causal, p_drop, seeds, 0);
+                 NH, causal, p_drop, seeds);
     }
 }
 
@@ -153,7 +133,7 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
  *                                  with dP = dP̃ ⊙ mask/(1−p),  dq += dS k/√hs */
 static void bwd_rows(kreal *dqkv, kreal *Pd, kreal *dP, const kreal *dy, const kreal *qkv,
                      const kreal *probs, int b, int h, int i0, int n, int T, int C, int NH,
-                     int causal, double p_drop, const uint64_t *seeds, int par) {
+                     int causal, double p_drop, const uint64_t *seeds) {
     int hs = C / NH, C3 = 3 * C, kc = causal ? i0 + n : T;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
     const kreal *v = qkv + (size_t)b * T * C3 + h * hs + 2 * C;
@@ -166,7 +146,6 @@ static void bwd_rows(kreal *dqkv, kreal *Pd, kreal *dP, const kreal *dy, const k
     kreal dscale = (kreal)(1.0 / (1.0 - p_drop)); /* as k_dropout_bwd scales */
     uint64_t thr = km_dropout_threshold(p_drop);
     AGEMM(CblasNoTrans, CblasTrans, n, kc, hs, 1, dyb, C, v, C3, 0, G, T);
-#pragma omp parallel for schedule(static) if (par)
     for (int r = 0; r < n; r++) {
         const kreal *pr = P + (size_t)r * T;
         kreal *gr = G + (size_t)r * T;
@@ -220,18 +199,6 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
     KD(attention_bwd, dqkv, drelb, NULL, dy, qkv, probs, B, T, C, NH, causal, p_drop, seeds);
     kreal *Pd = scratch, *dP = scratch + (size_t)T * T;
     const kreal *Pv = p_drop > 0 ? Pd : NULL;
-    if (bf16_products()) {
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < NH; h++) {
-                const kreal *P = probs + ((size_t)b * NH + h) * T * T;
-                bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, 0, T, T, C, NH, causal, p_drop, seeds,
-                         1);
-#pragma omp parallel if (drelb)
-                if (drelb) bwd_relb(drelb, dP, h, T);
-                bwd_cols(dqkv, Pv ? Pv : P, dP, dy, qkv, b, h, 0, T, T, C, NH, causal);
-            }
-        return;
-    }
     int rb = row_block(T), nb = (T + rb - 1) / rb;
 #pragma omp parallel
     for (int b = 0; b < B; b++)
@@ -240,8 +207,8 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
 #pragma omp for schedule(dynamic, 1)
             for (int it = 0; it < nb; it++) { /* causal: the longest rows first */
                 int i0 = (causal ? nb - 1 - it : it) * rb, n = T - i0 < rb ? T - i0 : rb;
-                bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, i0, n, T, C, NH, causal, p_drop, seeds,
-                         0);
+                bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, i0, n, T, C, NH, causal, p_drop,
+                         seeds);
             } /* (each loop's end waits for the team: dS is whole, then the scratch free) */
             if (drelb) bwd_relb(drelb, dP, h, T);
 #pragma omp for schedule(dynamic, 1)

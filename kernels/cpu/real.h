@@ -42,15 +42,11 @@
 #define KD_RET K_DEV_RET
 #endif
 
-/* The attention kernels' products: bf16 inputs when the run asks for them
- * (k_bf16_gemm_set), as matmul.c; k_gemm's row-major contract otherwise */
-#ifdef KERNELS_F64
+/* The attention kernels' products, fp32 in every precision (row-major
+ * k_gemm): they are many small products, a team of threads takes them one
+ * per thread (attention.c), and on bf16 inputs (oneDNN, one call at a time,
+ * per-call costs) they ran 2-3x slower at T = 128 (docs/precision.md) */
 #define AGEMM(ta, tb, ...) k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__)
-#else
-#define AGEMM(ta, tb, ...)                                                                         \
-    (k_bf16_gemm_on() ? k_sgemm_bf16(ta, tb, __VA_ARGS__)                                          \
-                      : k_gemm(CblasRowMajor, ta, tb, __VA_ARGS__))
-#endif
 
 #ifndef KERNELS_F64
 #include "vmath.h"
