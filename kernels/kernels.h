@@ -86,6 +86,10 @@ void k_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float 
  * instructions here and read f, or the table is full). */
 int k_bf16_mirror_add(int owner, const float *f, const uint16_t *h, size_t n);
 void k_bf16_mirror_drop(int owner);
+/* The bf16 elements a kept mirror holds for f[0..n), or NULL. Readers other
+ * than the products that honour mirrors: k_embedding_fwd (the token
+ * embedding, whose view may be left unwritten too). */
+const uint16_t *k_bf16_mirror_find(const float *f, size_t n);
 /* FLOP/s of an n³ product through k_sgemm on this process's threads: best of reps
  * timed calls after one warm-up. */
 double k_gemm_rate(int n, int reps);

@@ -5,11 +5,34 @@
  */
 #include "real.h"
 
+#ifndef KERNELS_F64
+#include "kernels/optim_math.h"
+#endif
+
 #include <string.h>
 
 void KF(k_embedding_fwd)(kreal *y, const int32_t *ids, const kreal *table, int N, int C,
                          int accumulate) {
     KD(embedding_fwd, y, ids, table, N, C, accumulate);
+#ifndef KERNELS_F64
+    /* a table that mirrors a bf16 copy is read from the copy (its fp32 view
+     * may be left unwritten: zero_bf16_lazy), the same values */
+    int32_t top = 0;
+    for (int n = 0; n < N; n++) top = ids[n] > top ? ids[n] : top;
+    const uint16_t *h = N ? k_bf16_mirror_find(table, ((size_t)top + 1) * C) : NULL;
+    if (h) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++) {
+            const uint16_t *src = h + (size_t)ids[n] * C;
+            float *dst = y + (size_t)n * C;
+            if (accumulate)
+                for (int c = 0; c < C; c++) dst[c] += km_from_bf16(src[c]);
+            else
+                for (int c = 0; c < C; c++) dst[c] = km_from_bf16(src[c]);
+        }
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         const kreal *src = table + (size_t)ids[n] * C;

@@ -84,6 +84,10 @@ static const uint16_t *mirrored(const float *x, size_t extent) {
     return NULL;
 }
 
+const uint16_t *k_bf16_mirror_find(const float *f, size_t n) {
+    return n ? mirrored(f, n) : NULL;
+}
+
 #ifndef ZEROPT_DNNL
 
 static int has_native(void) {

@@ -225,9 +225,11 @@ int model_norm_gain(const ParamView *v) {
 }
 
 int model_product_weight(const ParamView *v) {
-    static const char *const w[] = {"attn.qkv.weight",       "attn.proj.weight",
-                                    "mlp.fc.weight",         "mlp.proj.weight",
-                                    "head.transform.weight", "head.decoder.weight"};
+    /* the token embedding too: its lookup (k_embedding_fwd) reads the bf16
+     * copy, and tied, it is the decoder's product weight */
+    static const char *const w[] = {
+        "attn.qkv.weight",       "attn.proj.weight",    "mlp.fc.weight",   "mlp.proj.weight",
+        "head.transform.weight", "head.decoder.weight", "embed.tok.weight"};
     for (size_t i = 0; i < sizeof w / sizeof *w; i++)
         if (ends_with(v->name, w[i])) return 1;
     return 0;

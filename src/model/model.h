@@ -208,10 +208,11 @@ void model_backward_pooled(Model *m, const Batch *b, double scale, int pool, con
 const ParamView *model_find(const Model *m, const char *name);
 /* A LayerNorm (or QK-norm) gain: initialised to 1, no weight decay. */
 int model_norm_gain(const ParamView *v);
-/* A linear layer's weight that the training step reads only as a matrix
- * product's operand (k_matmul_fwd/bwd: QKV, the attention and FFN
- * products, the head's transform and untied decoder) — not the embedding
- * tables, which lookups read, nor the pooler, which embeddings read. */
+/* A weight that the training step reads only as a matrix product's operand
+ * (k_matmul_fwd/bwd: QKV, the attention and FFN products, the head's
+ * transform and untied decoder) or through k_embedding_fwd (the token
+ * embedding, also the tied decoder), which both honour bf16 mirrors — not
+ * the other embedding tables, nor the pooler, which embeddings read. */
 int model_product_weight(const ParamView *v);
 static inline float *model_param(const Model *m, const ParamView *v) {
     return m->unit[v->unit].params + v->offset;

@@ -969,6 +969,36 @@ static void test_sgemm_bf16_mirrors(const float *a, const float *b, const float 
 }
 #endif
 
+/* k_embedding_fwd reads a mirrored table from its bf16 copy (the token
+ * embedding's view is left unwritten): here the fp32 table is NaN; set and
+ * accumulate; once dropped (or never kept: no bf16 instructions, a build
+ * without oneDNN) it reads the table */
+static void test_embedding_mirror(void) {
+    enum { V = 5, EC = 8, EN = 6 };
+    float tab[V * EC], y1[EN * EC], y2[EN * EC];
+    uint16_t t16[V * EC];
+    int32_t ids[EN] = {4, 0, 3, 3, 1, 4};
+    for (int i = 0; i < V * EC; i++) t16[i] = km_to_bf16(0.37f * i - 3), tab[i] = NAN;
+    int kept = k_bf16_mirror_add(3, tab, t16, V * EC), good = 1;
+    k_embedding_fwd(y1, ids, tab, EN, EC, 0);
+    for (int i = 0; i < EN * EC; i++) y2[i] = 0.5f;
+    k_embedding_fwd(y2, ids, tab, EN, EC, 1);
+    k_bf16_mirror_drop(3);
+    for (int n = 0; n < EN; n++)
+        for (int c = 0; c < EC; c++) {
+            float want = km_from_bf16(t16[ids[n] * EC + c]);
+            good &= kept ? y1[n * EC + c] == want && y2[n * EC + c] == 0.5f + want
+                         : isnan(y1[n * EC + c]) && isnan(y2[n * EC + c]);
+        }
+    for (int i = 0; i < V * EC; i++) tab[i] = 1.0f;
+    k_embedding_fwd(y1, ids, tab, EN, EC, 0);
+    for (int i = 0; i < EN * EC; i++) good &= y1[i] == 1.0f;
+    check(good, "k_embedding_fwd reads a mirrored table from its bf16 copy, and only while kept",
+          "%s",
+          kept ? "set and accumulate from the copy; the table after the drop"
+               : "no mirror kept here (no bf16 instructions): the table, as it must");
+}
+
 /* k_sgemm_bf16: every transpose pair, beta 0 and 1, alpha, wide leading
  * dimensions, against a double product of the bf16-rounded inputs — in one
  * block, and with panels so small that the inner dimension, the rows and
@@ -1063,9 +1093,10 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(59);
+    check_plan(60);
     test_sgemm_providers();
     test_sgemm_bf16();
+    test_embedding_mirror();
     test_bf16_arrays();
     test_bf16_offset();
     test_matmul();
