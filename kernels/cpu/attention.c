@@ -37,8 +37,9 @@ size_t KF(k_attention_scratch)(int T) {
 /* Query rows per block: T/4 within [32, 128], a function of T alone (the
  * arithmetic of a row must not depend on the thread count). Each thread's
  * products are larger with larger blocks (T = 512, bidirectional: 128 rows
- * ran 1.25x faster than 32); the backward splits a head's blocks among the
- * threads, so a head needs several. */
+ * ran 1.3x faster than 32); the backward splits a head's blocks among the
+ * threads, so a head needs several, and it keeps at most T/rb threads busy
+ * (4 at T = 128 and at 512; the forward takes every thread). */
 static int row_block(int T) {
     int rb = T / 4;
     rb = rb < 32 ? 32 : rb > 128 ? 128 : rb;
