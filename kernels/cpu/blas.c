@@ -78,9 +78,9 @@ void k_blas_info(KBlasInfo *b) {
         }
         return;
     }
-    if (mkl_get_version_string) { /* MKL dispatches on the CPU by itself */
+    if (MKL_Get_Version_String) { /* MKL dispatches on the CPU by itself */
         char v[160];
-        mkl_get_version_string(v, sizeof v);
+        MKL_Get_Version_String(v, sizeof v);
         snprintf(b->library, sizeof b->library, "%s", v);
         snprintf(b->core, sizeof b->core, "MKL dispatch");
         return;

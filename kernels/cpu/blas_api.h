@@ -25,8 +25,9 @@ int bli_arch_query_id(void) __attribute__((weak));
 const char *bli_arch_string(int id) __attribute__((weak));
 void bli_thread_set_num_threads(int64_t n) __attribute__((weak));
 int64_t bli_info_get_enable_openmp(void) __attribute__((weak));
-/* MKL */
-void mkl_get_version_string(char *buf, int len) __attribute__((weak));
-void mkl_set_num_threads(int n) __attribute__((weak));
+/* MKL: the C entry points (the lower-case names are its Fortran interface,
+ * arguments by pointer: called with an int, mkl_set_num_threads crashed) */
+void MKL_Get_Version_String(char *buf, int len) __attribute__((weak));
+void MKL_Set_Num_Threads(int n) __attribute__((weak));
 
 #endif

@@ -22,7 +22,7 @@ void k_set_threads(int n) {
     omp_set_num_threads(n);
     if (openblas_set_num_threads) openblas_set_num_threads(n);
     if (bli_thread_set_num_threads) bli_thread_set_num_threads(n);
-    if (mkl_set_num_threads) mkl_set_num_threads(n);
+    if (MKL_Set_Num_Threads) MKL_Set_Num_Threads(n);
 }
 
 int k_get_threads(void) {
