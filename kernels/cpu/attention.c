@@ -182,11 +182,14 @@ static void bwd_cols(kreal *dqkv, const kreal *Pv, const kreal *dS, const kreal 
     AGEMM(CblasTrans, CblasNoTrans, m, hs, T - r0, scale, dS + at, T, q, C3, 1, dk, C3);
 }
 
-/* d b_h(d) += Σ_i dS[i, i + d], one diagonal per iteration in double */
-static void bwd_relb(kreal *drelb, const kreal *dS, int h, int T) {
+/* d b_h(d) += Σ_i dS[i, i + d], one diagonal per iteration in double.
+ * Causal: the keys after a row's are 0 in dS and, past its block's last
+ * key, never written (the scratch holds another head's values there), so
+ * the diagonals above the main one are left out. */
+static void bwd_relb(kreal *drelb, const kreal *dS, int h, int T, int causal) {
     kreal *db = drelb + (size_t)h * (2 * T - 1) + (T - 1);
 #pragma omp for schedule(static) nowait
-    for (int d = 1 - T; d < T; d++) {
+    for (int d = 1 - T; d < (causal ? 1 : T); d++) {
         double s = 0;
         for (int i = d < 0 ? -d : 0, j = i + d; i < T && j < T; i++, j++)
             s += dS[(size_t)i * T + j];
@@ -211,7 +214,7 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
                 bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, i0, n, T, C, NH, causal, p_drop,
                          seeds);
             } /* (each loop's end waits for the team: dS is whole, then the scratch free) */
-            if (drelb) bwd_relb(drelb, dP, h, T);
+            if (drelb) bwd_relb(drelb, dP, h, T, causal);
 #pragma omp for schedule(dynamic, 1)
             for (int it = 0; it < nb; it++) { /* causal: the first keys have the most rows */
                 int j0 = it * rb, m = T - j0 < rb ? T - j0 : rb;
