@@ -9,7 +9,8 @@
 # final validation loss over the seeds against adamw fp32's mean (ratio), the
 # range of the per-seed ratios, the optimizer bytes per rank, and step time.
 # RUNS (names, default all) picks the options. adafactor-m is Adafactor with
-# momentum ([optim] adafactor_beta1 = 0.9) at Adafactor's lr. lamb and adafactor take their own
+# momentum ([optim] adafactor_beta1 = 0.9) at Adafactor's lr; adafactor-m-bf16
+# and adafactor-m-8bit keep that momentum in bf16 and 8-bit states. lamb and adafactor take their own
 # learning rates (both scale a step by the tensor's norm, so their lr is not
 # Adam's) and warm-ups: LAMB_LR, LAMB_WARMUP, ADAFACTOR_LR, ADAFACTOR_WARMUP
 # (defaults: the best of a sweep on the demo, 2026-12-02 — lamb lr 1e-3,
@@ -36,7 +37,9 @@ runs=("adamw-fp32:optim.name=adamw" "adamw-bf16:optim.states=bf16" "adamw-8bit:o
     "lamb-fp32:optim.name=lamb train.lr=$LAMB_LR train.warmup=$LAMB_WARMUP"
     "lamb-8bit:optim.name=lamb optim.states=8bit train.lr=$LAMB_LR train.warmup=$LAMB_WARMUP"
     "adafactor:optim.name=adafactor train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP"
-    "adafactor-m:optim.name=adafactor optim.adafactor_beta1=0.9 train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP")
+    "adafactor-m:optim.name=adafactor optim.adafactor_beta1=0.9 train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP"
+    "adafactor-m-bf16:optim.name=adafactor optim.adafactor_beta1=0.9 optim.states=bf16 train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP"
+    "adafactor-m-8bit:optim.name=adafactor optim.adafactor_beta1=0.9 optim.states=8bit train.lr=$ADAFACTOR_LR train.warmup=$ADAFACTOR_WARMUP")
 SEEDS=${SEEDS:-1 2 3 4}
 RUNS=${RUNS:-${runs[*]%%:*}}
 picked=()

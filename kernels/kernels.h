@@ -167,15 +167,17 @@ void k_lamb_apply(float *p, const KState *m, const KState *v, size_t n, const KL
  *   k_adafactor_sumsq Σ u² of u = gscale·g / √max(ṽ, eps1²), where
  *                     ṽ = row[r]·col[c] / rdiv (matrices) or v (vectors)
  *   k_adafactor_apply p ← p·keep − rate·u, or with momentum (m not NULL):
- *                     m ← β1·m + (1 − β1)·rate·u ;  p ← p·keep − m */
+ *                     m ← β1·m + (1 − β1)·rate·u ;  p ← p·keep − m
+ *                     (m in any state encoding, a block at a time as AdamW's:
+ *                     the step takes the new m before it is encoded) */
 typedef struct {
     const float *row, *col; /* matrices: the tensor's factored second moment */
     const float *v;         /* vectors: the part's second moment */
     float rdiv;             /* max(mean(row), eps1) */
     float eps1sq, gscale;
     size_t first, C;
-    float *m;    /* the part's momentum (NULL: none, torch's Adafactor) */
-    float beta1; /* its decay */
+    const KState *m; /* the part's momentum (NULL: none, torch's Adafactor) */
+    float beta1;     /* its decay */
 } KAdafactor;
 void k_rowcol_sq(const float *g, size_t n, size_t first, size_t C, double *row, double *col);
 void k_lerp_sq(float *v, const float *g, size_t n, float w, float gscale);

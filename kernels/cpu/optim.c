@@ -410,9 +410,15 @@ void k_adafactor_apply(float *p, const float *g, size_t n, const KAdafactor *a, 
     if (a->m) { /* momentum of the scaled update (Shazeer & Stern's beta1) */
         float b1 = a->beta1, c = (1 - a->beta1) * rate;
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            a->m[i] = b1 * a->m[i] + c * adafactor_u(a, g, i);
-            p[i] = p[i] * keep - a->m[i];
+        for (size_t b = 0; b < k_q8_blocks(n); b++) {
+            size_t off = b * BLK, len = n - off < BLK ? n - off : BLK;
+            float mbuf[BLK];
+            float *mm = get(a->m, off, len, mbuf);
+            for (size_t i = 0; i < len; i++) {
+                mm[i] = b1 * mm[i] + c * adafactor_u(a, g, off + i);
+                p[off + i] = p[off + i] * keep - mm[i];
+            }
+            put(a->m, off, len, mm);
         }
         return;
     }

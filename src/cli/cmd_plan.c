@@ -194,8 +194,11 @@ static const char *precision_text(const Opts *o) {
 
 static const char *states_text(const Opts *o) {
     if (o->optim.name == OPT_ADAFACTOR)
-        return o->optim.af_beta1 > 0 ? "m fp32 (momentum), v factored (rows + columns)"
-                                     : "no m, v factored (rows + columns)";
+        return o->optim.af_beta1 <= 0 ? "no m, v factored (rows + columns)"
+               : o->optim.states == STATES_8BIT
+                   ? "m 8bit (momentum; block-wise, 2048 per absmax), v factored (rows + columns)"
+               : o->optim.states == STATES_BF16 ? "m bf16 (momentum), v factored (rows + columns)"
+                                                : "m fp32 (momentum), v factored (rows + columns)";
     return o->optim.states == STATES_8BIT   ? "m, v 8bit (block-wise, 2048 per absmax)"
            : o->optim.states == STATES_BF16 ? "m, v bf16"
                                             : "m, v fp32";
@@ -378,7 +381,10 @@ static json_t *common_json(const char *model, const Geo *g, const Opts *o, int b
     SET("optim_bytes_per_param", json_integer((json_int_t)b->state));
     SET("optimizer", json_string(optim_name(o->optim.name)));
     SET("optim_states", json_string(o->optim.name == OPT_ADAFACTOR
-                                        ? (o->optim.af_beta1 > 0 ? "factored+m" : "factored")
+                                        ? (o->optim.af_beta1 <= 0           ? "factored"
+                                           : o->optim.states == STATES_8BIT ? "factored+m 8bit"
+                                           : o->optim.states == STATES_BF16 ? "factored+m bf16"
+                                                                            : "factored+m")
                                     : o->optim.states == STATES_8BIT ? "8bit"
                                     : o->optim.states == STATES_BF16 ? "bf16"
                                                                      : "fp32"));

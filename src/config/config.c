@@ -259,8 +259,8 @@ static const KeyDef KEYS[] = {
     {"optim", "adafactor_clip", T_REAL, O(af_clip), "1.0", 1, 1e30, NULL,
      "adafactor: an update is divided by max(1, RMS(update) / clip)"},
     {"optim", "adafactor_beta1", T_REAL, O(af_beta1), "0", 0, 0.999999, NULL,
-     "adafactor: momentum of the update, kept in fp32 (4 bytes per parameter; 0: none, as "
-     "torch.optim.Adafactor; Shazeer & Stern's and PaLM's 0.9)"},
+     "adafactor: momentum of the update, kept in [optim] states (fp32 4, bf16 2, 8bit ~1 byte "
+     "per parameter; 0: none, as torch.optim.Adafactor; Shazeer & Stern's and PaLM's 0.9)"},
 #define R(field) offsetof(Config, run.field)
     {"run", "dir", T_STR, R(dir), "runs/default", 0, 0, NULL,
      "run directory: config.ini, metrics.jsonl, model.h5"},
@@ -635,9 +635,10 @@ void config_finish(Config *c, const char *src) {
     if (t->bf16_matmul == BF16MM_ON && t->precision != DT_BF16)
         BAD("%s: [train] bf16_matmul = on needs precision = bf16 (fp32 runs multiply in fp32)",
             src);
-    if (c->optim.name == OPT_ADAFACTOR && c->optim.states != STATES_FP32)
-        BAD("%s: [optim] states = %s: adafactor keeps no m and a factored v in fp32; states "
-            "applies to adamw and lamb",
+    if (c->optim.name == OPT_ADAFACTOR && c->optim.states != STATES_FP32 && c->optim.af_beta1 <= 0)
+        BAD("%s: [optim] states = %s: adafactor without momentum (adafactor_beta1 = 0) keeps no "
+            "m, and its v is factored in fp32; states encodes adamw's and lamb's m and v, and "
+            "adafactor's momentum",
             src, c->optim.states == STATES_BF16 ? "bf16" : "8bit");
 }
 

@@ -13,7 +13,9 @@
  *                 plus one fp32 absmax per block of 2048 for each; blocks
  *                 start at each tensor's part in a shard, and tensors of fewer
  *                 than min_8bit_size elements keep fp32 states)
- *   adafactor     no m; a vector's v per element (fp32); a matrix's v
+ *   adafactor     m only with adafactor_beta1 > 0, per element in [optim]
+ *                 states' encoding (fp32 4, bf16 2, 8bit 1 + the absmax, as
+ *                 adamw's m); a vector's v per element (fp32); a matrix's v
  *                 factored into row and column means, [R] + [C] fp32, the same
  *                 on every rank (every rank adds its part of the row and
  *                 column sums, and the caller sums them over ranks)

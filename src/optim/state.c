@@ -110,74 +110,72 @@ Optim *optim_create(const Model *m, const Config *cfg, const OptRange *r, int ra
     o->wsq = z_calloc(m->nviews, sizeof(double), "optimizer");
     const char *what[2] = {"optimizer m", "optimizer v"};
     int adam = o->name != OPT_ADAFACTOR;
+    /* which states exist and how each is encoded: adamw and lamb keep m and
+     * v in [optim] states; adafactor keeps its momentum (when beta1 > 0) in
+     * [optim] states and a vector's v in fp32 (a matrix's v is factored) */
+    int has[2] = {adam || o->oc.af_beta1 > 0, adam};
+    int enc[2] = {o->states, adam ? o->states : STATES_FP32};
     /* per unit: how much packed storage its segments need */
     for (int u = 0; u < m->nunits; u++) {
-        size_t q = 0, f = 0, nb = 0;
+        size_t q = 0, f = 0, nb = 0, vv = 0;
         for (int i = 0; i < o->nseg; i++) {
             const Seg *s = &o->seg[i];
             if (s->unit != u) continue;
             const ParamView *v = &m->view[s->view];
-            if (adam && o->states == STATES_8BIT && quantized(o, v))
+            if (o->states == STATES_8BIT && quantized(o, v))
                 q += s->n, nb += k_q8_blocks(s->n);
-            else if (adam && o->states == STATES_8BIT)
+            else if (o->states == STATES_8BIT)
                 f += s->n;
-            else if (!adam && v->ndim != 2)
-                q += s->n; /* adafactor vectors: fp32 v, packed */
+            if (!adam && v->ndim != 2) vv += s->n; /* adafactor vectors: fp32 v, packed */
         }
         for (int k = 0; k < 2; k++) {
-            if (adam && o->states != STATES_8BIT)
-                o->arr[k][u] = obuf(r[u].len * (o->states == STATES_BF16 ? 2 : 4), what[k]);
-            if (adam && o->states == STATES_8BIT) {
+            if (has[k] && enc[k] != STATES_8BIT)
+                o->arr[k][u] = obuf(r[u].len * (enc[k] == STATES_BF16 ? 2 : 4), what[k]);
+            if (has[k] && enc[k] == STATES_8BIT) {
                 o->pack[k][u] = obuf(q, what[k]);
                 o->small[k][u] = obuf(f * 4, what[k]);
                 o->amax[k][u] = obuf(nb * 4, "optimizer absmax");
             }
-            if (!adam && k == 1) o->pack[k][u] = obuf(q * 4, what[k]);
-            if (!adam && k == 0 && o->oc.af_beta1 > 0) /* momentum: fp32, unit layout */
-                o->arr[0][u] = obuf(r[u].len * 4, what[0]);
         }
+        if (!adam) o->pack[1][u] = obuf(vv * 4, what[1]);
     }
     /* the segments' views of that storage */
     size_t *qo = z_calloc(m->nunits, sizeof(size_t), "optimizer"),
            *fo = z_calloc(m->nunits, sizeof(size_t), "optimizer"),
-           *bo = z_calloc(m->nunits, sizeof(size_t), "optimizer");
+           *bo = z_calloc(m->nunits, sizeof(size_t), "optimizer"),
+           *vo = z_calloc(m->nunits, sizeof(size_t), "optimizer");
     for (int i = 0; i < o->nseg; i++) {
         Seg *s = &o->seg[i];
         int u = s->unit;
         const ParamView *v = &m->view[s->view];
+        size_t at = s->start - r[u].base;
         for (int k = 0; k < 2; k++) {
             KState *st = &s->s[k];
-            if (adam && o->states == STATES_FP32) {
-                *st = (KState){
-                    KST_F32, (float *)o->arr[k][u] + (s->start - r[u].base), NULL, NULL, 0, 0};
-            } else if (adam && o->states == STATES_BF16) {
-                *st = (KState){KST_BF16, (uint16_t *)o->arr[k][u] + (s->start - r[u].base),
-                               NULL,     NULL,
-                               0,        s->start};
-            } else if (adam && quantized(o, v)) {
+            if (!has[k]) {
+                if (k == 1 && v->ndim != 2) /* adafactor: a vector's own v */
+                    *st = (KState){KST_F32, (float *)o->pack[1][u] + vo[u], NULL, NULL, 0, 0};
+            } else if (enc[k] == STATES_FP32) {
+                *st = (KState){KST_F32, (float *)o->arr[k][u] + at, NULL, NULL, 0, 0};
+            } else if (enc[k] == STATES_BF16) {
+                *st = (KState){KST_BF16, (uint16_t *)o->arr[k][u] + at, NULL, NULL, 0, s->start};
+            } else if (quantized(o, v)) {
                 *st = (KState){KST_Q8,
                                (uint8_t *)o->pack[k][u] + qo[u],
                                o->amax[k][u] + bo[u],
                                k_q8_code(k == 0),
                                0,
                                0};
-            } else if (adam) {
+            } else {
                 *st = (KState){KST_F32, o->small[k][u] + fo[u], NULL, NULL, 0, 0};
-            } else if (k == 0 && o->arr[0][u]) {
-                *st = (KState){
-                    KST_F32, (float *)o->arr[0][u] + (s->start - r[u].base), NULL, NULL, 0, 0};
-            } else if (k == 1 && v->ndim != 2) {
-                *st = (KState){KST_F32, (float *)o->pack[1][u] + qo[u], NULL, NULL, 0, 0};
             }
         }
-        if (adam && o->states == STATES_8BIT && quantized(o, v))
+        if (o->states == STATES_8BIT && quantized(o, v))
             qo[u] += s->n, bo[u] += k_q8_blocks(s->n);
-        else if (adam && o->states == STATES_8BIT)
+        else if (o->states == STATES_8BIT)
             fo[u] += s->n;
-        else if (!adam && v->ndim != 2)
-            qo[u] += s->n;
+        if (!adam && v->ndim != 2) vo[u] += s->n;
     }
-    free(qo), free(fo), free(bo);
+    free(qo), free(fo), free(bo), free(vo);
     /* sums: Σw² per tensor (lamb, adafactor); adafactor's row and column sums */
     size_t nv = (size_t)m->nviews;
     if (o->name != OPT_ADAMW) o->nsum[0] = o->nsum[1] = nv;
@@ -218,8 +216,10 @@ size_t optim_nsums(const Optim *o, int phase) {
 
 float *optim_image(Optim *o, int kind, int u, int fill) {
     int k = kind == OT_M ? 0 : 1;
-    if (o->name == OPT_ADAFACTOR && k == 0) return o->arr[0][u]; /* momentum or none */
-    if (o->name != OPT_ADAFACTOR && o->states == STATES_FP32) return o->arr[k][u];
+    int fp32 = o->states == STATES_FP32;
+    if (o->name == OPT_ADAFACTOR && k == 0 && (fp32 || o->oc.af_beta1 <= 0))
+        return o->arr[0][u]; /* momentum in fp32, or none (NULL) */
+    if (o->name != OPT_ADAFACTOR && fp32) return o->arr[k][u];
     if (!o->img[k][u])
         o->img[k][u] = z_calloc(o->r[u].len ? o->r[u].len : 1, sizeof(float), "state staging");
     float *img = o->img[k][u];

@@ -6,7 +6,8 @@
  *   LAMB       (You et al. 2019, as NVIDIA's FusedLAMB and timm's Lamb):
  *              m, v as Adam; u = m̂/(√v̂ + ε) + wd·w; tensors that decay step
  *              by lr·‖w‖/‖u‖ (1 where either norm is 0), the others by lr
- *   Adafactor  (Shazeer & Stern 2018; torch.optim.Adafactor, no momentum):
+ *   Adafactor  (Shazeer & Stern 2018; torch.optim.Adafactor, and their β1
+ *              momentum of the update, in [optim] states' encoding):
  *              1 − β2ₜ = t^decay; a matrix's v is row-mean ⊗ column-mean of g²
  *              over the row means' mean, a vector's its own; u = g/√max(v, ε1²);
  *              w ← w·(1 − lr·wd) − max(ε2, RMS(w))·min(lr, 1/√t) ·
@@ -57,10 +58,16 @@ static float af_eps1(const Optim *o) {
 static KAdafactor af_args(const Optim *o, const Seg *s, const float *v, double coef) {
     const ParamView *pv = &o->m->view[s->view];
     float e1 = af_eps1(o);
-    KAdafactor a = {
-        o->row[s->view], o->col[s->view],      v,        o->rdiv[s->view],
-        e1 * e1,         (float)coef,          s->first, pv->ndim == 2 ? (size_t)pv->shape[1] : 0,
-        s->s[0].data,    (float)o->oc.af_beta1};
+    KAdafactor a = {o->row[s->view],
+                    o->col[s->view],
+                    v,
+                    o->rdiv[s->view],
+                    e1 * e1,
+                    (float)coef,
+                    s->first,
+                    pv->ndim == 2 ? (size_t)pv->shape[1] : 0,
+                    s->s[0].data ? &s->s[0] : NULL,
+                    (float)o->oc.af_beta1};
     return a;
 }
 
@@ -158,9 +165,10 @@ void optim_apply(Optim *o, float *const *p, const void *const *g, double lr, lon
         return;
     }
     for (int i = 0; i < o->nseg; i++) {
-        const Seg *s = &o->seg[i];
+        Seg *s = &o->seg[i];
         const ParamView *v = &o->m->view[s->view];
         size_t at = s->start - o->r[s->unit].base;
+        seed_states(o, s, t); /* adafactor's momentum in bf16 */
         double wn = sqrt(o->wsq[s->view]), un = sqrt(sum1[s->view]);
         if (o->name == OPT_LAMB) {
             double ratio = v->decay && wn > 0 && un > 0 ? wn / un : 1.0;

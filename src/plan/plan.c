@@ -92,7 +92,8 @@ double plan_optim_bytes(const PlanModel *g, int stage, int ranks, const PlanByte
     double own = stage == 0 ? full : shard;
     bytes += own * (double)(b->state + b->master);
     int adafactor = g->optim == OPT_ADAFACTOR;
-    if (adafactor && g->af_momentum) bytes += own * 4; /* m, fp32 */
+    if (adafactor && g->af_momentum && g->states != STATES_8BIT) /* m, fp32 or bf16 */
+        bytes += own * (g->states == STATES_BF16 ? 2 : 4);
     if (adafactor || g->states == STATES_8BIT) {
         /* rank 0's part of each tensor, cut at the slice boundaries k·S */
         for (int i = 0; i < g->ntensors; i++) {
@@ -103,10 +104,10 @@ double plan_optim_bytes(const PlanModel *g, int stage, int ranks, const PlanByte
             while (a < e) {
                 size_t k = a / S, end = (k + 1) * S < e ? (k + 1) * S : e;
                 double n = (double)(end - a);
-                if (!adafactor)
-                    bytes += q8_part(g, t, n);
-                else if (t->rows == 0)
-                    bytes += 4 * n; /* a vector's v */
+                if (!adafactor) bytes += q8_part(g, t, n);
+                if (adafactor && t->rows == 0) bytes += 4 * n; /* a vector's v */
+                if (adafactor && g->af_momentum && g->states == STATES_8BIT)
+                    bytes += q8_part(g, t, n) / 2; /* m alone: half of m and v */
                 a = end;
             }
             if (adafactor && t->rows > 0) bytes += 4.0 * (t->rows + t->cols); /* row, column */

@@ -41,7 +41,7 @@ typedef struct {
     double flops_per_token;
     /* the optimizer ([optim] name, states, min_8bit_size) and the tensors */
     int optim, states, embed_8bit;
-    int af_momentum; /* adafactor keeps m (fp32, in the unit layout) */
+    int af_momentum; /* adafactor keeps m (in `states`: fp32, bf16 or 8bit) */
     long min_8bit;
     const PlanTensor *tensors;
     int ntensors;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Impossible configs are refused with one line naming the key and the value.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 28
+plan 29
 good=configs/model/tiny.ini
 m="$ZEROPT model -c"
 
@@ -17,6 +17,8 @@ expect_error "unknown key on the command line" "unknown key" "colour = blue" -- 
 expect_error "override without section" "layers=3" -- $m $good layers=3
 expect_error "precision fp16" "precision = fp16" "fp32|bf16" -- $m $good train.precision=fp16
 expect_error "bf16 products in an fp32 run" "bf16_matmul = on needs precision = bf16" -- $m $good train.bf16_matmul=on
+expect_error "encoded states for an adafactor without momentum" "states = 8bit" \
+    "adafactor without momentum (adafactor_beta1 = 0) keeps no m" -- $m $good optim.name=adafactor optim.states=8bit
 expect_error "reduce dtype" "reduce_dtype = int8" "fp32|bf16" -- $m $good zero.reduce_dtype=int8
 expect_error "unknown position scheme" "positions = xpos" "t5|rope|alibi" -- $m $good model.positions=xpos
 expect_error "rope with an odd head dimension" "positions = rope needs an even head dimension" "width / heads = 5" -- $m $good model.positions=rope model.width=20 model.heads=4

@@ -41,9 +41,12 @@ PY
 # tensors' fp32 states and blocks cut at slice ends: 6.07 measured with the
 # embeddings quantized too; by default their fp32 states make it 7.37 on the
 # rank holding them), adafactor ~4 (+ the factors and sums every rank holds:
-# 4.17 at 8 ranks, 5.32 at 64)
+# 4.17 at 8 ranks, 5.32 at 64), and with its momentum in fp32, bf16 and 8bit
+# 4 more, 2 more, 1 more (+ the absmax and the small tensors' fp32 m)
 for o in "f32:64:" "b16:64:optim.states=bf16" "q8:64:optim.states=8bit optim.embeddings_8bit=true" \
-    "af:8:optim.name=adafactor"; do
+    "af:8:optim.name=adafactor" "afm:8:optim.name=adafactor optim.adafactor_beta1=0.9" \
+    "afb:8:optim.name=adafactor optim.adafactor_beta1=0.9 optim.states=bf16" \
+    "afq:8:optim.name=adafactor optim.adafactor_beta1=0.9 optim.states=8bit optim.embeddings_8bit=true"; do
     IFS=: read -r key n ov <<<"$o"
     # shellcheck disable=SC2086
     plan --model configs/model/base.ini --ranks "$n" --precision mixed --stage 3 $ov --json \
@@ -53,11 +56,13 @@ py "K per option" "$TMP" <<'PY'
 import json, sys
 from tap import ok
 d = sys.argv[1]
-k = {n: json.load(open(f"{d}/k-{n}.json")) for n in ["f32", "b16", "q8", "af"]}
+k = {n: json.load(open(f"{d}/k-{n}.json")) for n in ["f32", "b16", "q8", "af", "afm", "afb", "afq"]}
 got = {n: k[n]["optim_bytes"] / (k[n]["padded_params"] / k[n]["ranks"]) for n in k}
-want = {"f32": (12, 12), "b16": (8, 8), "q8": (6, 6.1), "af": (4, 4.2)}
+want = {"f32": (12, 12), "b16": (8, 8), "q8": (6, 6.1), "af": (4, 4.2), "afm": (8, 8.2), "afb": (6, 6.2),
+        "afq": (5, 5.25)}
 bad = [n for n in k if not want[n][0] <= got[n] <= want[n][1]]
-ok("K per option (base, stage 3, mixed): fp32 12, bf16 8, 8bit 6.0-6.1, adafactor 4.0-4.2", not bad,
+ok("K per option (base, stage 3, mixed): fp32 12, bf16 8, 8bit 6.0-6.1, adafactor 4.0-4.2; "
+   "with momentum fp32 8.0-8.2, bf16 6.0-6.2, 8bit 5.0-5.25", not bad,
    ", ".join(f"{n} {got[n]:.4f}" for n in k))
 PY
 row=$(plan --params 7.5e9 --ranks 64 --precision mixed | grep '^  model state')

@@ -2,7 +2,8 @@
 # The optimizer options in training runs ([optim] name, states): a tiny
 # encoder (width 64, so its matrices are quantized: min_8bit_size 1024) on
 # 2 ranks, 16 steps, for adamw with 8-bit and bf16 states, lamb with fp32 and
-# 8-bit states, and adafactor without and with momentum (adafactor_beta1):
+# 8-bit states, and adafactor without and with momentum (adafactor_beta1;
+# fp32, and 8-bit as [optim] states):
 #   - stages 1-3 follow stage 0's loss curve (the same block layout at every
 #     stage: blocks start at each tensor's part in a shard, also at stage 0);
 #   - the optimizer bytes rank 0 counts equal `zeropt plan`'s, every stage;
@@ -10,7 +11,8 @@
 #     the uninterrupted run (8-bit states re-encoded from the checkpoint's
 #     fp32 image give the same bytes back);
 #   - resume under 4 ranks (8-bit blocks cut elsewhere), and across states
-#     (fp32 -> 8bit, 8bit -> fp32, adamw -> lamb) continue the curve;
+#     (fp32 -> 8bit, 8bit -> fp32, adamw -> lamb, adafactor's momentum
+#     fp32 -> 8bit) continue the curve;
 #   - an adamw checkpoint past step 0 resumed as adafactor is refused with one
 #     line, as is adafactor with momentum resumed without; `ckpt verify`
 #     accepts the checkpoints of every option.
@@ -58,11 +60,12 @@ train() { # ranks run_dir [overrides]: 0 when it succeeded
 }
 # the sanitizer build (ZEROPT_TEST_QUICK) runs stages 0-1 only: it looks for
 # memory errors, the normal build for numerics across all four stages
-stages="0 1 2 3" resumes="l8:2 af:3 a8:1 am:1"
-[ "${ZEROPT_TEST_QUICK:-}" = 1 ] && stages="0 1" resumes="l8:1 af:0 a8:1 am:1"
+stages="0 1 2 3" resumes="l8:2 af:3 a8:1 aq:2"
+[ "${ZEROPT_TEST_QUICK:-}" = 1 ] && stages="0 1" resumes="l8:1 af:0 a8:1 aq:1"
 opts=("a8:optim.states=8bit" "a16:optim.states=bf16" "l32:optim.name=lamb train.lr=1e-2"
     "l8:optim.name=lamb optim.states=8bit train.lr=1e-2" "af:optim.name=adafactor train.lr=1e-1"
-    "am:optim.name=adafactor optim.adafactor_beta1=0.9 train.lr=3e-2")
+    "am:optim.name=adafactor optim.adafactor_beta1=0.9 train.lr=3e-2"
+    "aq:optim.name=adafactor optim.adafactor_beta1=0.9 optim.states=8bit train.lr=3e-2")
 fails=0
 for o in "${opts[@]}"; do
     key=${o%%:*} ov=${o#*:}
@@ -78,7 +81,7 @@ done
 import json, sys
 from ckpt_check import ok, losses
 d, stages = sys.argv[1], [int(s) for s in sys.argv[2:]]
-keys = ["a8", "a16", "l32", "l8", "af", "am"]
+keys = ["a8", "a16", "l32", "l8", "af", "am", "aq"]
 worst, bad, counted = 0.0, [], []
 for k in keys:
     ref = losses(d, f"{k}-s0")
@@ -95,7 +98,7 @@ for k in keys:
             bad.append(f"{k} s{st}: counted {rec['optim_bytes']} plan {p['optim_bytes']}")
         counted.append(rec["optim_bytes"])
 ok(f"every option: stages {stages[1:]} follow stage 0's loss curve", not bad and worst < 1e-7,
-   f"6 options x 16 steps, worst relative difference {worst:.1e} (tolerance 1e-7)" + "; ".join(bad))
+   f"7 options x 16 steps, worst relative difference {worst:.1e} (tolerance 1e-7)" + "; ".join(bad))
 ok(f"every option: counted optimizer bytes equal the plan's at stages {stages}", not bad,
    "bytes (s0..s3 per option): " + ", ".join(map(str, counted)))
 PY
@@ -133,7 +136,9 @@ train 2 "$TMP/f32-s1" zero.stage=1 || notok "fp32 run: $(tail -2 "$TMP/f32-s1.lo
 train 4 "$TMP/x-a8-n4" zero.stage=1 optim.states=8bit checkpoint.resume="$(ck a8-s1)" &&
     train 2 "$TMP/x-f32-a8" zero.stage=1 optim.states=8bit checkpoint.resume="$(ck f32-s1)" &&
     train 2 "$TMP/x-a8-f32" zero.stage=1 checkpoint.resume="$(ck a8-s1)" &&
-    train 2 "$TMP/x-f32-l" zero.stage=1 optim.name=lamb checkpoint.resume="$(ck f32-s1)" ||
+    train 2 "$TMP/x-f32-l" zero.stage=1 optim.name=lamb checkpoint.resume="$(ck f32-s1)" &&
+    train 2 "$TMP/x-am-aq" zero.stage=1 optim.name=adafactor optim.adafactor_beta1=0.9 \
+        optim.states=8bit train.lr=3e-2 checkpoint.resume="$(ck am-s1)" ||
     notok "cross resumes: $(tail -2 "$TMP"/x-*.log | tr '\n' '|')"
 py "cross" "$TMP" <<'PY'
 import sys
@@ -145,9 +150,10 @@ def dev(run, ref):
 e = dev("x-a8-n4", "a8-s1")
 ok("8-bit states saved at 2 ranks resume at 4 and follow the curve", e < 1e-3,
    f"8 steps after the resume, worst {e:.1e} of the 2-rank run (tolerance 1e-3)")
-e1, e2 = dev("x-f32-a8", "f32-s1"), dev("x-a8-f32", "a8-s1")
-ok("fp32 states resume as 8-bit, 8-bit as fp32, and follow the curves", e1 < 1.5e-3 and e2 < 1.5e-3,
-   f"worst {e1:.1e} from the fp32 run, {e2:.1e} from the 8-bit run (tolerance 1.5e-3)")
+e1, e2, e4 = dev("x-f32-a8", "f32-s1"), dev("x-a8-f32", "a8-s1"), dev("x-am-aq", "am-s1")
+ok("fp32 states resume as 8-bit, 8-bit as fp32 (adafactor's momentum too), and follow the curves",
+   max(e1, e2, e4) < 1.5e-3, f"worst {e1:.1e} from the fp32 run, {e2:.1e} from the 8-bit run, "
+   f"adafactor momentum fp32 -> 8bit {e4:.1e} (tolerance 1.5e-3)")
 e3 = losses(d, "x-f32-l")
 ok("an adamw checkpoint resumes as lamb (same m, v)", len(e3) == 8 and all(x == x for x in e3),
    f"8 steps, last loss {e3[-1]:.4f}" if e3 else "no losses")
@@ -160,7 +166,7 @@ expect_error "adafactor with momentum past step 0 is refused without it" "step_0
     run.dir="$TMP/refuse2" optim.name=adafactor checkpoint.resume="$(ck am-s1)"
 vfail=""
 last=${stages##* }
-for r in a8-s0 a16-s0 l8-s$last af-s$last am-s$last; do
+for r in a8-s0 a16-s0 l8-s$last af-s$last am-s$last aq-s$last; do
     "$ZEROPT" ckpt verify "$TMP/$r/ckpt/step_000016.h5" >"$TMP/verify.out" 2>&1 ||
         vfail="$vfail $r: $(tail -1 "$TMP/verify.out")"
 done

@@ -34,7 +34,11 @@ Writes, for tests/unit/test_optim.c:
                      code tables are stored too;
       adambf16       AdamW with m and v rounded to bf16 stochastically with
                      zeropt's counter-based bits after every update, in numpy
-                     float32 (the step uses the unrounded m, v).
+                     float32 (the step uses the unrounded m, v);
+      adafactor_m8bit, adafactor_mbf16
+                     adafactor_m with its momentum kept as 8-bit states (the
+                     reference quantizer, w only) or bf16 ones (stochastic
+                     rounding as adambf16's) after every step.
 """
 import math
 import sys
@@ -167,30 +171,38 @@ def states(f):
         after.append(flat(w, b))
     g["adafactor"] = np.array(after)
 
-    # Adafactor with momentum: torch's update, then the momentum over it (float64)
+    # Adafactor with momentum: torch's update, then the momentum over it (float64);
+    # encode(m, t) gives the momentum as the state keeps it after step t (the
+    # step itself takes the unencoded m, as zeropt's kernel does)
     ab1 = 0.9
     g.attrs["adafactor_beta1"] = ab1
-    w = torch.nn.Parameter(w0.clone().double())
-    b = torch.nn.Parameter(bias0.clone().double())
-    opt = torch.optim.Adafactor([{"params": [w], "weight_decay": wd}, {"params": [b], "weight_decay": 0.0}],
-                                lr=lrs[0])
-    pw, pb = w0.clone().double(), bias0.clone().double()
-    mw, mb = torch.zeros_like(pw), torch.zeros_like(pb)
-    after = []
-    for s in range(steps):
-        gg = (grads[s] * scales[s]).double()
-        for group in opt.param_groups:
-            group["lr"] = lrs[s]
-        with torch.no_grad():
-            w.copy_(pw), b.copy_(pb)
-        w.grad, b.grad = gg[:R * C].view(R, C).clone(), gg[R * C:].clone()
-        opt.step()
-        keep = 1 - lrs[s] * wd
-        uw, ub = pw * keep - w.detach(), pb - b.detach()  # torch's update alpha*u
-        mw, mb = ab1 * mw + (1 - ab1) * uw, ab1 * mb + (1 - ab1) * ub
-        pw, pb = pw * keep - mw, pb - mb
-        after.append(flat(pw, pb))
-    g["adafactor_m"] = np.array(after)
+
+    def adafactor_momentum(encode):
+        w = torch.nn.Parameter(w0.clone().double())
+        b = torch.nn.Parameter(bias0.clone().double())
+        opt = torch.optim.Adafactor([{"params": [w], "weight_decay": wd}, {"params": [b], "weight_decay": 0.0}],
+                                    lr=lrs[0])
+        pw, pb = w0.clone().double(), bias0.clone().double()
+        mw, mb = torch.zeros_like(pw), torch.zeros_like(pb)
+        after = []
+        for s in range(steps):
+            gg = (grads[s] * scales[s]).double()
+            for group in opt.param_groups:
+                group["lr"] = lrs[s]
+            with torch.no_grad():
+                w.copy_(pw), b.copy_(pb)
+            w.grad, b.grad = gg[:R * C].view(R, C).clone(), gg[R * C:].clone()
+            opt.step()
+            keep = 1 - lrs[s] * wd
+            uw, ub = pw * keep - w.detach(), pb - b.detach()  # torch's update alpha*u
+            mw, mb = ab1 * mw + (1 - ab1) * uw, ab1 * mb + (1 - ab1) * ub
+            pw, pb = pw * keep - mw, pb - mb
+            after.append(flat(pw, pb))
+            m = encode(np.concatenate([mw.flatten().numpy(), mb.numpy()]), s + 1)
+            mw, mb = torch.from_numpy(m[:R * C]).view(R, C), torch.from_numpy(m[R * C:])
+        return np.array(after)
+
+    g["adafactor_m"] = adafactor_momentum(lambda m, t: m)
 
     # AdamW with 8-bit block-wise states (numpy, float32 throughout)
     cs, cu = dynamic_map(True), dynamic_map(False)
@@ -282,6 +294,22 @@ def states(f):
         v = bf16_sr(v, child(child(sroot, t * 2 + 1), 0))
         after.append(p.copy())
     g["adambf16"] = np.array(after)
+
+    # Adafactor's momentum kept in 8 bits (w's, blocks of 2048 from its start,
+    # the signed map; b, under 4096 elements, stays unencoded) and in bf16
+    # (stochastic rounding with the bits of state 0 of unit 0 at step t)
+    def m8(m, t):
+        q, a = quantize(m[:n].astype(np.float32), cs)
+        return np.concatenate([dequantize(q, a, cs).astype(np.float64), m[n:]])
+
+    def m16(m, t):
+        return bf16_sr(m.astype(np.float32), child(child(sroot, t * 2 + 0), 0)).astype(np.float64)
+
+    g["adafactor_m8bit"] = adafactor_momentum(m8)
+    g["adafactor_mbf16"] = adafactor_momentum(m16)
+    for k in ("adafactor_m8bit", "adafactor_mbf16"):  # how far the encoding moves w
+        d = np.abs(g[k][()] - g["adafactor_m"][()]).max() / np.abs(g["adafactor_m"][()]).max()
+        print(f"{k}: {d:.2e} from fp32 momentum (max abs, relative)")
 
 
 def main(out):
