@@ -20,6 +20,9 @@
 #include "kernels/kmath.h"
 
 #include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 size_t KF(k_attention_scratch)(int T) {
     return 2 * (size_t)T * T;
@@ -37,13 +40,38 @@ size_t KF(k_attention_scratch)(int T) {
 /* Query rows per block: T/4 within [32, 128], a function of T alone (the
  * arithmetic of a row must not depend on the thread count). Each thread's
  * products are larger with larger blocks (T = 512, bidirectional: 128 rows
- * ran 1.3x faster than 32); the backward splits a head's blocks among the
- * threads, so a head needs several, and it keeps at most T/rb threads busy
- * (4 at T = 128 and at 512; the forward takes every thread). */
+ * ran 1.3x faster than 32). The forward's items are blocks, the backward's
+ * whole heads (B·NH of them): either keeps as many threads busy as a node
+ * has cores. */
 static int row_block(int T) {
     int rb = T / 4;
     rb = rb < 32 ? 32 : rb > 128 ? 128 : rb;
     return rb < T ? rb : T;
+}
+
+/* Each thread's rows: the forward's dropped rows (rb·T), the backward's dS
+ * and P̃ rows (2·rb·T). In the scratch while the threads fit in it (T/rb
+ * threads in the backward: 4 at T = 128), else in this workspace, grown
+ * outside parallel regions and kept: like the BLAS's packing buffers, a
+ * per-thread buffer the model's counted memory leaves out. */
+static kreal *wspace;
+static size_t wcap;
+static double *relws; /* the backward's per-head relative-bias sums */
+static size_t relcap;
+
+static kreal *rows_for(kreal *scratch, int T, size_t need) {
+    if (need <= KF(k_attention_scratch)(T)) return scratch;
+    if (need > wcap) {
+        free(wspace);
+        wspace = aligned_alloc(64, (need * sizeof(kreal) + 63) / 64 * 64);
+        if (!wspace) {
+            fprintf(stderr, "zeropt: out of memory for attention's per-thread rows (%zu MB)\n",
+                    need * sizeof(kreal) >> 20);
+            abort();
+        }
+        wcap = need;
+    }
+    return wspace;
 }
 
 /* d = dropout(x) for n values at stream indices i0 + j (km_dropout_keep's
@@ -114,35 +142,36 @@ void KF(k_attention_fwd)(kreal *y, kreal *probs, kreal *scratch, const kreal *qk
     KD(attention_fwd, y, probs, NULL, qkv, keymask, relb, B, T, C, NH, causal, p_drop, seeds);
     int rb = row_block(T), nb = (T + rb - 1) / rb;
     long items = (long)B * NH * nb;
-    /* each thread drops its rows into its own rb·T of the 2·T² scratch */
-    int nt = omp_get_max_threads(), cap = 2 * T / rb;
-    if (p_drop > 0 && nt > cap) nt = cap;
+    /* each thread drops its rows into its own rb·T */
+    int nt = omp_get_max_threads();
+    kreal *rows = p_drop > 0 ? rows_for(scratch, T, (size_t)nt * rb * T) : scratch;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (long it = 0; it < items; it++) {
         long bh = it / nb;
         int blk = nb - 1 - (int)(it % nb); /* causal: the longest rows first */
         int i0 = blk * rb, n = T - i0 < rb ? T - i0 : rb;
-        kreal *drop = scratch + (size_t)omp_get_thread_num() * rb * T;
+        kreal *drop = rows + (size_t)omp_get_thread_num() * rb * T;
         fwd_rows(y, probs, drop, qkv, keymask, relb, (int)(bh / NH), (int)(bh % NH), i0, n, T, C,
                  NH, causal, p_drop, seeds);
     }
 }
 
-/* Backward of one head, in two passes over its blocks (Pd: P̃, dP: dP̃ and
- * then dS, both T × T in the scratch).
- * Rows [i0, i0 + n), keys < kc:   dP̃ = dy vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP))
- *                                  with dP = dP̃ ⊙ mask/(1−p),  dq += dS k/√hs */
-static void bwd_rows(kreal *dqkv, kreal *Pd, kreal *dP, const kreal *dy, const kreal *qkv,
-                     const kreal *probs, int b, int h, int i0, int n, int T, int C, int NH,
-                     int causal, double p_drop, const uint64_t *seeds) {
+/* Backward of one row block [i0, i0 + n) of head (b, h), keys < kc, its dS
+ * in G and P̃ in D (rows T apart, the thread's own):
+ *   dP̃ = dy vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP)) with dP = dP̃ ⊙ mask/(1−p)
+ *   dq += dS k/√hs,  dk += dSᵀ q/√hs,  dv += P̃ᵀ dy   (keys < kc)
+ * and the block's diagonal sums of dS into rel (double; NULL: no bias). */
+static void bwd_rows(kreal *dqkv, double *rel, kreal *G, kreal *D, const kreal *dy,
+                     const kreal *qkv, const kreal *probs, int b, int h, int i0, int n, int T,
+                     int C, int NH, int causal, double p_drop, const uint64_t *seeds) {
     int hs = C / NH, C3 = 3 * C, kc = causal ? i0 + n : T;
     kreal scale = (kreal)(1.0 / sqrt((double)hs));
-    const kreal *v = qkv + (size_t)b * T * C3 + h * hs + 2 * C;
-    const kreal *k = v - C;
+    const kreal *q = qkv + ((size_t)b * T + i0) * C3 + h * hs;
+    const kreal *k = qkv + (size_t)b * T * C3 + h * hs + C, *v = k + C;
     kreal *dq = dqkv + ((size_t)b * T + i0) * C3 + h * hs;
+    kreal *dk = dqkv + (size_t)b * T * C3 + h * hs + C, *dv = dk + C;
     const kreal *dyb = dy + ((size_t)b * T + i0) * C + h * hs;
     const kreal *P = probs + ((size_t)b * NH + h) * T * T + (size_t)i0 * T;
-    kreal *G = dP + (size_t)i0 * T, *D = Pd + (size_t)i0 * T;
     uint64_t seed = k_attn_head_seed(seeds, b, h);
     kreal dscale = (kreal)(1.0 / (1.0 - p_drop)); /* as k_dropout_bwd scales */
     uint64_t thr = km_dropout_threshold(p_drop);
@@ -163,64 +192,55 @@ static void bwd_rows(kreal *dqkv, kreal *Pd, kreal *dP, const kreal *dy, const k
         for (int j = 0; j < kc; j++) s += pr[j] * gr[j];
         kreal ks = (kreal)s;
         for (int j = 0; j < kc; j++) gr[j] = pr[j] * (gr[j] - ks);
+        /* d b_h(j − i) += dS[i, j]; causal rows see keys ≤ i only (the
+         * diagonals above the main one are 0 in the math) */
+        if (rel)
+            for (int j = 0, i = i0 + r, je = causal ? i + 1 : T; j < je; j++)
+                rel[T - 1 + j - i] += gr[j];
     }
     AGEMM(CblasNoTrans, CblasNoTrans, n, hs, kc, scale, G, T, k, C3, 1, dq, C3);
-}
-
-/* Keys [j0, j0 + m), the query rows that see them (causal: rows ≥ j0):
- *   dv += P̃ᵀ dy,  dk += dSᵀ q/√hs */
-static void bwd_cols(kreal *dqkv, const kreal *Pv, const kreal *dS, const kreal *dy,
-                     const kreal *qkv, int b, int h, int j0, int m, int T, int C, int NH,
-                     int causal) {
-    int hs = C / NH, C3 = 3 * C, r0 = causal ? j0 : 0;
-    kreal scale = (kreal)(1.0 / sqrt((double)hs));
-    const kreal *q = qkv + ((size_t)b * T + r0) * C3 + h * hs;
-    kreal *dk = dqkv + ((size_t)b * T + j0) * C3 + h * hs + C, *dv = dk + C;
-    const kreal *dyb = dy + ((size_t)b * T + r0) * C + h * hs;
-    size_t at = (size_t)r0 * T + j0;
-    AGEMM(CblasTrans, CblasNoTrans, m, hs, T - r0, 1, Pv + at, T, dyb, C, 1, dv, C3);
-    AGEMM(CblasTrans, CblasNoTrans, m, hs, T - r0, scale, dS + at, T, q, C3, 1, dk, C3);
-}
-
-/* d b_h(d) += Σ_i dS[i, i + d], one diagonal per iteration in double.
- * Causal: the keys after a row's are 0 in dS and, past its block's last
- * key, never written (the scratch holds another head's values there), so
- * the diagonals above the main one are left out. */
-static void bwd_relb(kreal *drelb, const kreal *dS, int h, int T, int causal) {
-    kreal *db = drelb + (size_t)h * (2 * T - 1) + (T - 1);
-#pragma omp for schedule(static) nowait
-    for (int d = 1 - T; d < (causal ? 1 : T); d++) {
-        double s = 0;
-        for (int i = d < 0 ? -d : 0, j = i + d; i < T && j < T; i++, j++)
-            s += dS[(size_t)i * T + j];
-        db[d] += (kreal)s;
-    }
+    AGEMM(CblasTrans, CblasNoTrans, kc, hs, n, scale, G, T, q, C3, 1, dk, C3);
+    AGEMM(CblasTrans, CblasNoTrans, kc, hs, n, 1, p_drop > 0 ? D : P, T, dyb, C, 1, dv, C3);
 }
 
 void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal *dy,
                          const kreal *qkv, const kreal *probs, int B, int T, int C, int NH,
                          int causal, double p_drop, const uint64_t *seeds) {
     KD(attention_bwd, dqkv, drelb, NULL, dy, qkv, probs, B, T, C, NH, causal, p_drop, seeds);
-    kreal *Pd = scratch, *dP = scratch + (size_t)T * T;
-    const kreal *Pv = p_drop > 0 ? Pd : NULL;
-    int rb = row_block(T), nb = (T + rb - 1) / rb;
-#pragma omp parallel
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            const kreal *P = probs + ((size_t)b * NH + h) * T * T;
-#pragma omp for schedule(dynamic, 1)
-            for (int it = 0; it < nb; it++) { /* causal: the longest rows first */
-                int i0 = (causal ? nb - 1 - it : it) * rb, n = T - i0 < rb ? T - i0 : rb;
-                bwd_rows(dqkv, Pd, dP, dy, qkv, probs, b, h, i0, n, T, C, NH, causal, p_drop,
-                         seeds);
-            } /* (each loop's end waits for the team: dS is whole, then the scratch free) */
-            if (drelb) bwd_relb(drelb, dP, h, T, causal);
-#pragma omp for schedule(dynamic, 1)
-            for (int it = 0; it < nb; it++) { /* causal: the first keys have the most rows */
-                int j0 = it * rb, m = T - j0 < rb ? T - j0 : rb;
-                bwd_cols(dqkv, Pv ? Pv : P, dP, dy, qkv, b, h, j0, m, T, C, NH, causal);
-            }
+    int rb = row_block(T), nb = (T + rb - 1) / rb, nt = omp_get_max_threads();
+    long heads = (long)B * NH;
+    /* a thread takes whole heads, its blocks in order: a head's dq, dk, dv
+     * and bias sums are one thread's, added in the same order for any
+     * thread count, and heads of other threads touch other columns */
+    kreal *rows = rows_for(scratch, T, (size_t)nt * 2 * rb * T);
+    size_t nrel = (size_t)(2 * T - 1);
+    if (drelb && (size_t)heads * nrel > relcap) {
+        free(relws);
+        relws = malloc((size_t)heads * nrel * sizeof *relws);
+        if (!relws) {
+            fprintf(stderr, "zeropt: out of memory for attention's bias sums\n");
+            abort();
         }
+        relcap = (size_t)heads * nrel;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (long bh = 0; bh < heads; bh++) {
+        kreal *G = rows + (size_t)omp_get_thread_num() * 2 * rb * T, *D = G + (size_t)rb * T;
+        double *rel = drelb ? relws + (size_t)bh * nrel : NULL;
+        if (rel) memset(rel, 0, nrel * sizeof *rel);
+        for (int blk = 0; blk < nb; blk++) {
+            int i0 = blk * rb, n = T - i0 < rb ? T - i0 : rb;
+            bwd_rows(dqkv, rel, G, D, dy, qkv, probs, (int)(bh / NH), (int)(bh % NH), i0, n, T, C,
+                     NH, causal, p_drop, seeds);
+        }
+    }
+    /* the bias gradient: each sample's sums added in sample order, as one
+     * team adding them head after head would */
+    for (long bh = 0; drelb && bh < heads; bh++) {
+        kreal *db = drelb + (size_t)(bh % NH) * nrel;
+        const double *rel = relws + (size_t)bh * nrel;
+        for (size_t d = 0; d < nrel; d++) db[d] += (kreal)rel[d];
+    }
 }
 
 void KF(k_attention_cached)(kreal *y, kreal *scratch, const kreal *q, int qstride, const kreal *K,
