@@ -6,7 +6,7 @@
 #     equal `zeropt plan`'s at stages 0-3, reductions in bf16 and in fp32;
 #   - model state per rank = the ZeRO paper's (2 + 2 + K)·Ψ/N_d terms, byte
 #     for byte (Ψ the padded parameter count): K = 12 (fp32 m, v) and 8 (bf16
-#     m, v); 8-bit and Adafactor states equal the plan's closed form;
+#     m, v); 8-bit states and Adafactor with 8-bit momentum equal the plan's closed form;
 #   - stage 3 hands half of fp32's bytes to MPI (bf16 gathers and
 #     reductions), and with fp32 reductions the gathers alone are halved;
 #   - with gradient accumulation (2 micro-batches), and for an untied
@@ -89,7 +89,7 @@ run() {
 # the sanitizer build (ZEROPT_TEST_QUICK) looks for memory errors: stages 0
 # and 3, the optimizer-state variants left to test_optimizers, 40 steps of
 # curve; the normal build checks the numerics in full
-stages="0 1 2 3" states="bs q8 af" steps=200
+stages="0 1 2 3" states="bs q8 am" steps=200
 [ "${ZEROPT_TEST_QUICK:-}" = 1 ] && stages="0 3" states="q8" steps=40
 fails=0
 for st in $stages; do
@@ -100,7 +100,9 @@ for st in $stages; do
         case $k in
         bs) run bs-s$st zero.stage=$st optim.states=bf16 || fails=1 ;;
         q8) run q8-s$st zero.stage=$st optim.states=8bit || fails=1 ;;
-        af) run af-s$st zero.stage=$st optim.name=adafactor train.lr=3e-2 || fails=1 ;;
+        am) # adafactor with its momentum in 8-bit states (factored v, encoded m)
+            run am-s$st zero.stage=$st optim.name=adafactor optim.adafactor_beta1=0.9 \
+                optim.states=8bit train.lr=3e-2 || fails=1 ;;
         esac
     done
 done
@@ -125,7 +127,8 @@ for k in ["e16", "e32", "d16"] + states:
                 if x != p["mpi_bytes_per_step"]]
         if r.get("precision") != "bf16": bad.append(f"{n}: precision {r.get('precision')}")
 ok(f"bf16, stages {stages}, {3 + len(states)} variants: counted bytes of every category and bytes sent equal the plan",
-   not bad, "; ".join(bad[:4]) if bad else "encoder (bf16 and fp32 reductions), decoder, bf16/8-bit/adafactor states")
+   not bad, "; ".join(bad[:4]) if bad else "encoder (bf16 and fp32 reductions), decoder, bf16/8-bit states, "
+   "adafactor with 8-bit momentum")
 psi = sum(u["padded"] for u in json.load(open(f"{d}/model.json"))["units"])  # Ψ for 2 ranks
 N = 2
 terms = {0: (2 * psi, 2 * psi, psi), 1: (2 * psi, 2 * psi, psi / N),
@@ -139,7 +142,7 @@ for k, K in (("e16", 12), ("bs", 8)) if "bs" in states else (("e16", 12),):
         got = (r["params_bytes"], r["grads_bytes"], r["optim_bytes"])
         if got != want: bad.append(f"{k} s{st}: counted {got}, (2, 2, {K}) terms {want}")
         shown.append(f"K={K} s{st} {sum(got)}")
-for k in (x for x in ("q8", "af") if x in states):
+for k in (x for x in ("q8", "am") if x in states):
     for st in stages:
         r, p = rec(f"{k}-s{st}"), plan(f"{k}-s{st}")
         own = psi if st == 0 else psi / N
@@ -148,7 +151,8 @@ for k in (x for x in ("q8", "af") if x in states):
             bad.append(f"{k} s{st}: counted {r['params_bytes']}, {r['grads_bytes']}, {r['optim_bytes']}; "
                        f"terms {p_}, {g_}, plan {p['optim_bytes']}")
         shown.append(f"{k} K={r['optim_bytes'] / own:.3f} s{st}")
-ok("model state per rank = (2 + 2 + K) Psi / N_d terms, byte for byte (K 12, 8; 8-bit, adafactor: plan's K)",
+ok("model state per rank = (2 + 2 + K) Psi / N_d terms, byte for byte (K 12, 8; 8-bit, adafactor with 8-bit "
+   "momentum: plan's K)",
    not bad, "; ".join(bad) if bad else f"Psi = {psi}: " + ", ".join(shown))
 f32, b16, b32 = sent("f32-s3")[0], sent("e16-s3")[0], sent("e32-s3")[0]
 red = 4 * psi  # fp32 reduce-scatter of every unit, accumulation 1
