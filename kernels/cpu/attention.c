@@ -55,23 +55,25 @@ static int row_block(int T) {
  * outside parallel regions and kept: like the BLAS's packing buffers, a
  * per-thread buffer the model's counted memory leaves out. */
 static kreal *wspace;
-static size_t wcap;
-static double *relws; /* the backward's per-head relative-bias sums */
-static size_t relcap;
+static double *relws;       /* the backward's per-head relative-bias sums */
+static size_t wcap, relcap; /* bytes */
+
+/* buf, or a larger one when it holds fewer than `bytes` (kept between calls) */
+static void *grown(void *buf, size_t *cap, size_t bytes, const char *what) {
+    if (bytes <= *cap) return buf;
+    free(buf);
+    buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!buf) {
+        fprintf(stderr, "zeropt: out of memory for attention's %s (%zu MB)\n", what, bytes >> 20);
+        abort();
+    }
+    *cap = bytes;
+    return buf;
+}
 
 static kreal *rows_for(kreal *scratch, int T, size_t need) {
     if (need <= KF(k_attention_scratch)(T)) return scratch;
-    if (need > wcap) {
-        free(wspace);
-        wspace = aligned_alloc(64, (need * sizeof(kreal) + 63) / 64 * 64);
-        if (!wspace) {
-            fprintf(stderr, "zeropt: out of memory for attention's per-thread rows (%zu MB)\n",
-                    need * sizeof(kreal) >> 20);
-            abort();
-        }
-        wcap = need;
-    }
-    return wspace;
+    return wspace = grown(wspace, &wcap, need * sizeof(kreal), "per-thread rows");
 }
 
 /* d = dropout(x) for n values at stream indices i0 + j (km_dropout_keep's
@@ -214,15 +216,7 @@ void KF(k_attention_bwd)(kreal *dqkv, kreal *drelb, kreal *scratch, const kreal 
      * thread count, and heads of other threads touch other columns */
     kreal *rows = rows_for(scratch, T, (size_t)nt * 2 * rb * T);
     size_t nrel = (size_t)(2 * T - 1);
-    if (drelb && (size_t)heads * nrel > relcap) {
-        free(relws);
-        relws = malloc((size_t)heads * nrel * sizeof *relws);
-        if (!relws) {
-            fprintf(stderr, "zeropt: out of memory for attention's bias sums\n");
-            abort();
-        }
-        relcap = (size_t)heads * nrel;
-    }
+    if (drelb) relws = grown(relws, &relcap, (size_t)heads * nrel * sizeof *relws, "bias sums");
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (long bh = 0; bh < heads; bh++) {
         kreal *G = rows + (size_t)omp_get_thread_num() * 2 * rb * T, *D = G + (size_t)rb * T;

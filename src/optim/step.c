@@ -168,7 +168,6 @@ void optim_apply(Optim *o, float *const *p, const void *const *g, double lr, lon
         Seg *s = &o->seg[i];
         const ParamView *v = &o->m->view[s->view];
         size_t at = s->start - o->r[s->unit].base;
-        seed_states(o, s, t); /* adafactor's momentum in bf16 */
         double wn = sqrt(o->wsq[s->view]), un = sqrt(sum1[s->view]);
         if (o->name == OPT_LAMB) {
             double ratio = v->decay && wn > 0 && un > 0 ? wn / un : 1.0;
@@ -179,6 +178,7 @@ void optim_apply(Optim *o, float *const *p, const void *const *g, double lr, lon
             double rho = fmin(lr, 1.0 / sqrt((double)t));
             double alpha = fmax(o->oc.af_eps2, rms) * rho;
             double denom = fmax(1.0, un / sqrt(numel) / o->oc.af_clip);
+            seed_states(o, s, t); /* its momentum, in bf16 */
             KAdafactor a = af_args(o, s, s->s[1].data, coef);
             float keep = v->decay ? (float)(1 - lr * tc->weight_decay) : 1.0f;
             k_adafactor_apply(p[s->unit] + at, grad(o, g, s), s->n, &a, keep,
