@@ -64,7 +64,8 @@ void KF(k_layernorm_bwd_ld)(kreal *dx, int lddx, kreal *dw, kreal *db, const kre
 enum { K_GELU_TANH = 0, K_GELU_ERF = 1 };
 #endif
 void KF(k_gelu_fwd)(kreal *y, const kreal *x, size_t n, int form);
-/* dx += dy · gelu'(x) */
+/* dx = dy · gelu'(x) (written, not accumulated: its callers start from
+ * nothing, and a pass that reads dx back costs a tenth of the kernel) */
 void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int form);
 
 /* Inverted dropout with a counter-based mask: element i is kept when

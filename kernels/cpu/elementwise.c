@@ -36,11 +36,11 @@ void KF(k_axpy)(kreal *y, double a, const kreal *x, size_t n) {
 #ifndef KERNELS_F64
 #include "vmath.h"
 
-/* The vector bodies evaluate kmath.h's formulas 8 lanes at a time; the
+/* The vector bodies evaluate kmath.h's formulas KV_LEN lanes at a time; the
  * remainders call them as the CUDA kernels do. */
 
-/* erf form, 8 at a time (vmath.h), the remainder through libm:
- *   y = ½x(1 + erf(x/√2)),  dx += dy·(½(1 + erf(x/√2)) + x·φ(x)) */
+/* erf form, a vector at a time (vmath.h), the remainder through libm:
+ *   y = ½x(1 + erf(x/√2)),  dx = dy·(½(1 + erf(x/√2)) + x·φ(x)) */
 static void gelu_erf_fwd(float *y, const float *x, size_t n) {
     size_t nv = n / KV_LEN;
 #pragma omp parallel for schedule(static)
@@ -58,15 +58,15 @@ static void gelu_erf_bwd(float *dx, const float *dy, const float *x, size_t n) {
         kvf v = kv_load(x + b * KV_LEN), g = kv_load(dy + b * KV_LEN);
         kvf d =
             0.5f * v_1perf(v * (float)INV_SQRT2) + v * (float)INV_SQRT_2PI * v_exp(-0.5f * v * v);
-        kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * d);
+        kv_store(dx + b * KV_LEN, g * d);
     }
-    for (size_t i = nv * KV_LEN; i < n; i++) dx[i] += dy[i] * km_gelu_erf_grad(x[i]);
+    for (size_t i = nv * KV_LEN; i < n; i++) dx[i] = dy[i] * km_gelu_erf_grad(x[i]);
 }
 
-/* tanh form, 8 at a time: ½(1 + tanh u) = σ(2u) = 1/(1 + e), e = e^(−2u),
+/* tanh form, a vector at a time: ½(1 + tanh u) = σ(2u) = 1/(1 + e), e = e^(−2u),
  * so with u = √(2/π)(x + 0.044715x³), s = σ(2u) and 1 − s = e·s (neither
  * cancels at any x; e·s is formed first, so nothing overflows either):
- *   y = x·s,  dx += dy·(s + 2x·(e·s)·s·u′),  u′ = √(2/π)(1 + 3·0.044715x²) */
+ *   y = x·s,  dx = dy·(s + 2x·(e·s)·s·u′),  u′ = √(2/π)(1 + 3·0.044715x²) */
 static inline kvf gelu_tanh_e(kvf v) {
     return v_exp(-2.0f * (float)GELU_K * (v + 0.044715f * v * v * v));
 }
@@ -90,9 +90,9 @@ static void gelu_tanh_bwd(float *dx, const float *dy, const float *x, size_t n) 
         kvf du = (float)GELU_K * (1.0f + (float)(3 * 0.044715) * v * v);
         /* es first: 2·v·e overflows where e = e^88 (x below about −10.7), and
          * inf·0 made NaN gradients in a long run */
-        kv_store(dx + b * KV_LEN, kv_load(dx + b * KV_LEN) + g * (s + 2.0f * v * es * s * du));
+        kv_store(dx + b * KV_LEN, g * (s + 2.0f * v * es * s * du));
     }
-    for (size_t i = nv * KV_LEN; i < n; i++) dx[i] += dy[i] * km_gelu_tanh_grad(x[i]);
+    for (size_t i = nv * KV_LEN; i < n; i++) dx[i] = dy[i] * km_gelu_tanh_grad(x[i]);
 }
 #endif
 
@@ -137,7 +137,7 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
             kreal u = (kreal)GELU_K * (v + (kreal)0.044715 * v * v * v);
             kreal t = k_tanh(u);
             kreal du = (kreal)GELU_K * (1 + (kreal)(3 * 0.044715) * v * v);
-            dx[i] += dy[i] * ((kreal)0.5 * (1 + t) + (kreal)0.5 * v * (1 - t * t) * du);
+            dx[i] = dy[i] * ((kreal)0.5 * (1 + t) + (kreal)0.5 * v * (1 - t * t) * du);
         }
     } else {
 #pragma omp parallel for schedule(static)
@@ -145,7 +145,7 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
             kreal v = x[i];
             kreal cdf = (kreal)0.5 * (1 + k_erf(v * (kreal)INV_SQRT2));
             kreal pdf = (kreal)INV_SQRT_2PI * k_exp((kreal)-0.5 * v * v);
-            dx[i] += dy[i] * (cdf + v * pdf);
+            dx[i] = dy[i] * (cdf + v * pdf);
         }
     }
 #endif

@@ -82,7 +82,7 @@ __global__ static void gelu_k(float *y, const float *x, size_t n, int form) {
     KC_FOR(i, n) y[i] = km_gelu(x[i], form);
 }
 __global__ static void gelu_bwd_k(float *dx, const float *dy, const float *x, size_t n, int form) {
-    KC_FOR(i, n) dx[i] += dy[i] * km_gelu_grad(x[i], form);
+    KC_FOR(i, n) dx[i] = dy[i] * km_gelu_grad(x[i], form);
 }
 void kc_gelu_fwd(float *y, const float *x, size_t n, int form) {
     if (!n) return;

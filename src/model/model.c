@@ -170,10 +170,11 @@ static double res_alpha(const Model *m) {
     return m->c.init == INIT_DEEPNORM ? model_res_alpha(&m->c) : 1.0;
 }
 
-/* y = α·x + dropout(branch), per-sample masks */
+/* y = α·x + dropout(branch), per-sample masks, over `rows` rows: B·T, or
+ * fewer (the last block on the head's rows) where nothing is dropped */
 static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, const float *branch,
-                      uint64_t tag, double alpha) {
-    size_t per = (size_t)b->T * m->c.width, N = per * b->B;
+                      uint64_t tag, double alpha, int rows) {
+    size_t per = (size_t)b->T * m->c.width, N = (size_t)rows * m->c.width;
     if (!dropping(m, b) && alpha == 1) {
         k_add_fwd(y, x, branch, N);
         return;
@@ -285,10 +286,14 @@ static int rel_owner(const Model *m, int l) {
     return m->c.t5_shared ? 0 : l;
 }
 
-static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
+/* sub: the last block on the head's rows only (model_forward): attention
+ * still reads every row's q, k, v, but only the head's rows of its output go
+ * on — gathered, compacted, into a->atty — and the projection runs on those */
+static void attn_forward(Model *m, const Batch *b, int l, const float *a_in, int sub) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width;
+    int u = 1 + l, N = b->B * b->T, C = c->width, n = sub ? m->n_rows : N;
+    float *y = sub ? m->dbranch : a->atty; /* backward scratch, free in a forward */
     k_matmul_fwd(a->qkv, a_in, PU(u, m->bl.qkv_w), N, C, 3 * C);
     k_bias_fwd(a->qkv, PU(u, m->bl.qkv_b), N, 3 * C);
     if (c->qk_norm) { /* q = LNq(q), k = LNk(k) over C, their inputs kept */
@@ -306,25 +311,33 @@ static void attn_forward(Model *m, const Batch *b, int l, const float *a_in) {
         pos_relb_fill(c, c->positions == POS_T5 ? PU(u, m->bl.rel_w) : NULL, b->T, m->relb);
     int causal = c->arch == ARCH_DECODER;
     if (model_layer_window(c, l))
-        k_attention_window_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B,
-                               b->T, C, c->heads, causal, c->window, c->global_tokens, attn_p(m, b),
+        k_attention_window_fwd(y, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B, b->T,
+                               C, c->heads, causal, c->window, c->global_tokens, attn_p(m, b),
                                attn_seeds(m, b, l));
     else
-        k_attention_fwd(a->atty, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B, b->T,
-                        C, c->heads, causal, attn_p(m, b), attn_seeds(m, b, l));
-    k_matmul_fwd(a->attproj, a->atty, PU(u, m->bl.proj_w), N, C, C);
-    k_bias_fwd(a->attproj, PU(u, m->bl.proj_b), N, C);
+        k_attention_fwd(y, a->att, m->att_scratch, a->qkv, b->attn_mask, m->relb, b->B, b->T, C,
+                        c->heads, causal, attn_p(m, b), attn_seeds(m, b, l));
+    if (sub) k_gather_rows(a->atty, y, m->rows, n, C);
+    k_matmul_fwd(a->attproj, a->atty, PU(u, m->bl.proj_w), n, C, C);
+    k_bias_fwd(a->attproj, PU(u, m->bl.proj_b), n, C);
 }
 
-/* dp → d(a_in) accumulated into da_in */
+/* dp → d(a_in) accumulated into da_in. sub (the last block on the head's
+ * rows): dp holds those rows, compacted; their d(atty) is formed in scratch
+ * (R×C, not dp) and scattered to its rows, the others' being 0 */
 static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, const float *dp,
-                          float *da_in) {
+                          float *da_in, int sub, float *scratch) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width;
-    zero(m->datty, (size_t)N * C);
-    k_matmul_bwd(m->datty, GU(u, m->bl.proj_w), dp, a->atty, PU(u, m->bl.proj_w), N, C, C);
-    k_bias_bwd(GU(u, m->bl.proj_b), dp, N, C);
+    int u = 1 + l, N = b->B * b->T, C = c->width, n = sub ? m->n_rows : N;
+    float *dy = sub ? scratch : m->datty;
+    zero(dy, (size_t)n * C);
+    k_matmul_bwd(dy, GU(u, m->bl.proj_w), dp, a->atty, PU(u, m->bl.proj_w), n, C, C);
+    k_bias_bwd(GU(u, m->bl.proj_b), dp, n, C);
+    if (sub) {
+        zero(m->datty, (size_t)N * C);
+        k_scatter_rows_bwd(m->datty, dy, m->rows, n, C);
+    }
     zero(m->dqkv, (size_t)N * 3 * C);
     /* T5: the bias gradient of every block sharing a table gathers in drelb
      * (zeroed by its owner's last user, the first block backward meets) */
@@ -354,10 +367,10 @@ static void attn_backward(Model *m, const Batch *b, int l, const float *a_in, co
 }
 
 /* FFN half: h = a·Wfcᵀ + b ; g = gelu(h) ; p = g·Wprojᵀ + b */
-static void ffn_forward(Model *m, const Batch *b, int l, const float *a_in) {
+static void ffn_forward(Model *m, int l, const float *a_in, int N) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width, F = c->ffn;
+    int u = 1 + l, C = c->width, F = c->ffn;
     k_matmul_fwd(a->fch, a_in, PU(u, m->bl.fc_w), N, C, F);
     k_bias_fwd(a->fch, PU(u, m->bl.fc_b), N, F);
     k_gelu_fwd(a->fch_gelu, a->fch, (size_t)N * F, c->gelu);
@@ -365,15 +378,13 @@ static void ffn_forward(Model *m, const Batch *b, int l, const float *a_in) {
     k_bias_fwd(a->fcproj, PU(u, m->bl.fcp_b), N, C);
 }
 
-static void ffn_backward(Model *m, const Batch *b, int l, const float *a_in, const float *dp,
-                         float *da_in) {
+static void ffn_backward(Model *m, int l, const float *a_in, const float *dp, float *da_in, int N) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width, F = c->ffn;
+    int u = 1 + l, C = c->width, F = c->ffn;
     zero(m->dfch_gelu, (size_t)N * F);
     k_matmul_bwd(m->dfch_gelu, GU(u, m->bl.fcp_w), dp, a->fch_gelu, PU(u, m->bl.fcp_w), N, F, C);
     k_bias_bwd(GU(u, m->bl.fcp_b), dp, N, C);
-    zero(m->dfch, (size_t)N * F);
     k_gelu_bwd(m->dfch, m->dfch_gelu, a->fch, (size_t)N * F, c->gelu);
     k_matmul_bwd(da_in, GU(u, m->bl.fc_w), m->dfch, a_in, PU(u, m->bl.fc_w), N, C, F);
     k_bias_bwd(GU(u, m->bl.fc_b), m->dfch, N, F);
@@ -388,12 +399,12 @@ static void block_pre_forward(Model *m, const Batch *b, int l, const float *x) {
     int u = 1 + l, N = b->B * b->T, C = c->width;
     k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, x, PU(u, m->bl.ln1_w), PU(u, m->bl.ln1_b), N,
                     C, c->ln_eps);
-    attn_forward(m, b, l, a->ln1);
-    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), 1);
+    attn_forward(m, b, l, a->ln1, 0);
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), 1, N);
     k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, PU(u, m->bl.ln2_w),
                     PU(u, m->bl.ln2_b), N, C, c->ln_eps);
-    ffn_forward(m, b, l, a->ln2);
-    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT), 1);
+    ffn_forward(m, l, a->ln2, N);
+    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT), 1, N);
 }
 
 /* dr holds d(out) on entry and d(x) on return (the residual stream's gradient
@@ -405,13 +416,13 @@ static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, 
     size_t NC = (size_t)N * C;
     const float *dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_FFN_OUT));
     zero(m->dln, NC);
-    ffn_backward(m, b, l, a->ln2, dp, m->dln);
+    ffn_backward(m, l, a->ln2, dp, m->dln, N);
     k_layernorm_bwd(dr, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), m->dln, a->res1, PU(u, m->bl.ln2_w),
                     a->ln2_mean, a->ln2_rstd, N, C); /* dr = d r1 */
     hook(m, HOOK_PROGRESS, u);
     dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_ATTN_OUT));
     zero(m->dln, NC);
-    attn_backward(m, b, l, a->ln1, dp, m->dln);
+    attn_backward(m, b, l, a->ln1, dp, m->dln, 0, NULL);
     k_layernorm_bwd(dr, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, x, PU(u, m->bl.ln1_w),
                     a->ln1_mean, a->ln1_rstd, N, C); /* dr = d x */
 }
@@ -421,27 +432,43 @@ static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, 
 /*                        out = LN2(α·ln1 + drop(FFN(ln1)))                   */
 /* α = 1, or DeepNorm's (2L)^¼                                                */
 
+/* The last block of a post-LN encoder whose head reads only the labelled
+ * rows (m->sub_rows): after attention every operation is row-wise, so it
+ * runs on those R rows alone, compacted (rows[] ascending), and its output
+ * holds them in order — the head's rows. ~5/6 of a block's products and all
+ * its element-wise work at 15 % masking; the same sums, in another order. */
+static int sub_block(const Model *m, int l) {
+    return m->sub_rows && l == m->c.layers - 1;
+}
+
 static void block_post_forward(Model *m, const Batch *b, int l, const float *x) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width;
+    int u = 1 + l, sub = sub_block(m, l), N = sub ? m->n_rows : b->B * b->T, C = c->width;
     double al = res_alpha(m);
-    attn_forward(m, b, l, x);
-    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), al);
+    attn_forward(m, b, l, x, sub);
+    if (sub) { /* the residual's rows too (scratch free again: attn_forward has gathered) */
+        k_gather_rows(m->dbranch, x, m->rows, N, C);
+        x = m->dbranch;
+    }
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), al, N);
     k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, PU(u, m->bl.ln1_w),
                     PU(u, m->bl.ln1_b), N, C, c->ln_eps);
-    ffn_forward(m, b, l, a->ln1);
-    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT), al);
+    ffn_forward(m, l, a->ln1, N);
+    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT), al, N);
     k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, PU(u, m->bl.ln2_w),
                     PU(u, m->bl.ln2_b), N, C, c->ln_eps); /* a->out == a->ln2 */
 }
 
-/* d(out) in dout; d(x) written (not accumulated) into dx. */
+/* d(out) in dout; d(x) written (not accumulated) into dx. The last block on
+ * the head's rows (sub): dout holds those rows; d r1 is formed compacted in
+ * dfch's space (free once the FFN's backward is done) and scattered into dx
+ * before attention's path adds to it. */
 static void block_post_backward(Model *m, const Batch *b, int l, const float *x, const float *dout,
                                 float *dx) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width;
+    int u = 1 + l, sub = sub_block(m, l), N = sub ? m->n_rows : b->B * b->T, C = c->width;
     size_t NC = (size_t)N * C;
     zero(m->dln, NC);
     k_layernorm_bwd(m->dln, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), dout, a->res2,
@@ -449,14 +476,19 @@ static void block_post_backward(Model *m, const Batch *b, int l, const float *x,
     double al = res_alpha(m);
     const float *dp = resid_branch_bwd(m, b, m->dbranch, m->dln, site_tag(l, SITE_FFN_OUT));
     dp = resid_scale_bwd(m, dp, m->dln, NC, al);
-    ffn_backward(m, b, l, a->ln1, dp, m->dln); /* d_b = d ln1 (α·d r2 + FFN path) */
-    zero(dx, NC);
-    k_layernorm_bwd(dx, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, a->res1, PU(u, m->bl.ln1_w),
-                    a->ln1_mean, a->ln1_rstd, N, C); /* dx = d r1 */
+    ffn_backward(m, l, a->ln1, dp, m->dln, N); /* d_b = d ln1 (α·d r2 + FFN path) */
+    float *dr1 = sub ? m->dfch : dx;
+    zero(dr1, NC);
+    k_layernorm_bwd(dr1, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, a->res1,
+                    PU(u, m->bl.ln1_w), a->ln1_mean, a->ln1_rstd, N, C); /* dr1 = d r1 */
     hook(m, HOOK_PROGRESS, u);
-    dp = resid_branch_bwd(m, b, m->dbranch, dx, site_tag(l, SITE_ATTN_OUT));
-    dp = resid_scale_bwd(m, dp, dx, NC, al);
-    attn_backward(m, b, l, x, dp, dx); /* dx = α·d r1 + attention path */
+    dp = resid_branch_bwd(m, b, m->dbranch, dr1, site_tag(l, SITE_ATTN_OUT));
+    dp = resid_scale_bwd(m, dp, dr1, NC, al);
+    if (sub) {
+        zero(dx, (size_t)b->B * b->T * C);
+        k_scatter_rows_bwd(dx, dr1, m->rows, N, C);
+    }
+    attn_backward(m, b, l, x, dp, dx, sub, m->dln); /* dx = α·d r1 + attention path */
 }
 
 /* ------------------------------------------------------------------------- */
@@ -489,20 +521,15 @@ static double head_forward(Model *m, const Batch *b, const float *hid) {
     const int32_t *labels = b->labels;
     int R = N;
     if (c->arch == ARCH_ENCODER) {
-        R = 0;
-        for (int n = 0; n < N; n++)
-            if (b->labels[n] >= 0) {
-                if (R == m->head_rows)
-                    z_die("batch has more than %d labelled positions (head rows of the "
-                          "activation arena)",
-                          m->head_rows);
-                m->rows[R] = n, m->row_labels[R] = b->labels[n], R++;
-            }
-        if (R == 0) { /* nothing to predict (contrastive learning alone) */
-            m->n_rows = 0, m->n_labels = 0;
+        R = m->n_rows; /* head_rows_of, at the forward's start */
+        if (R == 0) {  /* nothing to predict (contrastive learning alone) */
+            m->n_labels = 0;
             return 0;
         }
-        k_gather_rows(m->head_in, hid, m->rows, R, C);
+        if (m->sub_rows) /* the last block ran on these rows alone: hid holds them */
+            k_copy(m->head_in, hid, (size_t)R * C);
+        else
+            k_gather_rows(m->head_in, hid, m->rows, R, C);
         k_matmul_fwd(m->head_fc, m->head_in, PU(h, m->hl.tr_w), R, C, C);
         k_bias_fwd(m->head_fc, PU(h, m->hl.tr_b), R, C);
         k_gelu_fwd(m->head_gelu, m->head_fc, (size_t)R * C, c->gelu);
@@ -547,6 +574,9 @@ static void pool_backward(const Model *m, const Batch *b, int pool, const float 
 
 void model_seq_embed(const Model *m, const Batch *b, int pool, float *out) {
     int T = b->T, C = m->c.width;
+    if (m->sub_rows)
+        z_die("model_seq_embed: the forward ran the last block on the head's rows only "
+              "(rows_only): clear it where embeddings are read");
     const float *h = m->hl.norm_w >= 0 ? m->lnf : m->blk[m->c.layers - 1].out;
     for (int s = 0; s < b->B; s++) {
         float *e = out + (size_t)s * C;
@@ -588,13 +618,15 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
         zero(m->dhead2, RC);
         k_layernorm_bwd(m->dhead2, GU(h, m->hl.trn_w), GU(h, m->hl.trn_b), m->dhead, m->head_gelu,
                         PU(h, m->hl.trn_w), m->head_ln_mean, m->head_ln_rstd, R, C);
-        zero(m->dhead, RC);
         k_gelu_bwd(m->dhead, m->dhead2, m->head_fc, RC, c->gelu);
         zero(m->dhead2, RC);
         k_matmul_bwd(m->dhead2, GU(h, m->hl.tr_w), m->dhead, m->head_in, PU(h, m->hl.tr_w), R, C,
                      C);
         k_bias_bwd(GU(h, m->hl.tr_b), m->dhead, R, C);
-        k_scatter_rows_bwd(dhn, m->dhead2, m->rows, R, C);
+        if (m->sub_rows) /* the last block takes its rows' gradient compacted */
+            k_copy(dhn, m->dhead2, RC);
+        else
+            k_scatter_rows_bwd(dhn, m->dhead2, m->rows, R, C);
     } else if (c->arch == ARCH_DECODER) {
         k_xent_bwd(dz, m->probs, b->labels, N, V, scale);
         k_matmul_bwd(dhn, dW, dz, hn, W, N, C, V);
@@ -631,9 +663,33 @@ static void block_forward(Model *m, const Batch *b, int l, const float *x) {
         block_post_forward(m, b, l, x);
 }
 
+/* The encoder head's rows: the labelled positions, ascending, into m->rows
+ * and m->row_labels; m->n_rows of them. */
+static void head_rows_of(Model *m, const Batch *b) {
+    int N = b->B * b->T, R = 0;
+    for (int n = 0; n < N; n++)
+        if (b->labels[n] >= 0) {
+            if (R == m->head_rows)
+                z_die("batch has more than %d labelled positions (head rows of the "
+                      "activation arena)",
+                      m->head_rows);
+            m->rows[R] = n, m->row_labels[R] = b->labels[n], R++;
+        }
+    m->n_rows = R;
+}
+
 double model_forward(Model *m, const Batch *b) {
     check_batch(m, b);
     int L = m->c.layers;
+    const ModelConfig *c = &m->c;
+    m->sub_rows = 0;
+    if (c->arch == ARCH_ENCODER) {
+        head_rows_of(m, b);
+        /* the last block on the head's rows alone (sub_block): asked for,
+         * post-LN, no dropout to draw per position, and rows to leave out */
+        m->sub_rows = m->rows_only && c->norm == NORM_POST && !dropping(m, b) && m->n_rows > 0 &&
+                      m->n_rows < b->B * b->T;
+    }
     hook(m, HOOK_BEFORE_FWD, 0);
     const float *h0 = embed_forward(m, b);
     hook(m, HOOK_AFTER_FWD, 0);
@@ -654,6 +710,9 @@ void model_backward(Model *m, const Batch *b, double scale) {
 
 void model_backward_pooled(Model *m, const Batch *b, double scale, int pool, const float *demb) {
     check_batch(m, b);
+    if (demb && m->sub_rows)
+        z_die("model_backward_pooled: the forward ran the last block on the head's rows only "
+              "(rows_only), so there are no pooled embeddings to differentiate");
     int L = m->c.layers;
     const float *h0 = h0_of(m, b);
     float *dr = m->dres, *spare = m->dres2;

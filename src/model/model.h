@@ -165,6 +165,14 @@ typedef struct Model {
     int32_t *pos_ids, *rows, *row_labels;
     uint64_t *seeds;
     int recompute; /* keep only block inputs; recompute each block in backward */
+    /* Encoders: run the last block's row-wise part (attention's projection,
+     * the norms, the FFN) on the head's labelled rows alone, where nothing
+     * else reads the last hidden state (no pooled embeddings: model_seq_embed
+     * and model_backward_pooled's demb refuse such a forward). Post-LN and
+     * without hidden dropout only (its masks are drawn per position of whole
+     * sequences); sub_rows says whether the last forward did. The trainer
+     * sets rows_only; 0 (everything) by default. */
+    int rows_only, sub_rows;
     void (*hook)(void *ctx, int event, int unit);
     void *hook_ctx;
     int n_rows;    /* labelled rows in the last forward (encoder) */

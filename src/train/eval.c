@@ -103,6 +103,8 @@ void trainer_retrieval(Trainer *tr, DataSource *d, int n, double *recall1, doubl
     int64_t iters = (most + tr->micro - 1) / tr->micro;
     float *e = z_calloc((size_t)2 * n * C, sizeof *e, "retrieval embeddings");
     float *part = z_malloc((size_t)tr->micro * C * sizeof *part, "retrieval embeddings");
+    int rows_only = m->rows_only; /* embeddings read every row of the last block */
+    m->rows_only = 0;
     tr->err[0] = 0;
     for (int64_t it = 0; it < iters; it++) { /* every rank runs as many forwards */
         int64_t r0 = lo + it * tr->micro;
@@ -125,6 +127,7 @@ void trainer_retrieval(Trainer *tr, DataSource *d, int n, double *recall1, doubl
         model_seq_embed(m, &b, pool, part);
         memcpy(e + (size_t)r0 * C, part, (size_t)B * C * sizeof *e);
     }
+    m->rows_only = rows_only;
     if (comm_any(tr->err[0] != 0, "retrieval data")) z_exit_agreed(tr->err);
     comm_allreduce_f32(e, (size_t)2 * n * C, "retrieval embeddings", -1);
     if (ob->similarity == SIM_COSINE)

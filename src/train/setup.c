@@ -357,6 +357,9 @@ void trainer_build(Trainer *tr) {
         tr->demb = z_alloc(per * C * 4, MEM_DATA, "sequence embedding gradients");
     }
     model_alloc_acts(m, tr->micro, tr->seq, head_rows_for(tr), 0, c->train.recompute);
+    /* the last block on the MLM head's rows alone, where no pooled embedding
+     * reads the others (model.h; retrieval evaluation clears it meanwhile) */
+    m->rows_only = !(c->objective.contrastive > 0);
 }
 
 void trainer_free(Trainer *tr) {

@@ -29,6 +29,38 @@
 
 static const char *FIX = "tests/fixtures/model_ref.h5";
 
+/* the worst gradient error against the fixture's, relative to the tensor's
+ * own norm, or to 1e-3 of all of them (all: ‖every reference gradient‖²) for
+ * a gradient that is zero in exact arithmetic (QK-LayerNorm's key bias
+ * without RoPE: a shift of every key moves a row's scores together) */
+static double grad_err(const Model *m, hid_t g, float *ref, double all, const char **worst_name) {
+    char name[160];
+    double worst = 0;
+    *worst_name = "";
+    for (int i = 0; i < m->nviews; i++) {
+        snprintf(name, sizeof name, "grads/%s", m->view[i].name);
+        read_ds(g, name, H5T_NATIVE_FLOAT, ref);
+        const float *got = model_grad(m, &m->view[i]);
+        double d = 0, r = 0;
+        for (size_t k = 0; k < m->view[i].numel; k++)
+            d += ((double)got[k] - ref[k]) * ((double)got[k] - ref[k]),
+                r += (double)ref[k] * ref[k];
+        double e = sqrt(d) / fmax(sqrt(r), 1e-3 * sqrt(all));
+        if (e > worst) worst = e, *worst_name = m->view[i].name;
+    }
+    return worst;
+}
+
+/* every unit's gradients, one after another, into out (NULL: the size) */
+static size_t all_grads(const Model *m, float *out) {
+    size_t k = 0;
+    for (int u = 0; u < m->nunits; u++) {
+        if (out) memcpy(out + k, m->unit[u].grads, m->unit[u].padded * 4);
+        k += m->unit[u].padded;
+    }
+    return k;
+}
+
 static void variant(hid_t f, const char *gname) {
     hid_t g = H5Gopen2(f, gname, H5P_DEFAULT);
     char s[32], name[160];
@@ -117,7 +149,7 @@ static void variant(hid_t f, const char *gname) {
 
     model_zero_grads(&m);
     model_backward(&m, &b, 1.0 / m.n_labels);
-    double worst = 0, all = 0;
+    double all = 0;
     const char *worst_name = "";
     float *ref = malloc(sizeof(float) * 4 * 1024 * 1024);
     for (int i = 0; i < m.nviews; i++) { /* ‖every reference gradient‖ */
@@ -125,22 +157,62 @@ static void variant(hid_t f, const char *gname) {
         read_ds(g, name, H5T_NATIVE_FLOAT, ref);
         for (size_t k = 0; k < m.view[i].numel; k++) all += (double)ref[k] * ref[k];
     }
-    for (int i = 0; i < m.nviews; i++) {
-        snprintf(name, sizeof name, "grads/%s", m.view[i].name);
-        read_ds(g, name, H5T_NATIVE_FLOAT, ref);
-        /* relative to the tensor's own norm, or to 1e-3 of all of them for a
-         * gradient that is zero in exact arithmetic (QK-LayerNorm's key bias
-         * without RoPE: a shift of every key moves a row's scores together) */
-        const float *got = model_grad(&m, &m.view[i]);
-        double d = 0, r = 0;
-        for (size_t k = 0; k < m.view[i].numel; k++)
-            d += ((double)got[k] - ref[k]) * ((double)got[k] - ref[k]),
-                r += (double)ref[k] * ref[k];
-        double e = sqrt(d) / fmax(sqrt(r), 1e-3 * sqrt(all));
-        if (e > worst) worst = e, worst_name = m.view[i].name;
-    }
+    double worst = grad_err(&m, g, ref, all, &worst_name);
     snprintf(tn, sizeof tn, "%s: every parameter gradient", gname);
     check(worst < 4e-6, tn, "worst rel err %.2e (%s)", worst, worst_name);
+
+    if (c.arch == ARCH_ENCODER) {
+        /* the trainer's setting (rows_only): the last block on the head's
+         * rows alone where it applies (post-LN, no hidden dropout), the
+         * whole model elsewhere — against torch at the same tolerances */
+        m.rows_only = 1;
+        double rs = model_forward(&m, &b);
+        int sub = m.sub_rows;
+        double rl = fabs(rs / m.n_labels - ref_loss) / ref_loss;
+        double rle = rows == (size_t)m.n_rows ? rel_err_f(m.logits, ref_logits, nlog) : 1;
+        model_zero_grads(&m);
+        model_backward(&m, &b, 1.0 / m.n_labels);
+        double rw = grad_err(&m, g, ref, all, &worst_name);
+        snprintf(tn, sizeof tn, "%s: rows_only (%s) against torch", gname,
+                 c.norm == NORM_POST ? "the last block on the head's rows" : "not for pre-LN");
+        check(sub == (c.norm == NORM_POST) && rl < 9e-7 && rle < 2.5e-6 && rw < 4e-6, tn,
+              "%d of %d rows, loss %.1e, logits %.1e, gradients %.1e (%s)", m.n_rows, N, rl, rle,
+              rw, worst_name);
+        /* with attention dropout (attention still sees every row): the same
+         * as the whole model up to the order of sums, and recomputation
+         * bit-identical to it */
+        m.c.attn_dropout = 0.1, b.train = 1, b.seed = 5;
+        size_t ng = all_grads(&m, NULL);
+        float *gw = malloc(ng * 4), *gr = malloc(ng * 4);
+        m.rows_only = 0;
+        double lw = model_forward(&m, &b);
+        model_zero_grads(&m);
+        model_backward(&m, &b, 1.0 / m.n_labels);
+        all_grads(&m, gw);
+        m.rows_only = 1;
+        double lr_ = model_forward(&m, &b);
+        int sub2 = m.sub_rows == (c.norm == NORM_POST);
+        model_zero_grads(&m);
+        model_backward(&m, &b, 1.0 / m.n_labels);
+        all_grads(&m, gr);
+        double d = 0, r = 0;
+        for (size_t k = 0; k < ng; k++)
+            d += ((double)gr[k] - gw[k]) * ((double)gr[k] - gw[k]), r += (double)gw[k] * gw[k];
+        model_alloc_acts(&m, B, T, 0, 1, 1);
+        double lc = model_forward(&m, &b);
+        model_zero_grads(&m);
+        model_backward(&m, &b, 1.0 / m.n_labels);
+        all_grads(&m, gw);
+        int bits = lc == lr_ && !memcmp(gw, gr, ng * 4);
+        model_alloc_acts(&m, B, T, 0, 1, 0);
+        snprintf(tn, sizeof tn, "%s: rows_only with attention dropout = all rows; recomputed",
+                 gname);
+        check(sub2 && fabs(lr_ - lw) <= 1e-6 * fabs(lw) && sqrt(d) <= 2e-6 * sqrt(r) && bits, tn,
+              "loss %.9g vs %.9g, gradients %.1e, recomputation %s", lr_, lw, sqrt(d / r),
+              bits ? "bit-identical" : "differs");
+        m.rows_only = 0, m.c.attn_dropout = 0, b.train = 0, b.seed = 0;
+        free(gw), free(gr);
+    }
 
     /* bit-identical run to run, with dropout on */
     m.c.dropout = 0.1, m.c.attn_dropout = 0.1;
@@ -270,7 +342,7 @@ static void param_counts(hid_t f) {
 }
 
 int main(void) {
-    check_plan(124);
+    check_plan(140);
     hid_t f = H5Fopen(FIX, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         printf("not ok - open %s\n", FIX);
