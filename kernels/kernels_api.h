@@ -73,6 +73,14 @@ void KF(k_gelu_bwd)(kreal *dx, const kreal *dy, const kreal *x, size_t n, int fo
  * function of (seed, i), so backward regenerates it and stores nothing. */
 void KF(k_dropout_fwd)(kreal *y, const kreal *x, size_t n, double p, uint64_t seed);
 void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t seed);
+/* The same masks on chosen rows of a [B·T, C] activation whose sample s
+ * draws from seeds[s]: row r of y is row n = rows[r], its element c the one
+ * k_dropout_fwd over sample n / T gives (index (n % T)·C + c). Backward
+ * accumulates (dx +=), as k_dropout_bwd does. */
+void KF(k_dropout_rows_fwd)(kreal *y, const kreal *x, const int32_t *rows, int R, int T, int C,
+                            double p, const uint64_t *seeds);
+void KF(k_dropout_rows_bwd)(kreal *dx, const kreal *dy, const int32_t *rows, int R, int T, int C,
+                            double p, const uint64_t *seeds);
 
 /*
  * Multi-head scaled-dot-product attention on packed qkv [B,T,3C]: columns

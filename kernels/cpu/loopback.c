@@ -85,6 +85,14 @@ static void lb_dropout_fwd(float *y, const float *x, size_t n, double p, uint64_
 static void lb_dropout_bwd(float *dx, const float *dy, size_t n, double p, uint64_t seed) {
     CPU(k_dropout_bwd(dx, dy, n, p, seed));
 }
+static void lb_dropout_rows_fwd(float *y, const float *x, const int32_t *rows, int R, int T, int C,
+                                double p, const uint64_t *seeds) {
+    CPU(k_dropout_rows_fwd(y, x, rows, R, T, C, p, seeds));
+}
+static void lb_dropout_rows_bwd(float *dx, const float *dy, const int32_t *rows, int R, int T,
+                                int C, double p, const uint64_t *seeds) {
+    CPU(k_dropout_rows_bwd(dx, dy, rows, R, T, C, p, seeds));
+}
 /* the device is given no scratch (it owns its workspace): so is this one */
 static void lb_attention_fwd(float *y, float *probs, float *scratch, const float *qkv,
                              const uint8_t *keymask, const float *relb, int B, int T, int C, int NH,
@@ -217,6 +225,8 @@ static const KDevOps loopback = {
     lb_gelu_bwd,
     lb_dropout_fwd,
     lb_dropout_bwd,
+    lb_dropout_rows_fwd,
+    lb_dropout_rows_bwd,
     lb_attention_fwd,
     lb_attention_bwd,
     lb_rope_fwd,

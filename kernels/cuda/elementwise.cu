@@ -116,6 +116,36 @@ void kc_dropout_bwd(float *dx, const float *dy, size_t n, double p, uint64_t see
     KC_LAUNCHED();
 }
 
+/* k_dropout_rows_*: element (r, c) draws sample rows[r] / T's stream at
+ * (rows[r] % T)·C + c; seeds and rows are managed memory (the model's) */
+__global__ static void dropout_rows_k(float *y, const float *x, const int32_t *rows, size_t R,
+                                      int T, size_t C, double p, const uint64_t *seeds,
+                                      float scale, int accumulate) {
+    KC_FOR(i, R * C) {
+        size_t r = i / C, c = i % C;
+        int n = rows[r];
+        float v = km_dropout_keep(seeds[n / T], (uint64_t)(n % T) * C + c, p) ? x[i] * scale : 0.0f;
+        if (accumulate)
+            y[i] += v;
+        else
+            y[i] = v;
+    }
+}
+void kc_dropout_rows_fwd(float *y, const float *x, const int32_t *rows, int R, int T, int C,
+                         double p, const uint64_t *seeds) {
+    if (R <= 0) return;
+    dropout_rows_k<<<GRID((size_t)R * C)>>>(y, x, rows, R, T, C, p, seeds,
+                                            (float)(1.0 / (1.0 - p)), 0);
+    KC_LAUNCHED();
+}
+void kc_dropout_rows_bwd(float *dx, const float *dy, const int32_t *rows, int R, int T, int C,
+                         double p, const uint64_t *seeds) {
+    if (R <= 0) return;
+    dropout_rows_k<<<GRID((size_t)R * C)>>>(dx, dy, rows, R, T, C, p, seeds,
+                                            (float)(1.0 / (1.0 - p)), 1);
+    KC_LAUNCHED();
+}
+
 __global__ static void gather_k(float *y, const int32_t *ids, const float *table, size_t N,
                                 size_t C, int accumulate) {
     KC_FOR(i, N * C) {

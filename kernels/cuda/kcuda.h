@@ -101,6 +101,10 @@ void kc_gelu_fwd(float *y, const float *x, size_t n, int form);
 void kc_gelu_bwd(float *dx, const float *dy, const float *x, size_t n, int form);
 void kc_dropout_fwd(float *y, const float *x, size_t n, double p, uint64_t seed);
 void kc_dropout_bwd(float *dx, const float *dy, size_t n, double p, uint64_t seed);
+void kc_dropout_rows_fwd(float *y, const float *x, const int32_t *rows, int R, int T, int C,
+                         double p, const uint64_t *seeds);
+void kc_dropout_rows_bwd(float *dx, const float *dy, const int32_t *rows, int R, int T, int C,
+                         double p, const uint64_t *seeds);
 /* scratch: kc_attention_scratch_elems(T, NH) floats (geometry.h) */
 void kc_attention_fwd(float *y, float *probs, float *scratch, const float *qkv,
                       const uint8_t *keymask, const float *relb, int B, int T, int C, int NH,

@@ -28,6 +28,8 @@ static const KDevOps ops = {
     kc_gelu_bwd,
     kc_dropout_fwd,
     kc_dropout_bwd,
+    kc_dropout_rows_fwd,
+    kc_dropout_rows_bwd,
     kc_attention_fwd,
     kc_attention_bwd,
     kc_rope_fwd,

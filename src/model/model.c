@@ -170,16 +170,26 @@ static double res_alpha(const Model *m) {
     return m->c.init == INIT_DEEPNORM ? model_res_alpha(&m->c) : 1.0;
 }
 
-/* y = α·x + dropout(branch), per-sample masks, over `rows` rows: B·T, or
- * fewer (the last block on the head's rows) where nothing is dropped */
-static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, const float *branch,
-                      uint64_t tag, double alpha, int rows) {
-    size_t per = (size_t)b->T * m->c.width, N = (size_t)rows * m->c.width;
+/* every sample's stream at one site, into m->seeds */
+static const uint64_t *site_seeds(Model *m, const Batch *b, uint64_t tag) {
+    for (int i = 0; i < b->B; i++) m->seeds[i] = site_seed(b, i, tag);
+    return m->seeds;
+}
+
+/* y = α·x + dropout(branch), per-sample masks; sub: over the head's rows
+ * alone (m->rows, compacted), their masks those of the whole sequences */
+static void resid_fwd(Model *m, const Batch *b, float *y, const float *x, const float *branch,
+                      uint64_t tag, double alpha, int sub) {
+    int C = m->c.width;
+    size_t per = (size_t)b->T * C, N = sub ? (size_t)m->n_rows * C : per * b->B;
     if (!dropping(m, b) && alpha == 1) {
         k_add_fwd(y, x, branch, N);
         return;
     }
-    if (dropping(m, b))
+    if (dropping(m, b) && sub)
+        k_dropout_rows_fwd(y, branch, m->rows, m->n_rows, b->T, C, m->c.dropout,
+                           site_seeds(m, b, tag));
+    else if (dropping(m, b))
         for (int i = 0; i < b->B; i++)
             k_dropout_fwd(y + i * per, branch + i * per, per, m->c.dropout, site_seed(b, i, tag));
     else
@@ -188,11 +198,18 @@ static void resid_fwd(const Model *m, const Batch *b, float *y, const float *x, 
 }
 
 /* Gradient reaching the dropped branch of a residual: dy itself, or dy masked
- * into scratch. */
-static const float *resid_branch_bwd(const Model *m, const Batch *b, float *scratch,
-                                     const float *dy, uint64_t tag) {
+ * into scratch (sub: the head's rows, as resid_fwd). */
+static const float *resid_branch_bwd(Model *m, const Batch *b, float *scratch, const float *dy,
+                                     uint64_t tag, int sub) {
     if (!dropping(m, b)) return dy;
-    size_t per = (size_t)b->T * m->c.width;
+    int C = m->c.width;
+    size_t per = (size_t)b->T * C;
+    if (sub) {
+        k_zero(scratch, (size_t)m->n_rows * C);
+        k_dropout_rows_bwd(scratch, dy, m->rows, m->n_rows, b->T, C, m->c.dropout,
+                           site_seeds(m, b, tag));
+        return scratch;
+    }
     k_zero(scratch, per * b->B);
     for (int i = 0; i < b->B; i++)
         k_dropout_bwd(scratch + i * per, dy + i * per, per, m->c.dropout, site_seed(b, i, tag));
@@ -212,8 +229,7 @@ static const float *resid_scale_bwd(Model *m, const float *dp, float *dr, size_t
 }
 
 static const uint64_t *attn_seeds(Model *m, const Batch *b, int l) {
-    for (int i = 0; i < b->B; i++) m->seeds[i] = site_seed(b, i, site_tag(l, SITE_ATTN_PROBS));
-    return m->seeds;
+    return site_seeds(m, b, site_tag(l, SITE_ATTN_PROBS));
 }
 
 static double attn_p(const Model *m, const Batch *b) {
@@ -262,7 +278,7 @@ static const float *embed_forward(Model *m, const Batch *b) {
 static void embed_backward(Model *m, const Batch *b, const float *dh) {
     const ModelConfig *c = &m->c;
     int N = b->B * b->T, C = c->width;
-    const float *d = resid_branch_bwd(m, b, m->dbranch, dh, site_tag(-1, SITE_EMBED));
+    const float *d = resid_branch_bwd(m, b, m->dbranch, dh, site_tag(-1, SITE_EMBED), 0);
     if (m->el.norm_w >= 0) {
         zero(m->dln, (size_t)N * C);
         k_layernorm_bwd(m->dln, GU(0, m->el.norm_w), GU(0, m->el.norm_b), d, m->emb,
@@ -390,39 +406,60 @@ static void ffn_backward(Model *m, int l, const float *a_in, const float *dp, fl
     k_bias_bwd(GU(u, m->bl.fc_b), m->dfch, N, F);
 }
 
+/* The last block of an encoder whose head reads only the labelled rows
+ * (m->sub_rows): after attention every operation is row-wise (both norm
+ * placements), so it runs on those R rows alone, compacted (rows[]
+ * ascending), and its output holds them in order — the head's rows. ~5/6 of
+ * a block's products and all its element-wise work at 15 % masking; the
+ * same sums, in another order. */
+static int sub_block(const Model *m, int l) {
+    return m->sub_rows && l == m->c.layers - 1;
+}
+
 /* ------------------------------------------------------------------------- */
 /* pre-LN block:  r1 = x + drop(Attn(LN1(x))) ;  out = r1 + drop(FFN(LN2(r1)))  */
 
 static void block_pre_forward(Model *m, const Batch *b, int l, const float *x) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width;
+    int u = 1 + l, sub = sub_block(m, l), N = b->B * b->T, n = sub ? m->n_rows : N, C = c->width;
     k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, x, PU(u, m->bl.ln1_w), PU(u, m->bl.ln1_b), N,
                     C, c->ln_eps);
-    attn_forward(m, b, l, a->ln1, 0);
-    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), 1, N);
+    attn_forward(m, b, l, a->ln1, sub);
+    if (sub) { /* the residual's rows too (scratch free again: attn_forward has gathered) */
+        k_gather_rows(m->dbranch, x, m->rows, n, C);
+        x = m->dbranch;
+    }
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), 1, sub);
     k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, PU(u, m->bl.ln2_w),
-                    PU(u, m->bl.ln2_b), N, C, c->ln_eps);
-    ffn_forward(m, l, a->ln2, N);
-    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT), 1, N);
+                    PU(u, m->bl.ln2_b), n, C, c->ln_eps);
+    ffn_forward(m, l, a->ln2, n);
+    resid_fwd(m, b, a->out, a->res1, a->fcproj, site_tag(l, SITE_FFN_OUT), 1, sub);
 }
 
 /* dr holds d(out) on entry and d(x) on return (the residual stream's gradient
- * accumulates in place). */
+ * accumulates in place). sub: d(out) holds the head's rows, compacted; after
+ * attention's path (which may read them through dp) they are spread to their
+ * rows through the spare buffer (dres2, which pre-LN blocks do not use). */
 static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, float *dr) {
     const ModelConfig *c = &m->c;
     BlockActs *a = &m->blk[l];
-    int u = 1 + l, N = b->B * b->T, C = c->width;
-    size_t NC = (size_t)N * C;
-    const float *dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_FFN_OUT));
-    zero(m->dln, NC);
-    ffn_backward(m, l, a->ln2, dp, m->dln, N);
+    int u = 1 + l, sub = sub_block(m, l), N = b->B * b->T, n = sub ? m->n_rows : N, C = c->width;
+    size_t NC = (size_t)N * C, nC = (size_t)n * C;
+    const float *dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_FFN_OUT), sub);
+    zero(m->dln, nC);
+    ffn_backward(m, l, a->ln2, dp, m->dln, n);
     k_layernorm_bwd(dr, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), m->dln, a->res1, PU(u, m->bl.ln2_w),
-                    a->ln2_mean, a->ln2_rstd, N, C); /* dr = d r1 */
+                    a->ln2_mean, a->ln2_rstd, n, C); /* dr = d r1 */
     hook(m, HOOK_PROGRESS, u);
-    dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_ATTN_OUT));
+    dp = resid_branch_bwd(m, b, m->dbranch, dr, site_tag(l, SITE_ATTN_OUT), sub);
     zero(m->dln, NC);
-    attn_backward(m, b, l, a->ln1, dp, m->dln, 0, NULL);
+    attn_backward(m, b, l, a->ln1, dp, m->dln, sub, m->dfch);
+    if (sub) {
+        zero(m->dres2, NC);
+        k_scatter_rows_bwd(m->dres2, dr, m->rows, n, C);
+        k_copy(dr, m->dres2, NC);
+    }
     k_layernorm_bwd(dr, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, x, PU(u, m->bl.ln1_w),
                     a->ln1_mean, a->ln1_rstd, N, C); /* dr = d x */
 }
@@ -431,15 +468,6 @@ static void block_pre_backward(Model *m, const Batch *b, int l, const float *x, 
 /* post-LN block (BERT):  ln1 = LN1(α·x + drop(Attn(x))) ;                    */
 /*                        out = LN2(α·ln1 + drop(FFN(ln1)))                   */
 /* α = 1, or DeepNorm's (2L)^¼                                                */
-
-/* The last block of a post-LN encoder whose head reads only the labelled
- * rows (m->sub_rows): after attention every operation is row-wise, so it
- * runs on those R rows alone, compacted (rows[] ascending), and its output
- * holds them in order — the head's rows. ~5/6 of a block's products and all
- * its element-wise work at 15 % masking; the same sums, in another order. */
-static int sub_block(const Model *m, int l) {
-    return m->sub_rows && l == m->c.layers - 1;
-}
 
 static void block_post_forward(Model *m, const Batch *b, int l, const float *x) {
     const ModelConfig *c = &m->c;
@@ -451,11 +479,11 @@ static void block_post_forward(Model *m, const Batch *b, int l, const float *x) 
         k_gather_rows(m->dbranch, x, m->rows, N, C);
         x = m->dbranch;
     }
-    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), al, N);
+    resid_fwd(m, b, a->res1, x, a->attproj, site_tag(l, SITE_ATTN_OUT), al, sub);
     k_layernorm_fwd(a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, PU(u, m->bl.ln1_w),
                     PU(u, m->bl.ln1_b), N, C, c->ln_eps);
     ffn_forward(m, l, a->ln1, N);
-    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT), al, N);
+    resid_fwd(m, b, a->res2, a->ln1, a->fcproj, site_tag(l, SITE_FFN_OUT), al, sub);
     k_layernorm_fwd(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, PU(u, m->bl.ln2_w),
                     PU(u, m->bl.ln2_b), N, C, c->ln_eps); /* a->out == a->ln2 */
 }
@@ -474,7 +502,7 @@ static void block_post_backward(Model *m, const Batch *b, int l, const float *x,
     k_layernorm_bwd(m->dln, GU(u, m->bl.ln2_w), GU(u, m->bl.ln2_b), dout, a->res2,
                     PU(u, m->bl.ln2_w), a->ln2_mean, a->ln2_rstd, N, C); /* d_b = d r2 */
     double al = res_alpha(m);
-    const float *dp = resid_branch_bwd(m, b, m->dbranch, m->dln, site_tag(l, SITE_FFN_OUT));
+    const float *dp = resid_branch_bwd(m, b, m->dbranch, m->dln, site_tag(l, SITE_FFN_OUT), sub);
     dp = resid_scale_bwd(m, dp, m->dln, NC, al);
     ffn_backward(m, l, a->ln1, dp, m->dln, N); /* d_b = d ln1 (α·d r2 + FFN path) */
     float *dr1 = sub ? m->dfch : dx;
@@ -482,7 +510,7 @@ static void block_post_backward(Model *m, const Batch *b, int l, const float *x,
     k_layernorm_bwd(dr1, GU(u, m->bl.ln1_w), GU(u, m->bl.ln1_b), m->dln, a->res1,
                     PU(u, m->bl.ln1_w), a->ln1_mean, a->ln1_rstd, N, C); /* dr1 = d r1 */
     hook(m, HOOK_PROGRESS, u);
-    dp = resid_branch_bwd(m, b, m->dbranch, dr1, site_tag(l, SITE_ATTN_OUT));
+    dp = resid_branch_bwd(m, b, m->dbranch, dr1, site_tag(l, SITE_ATTN_OUT), sub);
     dp = resid_scale_bwd(m, dp, dr1, NC, al);
     if (sub) {
         zero(dx, (size_t)b->B * b->T * C);
@@ -513,9 +541,10 @@ static double head_forward(Model *m, const Batch *b, const float *hid) {
     int h = c->layers + 1, N = b->B * b->T, C = c->width, V = c->vocab_size;
     float *dgrad;
     const float *W = dec_weight(m, &dgrad);
+    int nh = m->sub_rows ? m->n_rows : N; /* the rows hid holds */
     if (m->hl.norm_w >= 0) {
         k_layernorm_fwd(m->lnf, m->lnf_mean, m->lnf_rstd, hid, PU(h, m->hl.norm_w),
-                        PU(h, m->hl.norm_b), N, C, c->ln_eps);
+                        PU(h, m->hl.norm_b), nh, C, c->ln_eps);
         hid = m->lnf;
     }
     const int32_t *labels = b->labels;
@@ -633,9 +662,10 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
     }
     if (demb) pool_backward(m, b, pool, demb, dhn);
     if (m->hl.norm_w >= 0) {
-        zero(dh, NC);
+        int nh = m->sub_rows ? R : N; /* the rows hid holds */
+        zero(dh, (size_t)nh * C);
         k_layernorm_bwd(dh, GU(h, m->hl.norm_w), GU(h, m->hl.norm_b), dhn, hid, PU(h, m->hl.norm_w),
-                        m->lnf_mean, m->lnf_rstd, N, C);
+                        m->lnf_mean, m->lnf_rstd, nh, C);
     }
 }
 
@@ -686,9 +716,8 @@ double model_forward(Model *m, const Batch *b) {
     if (c->arch == ARCH_ENCODER) {
         head_rows_of(m, b);
         /* the last block on the head's rows alone (sub_block): asked for,
-         * post-LN, no dropout to draw per position, and rows to leave out */
-        m->sub_rows = m->rows_only && c->norm == NORM_POST && !dropping(m, b) && m->n_rows > 0 &&
-                      m->n_rows < b->B * b->T;
+         * and rows to leave out */
+        m->sub_rows = m->rows_only && m->n_rows > 0 && m->n_rows < b->B * b->T;
     }
     hook(m, HOOK_BEFORE_FWD, 0);
     const float *h0 = embed_forward(m, b);

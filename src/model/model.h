@@ -168,10 +168,11 @@ typedef struct Model {
     /* Encoders: run the last block's row-wise part (attention's projection,
      * the norms, the FFN) on the head's labelled rows alone, where nothing
      * else reads the last hidden state (no pooled embeddings: model_seq_embed
-     * and model_backward_pooled's demb refuse such a forward). Post-LN and
-     * without hidden dropout only (its masks are drawn per position of whole
-     * sequences); sub_rows says whether the last forward did. The trainer
-     * sets rows_only; 0 (everything) by default. */
+     * and model_backward_pooled's demb refuse such a forward). Hidden
+     * dropout draws those rows' masks from their sequences' streams
+     * (k_dropout_rows_*), so the masks are the whole model's.
+     * sub_rows says whether the last forward did. The trainer sets
+     * rows_only; 0 (everything) by default. */
     int rows_only, sub_rows;
     void (*hook)(void *ctx, int event, int unit);
     void *hook_ctx;

@@ -260,6 +260,33 @@ static void test_dropout(void) {
     }
     check(differ == 0, "dropout's integer keep test equals the uniform draw's", "%ld of %ld differ",
           differ, n);
+    /* chosen rows (the MLM head's, model.c) draw the masks whole samples
+     * get, forward and backward, bit for bit: B = 3 samples of T = 5 rows,
+     * C = 37, rows from each sample, the first and the last included */
+    enum { RB = 3, RT = 5, RC = 37, RN = RB * RT * RC };
+    static const int32_t rows[] = {0, 3, 4, 6, 10, 12, 14};
+    enum { RR = sizeof rows / sizeof *rows };
+    static float xs[RN], yw[RN], dw[RN], yr[RR * RC], dr[RR * RC];
+    uint64_t seeds[RB] = {11, 0x9e3779b97f4a7c15ull, 3};
+    for (int i = 0; i < RN; i++) xs[i] = (float)(i % 17) - 8.0f, dw[i] = 0.5f;
+    for (int i = 0; i < RR * RC; i++) dr[i] = 0.5f;
+    for (int s0 = 0; s0 < RB; s0++) {
+        size_t o = (size_t)s0 * RT * RC;
+        k_dropout_fwd(yw + o, xs + o, RT * RC, 0.3, seeds[s0]);
+        k_dropout_bwd(dw + o, xs + o, RT * RC, 0.3, seeds[s0]);
+    }
+    float xr[RR * RC];
+    for (int r = 0; r < RR; r++) memcpy(xr + r * RC, xs + rows[r] * RC, sizeof(float) * RC);
+    k_dropout_rows_fwd(yr, xr, rows, RR, RT, RC, 0.3, seeds);
+    k_dropout_rows_bwd(dr, xr, rows, RR, RT, RC, 0.3, seeds);
+    int same = 1, dropped = 0;
+    for (int r = 0; r < RR; r++) {
+        same &= !memcmp(yr + r * RC, yw + rows[r] * RC, sizeof(float) * RC) &&
+                !memcmp(dr + r * RC, dw + rows[r] * RC, sizeof(float) * RC);
+        for (int c = 0; c < RC; c++) dropped += yr[r * RC + c] == 0 && xr[r * RC + c] != 0;
+    }
+    check(same && dropped > 0, "dropout on chosen rows: the whole samples' masks, bit for bit",
+          "%d of %d elements dropped", dropped, RR * RC);
 }
 
 /* ---- attention ----------------------------------------------------------- */
@@ -1099,7 +1126,7 @@ static void test_sgemm_bf16(void) {
 }
 
 int main(void) {
-    check_plan(60);
+    check_plan(61);
     test_sgemm_providers();
     test_sgemm_bf16();
     test_embedding_mirror();
