@@ -85,7 +85,7 @@ lines = [f"\n### {sys.argv[2]} — fp32 and bf16 training vs PyTorch (1 rank, {s
          "zeropt bf16: bf16 copies + fp32 master; the linear layers' products on bf16 inputs ([train] bf16_matmul, "
          "auto: on where oneDNN runs them on AMX) or fp32 products on the bf16 weights, the rest fp32; "
          "PyTorch bf16: torch.autocast(cpu, bfloat16). Fraction: model FLOP rate over the sgemm rate measured at the run's start; "
-         "that rate (the median over the runs) shows how busy the shared host was: 300-380 GFLOP/s when quiet.\n",
+         "that rate (the median over the runs) shows how busy the shared host was: about 280-340 GFLOP/s in a quiet hour.\n",
          "| config | T | B | precision | zeropt tokens/s | PyTorch tokens/s | ratio | fraction of sgemm | sgemm GFLOP/s | bf16 products |",
          "|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
