@@ -167,10 +167,10 @@ void KF(k_dropout_bwd)(kreal *dx, const kreal *dy, size_t n, double p, uint64_t 
     for (size_t i = 0; i < n; i++) dx[i] += km_dropout_keep_bits(seed, i, thr) ? dy[i] * scale : 0;
 }
 
-/* row r: sample rows[r] / T's stream from element (rows[r] % T)·C on */
-void KF(k_dropout_rows_fwd)(kreal *y, const kreal *x, const int32_t *rows, int R, int T, int C,
-                            double p, const uint64_t *seeds) {
-    KD(dropout_rows_fwd, y, x, rows, R, T, C, p, seeds);
+/* row r: sample rows[r] / T's stream from element (rows[r] % T)·C on;
+ * written (forward) or added (backward) */
+static void KF(dropout_rows)(kreal *y, const kreal *x, const int32_t *rows, int R, int T, int C,
+                             double p, const uint64_t *seeds, int accumulate) {
     kreal scale = (kreal)(1.0 / (1.0 - p));
     uint64_t thr = km_dropout_threshold(p);
 #pragma omp parallel for schedule(static)
@@ -178,22 +178,21 @@ void KF(k_dropout_rows_fwd)(kreal *y, const kreal *x, const int32_t *rows, int R
         uint64_t seed = seeds[rows[r] / T], i0 = (uint64_t)(rows[r] % T) * (uint64_t)C;
         kreal *yr = y + (size_t)r * C;
         const kreal *xr = x + (size_t)r * C;
-        for (int c = 0; c < C; c++)
-            yr[c] = km_dropout_keep_bits(seed, i0 + (uint64_t)c, thr) ? xr[c] * scale : 0;
+        for (int c = 0; c < C; c++) {
+            kreal v = km_dropout_keep_bits(seed, i0 + (uint64_t)c, thr) ? xr[c] * scale : 0;
+            yr[c] = accumulate ? yr[c] + v : v;
+        }
     }
+}
+
+void KF(k_dropout_rows_fwd)(kreal *y, const kreal *x, const int32_t *rows, int R, int T, int C,
+                            double p, const uint64_t *seeds) {
+    KD(dropout_rows_fwd, y, x, rows, R, T, C, p, seeds);
+    KF(dropout_rows)(y, x, rows, R, T, C, p, seeds, 0);
 }
 
 void KF(k_dropout_rows_bwd)(kreal *dx, const kreal *dy, const int32_t *rows, int R, int T, int C,
                             double p, const uint64_t *seeds) {
     KD(dropout_rows_bwd, dx, dy, rows, R, T, C, p, seeds);
-    kreal scale = (kreal)(1.0 / (1.0 - p));
-    uint64_t thr = km_dropout_threshold(p);
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < R; r++) {
-        uint64_t seed = seeds[rows[r] / T], i0 = (uint64_t)(rows[r] % T) * (uint64_t)C;
-        kreal *dxr = dx + (size_t)r * C;
-        const kreal *dyr = dy + (size_t)r * C;
-        for (int c = 0; c < C; c++)
-            dxr[c] += km_dropout_keep_bits(seed, i0 + (uint64_t)c, thr) ? dyr[c] * scale : 0;
-    }
+    KF(dropout_rows)(dx, dy, rows, R, T, C, p, seeds, 1);
 }

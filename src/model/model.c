@@ -637,7 +637,7 @@ static void head_backward(Model *m, const Batch *b, const float *hid, double sca
     float *dz = m->probs; /* dlogits overwrite the probabilities in place */
     const float *hn = m->hl.norm_w >= 0 ? m->lnf : hid;
     float *dhn = m->hl.norm_w >= 0 ? m->dbranch : dh;
-    zero(dhn, NC);
+    if (!m->sub_rows) zero(dhn, NC); /* (sub: the head's rows are copied in whole) */
     if (c->arch == ARCH_ENCODER && R > 0) {
         size_t RC = (size_t)R * C;
         k_xent_bwd(dz, m->probs, m->row_labels, R, V, scale);

@@ -1,15 +1,17 @@
 /*
  * h5fixture.h — reading the reference fixtures (tests/fixtures/, written
  * by the scripts of tests/ref/) in the unit tests: datasets whole, their
- * sizes, and scalar attributes. A dataset that cannot be read is a failed
- * check and ends the test.
+ * sizes, and scalar attributes; a model's gradients against a fixture's.
+ * A dataset that cannot be read is a failed check and ends the test.
  */
 #ifndef ZEROPT_TEST_H5FIXTURE_H
 #define ZEROPT_TEST_H5FIXTURE_H
 
 #include "src/config/config.h"
+#include "src/model/model.h"
 
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,35 @@ static inline void fixture_model_shape(hid_t g, ModelConfig *c) {
     c->width = attr_long(g, "width");
     c->heads = attr_long(g, "heads");
     c->ffn = attr_long(g, "ffn");
+}
+
+/* The worst of m's gradients against group g's "grads/<name>", relative to
+ * the tensor's own reference norm, or to 1e-3 of all of them for a gradient
+ * that is zero in exact arithmetic (QK-LayerNorm's key bias without RoPE;
+ * the MLM head's with a contrastive loss alone); *worst_name: its tensor. */
+static inline double fixture_grad_err(hid_t g, const Model *m, const char **worst_name) {
+    char nm[160];
+    float *ref = malloc(sizeof(float) * 4 * 1024 * 1024);
+    double all = 0, worst = 0;
+    *worst_name = "";
+    for (int pass = 0; pass < 2; pass++) /* ‖every reference gradient‖², then the errors */
+        for (int i = 0; i < m->nviews; i++) {
+            snprintf(nm, sizeof nm, "grads/%s", m->view[i].name);
+            read_ds(g, nm, H5T_NATIVE_FLOAT, ref);
+            const float *got = model_grad(m, &m->view[i]);
+            double d = 0, r = 0;
+            for (size_t k = 0; k < m->view[i].numel; k++)
+                d += ((double)got[k] - ref[k]) * ((double)got[k] - ref[k]),
+                    r += (double)ref[k] * ref[k];
+            if (pass == 0) {
+                all += r;
+                continue;
+            }
+            double e = sqrt(d) / fmax(sqrt(r), 1e-3 * sqrt(all));
+            if (e > worst) worst = e, *worst_name = m->view[i].name;
+        }
+    free(ref);
+    return worst;
 }
 
 #endif

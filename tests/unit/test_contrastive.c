@@ -78,30 +78,10 @@ static void unload(Variant *v) {
     free(v->tok), free(v->lab), free(v->mask), free(v->emb_ref);
 }
 
-/* The worst gradient error relative to each tensor's reference norm (or 1e-3
- * of all of them: the MLM head's gradient is zero with contrastive alone). */
+/* The worst gradient error against group `name`'s (h5fixture.h) */
 static double grad_err(hid_t f, const char *name, const Model *m, const char **worst_name) {
     hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
-    char nm[160];
-    float *ref = malloc(sizeof(float) * 1024 * 1024);
-    double all = 0, worst = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < m->nviews; i++) {
-            snprintf(nm, sizeof nm, "grads/%s", m->view[i].name);
-            read_ds(g, nm, H5T_NATIVE_FLOAT, ref);
-            const float *got = model_grad(m, &m->view[i]);
-            double d = 0, r = 0;
-            for (size_t k = 0; k < m->view[i].numel; k++)
-                d += ((double)got[k] - ref[k]) * ((double)got[k] - ref[k]),
-                    r += (double)ref[k] * ref[k];
-            if (pass == 0) {
-                all += r;
-                continue;
-            }
-            double e = sqrt(d) / fmax(sqrt(r), 1e-3 * sqrt(all));
-            if (e > worst) worst = e, *worst_name = m->view[i].name;
-        }
-    free(ref);
+    double worst = fixture_grad_err(g, m, worst_name);
     H5Gclose(g);
     return worst;
 }

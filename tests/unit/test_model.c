@@ -29,28 +29,6 @@
 
 static const char *FIX = "tests/fixtures/model_ref.h5";
 
-/* the worst gradient error against the fixture's, relative to the tensor's
- * own norm, or to 1e-3 of all of them (all: ‖every reference gradient‖²) for
- * a gradient that is zero in exact arithmetic (QK-LayerNorm's key bias
- * without RoPE: a shift of every key moves a row's scores together) */
-static double grad_err(const Model *m, hid_t g, float *ref, double all, const char **worst_name) {
-    char name[160];
-    double worst = 0;
-    *worst_name = "";
-    for (int i = 0; i < m->nviews; i++) {
-        snprintf(name, sizeof name, "grads/%s", m->view[i].name);
-        read_ds(g, name, H5T_NATIVE_FLOAT, ref);
-        const float *got = model_grad(m, &m->view[i]);
-        double d = 0, r = 0;
-        for (size_t k = 0; k < m->view[i].numel; k++)
-            d += ((double)got[k] - ref[k]) * ((double)got[k] - ref[k]),
-                r += (double)ref[k] * ref[k];
-        double e = sqrt(d) / fmax(sqrt(r), 1e-3 * sqrt(all));
-        if (e > worst) worst = e, *worst_name = m->view[i].name;
-    }
-    return worst;
-}
-
 /* every unit's gradients, one after another, into out (NULL: the size) */
 static size_t all_grads(const Model *m, float *out) {
     size_t k = 0;
@@ -149,15 +127,8 @@ static void variant(hid_t f, const char *gname) {
 
     model_zero_grads(&m);
     model_backward(&m, &b, 1.0 / m.n_labels);
-    double all = 0;
     const char *worst_name = "";
-    float *ref = malloc(sizeof(float) * 4 * 1024 * 1024);
-    for (int i = 0; i < m.nviews; i++) { /* ‖every reference gradient‖ */
-        snprintf(name, sizeof name, "grads/%s", m.view[i].name);
-        read_ds(g, name, H5T_NATIVE_FLOAT, ref);
-        for (size_t k = 0; k < m.view[i].numel; k++) all += (double)ref[k] * ref[k];
-    }
-    double worst = grad_err(&m, g, ref, all, &worst_name);
+    double worst = fixture_grad_err(g, &m, &worst_name);
     snprintf(tn, sizeof tn, "%s: every parameter gradient", gname);
     check(worst < 4e-6, tn, "worst rel err %.2e (%s)", worst, worst_name);
 
@@ -171,7 +142,7 @@ static void variant(hid_t f, const char *gname) {
         double rle = rows == (size_t)m.n_rows ? rel_err_f(m.logits, ref_logits, nlog) : 1;
         model_zero_grads(&m);
         model_backward(&m, &b, 1.0 / m.n_labels);
-        double rw = grad_err(&m, g, ref, all, &worst_name);
+        double rw = fixture_grad_err(g, &m, &worst_name);
         snprintf(tn, sizeof tn, "%s: the last block on the head's rows (rows_only) vs torch",
                  gname);
         check(sub && rl < 9e-7 && rle < 2.5e-6 && rw < 4e-6, tn,
@@ -277,7 +248,7 @@ static void variant(hid_t f, const char *gname) {
     snprintf(tn, sizeof tn, "%s: dropout depends on sample id, not batch slot", gname);
     check(fabs(single - pair1) <= 2e-7 * fabs(single), tn, "%.7f vs %.7f", single, pair1);
 
-    free(tok), free(lab), free(seg), free(mask), free(ref_logits), free(ref), free(g1);
+    free(tok), free(lab), free(seg), free(mask), free(ref_logits), free(g1);
     model_free(&m);
     H5Gclose(g);
 }
