@@ -87,9 +87,10 @@ ifeq ($(SAN),1)
 SANITIZE := -fsanitize=address,undefined
 OPT      := -O1 -g -fno-omit-frame-pointer $(SANITIZE) -fno-sanitize-recover=undefined
 BUILD    := build-san
-# plugins stay loaded so that leak reports name their libraries (tests/lib/lsan.supp)
+# plugins stay loaded so that leak reports name their libraries (tests/lib/lsan.supp);
+# MPI_Init_thread, MPI_Finalize and PMIx's thread run with LeakSanitizer off (san_keep_modules.c)
 SAN_OBJ  := $(BUILD)/tests/lib/san_keep_modules.o
-SAN_LD   := -Wl,--export-dynamic-symbol=dlclose
+SAN_LD   := -Wl,--export-dynamic-symbol=dlclose -Wl,--export-dynamic-symbol=pthread_create -Wl,--wrap=MPI_Init_thread -Wl,--wrap=MPI_Finalize
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE -fno-math-errno $(OPT) $(WARN) -fopenmp -I. $(HDF5_CFLAGS) $(BLAS_CFLAGS) $(DNNL_CFLAGS)
@@ -166,9 +167,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(F64_OB
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(F64_OBJ) $(SAN_OBJ) $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libzeropt.a $(HDRS)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libzeropt.a $(SAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(SAN_OBJ) $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
 tests-bin: $(BUILD)/zeropt $(TEST_BIN)
 

@@ -21,6 +21,10 @@ void k_init_threads(void);
 /* Threads used by the CPU backend (OpenMP and BLAS); 0 leaves the defaults. */
 void k_set_threads(int n);
 int k_get_threads(void);
+/* ZEROPT_FAULT=leak (src/train/loop.c): a block of `bytes` that nothing
+ * frees, allocated by the second thread of an OpenMP team (the sanitizer
+ * build must report it: tests/mpi/test_leaks.sh) */
+void k_leak_in_thread(size_t bytes);
 /* 1 when the BLAS's threads are OpenMP's own (OpenBLAS's OpenMP build,
  * BLIS's openmp flavour), so one team of threads runs the products and the
  * element-wise kernels; 0 when the BLAS keeps a pool of its own (OpenBLAS's

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const POINTS[] = {"ckpt-write", "ckpt-reserve", "comm-slow", "nan-grad",
-                                     "loss-spike", "stall",        "ckpt-slow"};
+                                     "loss-spike", "stall",        "ckpt-slow", "leak"};
 #define NPOINTS (int)(sizeof POINTS / sizeof POINTS[0])
 
 int z_fault(const char *point) {
@@ -23,7 +23,7 @@ int z_fault(const char *point) {
             while (k < NPOINTS && (strlen(POINTS[k]) != n || strncmp(POINTS[k], p, n))) k++;
             if (k == NPOINTS)
                 z_die("ZEROPT_FAULT=%s: unknown fault point '%.*s' (known: ckpt-write, "
-                      "ckpt-reserve, comm-slow, nan-grad, loss-spike, stall, ckpt-slow)",
+                      "ckpt-reserve, comm-slow, nan-grad, loss-spike, stall, ckpt-slow, leak)",
                       env, (int)n, p);
             on[k] = 1;
             p += n + (p[n] == ',');

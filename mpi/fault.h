@@ -17,6 +17,10 @@
  *                 the loss spikes from step 21 (src/train/step.c)
  *   stall         rank 1 stops computing at step 3 and never reaches the
  *                 step's collectives (src/train/loop.c): the watchdog's test
+ *   leak          before the first step, blocks that nothing frees: 1000 +
+ *                 rank bytes from the main thread, 2000 + rank from an
+ *                 OpenMP thread (src/train/loop.c): the sanitizer build
+ *                 must report them (tests/mpi/test_leaks.sh)
  * Unknown point names in ZEROPT_FAULT are refused at the first query.
  */
 #ifndef ZEROPT_FAULT_H

@@ -29,6 +29,13 @@ int k_get_threads(void) {
     return omp_get_max_threads();
 }
 
+static void *volatile leak_sink;
+void k_leak_in_thread(size_t bytes) {
+#pragma omp parallel num_threads(2)
+    if (omp_get_thread_num() == 1) leak_sink = malloc(bytes);
+    leak_sink = NULL;
+}
+
 int k_blas_uses_openmp(void) {
     if (openblas_get_parallel) return openblas_get_parallel() == 2;
     if (bli_info_get_enable_openmp) return bli_info_get_enable_openmp() != 0;

@@ -95,6 +95,15 @@ static long rewind_spike(Trainer *tr, long s, double loss, double mean) {
     return to;
 }
 
+/* ZEROPT_FAULT=leak: blocks that nothing frees, one from this thread and
+ * one from an OpenMP thread (the sanitizer build must report both) */
+static void *volatile leak_sink;
+static void leak_on_purpose(int rank) {
+    leak_sink = malloc(1000 + (size_t)rank);
+    leak_sink = NULL;
+    k_leak_in_thread(2000 + (size_t)rank);
+}
+
 int trainer_run(Trainer *tr) {
     Config *c = &tr->cfg;
     const TrainConfig *tc = &c->train;
@@ -120,6 +129,7 @@ int trainer_run(Trainer *tr) {
         trainer_log_eval(tr, 0, e, tr->has_orig_val ? &o : NULL, 1);
     }
 
+    if (z_fault("leak")) leak_on_purpose(tr->rank);
     tr->t_start = k_now();
     long total = tr->steps_total;
     if (total != tc->steps)
