@@ -24,18 +24,20 @@ export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMPI_MCA_btl=${OMPI_MCA_btl:-self,vader}
 export HDF5_USE_FILE_LOCKING=FALSE
 if [ "${SAN:-}" = 1 ]; then # the sanitizer build (make SAN=1 test)
-    # full stacks, so that tests/lib/lsan.supp can tell MPI's leaks from ours.
     # intercept_tls_get_addr=0: GCC 12's runtime (to GCC 13 / LLVM 16) takes a
     # dynamic TLS block (dlopen'd MPI plugins, OpenMP) that happens to start
     # at a certain page offset for a pre-2.25 glibc header and reads garbage
     # bounds from it: LeakSanitizer's tracer then dies (signal 11) at exit of
     # multi-threaded runs, at random, without a leak report.
-    # malloc_context_size=6: the slow unwinder walks each malloc's stack, and
-    # oneDNN allocates in every primitive call (thousands per bf16 step): 30
-    # frames (the default) made a bf16 step 3.5x slower than 6 do, and the SAN
-    # pass 100 s longer. Six frames still reach the MPI library that called
-    # malloc (through asprintf: frame 3), which is all a suppression needs.
-    export ASAN_OPTIONS=${ASAN_OPTIONS:-fast_unwind_on_malloc=0:malloc_context_size=6:detect_leaks=1:intercept_tls_get_addr=0}
+    # fast_unwind_on_malloc=1 (the default): each malloc's stack by frame
+    # pointers. zeropt is built with them, so its leaks show full stacks; in
+    # Open MPI's libraries (built without) the walk may stop early, but what
+    # MPI keeps past exit is either never a leak to the checker
+    # (tests/lib/san_keep_modules.c) or allocated right in a library that
+    # lsan.supp names (frame 1, the malloc's caller, is always exact). The
+    # slow unwinder (DWARF) made oneDNN's allocations, thousands per bf16
+    # step, cost 2.5x a tiny bf16 run (2.8 s against 1.1 s).
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:intercept_tls_get_addr=0}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lib/lsan.supp:print_suppressions=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     export ZEROPT_SAN=1 # tests that loop over many inputs take a sample (test_hf_tokenizers)
