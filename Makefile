@@ -124,6 +124,8 @@ TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HDRS       := $(wildcard kernels/*.h kernels/cpu/*.h kernels/cuda/*.h mpi/*.h io/*.h src/*/*.h)
+# the tests' own headers: a test binary is rebuilt when one changes
+TEST_HDRS  := $(wildcard tests/lib/*.h)
 
 .PHONY: cuda-bin fuzz all test test-run bench bench-ckpt bench-optim bench-precision bench-precision-speed bench-gemm bench-generate bench-attention bench-stability bench-extrapolation bench-objectives bench-quality bench-prep bench-filter profile demo demo-run deps clean format tests-bin
 # keep the fp64 kernel objects (intermediates of a pattern rule) between builds
@@ -147,10 +149,10 @@ $(BUILD)/mpi/comm_nccl.o: mpi/comm_nccl.c $(HDRS)
 	$(MPICC) $(CFLAGS) $(CUDA_CFLAGS) -c $< -o $@
 
 # tests that need the CUDA build (tests/cuda: no GPU needed; tests/gpu: run by tests/gpu/run.sh)
-$(BUILD)/tests/cuda/%: tests/cuda/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(HDRS)
+$(BUILD)/tests/cuda/%: tests/cuda/%.c $(TEST_HDRS) $(BUILD)/libzeropt.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
-$(BUILD)/tests/gpu/%: tests/gpu/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(HDRS)
+$(BUILD)/tests/gpu/%: tests/gpu/%.c $(TEST_HDRS) $(BUILD)/libzeropt.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
@@ -163,7 +165,7 @@ $(BUILD)/libzeropt.a: $(LIB_OBJ)
 $(BUILD)/zeropt: $(BUILD)/src/main.o $(BUILD)/libzeropt.a $(SAN_OBJ)
 	$(MPICC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/lib/check.h $(BUILD)/libzeropt.a $(F64_OBJ) $(SAN_OBJ) $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(BUILD)/libzeropt.a $(F64_OBJ) $(SAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $< $(F64_OBJ) $(SAN_OBJ) $(BUILD)/libzeropt.a -o $@ $(LDLIBS)
 
