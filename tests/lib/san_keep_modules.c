@@ -31,6 +31,7 @@
 #include <mpi.h>
 #include <pthread.h>
 #include <sanitizer/lsan_interface.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,8 +75,16 @@ static void *quiet_start(void *p) {
 }
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
-    static create_fn real;
-    if (!real) *(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+    static create_fn real_create; /* the sanitizer's pthread_create, found at first use */
+    create_fn real = __atomic_load_n(&real_create, __ATOMIC_ACQUIRE);
+    if (!real) {
+        *(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+        if (!real) {
+            fputs("san_keep_modules: no pthread_create after the executable's\n", stderr);
+            abort();
+        }
+        __atomic_store_n(&real_create, real, __ATOMIC_RELEASE);
+    }
     Dl_info info;
     Quiet *q;
     if (dladdr(*(void **)&fn, &info) && info.dli_fname && strstr(info.dli_fname, "/libpmix.") &&
