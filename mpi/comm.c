@@ -32,6 +32,15 @@ void comm_init(int *argc, char ***argv) {
     else
         MPI_Query_thread(&got);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    /* the ranks on this node share its memory (z_alloc's limit) */
+    MPI_Comm node;
+    int local = 1;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+    }
+    z_mem_limit_init(local);
     if (got < MPI_THREAD_FUNNELED)
         z_die("the MPI library provides thread level %d, zeropt needs MPI_THREAD_FUNNELED "
               "(only the main thread calls MPI, others exist)",

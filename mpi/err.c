@@ -3,6 +3,8 @@
  */
 #include "err.h"
 
+#include "kernels/kdev.h"
+
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -113,7 +115,107 @@ void *z_malloc(size_t bytes, const char *what) {
     return p;
 }
 
+static double mem_limit; /* bytes per rank; 0: unknown */
+static int mem_ranks = 1;
+static char mem_src[1400];
+
+/* the first number in file path, in bytes; -1 when absent or "max" */
+static double read_bytes(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    double v = -1;
+    if (fscanf(f, "%lf", &v) != 1) v = -1;
+    fclose(f);
+    return v;
+}
+
+/* The tightest limit less usage over this process's memory cgroup and its
+ * ancestors (v2: memory.max, memory.current; v1: the memory controller's
+ * limit_in_bytes, usage_in_bytes); -1: none. */
+static double cgroup_room(char *where, size_t n) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return -1;
+    char line[1024], path[1024] = "", root[64] = "";
+    const char *lim = NULL, *use = NULL;
+    while (fgets(line, sizeof line, f)) { /* "0::/path" (v2) or "N:memory:/path" (v1) */
+        line[strcspn(line, "\n")] = 0;
+        char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+        if (!b) continue;
+        if (!strncmp(a, "::", 2) && !lim) {
+            snprintf(path, sizeof path, "%s", b + 1);
+            snprintf(root, sizeof root, "/sys/fs/cgroup");
+            lim = "memory.max", use = "memory.current";
+        } else if (!strncmp(a + 1, "memory:", 7) || strstr(a + 1, ",memory:")) {
+            snprintf(path, sizeof path, "%s", b + 1);
+            snprintf(root, sizeof root, "/sys/fs/cgroup/memory");
+            lim = "memory.limit_in_bytes", use = "memory.usage_in_bytes";
+            break; /* v1's memory controller wins over a v2 line */
+        }
+    }
+    fclose(f);
+    double best = -1;
+    for (int len = (int)strlen(path); lim && len >= 0;) { /* the cgroup, then its parents */
+        char dir[1200], file[1300];
+        snprintf(dir, sizeof dir, "%s%.*s", root, len, path);
+        snprintf(file, sizeof file, "%s/%s", dir, lim);
+        double l = read_bytes(file);
+        snprintf(file, sizeof file, "%s/%s", dir, use);
+        double u = read_bytes(file);
+        if (l > 0 && l < 1e18 && u >= 0 && (best < 0 || l - u < best)) {
+            best = l - u > 0 ? l - u : 0;
+            snprintf(where, n, "%s/%s", dir, lim);
+        }
+        if (len == 0) break;
+        while (len > 0 && path[len - 1] != '/') len--;
+        if (len > 0) len--; /* drop the last component and its slash */
+    }
+    return best;
+}
+
+void z_mem_limit_init(int local_ranks) {
+    mem_ranks = local_ranks > 0 ? local_ranks : 1;
+    const char *env = getenv("ZEROPT_MEM_AVAILABLE_MB");
+    double node = -1;
+    if (env && *env) {
+        char *end;
+        node = strtod(env, &end) * 1e6;
+        if (*end || !(node > 0)) z_die("ZEROPT_MEM_AVAILABLE_MB=%s: not a positive number", env);
+        snprintf(mem_src, sizeof mem_src, "ZEROPT_MEM_AVAILABLE_MB");
+    } else {
+        FILE *f = fopen("/proc/meminfo", "r");
+        char line[256];
+        double kb;
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) node = kb * 1024;
+        if (f) fclose(f);
+        if (node > 0) snprintf(mem_src, sizeof mem_src, "MemAvailable in /proc/meminfo");
+        char where[sizeof mem_src];
+        double cg = cgroup_room(where, sizeof where);
+        if (cg >= 0 && (node < 0 || cg < node)) {
+            node = cg;
+            snprintf(mem_src, sizeof mem_src, "%s", where);
+        }
+    }
+    mem_limit = node > 0 ? node / mem_ranks : 0;
+}
+
+double z_mem_limit(const char **src, int *local_ranks) {
+    if (src) *src = mem_src;
+    if (local_ranks) *local_ranks = mem_ranks;
+    return mem_limit;
+}
+
 void *z_alloc(size_t bytes, MemCat cat, const char *what) {
+    MemStats ms = k_mem_stats();
+    if (mem_limit > 0 && !k_dev && (double)ms.total + (double)bytes > mem_limit)
+        z_die("out of memory: %.1f MB more for %s, on top of the %.1f MB this rank holds (params "
+              "%.1f, "
+              "grads %.1f, optimizer %.1f, buffers %.1f, activations %.1f MB), past the %.1f MB "
+              "each of this node's %d rank(s) can have (%s, at start): a smaller model or "
+              "micro-batch, more nodes, or a higher [zero] stage",
+              (double)bytes / 1e6, what, (double)ms.total / 1e6, ms.now[MEM_PARAMS] / 1e6,
+              ms.now[MEM_GRADS] / 1e6, ms.now[MEM_OPTIM] / 1e6, ms.now[MEM_BUFFERS] / 1e6,
+              ms.now[MEM_ACTS] / 1e6, mem_limit / 1e6, mem_ranks, mem_src);
     void *p = k_alloc(bytes, cat);
     if (!p) z_die("out of memory allocating %.1f MB for %s", (double)bytes / 1e6, what);
     return p;

@@ -37,8 +37,20 @@ int z_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format
 
 void *z_malloc(size_t bytes, const char *what);
 /* A long-lived buffer from the counting allocator (kernels/mem.h), zeroed;
- * release it with k_free. */
+ * release it with k_free. Past this rank's share of the node's memory
+ * (z_mem_limit) it stops the job with a line naming what asked, what the
+ * rank holds and what the node has: the blocks are zeroed at once, so
+ * without it an oversized model ends in the kernel's OOM killer instead. */
 void *z_alloc(size_t bytes, MemCat cat, const char *what);
+/* The share of the node's memory each rank may hold: what was available when
+ * the process started, the tighter of /proc/meminfo's MemAvailable and the
+ * cgroup's limit (Slurm's --mem: memory.max less memory.current, or v1's
+ * limit less usage), divided among the node's `local_ranks` ranks.
+ * ZEROPT_MEM_AVAILABLE_MB, when set, stands for the node's available memory
+ * (tests; a user who knows better). comm_init calls it. */
+void z_mem_limit_init(int local_ranks);
+/* bytes per rank (0: unknown, nothing checked); *src: where it came from */
+double z_mem_limit(const char **src, int *local_ranks);
 void *z_calloc(size_t n, size_t size, const char *what);
 char *z_strdup(const char *s);
 

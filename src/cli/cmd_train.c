@@ -3,6 +3,7 @@
  */
 #include "cmd.h"
 
+#include "src/sweep/geometry.h"
 #include "src/tokenizer/tokenizer.h"
 #include "src/train/trainer.h"
 
@@ -65,12 +66,39 @@ static uint8_t *word_table(const Config *c) {
     return cont;
 }
 
+/* Before anything is allocated: the bytes `zeropt plan` gives this run per
+ * rank (the bytes runs count, to the byte in the tests) against the share
+ * of the node's memory each rank may hold (z_mem_limit). An oversized model
+ * then stops at once with one line, instead of zeroing gigabytes until the
+ * kernel's OOM killer ends it (z_alloc checks each block as well). */
+static void check_memory(const Config *c, int ranks) {
+    const char *src;
+    int local;
+    double limit = z_mem_limit(&src, &local);
+    if (limit <= 0 || c->train.device != DEV_CPU) return; /* a device counts its own memory */
+    int per = c->train.micro_batch * ranks, gb = c->train.global_batch;
+    PlanGeo g;
+    plan_geo_model(&g, c, ranks, c->train.micro_batch, c->data.seq_len,
+                   gb > 0 && gb % per == 0 ? gb / per : 1, c->train.recompute, c->data.mask_rate);
+    PlanBytes b = plan_geo_bytes(c->train.precision == DT_BF16 ? PREC_BF16 : PREC_FP32, c);
+    PlanMem m = plan_memory(&g.pm, c->zero.stage, ranks, &b);
+    plan_geo_free(&g);
+    if (m.total > limit)
+        z_die_all("out of memory: this run needs %.1f MB per rank (params %.1f, grads %.1f, "
+                  "optimizer %.1f, buffers %.1f, activations %.1f MB: `zeropt plan`), past the "
+                  "%.1f MB each of this node's %d rank(s) can have (%s): a smaller model or "
+                  "micro-batch, more nodes, or a higher [zero] stage",
+                  m.total / 1e6, m.params / 1e6, m.grads / 1e6, m.optim / 1e6, m.buffers / 1e6,
+                  m.activations / 1e6, limit / 1e6, local, src);
+}
+
 int cmd_train(int argc, char **argv) {
     if (cli_help(argc, argv, USAGE_TRAIN)) return 0;
     comm_init(&argc, &argv);
     Trainer tr;
     memset(&tr, 0, sizeof tr);
     trainer_parse(&tr, argc, argv, "train");
+    check_memory(&tr.cfg, comm_size());
     watchdog_start(tr.cfg.run.collective_timeout);
     uint8_t *cont = word_table(&tr.cfg);
     tr.word_cont = cont;

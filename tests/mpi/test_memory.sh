@@ -18,9 +18,17 @@
 #     measured 95 MB on small at 2 ranks, of 191 MB allowed; the sanitizer
 #     build adds its shadow memory and quarantine);
 #   - stage 3's counted total and measured peak on small (2 ranks) are below
-#     stage 0's (measured 466 vs 531 MB counted, 587 vs 665 MB peak).
+#     stage 0's (measured 466 vs 531 MB counted, 587 vs 665 MB peak);
+#   - a model larger than the node: before allocating anything, `train`
+#     compares the plan's bytes per rank with each rank's share of the
+#     memory available at start (MemAvailable, or a tighter cgroup limit,
+#     over the node's ranks) and stops with one line within seconds, no run
+#     directory made (a model sized at twice this node's memory, 2 ranks;
+#     and with ZEROPT_MEM_AVAILABLE_MB standing for the node's memory); and
+#     the allocator's own check stops a command without that preflight
+#     (`eval`) at the block that would cross the line.
 . "$(dirname "$0")/../lib/lib.sh"
-plan 10
+plan 13
 ROOT=$PWD
 $PY "$LIB/bytes_corpus.py" "$TMP/corpus.h5" /usr/share/games/fortunes/science >/dev/null ||
     bail "byte corpus"
@@ -119,3 +127,22 @@ for st in (0, 3):
 ok("small, 2 ranks: stage 3 counts and peaks below stage 0", r[3][0] < r[0][0] and r[3][1] < r[0][1],
    f"counted {r[3][0] / 1e6:.0f} vs {r[0][0] / 1e6:.0f} MB, peak RSS {r[3][1] / 1e6:.0f} vs {r[0][1] / 1e6:.0f} MB")
 PY
+
+# a model larger than the node: sized from the plan at twice MemAvailable
+avail=$(awk '/^MemAvailable:/ {print $2 * 1024}' /proc/meminfo)
+"$ZEROPT" plan -c "$TMP/tiny.ini" --ranks 2 --stage 0 model.layers=100 --json >"$TMP/l100.json"
+layers=$($PY -c "import json, math, sys; t = json.load(open(sys.argv[1]))['total_bytes']
+print(min(1000000, math.ceil(100 * 2 * $avail / 2 / t)))" "$TMP/l100.json")
+t0=$SECONDS
+expect_error "a model twice this node's memory (layers = $layers, 2 ranks) stops before allocating, with one line" \
+    "out of memory: this run needs" "rank(s) can have" "a higher [zero] stage" -- \
+    mpirun -q -np 2 "$ZEROPT" train -c "$TMP/tiny.ini" run.dir="$TMP/huge" model.layers="$layers"
+dt=$((SECONDS - t0))
+[ $dt -lt 20 ] && [ ! -e "$TMP/huge" ] &&
+    ok "... within seconds (${dt} s), no run directory made" ||
+    notok "the oversized run took ${dt} s (limit 20) or made $TMP/huge: $(ls "$TMP/huge" 2>&1 | head -3 | tr '\n' ' ')"
+# the allocator's own line, where no preflight runs: eval at 1 rank, the node
+# standing at 2 MB (ZEROPT_MEM_AVAILABLE_MB)
+ZEROPT_MEM_AVAILABLE_MB=2 expect_error "eval past ZEROPT_MEM_AVAILABLE_MB = 2 stops at the crossing block, with one line" \
+    "out of memory:" "MB more for parameters, on top of the" "this rank holds" "ZEROPT_MEM_AVAILABLE_MB" -- \
+    "$ZEROPT" eval -c "$TMP/tiny.ini" run.dir="$TMP/small-eval"
