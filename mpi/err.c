@@ -208,14 +208,16 @@ double z_mem_limit(const char **src, int *local_ranks) {
 void *z_alloc(size_t bytes, MemCat cat, const char *what) {
     MemStats ms = k_mem_stats();
     if (mem_limit > 0 && !k_dev && (double)ms.total + (double)bytes > mem_limit)
-        z_die("out of memory: %.1f MB more for %s, on top of the %.1f MB this rank holds (params "
-              "%.1f, "
-              "grads %.1f, optimizer %.1f, buffers %.1f, activations %.1f MB), past the %.1f MB "
-              "each of this node's %d rank(s) can have (%s, at start): a smaller model or "
-              "micro-batch, more nodes, or a higher [zero] stage",
-              (double)bytes / 1e6, what, (double)ms.total / 1e6, ms.now[MEM_PARAMS] / 1e6,
-              ms.now[MEM_GRADS] / 1e6, ms.now[MEM_OPTIM] / 1e6, ms.now[MEM_BUFFERS] / 1e6,
-              ms.now[MEM_ACTS] / 1e6, mem_limit / 1e6, mem_ranks, mem_src);
+        z_die(
+            "out of memory: %.1f MB more for %s, on top of the %.1f MB this rank holds (params "
+            "%.1f, "
+            "grads %.1f, optimizer %.1f, buffers %.1f, activations %.1f, batch %.1f MB), past the "
+            "%.1f MB "
+            "each of this node's %d rank(s) can have (%s, at start): a smaller model or "
+            "batch, more nodes, or a higher [zero] stage",
+            (double)bytes / 1e6, what, (double)ms.total / 1e6, ms.now[MEM_PARAMS] / 1e6,
+            ms.now[MEM_GRADS] / 1e6, ms.now[MEM_OPTIM] / 1e6, ms.now[MEM_BUFFERS] / 1e6,
+            ms.now[MEM_ACTS] / 1e6, ms.now[MEM_DATA] / 1e6, mem_limit / 1e6, mem_ranks, mem_src);
     void *p = k_alloc(bytes, cat);
     if (!p) z_die("out of memory allocating %.1f MB for %s", (double)bytes / 1e6, what);
     return p;

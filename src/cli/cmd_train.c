@@ -84,12 +84,14 @@ static void check_memory(const Config *c, int ranks) {
     PlanMem m = plan_memory(&g.pm, c->zero.stage, ranks, &b);
     plan_geo_free(&g);
     if (m.total > limit)
-        z_die_all("out of memory: this run needs %.1f MB per rank (params %.1f, grads %.1f, "
-                  "optimizer %.1f, buffers %.1f, activations %.1f MB: `zeropt plan`), past the "
-                  "%.1f MB each of this node's %d rank(s) can have (%s): a smaller model or "
-                  "micro-batch, more nodes, or a higher [zero] stage",
-                  m.total / 1e6, m.params / 1e6, m.grads / 1e6, m.optim / 1e6, m.buffers / 1e6,
-                  m.activations / 1e6, limit / 1e6, local, src);
+        z_die_all(
+            "out of memory: this run needs %.1f MB per rank (params %.1f, grads %.1f, "
+            "optimizer %.1f, buffers %.1f, activations %.1f, batch %.1f MB: `zeropt plan`), past "
+            "the "
+            "%.1f MB each of this node's %d rank(s) can have (%s): a smaller model or "
+            "batch, more nodes, or a higher [zero] stage",
+            m.total / 1e6, m.params / 1e6, m.grads / 1e6, m.optim / 1e6, m.buffers / 1e6,
+            m.activations / 1e6, m.data / 1e6, limit / 1e6, local, src);
 }
 
 int cmd_train(int argc, char **argv) {
