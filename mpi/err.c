@@ -129,14 +129,28 @@ static double read_bytes(const char *path) {
     return v;
 }
 
+/* `key`'s value in the memory.stat file of dir; 0 when absent */
+static double stat_key(const char *dir, const char *key) {
+    char file[1300], name[64];
+    snprintf(file, sizeof file, "%s/memory.stat", dir);
+    FILE *f = fopen(file, "r");
+    double v, got = 0;
+    while (f && fscanf(f, "%63s %lf", name, &v) == 2)
+        if (!strcmp(name, key)) got = v;
+    if (f) fclose(f);
+    return got;
+}
+
 /* The tightest limit less usage over this process's memory cgroup and its
  * ancestors (v2: memory.max, memory.current; v1: the memory controller's
- * limit_in_bytes, usage_in_bytes); -1: none. */
+ * limit_in_bytes, usage_in_bytes); -1: none. Usage counts the page cache,
+ * whose inactive file pages the kernel reclaims before it kills: they are
+ * left out of it (inactive_file in memory.stat; v1: total_inactive_file). */
 static double cgroup_room(char *where, size_t n) {
     FILE *f = fopen("/proc/self/cgroup", "r");
     if (!f) return -1;
     char line[1024], path[1024] = "", root[64] = "";
-    const char *lim = NULL, *use = NULL;
+    const char *lim = NULL, *use = NULL, *cache = NULL;
     while (fgets(line, sizeof line, f)) { /* "0::/path" (v2) or "N:memory:/path" (v1) */
         line[strcspn(line, "\n")] = 0;
         char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
@@ -144,11 +158,12 @@ static double cgroup_room(char *where, size_t n) {
         if (!strncmp(a, "::", 2) && !lim) {
             snprintf(path, sizeof path, "%s", b + 1);
             snprintf(root, sizeof root, "/sys/fs/cgroup");
-            lim = "memory.max", use = "memory.current";
+            lim = "memory.max", use = "memory.current", cache = "inactive_file";
         } else if (!strncmp(a + 1, "memory:", 7) || strstr(a + 1, ",memory:")) {
             snprintf(path, sizeof path, "%s", b + 1);
             snprintf(root, sizeof root, "/sys/fs/cgroup/memory");
             lim = "memory.limit_in_bytes", use = "memory.usage_in_bytes";
+            cache = "total_inactive_file";
             break; /* v1's memory controller wins over a v2 line */
         }
     }
@@ -161,6 +176,7 @@ static double cgroup_room(char *where, size_t n) {
         double l = read_bytes(file);
         snprintf(file, sizeof file, "%s/%s", dir, use);
         double u = read_bytes(file);
+        if (u > 0) u -= stat_key(dir, cache);
         if (l > 0 && l < 1e18 && u >= 0 && (best < 0 || l - u < best)) {
             best = l - u > 0 ? l - u : 0;
             snprintf(where, n, "%s/%s", dir, lim);
